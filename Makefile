@@ -1,0 +1,41 @@
+# Every target that needs the environment depends on $(STAMP), so each works on a fresh clone.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+DATA ?= data
+PROFILE ?= auto
+PYTEST_ARGS ?=
+
+.PHONY: install test data train-all bench fuzz lint clean
+
+install: $(STAMP)
+
+$(STAMP): pyproject.toml constraints.txt
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check --upgrade pip
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -c constraints.txt -e '.[dev]'
+	touch $(STAMP)
+
+test: $(STAMP)
+	$(BIN)/python -m pytest -q $(PYTEST_ARGS)
+
+$(DATA)/meta.json: | $(STAMP)
+	$(BIN)/pairzoo data make --out $(DATA)
+
+data: $(STAMP)
+	$(BIN)/pairzoo data make --out $(DATA)
+
+train-all: $(STAMP) $(DATA)/meta.json
+	$(BIN)/pairzoo train-all --profile $(PROFILE) --data $(DATA)
+
+bench: $(STAMP)
+	$(BIN)/python -m benchmarks
+
+lint: $(STAMP)
+	$(BIN)/ruff check pairzoo plugins tests benchmarks
+	$(BIN)/ruff format --check pairzoo plugins tests benchmarks
+
+clean:
+	rm -rf $(VENV) build *.egg-info .pytest_cache .ruff_cache runs $(DATA)
+	find . -name __pycache__ -type d -prune -exec rm -rf {} +

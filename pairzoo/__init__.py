@@ -1,0 +1,3 @@
+"""pairzoo: train, export, register and ensemble pair-comparison image models."""
+
+__version__ = "0.1.0"

@@ -1,0 +1,52 @@
+"""The `pairzoo` command: a root group whose subcommands load lazily, so `--help` stays fast."""
+
+from __future__ import annotations
+
+import importlib
+import importlib.util
+
+import click
+
+from pairzoo import __version__
+
+# name -> (module, attribute, one-line help). Modules are imported only when their command runs,
+# and must not import torch at module level.
+COMMANDS: dict[str, tuple[str, str, str]] = {
+    "data": ("pairzoo.cli.data_cmd", "data", "Make, check, inspect and show pair data sets."),
+    "plugins": ("pairzoo.cli.plugins_cmd", "plugins", "List plugins and what each registered."),
+    "train": ("pairzoo.cli.train_cmd", "train", "Train one pair model into a run directory."),
+    "eval": ("pairzoo.cli.eval_cmd", "eval_", "Evaluate a run, or an ensemble of registry models."),
+    "export": ("pairzoo.cli.export_cmd", "export", "Export runs (or an ensemble) to ONNX."),
+    "registry": ("pairzoo.cli.registry_cmd", "registry", "List, show, verify and remove registry entries."),
+    "predict": ("pairzoo.cli.predict_cmd", "predict", "Write id,label predictions for a data file."),
+    "train-all": ("pairzoo.cli.train_all_cmd", "train_all", "Train, export and ensemble the whole zoo."),
+}
+
+
+class LazyGroup(click.Group):
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted(name for name in COMMANDS if _module_exists(COMMANDS[name][0]))
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        if cmd_name not in COMMANDS:
+            return None
+        module_name, attr, _ = COMMANDS[cmd_name]
+        if not _module_exists(module_name):
+            return None
+        return getattr(importlib.import_module(module_name), attr)
+
+    def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        rows = [(name, COMMANDS[name][2]) for name in self.list_commands(ctx)]
+        if rows:
+            with formatter.section("Commands"):
+                formatter.write_dl(rows)
+
+
+def _module_exists(module_name: str) -> bool:
+    return importlib.util.find_spec(module_name) is not None
+
+
+@click.group(cls=LazyGroup)
+@click.version_option(__version__, prog_name="pairzoo")
+def main() -> None:
+    """pairzoo: train, export, register and ensemble pair-comparison image models."""
