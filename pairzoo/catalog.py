@@ -1,0 +1,149 @@
+"""What plugins registered: typed records with provenance, and the validating `register` callback."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from typing import Any
+
+from pairzoo.errors import ConfigError, PluginError
+
+FAMILIES = ("architectures", "fusion_heads", "losses", "label_rules")
+SINGULAR = {
+    "architectures": "architecture",
+    "fusion_heads": "fusion head",
+    "losses": "loss",
+    "label_rules": "label rule",
+}
+_NAME = re.compile(r"^[a-z][a-z0-9_.-]{0,63}$")
+_PARAM_TYPES = (bool, int, float, str, list, tuple, type(None))
+
+
+@dataclass(frozen=True)
+class Registered:
+    name: str
+    family: str
+    obj: Any  # factory callable, or the LabelRule itself
+    params: dict[str, Any]
+    description: str
+    plugin: str
+    plugin_version: str
+
+    def describe(self) -> dict[str, Any]:
+        return {
+            "name": self.name,
+            "params": dict(self.params),
+            "description": self.description,
+            "plugin": self.plugin,
+            "plugin_version": self.plugin_version,
+        }
+
+
+@dataclass
+class PluginInfo:
+    name: str
+    version: str
+    source: str  # "builtin", "entry point (dist NAME)", or "file PATH"
+    registered: dict[str, list[str]] = field(default_factory=dict)
+    error: str | None = None
+
+
+@dataclass
+class Catalog:
+    plugins: list[PluginInfo] = field(default_factory=list)
+    architectures: dict[str, Registered] = field(default_factory=dict)
+    fusion_heads: dict[str, Registered] = field(default_factory=dict)
+    losses: dict[str, Registered] = field(default_factory=dict)
+    label_rules: dict[str, Registered] = field(default_factory=dict)
+
+    def family(self, family: str) -> dict[str, Registered]:
+        return getattr(self, family)
+
+    def broken(self) -> list[PluginInfo]:
+        return [p for p in self.plugins if p.error]
+
+    def get(self, family: str, name: str) -> Registered:
+        items = self.family(family)
+        if name in items:
+            return items[name]
+        available = ", ".join(sorted(items)) or "none"
+        message = f"unknown {SINGULAR[family]} '{name}' (available: {available})"
+        broken = self.broken()
+        if broken:
+            message += "; plugins that failed to load: " + "; ".join(
+                f"'{p.name}' ({p.error})" for p in broken
+            )
+        raise PluginError(message)
+
+
+def make_register(catalog: Catalog, family: str, info: PluginInfo):
+    """Build the `register` callback handed to one plugin's hook for one family."""
+
+    def register(name, factory=None, params=None, description=""):
+        if family == "label_rules":
+            rule = name
+            name, factory, params = getattr(rule, "name", None), rule, {}
+            description = getattr(rule, "description", "")
+        _check_item(info.name, family, name, factory, params)
+        items = catalog.family(family)
+        if name in items:
+            raise PluginError(
+                f"{SINGULAR[family]} '{name}' is registered twice: by plugin "
+                f"'{items[name].plugin}' and by plugin '{info.name}'; uninstall or rename one"
+            )
+        items[name] = Registered(
+            name, family, factory, dict(params or {}), description, info.name, info.version
+        )
+        info.registered.setdefault(family, []).append(name)
+
+    return register
+
+
+def _check_item(plugin: str, family: str, name, factory, params) -> None:
+    what = f"plugin '{plugin}' registered {SINGULAR[family]}"
+    if not isinstance(name, str) or not _NAME.match(name):
+        raise PluginError(f"{what} with invalid name {name!r} (expected lower-case letters, digits, _ . -)")
+    if not callable(factory):
+        raise PluginError(f"{what} '{name}' with a factory that is not callable: {factory!r}")
+    if params is not None and not isinstance(params, dict):
+        raise PluginError(f"{what} '{name}' with params {params!r}, expected a dict of defaults")
+    for key, value in (params or {}).items():
+        if not isinstance(key, str) or not isinstance(value, _PARAM_TYPES):
+            raise PluginError(
+                f"{what} '{name}' with parameter {key!r} default {value!r}: expected a name and a "
+                "bool, int, float, str, list or None default"
+            )
+
+
+def resolve_params(item: Registered, given: dict[str, Any] | None) -> dict[str, Any]:
+    """Defaults overlaid with `given`; unknown names and wrongly typed values raise ConfigError."""
+    params = dict(item.params)
+    for key, value in (given or {}).items():
+        if key not in params:
+            known = ", ".join(sorted(params)) or "none"
+            raise ConfigError(
+                f"{SINGULAR[item.family]} '{item.name}' has no parameter '{key}' (parameters: {known})"
+            )
+        params[key] = _coerce(item, key, params[key], value)
+    return params
+
+
+def _coerce(item: Registered, key: str, default: Any, value: Any) -> Any:
+    where = f"{SINGULAR[item.family]} '{item.name}' parameter '{key}'"
+    if default is None or value is None:
+        return value
+    if isinstance(default, bool):
+        ok = isinstance(value, bool)
+    elif isinstance(default, int):
+        ok = isinstance(value, int) and not isinstance(value, bool)
+    elif isinstance(default, float):
+        ok = isinstance(value, int | float) and not isinstance(value, bool)
+        value = float(value) if ok else value
+    elif isinstance(default, list | tuple):
+        ok = isinstance(value, list | tuple)
+        value = list(value) if ok else value
+    else:
+        ok = isinstance(value, type(default))
+    if not ok:
+        raise ConfigError(f"{where} must be {type(default).__name__}, got {value!r}")
+    return value

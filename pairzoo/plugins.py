@@ -1,0 +1,148 @@
+"""The plugin manager: builtins, installed packages and loose files, all loaded by one path.
+
+Builtin plugins are modules named in ``BUILTIN_PLUGINS``; third-party packages declare modules in
+the ``pairzoo`` entry-point group; ``--plugins-dir`` / ``PAIRZOO_PLUGINS_DIR`` adds loose ``.py``
+files. A plugin that fails to import or to register is listed as broken with its error; the
+others keep working.
+"""
+
+from __future__ import annotations
+
+import importlib
+import importlib.metadata
+import importlib.util
+import os
+import sys
+from pathlib import Path
+from typing import Any
+
+import pluggy
+
+from pairzoo import __version__, hookspecs
+from pairzoo.catalog import (
+    FAMILIES,
+    Catalog,
+    SINGULAR,
+    PluginInfo,
+    Registered,
+    make_register,
+    resolve_params,
+)
+from pairzoo.errors import ConfigError, PluginError
+
+ENTRY_POINT_GROUP = "pairzoo"
+PLUGINS_DIR_ENV = "PAIRZOO_PLUGINS_DIR"
+BUILTIN_PLUGINS = (
+    "pairzoo_plugins.architectures",
+    "pairzoo_plugins.fusion_heads",
+    "pairzoo_plugins.losses",
+    "pairzoo_plugins.label_rules",
+)
+
+_catalog: Catalog | None = None
+_plugins_dir: str | None = None
+
+
+def load_plugins(plugins_dir: str | os.PathLike | None = None) -> Catalog:
+    """(Re)load every plugin; `plugins_dir` defaults to $PAIRZOO_PLUGINS_DIR. Safe to call twice."""
+    global _catalog, _plugins_dir
+    _plugins_dir = str(plugins_dir) if plugins_dir else os.environ.get(PLUGINS_DIR_ENV) or None
+    pm = pluggy.PluginManager(hookspecs.PROJECT)
+    pm.add_hookspecs(hookspecs)
+    infos: list[PluginInfo] = []
+    for module_name in BUILTIN_PLUGINS:
+        infos.append(_load(pm, module_name, lambda m=module_name: importlib.import_module(m), "builtin", __version__))
+    for ep in sorted(importlib.metadata.entry_points(group=ENTRY_POINT_GROUP), key=lambda e: e.name):
+        dist = ep.dist.name if ep.dist else "unknown"
+        version = ep.dist.version if ep.dist else "unknown"
+        infos.append(_load(pm, f"{dist}.{ep.name}", ep.load, f"entry point ({dist})", version))
+    for path in _loose_files(_plugins_dir):
+        infos.append(_load(pm, f"file:{path.stem}", lambda p=path: _import_file(p), f"file {path}", None))
+    pm.check_pending()
+    _catalog = _collect(pm, infos)
+    return _catalog
+
+
+def catalog() -> Catalog:
+    """The current catalogue, loading plugins on first use."""
+    return _catalog if _catalog is not None else load_plugins(_plugins_dir)
+
+
+def _load(pm, name: str, importer, source: str, version: str | None) -> PluginInfo:
+    info = PluginInfo(name=name, version=version or "unknown", source=source)
+    try:
+        module = importer()
+        if version is None:
+            info.version = str(getattr(module, "__version__", "unknown"))
+        pm.register(module, name=name)
+    except Exception as exc:  # a broken plugin must not take the others down
+        info.error = f"{type(exc).__name__}: {exc}"
+    return info
+
+
+def _loose_files(plugins_dir: str | None) -> list[Path]:
+    if not plugins_dir:
+        return []
+    directory = Path(plugins_dir)
+    if not directory.is_dir():
+        raise PluginError(f"plugins directory '{directory}' does not exist or is not a directory")
+    return sorted(p for p in directory.glob("*.py") if not p.name.startswith("_"))
+
+
+def _import_file(path: Path):
+    module_name = f"pairzoo_local_plugins.{path.stem}"
+    spec = importlib.util.spec_from_file_location(module_name, path)
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[module_name] = module
+    try:
+        spec.loader.exec_module(module)
+    except BaseException:
+        sys.modules.pop(module_name, None)
+        raise
+    return module
+
+
+def _collect(pm, infos: list[PluginInfo]) -> Catalog:
+    cat = Catalog(plugins=infos)
+    by_name = {info.name: info for info in infos}
+    for family in FAMILIES:
+        hook = getattr(pm.hook, f"register_{family}")
+        for impl in reversed(hook.get_hookimpls()):  # registration order
+            info = by_name[impl.plugin_name]
+            if info.error:
+                continue
+            try:
+                impl.function(register=make_register(cat, family, info))
+            except PluginError:
+                raise
+            except Exception as exc:
+                info.error = f"register_{family} failed: {type(exc).__name__}: {exc}"
+    return cat
+
+
+def get_registered(family: str, name: str) -> Registered:
+    return catalog().get(family, name)
+
+
+def build_architecture(name: str, params: dict[str, Any] | None = None):
+    return _build(get_registered("architectures", name), params)
+
+
+def build_fusion_head(name: str, feat_dim: int, params: dict[str, Any] | None = None):
+    return _build(get_registered("fusion_heads", name), params, feat_dim)
+
+
+def build_loss(name: str, params: dict[str, Any] | None = None):
+    return _build(get_registered("losses", name), params)
+
+
+def get_label_rule(name: str):
+    return get_registered("label_rules", name).obj
+
+
+def _build(item: Registered, given: dict[str, Any] | None, *args):
+    params = resolve_params(item, given)
+    try:
+        return item.obj(*args, **params)
+    except (ValueError, TypeError) as exc:
+        raise ConfigError(f"{SINGULAR[item.family]} '{item.name}': {exc}") from exc
