@@ -1,0 +1,106 @@
+"""Label rules: how the two source digits of a pair become its label, and how pairs are sampled.
+
+Rules are looked up by name through the plugin manager (`pairzoo.plugins.get_label_rule`); the
+builtin plugin registers `GREATER` (the original task) and `SAME`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+
+__all__ = ["GREATER", "SAME", "LabelRule", "balanced_labels", "sample_different"]
+
+ON_SWAP = ("flip", "keep", "none")
+
+
+@dataclass(frozen=True)
+class LabelRule:
+    """A named labelling of digit pairs.
+
+    `label(left, right)` maps two int arrays of digit classes to int64 labels in {0, 1};
+    `sample(rng, n, adjacent)` draws `n` (left, right) digit pairs with balanced labels, where
+    `adjacent` is the share of pairs of different digits that differ by exactly one;
+    `on_swap` says what swapping the two images does to the label: "flip", "keep", or "none"
+    (swap augmentation not allowed).
+    """
+
+    name: str
+    label: Callable[[np.ndarray, np.ndarray], np.ndarray]
+    sample: Callable[[np.random.Generator, int, float], tuple[np.ndarray, np.ndarray]]
+    on_swap: str
+    description: str = ""
+
+    def __post_init__(self) -> None:
+        if self.on_swap not in ON_SWAP:
+            raise ValueError(f"label rule '{self.name}': on_swap {self.on_swap!r}, expected one of {ON_SWAP}")
+
+    def __call__(self, left: np.ndarray, right: np.ndarray) -> np.ndarray:
+        return self.label(left, right)
+
+
+def balanced_labels(rng: np.random.Generator, n: int) -> np.ndarray:
+    """`n` labels, half of them 1 (the odd one out is 0), in random order."""
+    y = np.zeros(n, dtype=np.int64)
+    y[: n // 2] = 1
+    return rng.permutation(y)
+
+
+# Unordered pairs (low, high) of different digits, by distance: 9 adjacent, 36 others.
+_PAIRS = np.array([(a, b) for a in range(10) for b in range(a + 1, 10)], dtype=np.int64)
+_ADJACENT = _PAIRS[_PAIRS[:, 1] - _PAIRS[:, 0] == 1]
+_FAR = _PAIRS[_PAIRS[:, 1] - _PAIRS[:, 0] > 1]
+
+
+def sample_different(rng: np.random.Generator, n: int, adjacent: float) -> tuple[np.ndarray, np.ndarray]:
+    """`n` unordered pairs of different digits as (low, high): a share `adjacent` differ by one."""
+    if not 0.0 <= adjacent <= 1.0:
+        raise ValueError(f"adjacent share {adjacent} is outside [0, 1]")
+    is_adjacent = rng.random(n) < adjacent
+    pick_adjacent = _ADJACENT[rng.integers(len(_ADJACENT), size=n)]
+    pick_far = _FAR[rng.integers(len(_FAR), size=n)]
+    pairs = np.where(is_adjacent[:, None], pick_adjacent, pick_far)
+    return pairs[:, 0], pairs[:, 1]
+
+
+def _greater_label(left: np.ndarray, right: np.ndarray) -> np.ndarray:
+    return (np.asarray(left) > np.asarray(right)).astype(np.int64)
+
+
+def _greater_sample(rng: np.random.Generator, n: int, adjacent: float) -> tuple[np.ndarray, np.ndarray]:
+    low, high = sample_different(rng, n, adjacent)
+    y = balanced_labels(rng, n).astype(bool)
+    return np.where(y, high, low), np.where(y, low, high)
+
+
+def _same_label(left: np.ndarray, right: np.ndarray) -> np.ndarray:
+    return (np.asarray(left) == np.asarray(right)).astype(np.int64)
+
+
+def _same_sample(rng: np.random.Generator, n: int, adjacent: float) -> tuple[np.ndarray, np.ndarray]:
+    low, high = sample_different(rng, n, adjacent)
+    swap = rng.random(n) < 0.5
+    left, right = np.where(swap, high, low), np.where(swap, low, high)
+    same = balanced_labels(rng, n).astype(bool)
+    digit = rng.integers(10, size=n)
+    return np.where(same, digit, left), np.where(same, digit, right)
+
+
+GREATER = LabelRule(
+    name="greater",
+    label=_greater_label,
+    sample=_greater_sample,
+    on_swap="flip",
+    description="1 iff the left digit is greater than the right one; the digits always differ "
+    "(the original task)",
+)
+
+SAME = LabelRule(
+    name="same",
+    label=_same_label,
+    sample=_same_sample,
+    on_swap="keep",
+    description="1 iff both digits are equal; half of the pairs are equal",
+)
