@@ -35,7 +35,9 @@ class LabelRule:
 
     def __post_init__(self) -> None:
         if self.on_swap not in ON_SWAP:
-            raise ValueError(f"label rule '{self.name}': on_swap {self.on_swap!r}, expected one of {ON_SWAP}")
+            raise ValueError(
+                f"label rule '{self.name}': on_swap {self.on_swap!r}, expected one of {ON_SWAP}"
+            )
 
     def __call__(self, left: np.ndarray, right: np.ndarray) -> np.ndarray:
         return self.label(left, right)
@@ -54,7 +56,9 @@ _ADJACENT = _PAIRS[_PAIRS[:, 1] - _PAIRS[:, 0] == 1]
 _FAR = _PAIRS[_PAIRS[:, 1] - _PAIRS[:, 0] > 1]
 
 
-def sample_different(rng: np.random.Generator, n: int, adjacent: float) -> tuple[np.ndarray, np.ndarray]:
+def sample_different(
+    rng: np.random.Generator, n: int, adjacent: float
+) -> tuple[np.ndarray, np.ndarray]:
     """`n` unordered pairs of different digits as (low, high): a share `adjacent` differ by one."""
     if not 0.0 <= adjacent <= 1.0:
         raise ValueError(f"adjacent share {adjacent} is outside [0, 1]")
@@ -69,7 +73,9 @@ def _greater_label(left: np.ndarray, right: np.ndarray) -> np.ndarray:
     return (np.asarray(left) > np.asarray(right)).astype(np.int64)
 
 
-def _greater_sample(rng: np.random.Generator, n: int, adjacent: float) -> tuple[np.ndarray, np.ndarray]:
+def _greater_sample(
+    rng: np.random.Generator, n: int, adjacent: float
+) -> tuple[np.ndarray, np.ndarray]:
     low, high = sample_different(rng, n, adjacent)
     y = balanced_labels(rng, n).astype(bool)
     return np.where(y, high, low), np.where(y, low, high)
@@ -79,7 +85,9 @@ def _same_label(left: np.ndarray, right: np.ndarray) -> np.ndarray:
     return (np.asarray(left) == np.asarray(right)).astype(np.int64)
 
 
-def _same_sample(rng: np.random.Generator, n: int, adjacent: float) -> tuple[np.ndarray, np.ndarray]:
+def _same_sample(
+    rng: np.random.Generator, n: int, adjacent: float
+) -> tuple[np.ndarray, np.ndarray]:
     low, high = sample_different(rng, n, adjacent)
     swap = rng.random(n) < 0.5
     left, right = np.where(swap, high, low), np.where(swap, low, high)
