@@ -1,0 +1,248 @@
+"""`pairzoo registry`: list, show, verify, load and remove registry entries."""
+
+from __future__ import annotations
+
+import functools
+import json
+
+import click
+
+from pairzoo.errors import PairzooError
+
+registry_option = click.option(
+    "--registry",
+    "registry_dir",
+    type=click.Path(file_okay=False),
+    default=None,
+    help="Registry directory (default: $PAIRZOO_REGISTRY, else ./registry)",
+)
+
+
+def _open(registry_dir):
+    from pairzoo.registry import Registry
+
+    return Registry(registry_dir)
+
+
+def _clean_errors(func):
+    @functools.wraps(func)
+    def wrapper(*args, **kwargs):
+        try:
+            return func(*args, **kwargs)
+        except PairzooError as exc:
+            raise click.ClickException(str(exc)) from None
+
+    return wrapper
+
+
+@click.group("registry", invoke_without_command=True)
+@click.pass_context
+def registry(ctx: click.Context) -> None:
+    """List, show, verify, load and remove registry entries (default: ls)."""
+    if ctx.invoked_subcommand is None:
+        ctx.invoke(ls)
+
+
+@registry.command("ls")
+@registry_option
+@click.option("--json", "as_json", is_flag=True, help="Print a JSON list")
+@_clean_errors
+def ls(registry_dir=None, as_json=False) -> None:
+    """List entries: name, version, architecture, val accuracy, parameters, MACs, size."""
+    from pairzoo.registry.card import summary
+
+    reg = _open(registry_dir)
+    rows = [summary(card) for card in reg.list()]
+    if as_json:
+        click.echo(json.dumps(rows, indent=2))
+        return
+    if not rows:
+        click.echo(f"registry {reg.root} has no entries")
+        return
+    table = [("NAME", "VERSION", "KIND", "ARCHITECTURE", "VAL ACC", "PARAMS", "MACS", "SIZE")]
+    for r in rows:
+        acc = r["val_accuracy"]
+        table.append(
+            (
+                r["name"],
+                str(r["version"]),
+                r["kind"] or "",
+                r["architecture"] or "-",
+                f"{acc:.4f}" if isinstance(acc, int | float) else "-",
+                _si(r["parameters"]),
+                _si(r["macs_per_pair"]),
+                _si(r["onnx_bytes"], "B"),
+            )
+        )
+    widths = [max(len(row[i]) for row in table) for i in range(len(table[0]))]
+    for row in table:
+        click.echo("  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)).rstrip())
+
+
+def _si(value, unit: str = "") -> str:
+    if not isinstance(value, int | float):
+        return "-"
+    for prefix in ("", "k", "M", "G"):
+        if abs(value) < 1000:
+            return f"{value:.0f}{unit}" if not prefix else f"{value:.2f}{prefix}{unit}"
+        value /= 1000
+    return f"{value:.2f}T{unit}"
+
+
+@registry.command("show")
+@click.argument("ref")
+@registry_option
+@click.option("--json", "as_json", is_flag=True, help="Print the whole card as JSON")
+@_clean_errors
+def show(ref: str, registry_dir=None, as_json=False) -> None:
+    """Show the card of NAME[@VERSION] (latest version if none is given)."""
+    reg = _open(registry_dir)
+    card = reg.resolve(ref)
+    if as_json:
+        click.echo(json.dumps(card, indent=2, sort_keys=True))
+        return
+    for label, value in _card_lines(card, reg.entry_dir(card)):
+        click.echo(f"{label + ':':<18} {value}")
+
+
+def _card_lines(card: dict, entry_dir) -> list[tuple[str, str]]:
+    lines = [
+        ("entry", f"{card['name']}@{card['version']} ({card.get('kind')})"),
+        ("dir", str(entry_dir)),
+    ]
+    arch = card.get("architecture")
+    if isinstance(arch, dict):
+        lines.append(
+            (
+                "architecture",
+                f"{arch.get('name')} {json.dumps(arch.get('params', {}), sort_keys=True)}",
+            )
+        )
+        lines.append(("  plugin", f"{arch.get('plugin')} {arch.get('plugin_version')}"))
+    loss = card.get("loss")
+    if isinstance(loss, dict):
+        lines.append(
+            (
+                "loss",
+                f"{loss.get('name')} (plugin {loss.get('plugin')} {loss.get('plugin_version')})",
+            )
+        )
+    for key in ("parameters", "macs_per_pair"):
+        if key in card:
+            lines.append(
+                (
+                    key.replace("_", " "),
+                    f"{card[key]:,}" if isinstance(card[key], int) else str(card[key]),
+                )
+            )
+    main = card.get("onnx")
+    info = card.get("files", {}).get(main, {}) if main else {}
+    if main:
+        opset = (card.get("onnx_info") or {}).get("opset")
+        lines.append(
+            (
+                "onnx",
+                f"{main}  opset {opset}  {info.get('bytes')} bytes  sha256 {info.get('sha256')}",
+            )
+        )
+    parity = card.get("parity")
+    if isinstance(parity, dict):
+        figures = ", ".join(
+            f"batch {b['batch_size']}: {b['max_abs_diff']:.2e}" for b in parity.get("batches", [])
+        )
+        lines.append(
+            ("parity", f"{'passed' if parity.get('passed') else 'FAILED'} (max |diff| {figures})")
+        )
+        swap = parity.get("swap") or {}
+        if swap:
+            lines.append(
+                (
+                    "  swap",
+                    f"max |diff| {swap.get('max_abs_diff'):.2e}, "
+                    f"decisions flipped {swap.get('flip_rate'):.3f}",
+                )
+            )
+    for split, metrics in (card.get("metrics") or {}).items():
+        if isinstance(metrics, dict):
+            lines.append(
+                (
+                    f"{split}",
+                    ", ".join(
+                        f"{k} {v:.4f}"
+                        for k, v in sorted(metrics.items())
+                        if isinstance(v, int | float)
+                    ),
+                )
+            )
+    data = card.get("data") or {}
+    if data.get("fingerprint"):
+        lines.append(("data fingerprint", str(data["fingerprint"])))
+    source = card.get("source") or {}
+    if source:
+        lines.append(
+            (
+                "source run",
+                f"{source.get('run_dir')} (config {str(source.get('config_hash'))[:12]})",
+            )
+        )
+    lines.append(("created", f"{card.get('created')} by pairzoo {card.get('pairzoo_version')}"))
+    return lines
+
+
+@registry.command("verify")
+@registry_option
+@click.option("--json", "as_json", is_flag=True, help="Print the report as JSON")
+@_clean_errors
+def verify(registry_dir=None, as_json=False) -> None:
+    """Recompute every hash; list missing, tampered and orphaned files (exit 1 if any)."""
+    report = _open(registry_dir).verify()
+    if as_json:
+        click.echo(json.dumps(report.to_dict(), indent=2))
+    else:
+        for problem in report.problems:
+            click.echo(f"{problem.kind:<14} {problem.path}: {problem.detail}")
+        state = "OK" if report.ok else f"{len(report.problems)} problem(s)"
+        click.echo(
+            f"checked {report.entries_checked} entries, {report.files_checked} files in "
+            f"{report.root}: {state}"
+        )
+    if not report.ok:
+        raise SystemExit(1)
+
+
+@registry.command("load")
+@click.argument("ref")
+@registry_option
+@click.option(
+    "--require-provider",
+    type=click.Choice(["cpu", "cuda"]),
+    default=None,
+    help="Fail unless this execution provider is really used",
+)
+@_clean_errors
+def load(ref: str, registry_dir=None, require_provider=None) -> None:
+    """Check NAME[@VERSION] against its hashes, open it in onnxruntime and report the provider."""
+    import onnxruntime
+
+    opened = _open(registry_dir).open_session(ref, require_provider=require_provider)
+    card = opened.card
+    click.echo(
+        f"{card['name']}@{card['version']}: hashes OK, onnxruntime {onnxruntime.__version__}, "
+        f"provider {opened.provider}"
+    )
+    if opened.note:
+        click.echo(f"warning: {opened.note}", err=True)
+
+
+@registry.command("rm")
+@click.argument("ref")
+@registry_option
+@click.option("--yes", is_flag=True, help="Remove without asking")
+@_clean_errors
+def rm(ref: str, registry_dir=None, yes=False) -> None:
+    """Remove NAME@VERSION (its version number is never reused)."""
+    reg = _open(registry_dir)
+    if not yes:
+        click.confirm(f"remove {ref} from {reg.root}?", abort=True)
+    reg.remove(ref)
+    click.echo(f"removed {ref}")
