@@ -23,3 +23,7 @@ class RunError(PairzooError):
 
 class RegistryError(PairzooError):
     """A registry entry or catalogue is missing, tampered or inconsistent."""
+
+
+class ExportError(PairzooError):
+    """An ONNX export failed, or the exported model does not match the PyTorch one."""
