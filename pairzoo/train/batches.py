@@ -1,0 +1,52 @@
+"""A split held as whole tensors on the compute device, sliced into batches by index."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+
+
+@dataclass
+class DeviceSplit:
+    """x uint8 (N, 28, 56), y float32 (N,) or None, digits int64 (N, 2) or None, all on one device."""
+
+    x: torch.Tensor
+    y: torch.Tensor | None = None
+    digits: torch.Tensor | None = None
+
+    @classmethod
+    def from_arrays(cls, x, y=None, digits=None, device="cpu", indices=None) -> DeviceSplit:
+        if indices is not None:
+            x, y, digits = (None if a is None else a[indices] for a in (x, y, digits))
+        return cls(
+            _tensor(x, torch.uint8, device),
+            _tensor(y, torch.float32, device),
+            _tensor(digits, torch.int64, device),
+        )
+
+    def __len__(self) -> int:
+        return int(self.x.shape[0])
+
+    def n_batches(self, batch_size: int) -> int:
+        """Full batches only (a last partial batch is dropped), but at least one."""
+        return max(1, len(self) // batch_size)
+
+    def batches(self, order: torch.Tensor, batch_size: int) -> Iterator[tuple]:
+        """(x_u8, y, digits) batches taken in `order` (indices on the split's device)."""
+        size = min(batch_size, len(self))
+        for i in range(self.n_batches(batch_size)):
+            idx = order[i * size : (i + 1) * size]
+            yield (
+                self.x.index_select(0, idx),
+                None if self.y is None else self.y.index_select(0, idx),
+                None if self.digits is None else self.digits.index_select(0, idx),
+            )
+
+
+def _tensor(array, dtype: torch.dtype, device) -> torch.Tensor | None:
+    if array is None:
+        return None
+    return torch.as_tensor(np.ascontiguousarray(array)).to(device=device, dtype=dtype)

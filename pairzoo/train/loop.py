@@ -1,0 +1,115 @@
+"""One training epoch and batched prediction; loss and accuracy stay on the device until the end."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+import torch.nn.functional as F
+
+from pairzoo.train.augment import PairAugment, to_pair
+from pairzoo.train.batches import DeviceSplit
+from pairzoo.train.device import Runtime
+from pairzoo.train.schedules import Schedule
+
+
+@dataclass
+class Stepper:
+    """Everything one optimisation step needs."""
+
+    model: torch.nn.Module
+    loss_fn: torch.nn.Module
+    optimizer: torch.optim.Optimizer
+    schedule: Schedule
+    scaler: torch.amp.GradScaler
+    augment: PairAugment
+    generator: torch.Generator  # augmentation randomness, on the compute device
+    runtime: Runtime
+    batch_size: int
+    accum_steps: int = 1
+    grad_clip: float = 0.0
+    label_smoothing: float = 0.0
+    aux_weight: float = 0.0  # > 0 only when the data has digits and the model has forward_aux
+
+
+def split_inputs(pair: torch.Tensor, runtime: Runtime) -> tuple[torch.Tensor, torch.Tensor]:
+    xa, xb = pair[:, 0:1], pair[:, 1:2]
+    fmt = torch.channels_last if runtime.channels_last else torch.contiguous_format
+    return xa.contiguous(memory_format=fmt), xb.contiguous(memory_format=fmt)
+
+
+def train_epoch(
+    s: Stepper, data: DeviceSplit, order: torch.Tensor, bar=None, refresh: int = 20
+) -> dict:
+    """One pass over `data` in `order`; returns mean loss, accuracy and mean gradient norm."""
+    s.model.train()
+    params = [p for p in s.model.parameters() if p.requires_grad]
+    device = s.runtime.device
+    loss_sum = torch.zeros((), device=device)
+    correct = torch.zeros((), device=device, dtype=torch.long)
+    norm_sum = torch.zeros((), device=device)
+    seen = steps = 0
+    n_batches = data.n_batches(s.batch_size)
+    for i, (x_u8, y, digits) in enumerate(data.batches(order, s.batch_size)):
+        pair, y, digits = s.augment(to_pair(x_u8), y, digits, s.generator)
+        loss, logits = _forward(s, pair, y, digits)
+        s.scaler.scale(loss / s.accum_steps).backward()
+        loss_sum += loss.detach() * len(y)
+        correct += ((logits.detach() > 0) == (y > 0.5)).sum()
+        seen += len(y)
+        if (i + 1) % s.accum_steps == 0 or i + 1 == n_batches:
+            norm_sum += _step(s, params)
+            steps += 1
+        if bar is not None:
+            bar.update(1)
+            if (i + 1) % refresh == 0 or i + 1 == n_batches:
+                bar.set_postfix(
+                    loss=f"{loss_sum.item() / seen:.4f}", acc=f"{correct.item() / seen:.3f}"
+                )
+    return {
+        "loss": loss_sum.item() / seen,
+        "accuracy": correct.item() / seen,
+        "grad_norm": norm_sum.item() / max(steps, 1),
+    }
+
+
+def _forward(s: Stepper, pair, y, digits):
+    xa, xb = split_inputs(pair, s.runtime)
+    with s.runtime.autocast():
+        if s.aux_weight > 0:
+            logits, digit_logits = s.model.forward_aux(xa, xb)
+        else:
+            logits = s.model(xa, xb)
+    logits = logits.float()
+    targets = y * (1 - s.label_smoothing) + 0.5 * s.label_smoothing
+    loss = s.loss_fn(logits, targets)
+    if s.aux_weight > 0:
+        aux = F.cross_entropy(digit_logits.float().reshape(-1, 10), digits.reshape(-1))
+        loss = loss + s.aux_weight * aux
+    return loss, logits
+
+
+def _step(s: Stepper, params) -> torch.Tensor:
+    s.scaler.unscale_(s.optimizer)
+    grads = [p.grad for p in params if p.grad is not None]
+    norm = torch.nn.utils.get_total_norm(grads)
+    if s.grad_clip > 0:
+        torch.nn.utils.clip_grads_with_norm_(params, s.grad_clip, norm)
+    s.scaler.step(s.optimizer)
+    s.scaler.update()
+    s.optimizer.zero_grad(set_to_none=True)
+    s.schedule.after_step()
+    return norm.detach().float()
+
+
+def predict_logits(
+    model: torch.nn.Module, x_u8: torch.Tensor, runtime: Runtime, batch_size: int = 1024
+) -> torch.Tensor:
+    """Logits (N,) float32 on `x_u8`'s device for uint8 pairs (N, 28, 56); eval mode, no augmentation."""
+    model.eval()
+    out = []
+    with torch.inference_mode(), runtime.autocast():
+        for start in range(0, x_u8.shape[0], batch_size):
+            xa, xb = split_inputs(to_pair(x_u8[start : start + batch_size]), runtime)
+            out.append(model(xa, xb).float())
+    return torch.cat(out) if out else torch.zeros(0, device=x_u8.device)

@@ -1,0 +1,80 @@
+"""A user's config made complete: plugin parameters filled in, rule and data fixed, provenance kept."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from pairzoo import __version__
+from pairzoo.catalog import Registered, resolve_params
+from pairzoo.errors import ConfigError
+from pairzoo.plugins import catalog
+from pairzoo.train.config import validate
+
+DEFAULT_RULE = "greater"
+
+
+def resolve_config(config: dict[str, Any], out_dir: str | Path | None = None) -> dict[str, Any]:
+    """Validated config with full plugin params, the label rule, data fingerprint and provenance.
+
+    Raises ConfigError (bad values), PluginError (unknown names) or DataError (unreadable data).
+    """
+    from pairzoo.data.format import data_fingerprint
+
+    cfg = validate(config)
+    if not cfg["name"] and out_dir is not None:
+        cfg["name"] = Path(out_dir).resolve().name
+    cat = catalog()
+    arch = cat.get("architectures", cfg["arch"])
+    cfg["arch_params"] = resolve_params(arch, cfg["arch_params"])
+    heads = [cat.get("fusion_heads", name) for name in _head_names(cfg["arch_params"])]
+    loss = cat.get("losses", cfg["loss"])
+    cfg["loss_params"] = _smoothing_into_loss(
+        resolve_params(loss, cfg["loss_params"]), cfg["train"]
+    )
+    cfg["rule"] = cfg["rule"] or data_rule(cfg["data"])
+    rule = cat.get("label_rules", cfg["rule"])
+    cfg["data_fingerprint"] = data_fingerprint(cfg["data"])
+    cfg["provenance"] = {
+        "pairzoo": __version__,
+        "arch": _origin(arch),
+        "heads": [_origin(h) for h in heads],
+        "loss": _origin(loss),
+        "rule": _origin(rule),
+    }
+    return cfg
+
+
+def _smoothing_into_loss(loss_params: dict[str, Any], train: dict[str, Any]) -> dict[str, Any]:
+    # A loss that smooths its own targets gets train.label_smoothing as its parameter (the
+    # trainer then leaves targets alone); other losses get smoothed targets from the trainer.
+    smoothing = train["label_smoothing"]
+    if "label_smoothing" not in loss_params or not smoothing:
+        return loss_params
+    given = loss_params["label_smoothing"]
+    if given and given != smoothing:
+        raise ConfigError(
+            f"label smoothing given twice with different values: train.label_smoothing {smoothing} "
+            f"and loss parameter label_smoothing {given}; give one"
+        )
+    return {**loss_params, "label_smoothing": smoothing}
+
+
+def data_rule(data_dir: str | Path) -> str:
+    """The label rule named in the data's meta.json; "greater" when it names none."""
+    from pairzoo.data.format import read_meta
+
+    if not (Path(data_dir) / "meta.json").exists():
+        return DEFAULT_RULE
+    return str(read_meta(data_dir).get("rule") or DEFAULT_RULE)
+
+
+def _head_names(arch_params: dict[str, Any]) -> list[str]:
+    heads = arch_params.get("heads")
+    if isinstance(heads, str):
+        heads = [h.strip() for h in heads.split(",") if h.strip()]
+    return [h for h in heads or [] if isinstance(h, str)]
+
+
+def _origin(item: Registered) -> dict[str, str]:
+    return {"name": item.name, "plugin": item.plugin, "version": item.plugin_version}

@@ -1,0 +1,147 @@
+"""The pieces of one training run, built from a resolved config through the plugin manager."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from pairzoo.errors import DataError
+from pairzoo.plugins import build_architecture, build_loss, get_label_rule
+from pairzoo.train.augment import PairAugment
+from pairzoo.train.batches import DeviceSplit
+from pairzoo.train.checkpoint import cpu_state_dict, restore_rng, rng_state
+from pairzoo.train.device import Runtime
+from pairzoo.train.early_stopping import EarlyStopping
+from pairzoo.train.loop import Stepper
+from pairzoo.train.schedules import Schedule
+
+
+@dataclass
+class Splits:
+    train: DeviceSplit
+    val: DeviceSplit
+    val_y: np.ndarray
+    test: DeviceSplit | None  # test_public, when its labels are known
+    test_y: np.ndarray | None
+
+
+@dataclass
+class Session:
+    stepper: Stepper
+    np_rng: np.random.Generator  # epoch orders
+    early: EarlyStopping
+    epoch: int = 0  # epochs completed
+    history: list[dict] = field(default_factory=list)
+    train_time_s: float = 0.0
+    best_state: dict | None = None
+
+    def state_dict(self) -> dict:
+        s = self.stepper
+        return {
+            "epoch": self.epoch,
+            "model": cpu_state_dict(s.model),
+            "best_state": self.best_state,
+            "optimizer": s.optimizer.state_dict(),
+            "schedule": s.schedule.state_dict(),
+            "scaler": s.scaler.state_dict(),
+            "early_stopping": self.early.state_dict(),
+            "rng": rng_state(self.np_rng, s.generator),
+            "history": self.history,
+            "train_time_s": self.train_time_s,
+        }
+
+    def load_state_dict(self, state: dict) -> None:
+        s = self.stepper
+        s.model.load_state_dict(state["model"])
+        s.optimizer.load_state_dict(state["optimizer"])
+        s.schedule.load_state_dict(state["schedule"])
+        s.scaler.load_state_dict(state["scaler"])
+        self.early.load_state_dict(state["early_stopping"])
+        restore_rng(state["rng"], self.np_rng, s.generator)
+        self.epoch = int(state["epoch"])
+        self.history = list(state["history"])
+        self.train_time_s = float(state["train_time_s"])
+        self.best_state = state["best_state"]
+
+
+def load_splits(cfg: dict, runtime: Runtime) -> Splits:
+    from pairzoo.data.format import load_data_dir
+
+    data_dir, t = Path(cfg["data"]), cfg["train"]
+    train, val = load_data_dir(data_dir, "train"), load_data_dir(data_dir, "val")
+    for name, split in (("train", train), ("val", val)):
+        if split.y is None:
+            raise DataError(f"{data_dir}: the {name} split has no labels (key 'y'); cannot train")
+    indices = _subset(len(train.y), t["subset"], t["subset_mode"], cfg["seed"])
+    test = None
+    if (data_dir / "test_public.npz").exists():
+        test = load_data_dir(data_dir, "test_public")
+    dev = runtime.device
+    return Splits(
+        train=DeviceSplit.from_arrays(train.x, train.y, train.digits, dev, indices),
+        val=DeviceSplit.from_arrays(val.x, device=dev),
+        val_y=np.asarray(val.y),
+        test=DeviceSplit.from_arrays(test.x, device=dev)
+        if test is not None and test.y is not None
+        else None,
+        test_y=np.asarray(test.y) if test is not None and test.y is not None else None,
+    )
+
+
+def _subset(n: int, size: int, mode: str, seed: int) -> np.ndarray | None:
+    if not size or size >= n:
+        return None
+    if mode == "first":
+        return np.arange(size)
+    return np.sort(np.random.default_rng([seed, 1]).choice(n, size=size, replace=False))
+
+
+def build_session(cfg: dict, runtime: Runtime, train: DeviceSplit) -> Session:
+    t, seed = cfg["train"], cfg["seed"]
+    torch.manual_seed(seed)
+    model = build_architecture(cfg["arch"], cfg["arch_params"]).to(runtime.device)
+    if runtime.channels_last:
+        model = model.to(memory_format=torch.channels_last)
+    optimizer = torch.optim.AdamW(_param_groups(model, t["weight_decay"]), lr=t["lr"])
+    steps_per_epoch = -(-train.n_batches(t["batch_size"]) // t["accum_steps"])
+    generator = torch.Generator(device=runtime.device)
+    generator.manual_seed(seed + 1_000_003)
+    rule = get_label_rule(cfg["rule"])
+    aux = callable(getattr(model, "forward_aux", None)) and train.digits is not None
+    stepper = Stepper(
+        model=model,
+        loss_fn=build_loss(cfg["loss"], cfg["loss_params"]).to(runtime.device),
+        optimizer=optimizer,
+        schedule=Schedule(t["schedule"], optimizer, t["lr"], steps_per_epoch * t["epochs"]),
+        scaler=torch.amp.GradScaler(
+            runtime.device.type, enabled=runtime.amp_dtype == torch.float16
+        ),
+        augment=PairAugment(
+            t["rotate"],
+            t["translate"],
+            tuple(t["crop_scale"]),
+            t["augment"],
+            t["swap"],
+            rule.on_swap,
+        ),
+        generator=generator,
+        runtime=runtime,
+        batch_size=t["batch_size"],
+        accum_steps=t["accum_steps"],
+        grad_clip=t["grad_clip"],
+        label_smoothing=0.0 if "label_smoothing" in cfg["loss_params"] else t["label_smoothing"],
+        aux_weight=t["aux_weight"] if aux else 0.0,
+    )
+    return Session(stepper, np.random.default_rng(seed), EarlyStopping(t["patience"]))
+
+
+def _param_groups(model: torch.nn.Module, weight_decay: float) -> list[dict]:
+    # No decay on biases and normalisation weights (1-d tensors).
+    decay, plain = [], []
+    for p in model.parameters():
+        if p.requires_grad:
+            (decay if p.ndim > 1 else plain).append(p)
+    return [{"params": decay, "weight_decay": weight_decay}, {"params": plain, "weight_decay": 0.0}]
