@@ -1,0 +1,147 @@
+"""Batched onnxruntime inference of several pair models: a (pairs x models) logit matrix.
+
+Each batch of pairs is split into ``xa``/``xb`` once and fed to every model; the time spent in
+each model's ``session.run`` is recorded so throughput and per-model latency come from the
+same pass.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+# Measured on the 2-core reference CPU (benchmarks/bench_ensemble.py): one intra-op thread per
+# session and batches of 256 pairs; a second thread gains little on small models.
+DEFAULT_THREADS = 1
+DEFAULT_BATCH = 256
+
+
+@dataclass
+class Member:
+    """One base model ready to run: its identity and an onnxruntime session."""
+
+    name: str
+    version: int | None
+    sha256: str
+    session: Any
+    output: str = ""
+    macs_per_pair: int | None = None
+    card: dict = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        if not self.output:
+            self.output = self.session.get_outputs()[0].name
+
+    @property
+    def ref(self) -> str:
+        return self.name if self.version is None else f"{self.name}@{self.version}"
+
+
+@dataclass
+class LogitMatrix:
+    """Logits (pairs x models) and the seconds each model spent in ``session.run``."""
+
+    logits: np.ndarray
+    model_seconds: np.ndarray
+    prep_seconds: float
+    wall_seconds: float
+    batch_size: int
+
+    @property
+    def n(self) -> int:
+        return int(self.logits.shape[0])
+
+    def per_pair_us(self) -> np.ndarray:
+        return self.model_seconds / max(self.n, 1) * 1e6
+
+    def pairs_per_second(self) -> float:
+        return self.n / self.wall_seconds if self.wall_seconds > 0 else float("inf")
+
+
+def session_options(threads: int = DEFAULT_THREADS, optimize: str = "all") -> Any:
+    """onnxruntime session options: full graph optimisation, `threads` intra-op threads."""
+    import onnxruntime as ort
+
+    levels = {
+        "none": ort.GraphOptimizationLevel.ORT_DISABLE_ALL,
+        "basic": ort.GraphOptimizationLevel.ORT_ENABLE_BASIC,
+        "extended": ort.GraphOptimizationLevel.ORT_ENABLE_EXTENDED,
+        "all": ort.GraphOptimizationLevel.ORT_ENABLE_ALL,
+    }
+    so = ort.SessionOptions()
+    so.graph_optimization_level = levels[optimize]
+    so.intra_op_num_threads = threads
+    so.inter_op_num_threads = 1
+    so.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
+    so.log_severity_level = 3
+    return so
+
+
+def open_session(
+    model: str | bytes | Any, threads: int = DEFAULT_THREADS, optimize: str = "all"
+) -> Any:
+    """A CPU onnxruntime session for a path, serialized bytes or an onnx ModelProto."""
+    import onnxruntime as ort
+
+    if hasattr(model, "SerializeToString"):
+        model = model.SerializeToString()
+    return ort.InferenceSession(
+        model if isinstance(model, bytes) else str(model),
+        sess_options=session_options(threads, optimize),
+        providers=["CPUExecutionProvider"],
+    )
+
+
+def split_batch(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    from pairzoo.data.tensors import split_pairs_np
+
+    xa, xb = split_pairs_np(x)
+    return np.ascontiguousarray(xa, dtype=np.float32), np.ascontiguousarray(xb, dtype=np.float32)
+
+
+def logit_matrix(
+    members: Sequence[Member],
+    x: np.ndarray,
+    batch_size: int = DEFAULT_BATCH,
+    workers: int = 1,
+) -> LogitMatrix:
+    """Run every member over the uint8 pairs `x` (N, 28, 56); returns float32 (N, models).
+
+    With ``workers > 1`` the members of one batch run concurrently in threads (onnxruntime
+    releases the GIL); then per-model seconds overlap and only ``wall_seconds`` is additive.
+    """
+    n, m = len(x), len(members)
+    logits = np.empty((n, m), dtype=np.float32)
+    seconds = np.zeros(m)
+    prep = 0.0
+    pool = ThreadPoolExecutor(max_workers=workers) if workers > 1 else None
+    wall0 = time.perf_counter()
+    try:
+        for start in range(0, n, batch_size):
+            t0 = time.perf_counter()
+            xa, xb = split_batch(x[start : start + batch_size])
+            prep += time.perf_counter() - t0
+            feeds = {"xa": xa, "xb": xb}
+            if pool is None:
+                results = [_run(member, feeds) for member in members]
+            else:
+                results = list(pool.map(_run, members, [feeds] * len(members)))
+            for j, (out, dt) in enumerate(results):
+                logits[start : start + len(xa), j] = out
+                seconds[j] += dt
+    finally:
+        if pool is not None:
+            pool.shutdown()
+    wall = time.perf_counter() - wall0
+    return LogitMatrix(logits, seconds, prep, wall, batch_size)
+
+
+def _run(member: Member, feeds: dict[str, np.ndarray]) -> tuple[np.ndarray, float]:
+    t0 = time.perf_counter()
+    (out,) = member.session.run([member.output], feeds)
+    return np.asarray(out, dtype=np.float32).reshape(-1), time.perf_counter() - t0

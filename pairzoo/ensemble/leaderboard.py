@@ -1,0 +1,77 @@
+"""Leaderboard rows from an evaluation, as plain dicts and as text or Markdown tables."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pairzoo.ensemble.evaluate import Evaluation
+
+_COLUMNS = (
+    ("val acc", "val", "accuracy"),
+    ("val F1", "val", "f1"),
+    ("val AUC", "val", "roc_auc"),
+    ("test acc", "test_public", "accuracy"),
+    ("test F1", "test_public", "f1"),
+    ("test AUC", "test_public", "roc_auc"),
+)
+
+
+def leaderboard_rows(ev: Evaluation) -> list[dict[str, Any]]:
+    """One JSON-ready row per single model and combiner, in evaluation order."""
+    return [
+        {
+            "method": r.name,
+            "kind": r.kind,
+            "members": r.members_used,
+            "val": r.val,
+            "test_public": r.test_public,
+            "fold_accuracy": r.fold_accuracy,
+            "latency_us_per_pair": round(r.latency_us, 3),
+            "winner": r.winner,
+        }
+        for r in ev.results
+    ]
+
+
+def _cells(row: dict[str, Any]) -> list[str]:
+    cells = [("* " if row["winner"] else "  ") + row["method"]]
+    for _, split, metric in _COLUMNS:
+        value = (row.get(split) or {}).get(metric)
+        cells.append("-" if value is None else f"{100 * value:.2f}")
+    cells.append(f"{row['latency_us_per_pair']:.1f}")
+    return cells
+
+
+def _headers() -> list[str]:
+    return ["  method", *(c[0] for c in _COLUMNS), "us/pair"]
+
+
+def format_table(rows: list[dict[str, Any]]) -> str:
+    """A fixed-width table; the winner (best val out-of-fold accuracy) is starred."""
+    table = [_headers()] + [_cells(r) for r in rows]
+    widths = [max(len(line[i]) for line in table) for i in range(len(table[0]))]
+
+    def fmt(line: list[str]) -> str:
+        first = line[0].ljust(widths[0])
+        rest = (cell.rjust(w) for cell, w in zip(line[1:], widths[1:], strict=True))
+        return "  ".join([first, *rest])
+
+    sep = "  ".join("-" * w for w in widths)
+    body = [fmt(table[0]), sep]
+    for i, line in enumerate(table[1:]):
+        if i and rows[i]["kind"] != rows[i - 1]["kind"]:
+            body.append(sep)
+        body.append(fmt(line))
+    body.append("* winner: best val accuracy (out-of-fold for combiners); test_public never used")
+    return "\n".join(body)
+
+
+def markdown_table(rows: list[dict[str, Any]]) -> str:
+    header = ["method", *(c[0] for c in _COLUMNS), "µs/pair"]
+    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    for row in rows:
+        cells = _cells(row)
+        name = cells[0].strip()
+        cells[0] = f"**{name[2:]}** (winner)" if row["winner"] else name
+        lines.append("| " + " | ".join(cells) + " |")
+    return "\n".join(lines)
