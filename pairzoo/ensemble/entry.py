@@ -1,0 +1,60 @@
+"""Record a fitted stacker as a registry ensemble entry, next to its report."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from pairzoo.ensemble.evaluate import Evaluation
+from pairzoo.ensemble.members import META_LEARNER
+
+ENSEMBLE_SIGNATURE: dict[str, Any] = {
+    "inputs": [
+        {"name": "xa", "dtype": "float32", "shape": ["N", 1, 28, 28]},
+        {"name": "xb", "dtype": "float32", "shape": ["N", 1, 28, 28]},
+    ],
+    "outputs": [
+        {"name": "probability", "dtype": "float32", "shape": ["N"]},
+        {"name": "label", "dtype": "int64", "shape": ["N"]},
+    ],
+    "meta_learner_input": "member logits (N, members) in the order of 'members'",
+}
+
+
+def ensemble_card(ev: Evaluation, data: dict[str, Any] | None = None) -> dict[str, Any]:
+    s = ev.stacker
+    return {
+        "members": [{"name": m.name, "version": m.version, "sha256": m.sha256} for m in ev.members],
+        "meta_learner": META_LEARNER,
+        "method": "stacking-lightgbm",
+        "stacking": ev.params.to_dict(),
+        "signature": ENSEMBLE_SIGNATURE,
+        "metrics": {"val": s.val, "val_note": "out-of-fold", "test_public": s.test_public},
+        "fold_accuracy": s.fold_accuracy,
+        "leaderboard_winner": ev.winner.name,
+        "macs_per_pair": _macs(ev),
+        **({"data": data} if data else {}),
+    }
+
+
+def save_and_register(
+    ev: Evaluation,
+    out_dir: str | Path,
+    registry: Any | None,
+    name: str,
+    data: dict[str, Any] | None = None,
+) -> dict[str, Any] | None:
+    """Write meta_learner.txt into `out_dir`; register it (with report.json) unless `registry` is None."""
+    out = Path(out_dir)
+    ev.stacker.final.save(out / META_LEARNER)
+    if registry is None:
+        return None
+    files = {META_LEARNER: out / META_LEARNER}
+    if (out / "report.json").exists():
+        files["report.json"] = out / "report.json"
+    return registry.add_entry(name, "ensemble", files, ensemble_card(ev, data))
+
+
+def _macs(ev: Evaluation) -> int | None:
+    macs = [m.macs_per_pair for m in ev.members]
+    return sum(macs) if all(isinstance(v, int) for v in macs) else None

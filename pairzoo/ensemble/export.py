@@ -1,0 +1,84 @@
+"""`pairzoo export --ensemble`: the whole ensemble as one ONNX file, gated on parity with Python.
+
+The Python path is the one `pairzoo predict --ensemble` takes: one onnxruntime session per
+member, then the LightGBM booster. The single file must give identical labels on all of val and
+probabilities within 1e-5, else nothing is written.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from pairzoo.ensemble.inference import DEFAULT_BATCH, DEFAULT_THREADS, logit_matrix, open_session
+from pairzoo.ensemble.members import LoadedEnsemble, load_ensemble
+from pairzoo.ensemble.onnx_merge import Parity, check_parity, merge_ensemble, run_merged
+from pairzoo.ensemble.stacking import predict_booster
+from pairzoo.errors import ExportError
+
+TOLERANCE = 1e-5
+
+
+@dataclass
+class EnsembleExport:
+    path: Path
+    ref: str
+    parity: Parity
+    bytes: int
+
+
+def default_path(card: dict[str, Any], export_dir: str | Path = "export") -> Path:
+    return Path(export_dir) / f"{card['name']}-{card['version']}.onnx"
+
+
+def build_onnx(registry: Any, loaded: LoadedEnsemble) -> Any:
+    """The merged ModelProto, from the members' hash-checked ONNX bytes."""
+    import onnx
+
+    protos = [
+        onnx.load_from_string(registry.read_file(m.card, m.card["onnx"])) for m in loaded.members
+    ]
+    model = merge_ensemble(protos, loaded.booster)
+    ref = f"{loaded.card['name']}@{loaded.card['version']}"
+    onnx.helper.set_model_props(
+        model,
+        {
+            "pairzoo_ensemble": ref,
+            "pairzoo_members": ",".join(f"{m.ref}:{m.sha256}" for m in loaded.members),
+            "outputs": "probability: float32 (N,) of label 1; label: int64 (N,)",
+        },
+    )
+    return model
+
+
+def export_ensemble(
+    registry: Any,
+    ref: str | None,
+    x_val: np.ndarray,
+    out: str | Path | None = None,
+    tolerance: float = TOLERANCE,
+    batch_size: int = DEFAULT_BATCH,
+    threads: int = DEFAULT_THREADS,
+) -> EnsembleExport:
+    """Merge, check parity on every val pair, and write the file atomically only if it passes."""
+    from pairzoo.atomic import write_bytes
+
+    loaded = load_ensemble(registry, ref, threads)
+    full = f"{loaded.card['name']}@{loaded.card['version']}"
+    model = build_onnx(registry, loaded)
+    data = model.SerializeToString()
+    reference = predict_booster(
+        loaded.booster, logit_matrix(loaded.members, x_val, batch_size).logits, threads
+    )
+    proba, label = run_merged(open_session(data, threads), x_val, batch_size)
+    parity = check_parity(reference, proba, label, tolerance)
+    if not parity.ok:
+        raise ExportError(
+            f"{full}: single-file ONNX differs from the Python path on {parity.describe()}; nothing written"
+        )
+    path = Path(out) if out is not None else default_path(loaded.card)
+    write_bytes(path, data)
+    return EnsembleExport(path=path, ref=full, parity=parity, bytes=len(data))

@@ -1,0 +1,92 @@
+"""`pairzoo eval --ensemble` as a library call: members, data, evaluation, report, plots, entry."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from pairzoo.ensemble.entry import save_and_register
+from pairzoo.ensemble.evaluate import Evaluation, evaluate
+from pairzoo.ensemble.inference import DEFAULT_BATCH, DEFAULT_THREADS
+from pairzoo.ensemble.leaderboard import format_table
+from pairzoo.ensemble.members import load_members, member_refs
+from pairzoo.ensemble.plots import write_plots
+from pairzoo.ensemble.report import build_report, write_report
+from pairzoo.ensemble.stacking import StackingParams
+from pairzoo.errors import DataError
+
+
+@dataclass
+class EnsembleRun:
+    evaluation: Evaluation
+    report: dict[str, Any]
+    table: str
+    card: dict[str, Any] | None
+    out_dir: Path
+
+
+def run_ensemble_eval(
+    registry: Any,
+    data_dir: str | Path,
+    out_dir: str | Path,
+    models: Sequence[str] | None = None,
+    params: StackingParams | None = None,
+    name: str = "ensemble",
+    batch_size: int = DEFAULT_BATCH,
+    threads: int = DEFAULT_THREADS,
+    register: bool = True,
+) -> EnsembleRun:
+    """Evaluate `models` (default: the latest version of every model) and write the report."""
+    params = params or StackingParams()
+    refs = member_refs(registry, models)
+    val, test = _splits(data_dir)
+    members = load_members(registry, refs, threads)
+    ev = evaluate(
+        members,
+        val.x,
+        val.y,
+        test.x if test is not None else None,
+        test.y if test is not None else None,
+        params=params,
+        batch_size=batch_size,
+    )
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    context = {
+        "registry": str(registry.root),
+        "data": {"path": str(data_dir), "fingerprint": _fingerprint(data_dir)},
+        "threads": threads,
+    }
+    report = build_report(ev, context)
+    plots = write_plots(ev, out)
+    write_report(out, report, plots)
+    card = save_and_register(ev, out, registry if register else None, name, context["data"])
+    if card is not None:
+        report["entry"] = f"{card['name']}@{card['version']}"
+        write_report(out, report, plots)
+    return EnsembleRun(ev, report, format_table(report["leaderboard"]), card, out)
+
+
+def _splits(data_dir: str | Path) -> tuple[Any, Any | None]:
+    from pairzoo.data.format import load_data_dir
+
+    val = load_data_dir(data_dir, "val")
+    if val.y is None:
+        raise DataError(
+            f"{val.path}: val has no labels (key 'y'); the ensemble is fitted on val labels"
+        )
+    test = None
+    if (Path(data_dir) / "test_public.npz").exists():
+        test = load_data_dir(data_dir, "test_public")
+    return val, test
+
+
+def _fingerprint(data_dir: str | Path) -> str | None:
+    from pairzoo.data.format import data_fingerprint
+
+    try:
+        return data_fingerprint(data_dir)
+    except DataError:
+        return None

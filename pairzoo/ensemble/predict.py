@@ -1,0 +1,74 @@
+"""Predictions for a data file from an ensemble or a single registry model, as `id,label` CSV."""
+
+from __future__ import annotations
+
+import io
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from pairzoo.ensemble.inference import DEFAULT_BATCH, DEFAULT_THREADS, logit_matrix
+from pairzoo.ensemble.metrics import sigmoid, to_labels
+from pairzoo.ensemble.stacking import predict_booster
+from pairzoo.errors import DataError
+
+
+def predict_proba(
+    registry: Any,
+    x: np.ndarray,
+    ensemble: str | None = None,
+    model: str | None = None,
+    batch_size: int = DEFAULT_BATCH,
+    threads: int = DEFAULT_THREADS,
+) -> tuple[np.ndarray, dict[str, Any]]:
+    """Probability of label 1 for uint8 pairs `x`, and the card that produced it.
+
+    Give `model` ("name[@version]") for one model; otherwise the ensemble `ensemble`
+    (the most recent ensemble entry when None).
+    """
+    from pairzoo.ensemble.members import load_ensemble, load_members
+
+    if model is not None:
+        (member,) = load_members(registry, [model], threads)
+        return sigmoid(logit_matrix([member], x, batch_size).logits[:, 0]), member.card
+    loaded = load_ensemble(registry, ensemble, threads)
+    logits = logit_matrix(loaded.members, x, batch_size).logits
+    return predict_booster(loaded.booster, logits, threads), loaded.card
+
+
+def predictions_csv(ids: np.ndarray, labels: np.ndarray, expected_ids: np.ndarray) -> str:
+    """`id,label` text, refused unless ids are unique, equal to `expected_ids` and labels are 0/1."""
+    ids = np.asarray(ids).astype(str)
+    expected = np.asarray(expected_ids).astype(str)
+    labels = np.asarray(labels)
+    if len(ids) != len(labels):
+        raise DataError(f"predictions: {len(ids)} ids but {len(labels)} labels")
+    if len(np.unique(ids)) != len(ids):
+        raise DataError(f"predictions: {len(ids) - len(np.unique(ids))} duplicate ids")
+    if len(ids) != len(expected) or not np.array_equal(ids, expected):
+        missing = len(set(expected) - set(ids))
+        raise DataError(
+            f"predictions: ids differ from the data file's ({len(ids)} vs {len(expected)} ids, "
+            f"{missing} missing)"
+        )
+    if labels.dtype.kind not in "iub" or not np.isin(labels, (0, 1)).all():
+        raise DataError(
+            f"predictions: labels must be 0 or 1, found {sorted(set(labels.tolist()))[:5]}"
+        )
+    buf = io.StringIO()
+    buf.write("id,label\n")
+    for i, label in zip(ids, labels, strict=True):
+        buf.write(f"{i},{int(label)}\n")
+    return buf.getvalue()
+
+
+def write_predictions(
+    path: str | Path, ids: np.ndarray, proba: np.ndarray, expected_ids: np.ndarray
+) -> np.ndarray:
+    """Validate and atomically write `id,label` (label = probability > 0.5); returns the labels."""
+    from pairzoo.atomic import write_text
+
+    labels = to_labels(proba)
+    write_text(path, predictions_csv(ids, labels, expected_ids))
+    return labels
