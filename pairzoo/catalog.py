@@ -55,6 +55,8 @@ class Catalog:
     fusion_heads: dict[str, Registered] = field(default_factory=dict)
     losses: dict[str, Registered] = field(default_factory=dict)
     label_rules: dict[str, Registered] = field(default_factory=dict)
+    # (family, name) -> message, for names that two plugins registered: unusable until one goes
+    conflicts: dict[tuple[str, str], str] = field(default_factory=dict)
 
     def family(self, family: str) -> dict[str, Registered]:
         return getattr(self, family)
@@ -63,6 +65,8 @@ class Catalog:
         return [p for p in self.plugins if p.error]
 
     def get(self, family: str, name: str) -> Registered:
+        if (family, name) in self.conflicts:
+            raise PluginError(self.conflicts[family, name])
         items = self.family(family)
         if name in items:
             return items[name]
@@ -87,10 +91,12 @@ def make_register(catalog: Catalog, family: str, info: PluginInfo):
         _check_item(info.name, family, name, factory, params)
         items = catalog.family(family)
         if name in items:
-            raise PluginError(
+            message = (
                 f"{SINGULAR[family]} '{name}' is registered twice: by plugin "
                 f"'{items[name].plugin}' and by plugin '{info.name}'; uninstall or rename one"
             )
+            catalog.conflicts[family, name] = message
+            raise PluginError(message)
         items[name] = Registered(
             name, family, factory, dict(params or {}), description, info.name, info.version
         )
@@ -99,10 +105,25 @@ def make_register(catalog: Catalog, family: str, info: PluginInfo):
     return register
 
 
+def drop_unusable(catalog: Catalog) -> None:
+    """Remove what broken plugins registered and every name that two plugins claimed."""
+    broken = {p.name for p in catalog.broken()}
+    for family in FAMILIES:
+        items = catalog.family(family)
+        for name in list(items):
+            if items[name].plugin in broken or (family, name) in catalog.conflicts:
+                del items[name]
+    for info in catalog.plugins:
+        if info.error:
+            info.registered = {}
+
+
 def _check_item(plugin: str, family: str, name, factory, params) -> None:
     what = f"plugin '{plugin}' registered {SINGULAR[family]}"
     if not isinstance(name, str) or not _NAME.match(name):
-        raise PluginError(f"{what} with invalid name {name!r} (expected lower-case letters, digits, _ . -)")
+        raise PluginError(
+            f"{what} with invalid name {name!r} (expected lower-case letters, digits, _ . -)"
+        )
     if not callable(factory):
         raise PluginError(f"{what} '{name}' with a factory that is not callable: {factory!r}")
     if params is not None and not isinstance(params, dict):

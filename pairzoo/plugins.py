@@ -2,8 +2,9 @@
 
 Builtin plugins are modules named in ``BUILTIN_PLUGINS``; third-party packages declare modules in
 the ``pairzoo`` entry-point group; ``--plugins-dir`` / ``PAIRZOO_PLUGINS_DIR`` adds loose ``.py``
-files. A plugin that fails to import or to register is listed as broken with its error; the
-others keep working.
+files. A plugin that fails to import or to register is listed as broken with its error and
+contributes nothing; the others keep working. A name that two plugins register is unusable until
+one of them is removed: asking for it names both.
 """
 
 from __future__ import annotations
@@ -21,10 +22,11 @@ import pluggy
 from pairzoo import __version__, hookspecs
 from pairzoo.catalog import (
     FAMILIES,
-    Catalog,
     SINGULAR,
+    Catalog,
     PluginInfo,
     Registered,
+    drop_unusable,
     make_register,
     resolve_params,
 )
@@ -51,13 +53,25 @@ def load_plugins(plugins_dir: str | os.PathLike | None = None) -> Catalog:
     pm.add_hookspecs(hookspecs)
     infos: list[PluginInfo] = []
     for module_name in BUILTIN_PLUGINS:
-        infos.append(_load(pm, module_name, lambda m=module_name: importlib.import_module(m), "builtin", __version__))
-    for ep in sorted(importlib.metadata.entry_points(group=ENTRY_POINT_GROUP), key=lambda e: e.name):
+        infos.append(
+            _load(
+                pm,
+                module_name,
+                lambda m=module_name: importlib.import_module(m),
+                "builtin",
+                __version__,
+            )
+        )
+    for ep in sorted(
+        importlib.metadata.entry_points(group=ENTRY_POINT_GROUP), key=lambda e: e.name
+    ):
         dist = ep.dist.name if ep.dist else "unknown"
         version = ep.dist.version if ep.dist else "unknown"
         infos.append(_load(pm, f"{dist}.{ep.name}", ep.load, f"entry point ({dist})", version))
     for path in _loose_files(_plugins_dir):
-        infos.append(_load(pm, f"file:{path.stem}", lambda p=path: _import_file(p), f"file {path}", None))
+        infos.append(
+            _load(pm, f"file:{path.stem}", lambda p=path: _import_file(p), f"file {path}", None)
+        )
     pm.check_pending()
     _catalog = _collect(pm, infos)
     return _catalog
@@ -75,9 +89,19 @@ def _load(pm, name: str, importer, source: str, version: str | None) -> PluginIn
         if version is None:
             info.version = str(getattr(module, "__version__", "unknown"))
         pm.register(module, name=name)
+        _check_hooks(pm, module, name)
     except Exception as exc:  # a broken plugin must not take the others down
         info.error = f"{type(exc).__name__}: {exc}"
     return info
+
+
+def _check_hooks(pm, module, name: str) -> None:
+    # check_pending() would fail every plugin for one misspelt hook; fail only the one plugin.
+    unknown = sorted(h.name for h in pm.get_hookcallers(module) or [] if not h.has_spec())
+    if unknown:
+        pm.unregister(module, name=name)
+        known = ", ".join(f"register_{family}" for family in FAMILIES)
+        raise PluginError(f"unknown hook {', '.join(unknown)} (known hooks: {known})")
 
 
 def _loose_files(plugins_dir: str | None) -> list[Path]:
@@ -107,16 +131,17 @@ def _collect(pm, infos: list[PluginInfo]) -> Catalog:
     by_name = {info.name: info for info in infos}
     for family in FAMILIES:
         hook = getattr(pm.hook, f"register_{family}")
-        for impl in reversed(hook.get_hookimpls()):  # registration order
+        for impl in hook.get_hookimpls():  # registration order: builtins, entry points, files
             info = by_name[impl.plugin_name]
             if info.error:
                 continue
             try:
                 impl.function(register=make_register(cat, family, info))
-            except PluginError:
-                raise
+            except PluginError as exc:
+                info.error = str(exc)
             except Exception as exc:
                 info.error = f"register_{family} failed: {type(exc).__name__}: {exc}"
+    drop_unusable(cat)
     return cat
 
 
