@@ -40,7 +40,7 @@ def load_member(
     full = f"{card['name']}@{card['version']}"
     if card.get("kind") != "model":
         raise RegistryError(
-            f"{full} is a {card.get('kind')} entry; ensemble members must be models"
+            f"{full} is an entry of kind '{card.get('kind')}'; ensemble members must be models"
         )
     if not card.get("onnx"):
         raise RegistryError(f"{full}: card names no onnx file")
@@ -103,7 +103,9 @@ def load_ensemble(registry: Any, ref: str | None, threads: int = DEFAULT_THREADS
     card = registry.resolve(ref) if ref else _latest_ensemble(registry)
     full = f"{card['name']}@{card['version']}"
     if card.get("kind") != "ensemble":
-        raise RegistryError(f"{full} is a {card.get('kind')} entry, expected an ensemble")
+        raise RegistryError(
+            f"{full} is an entry of kind '{card.get('kind')}', expected an ensemble"
+        )
     text = registry.read_file(card, card.get("meta_learner", META_LEARNER)).decode()
     members = [
         load_member(registry, f"{m['name']}@{m['version']}", threads, expect_sha=m["sha256"])

@@ -84,7 +84,7 @@ def _splits(data_dir: str | Path) -> tuple[Any, Any | None]:
 
 
 def _fingerprint(data_dir: str | Path) -> str | None:
-    from pairzoo.data.format import data_fingerprint
+    from pairzoo.data.meta import data_fingerprint
 
     try:
         return data_fingerprint(data_dir)

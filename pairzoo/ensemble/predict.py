@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import io
 from pathlib import Path
 from typing import Any
 
@@ -37,8 +36,8 @@ def predict_proba(
     return predict_booster(loaded.booster, logits, threads), loaded.card
 
 
-def predictions_csv(ids: np.ndarray, labels: np.ndarray, expected_ids: np.ndarray) -> str:
-    """`id,label` text, refused unless ids are unique, equal to `expected_ids` and labels are 0/1."""
+def check_predictions(ids: np.ndarray, labels: np.ndarray, expected_ids: np.ndarray) -> None:
+    """Raise DataError unless ids are unique and equal to `expected_ids` and labels are 0/1."""
     ids = np.asarray(ids).astype(str)
     expected = np.asarray(expected_ids).astype(str)
     labels = np.asarray(labels)
@@ -53,22 +52,17 @@ def predictions_csv(ids: np.ndarray, labels: np.ndarray, expected_ids: np.ndarra
             f"{missing} missing)"
         )
     if labels.dtype.kind not in "iub" or not np.isin(labels, (0, 1)).all():
-        raise DataError(
-            f"predictions: labels must be 0 or 1, found {sorted(set(labels.tolist()))[:5]}"
-        )
-    buf = io.StringIO()
-    buf.write("id,label\n")
-    for i, label in zip(ids, labels, strict=True):
-        buf.write(f"{i},{int(label)}\n")
-    return buf.getvalue()
+        found = sorted(set(labels.tolist()))[:5]
+        raise DataError(f"predictions: labels must be 0 or 1, found {found}")
 
 
 def write_predictions(
     path: str | Path, ids: np.ndarray, proba: np.ndarray, expected_ids: np.ndarray
 ) -> np.ndarray:
     """Validate and atomically write `id,label` (label = probability > 0.5); returns the labels."""
-    from pairzoo.atomic import write_text
+    from pairzoo.data.labels_csv import write_labels
 
     labels = to_labels(proba)
-    write_text(path, predictions_csv(ids, labels, expected_ids))
+    check_predictions(ids, labels, expected_ids)
+    write_labels(path, ids, labels)
     return labels

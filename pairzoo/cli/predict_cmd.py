@@ -1,0 +1,100 @@
+"""`pairzoo predict`: the `id,label` CSV for a data file, from an ensemble or one model."""
+
+from __future__ import annotations
+
+import json
+
+import click
+
+
+@click.command("predict")
+@click.option(
+    "--ensemble",
+    is_flag=False,
+    flag_value="",
+    default=None,
+    metavar="[ENTRY]",
+    help="Ensemble entry NAME[@VERSION] (alone: the latest ensemble)",
+)
+@click.option("--model", help="One registry model, NAME[@VERSION]")
+@click.option(
+    "--data",
+    "data_file",
+    required=True,
+    type=click.Path(dir_okay=False),
+    help="Pair file (.npz with keys x, id)",
+)
+@click.option(
+    "--out",
+    "out_file",
+    required=True,
+    type=click.Path(dir_okay=False),
+    help="CSV to write (id,label)",
+)
+@click.option(
+    "--registry",
+    "registry_dir",
+    type=click.Path(file_okay=False),
+    help="Registry directory (default: $PAIRZOO_REGISTRY, else ./registry)",
+)
+@click.option(
+    "--batch-size",
+    type=click.IntRange(1),
+    default=256,
+    show_default=True,
+    help="Pairs per onnxruntime call",
+)
+@click.option(
+    "--threads",
+    type=click.IntRange(1),
+    default=1,
+    show_default=True,
+    help="onnxruntime intra-op threads per model",
+)
+@click.option("--json", "as_json", is_flag=True, help="Print a summary as JSON")
+def predict(
+    ensemble, model, data_file, out_file, registry_dir, batch_size, threads, as_json
+) -> None:
+    """Predict a label for every pair of a data file and write `id,label` (one row per id).
+
+    The CSV is checked before it is written (ids unique and equal to the file's, labels 0 or 1)
+    and written atomically.
+    """
+    if (ensemble is None) == (model is None):
+        raise click.UsageError("give exactly one of --ensemble [ENTRY] or --model NAME[@VERSION]")
+    from pairzoo.data.format import load_split
+    from pairzoo.ensemble.metrics import accuracy
+    from pairzoo.ensemble.predict import predict_proba, write_predictions
+    from pairzoo.errors import PairzooError
+    from pairzoo.registry import Registry
+
+    try:
+        split = load_split(data_file)
+        proba, card = predict_proba(
+            Registry(registry_dir),
+            split.x,
+            ensemble=ensemble or None,
+            model=model,
+            batch_size=batch_size,
+            threads=threads,
+        )
+        labels = write_predictions(out_file, split.ids, proba, split.ids)
+    except PairzooError as exc:
+        raise click.ClickException(str(exc)) from None
+    summary = {
+        "out": out_file,
+        "pairs": int(len(labels)),
+        "by": f"{card['name']}@{card['version']}",
+        "kind": card["kind"],
+        "label_1_share": round(float(labels.mean()), 4) if len(labels) else None,
+        "accuracy": accuracy(split.y, proba) if split.y is not None else None,
+    }
+    if as_json:
+        click.echo(json.dumps(summary, indent=2))
+        return
+    line = (
+        f"wrote {summary['pairs']} predictions to {out_file} with {summary['kind']} {summary['by']}"
+    )
+    if summary["accuracy"] is not None:
+        line += f" (accuracy on the file's labels: {100 * summary['accuracy']:.2f}%)"
+    click.echo(line)
