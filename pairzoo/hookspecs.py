@@ -40,6 +40,8 @@ def register_fusion_heads(register):
     :param register: ``register(name, factory, params=None, description="")``.
         ``factory(feat_dim, **params)`` returns a module whose ``forward(ea, eb)`` maps two
         (N, feat_dim) embeddings to a logit of shape (N,), computed from the head's own feature.
+        A head whose output cannot tell (a, b) from (b, a) sets the class attribute
+        ``symmetric = True``; antisymmetric models leave such heads out (they would add 0).
 
     The return value is ignored.
     """
