@@ -19,7 +19,7 @@ def resolve_config(config: dict[str, Any], out_dir: str | Path | None = None) ->
 
     Raises ConfigError (bad values), PluginError (unknown names) or DataError (unreadable data).
     """
-    from pairzoo.data.format import data_fingerprint
+    from pairzoo.data.meta import data_fingerprint
 
     cfg = validate(config)
     if not cfg["name"] and out_dir is not None:
@@ -62,7 +62,7 @@ def _smoothing_into_loss(loss_params: dict[str, Any], train: dict[str, Any]) -> 
 
 def data_rule(data_dir: str | Path) -> str:
     """The label rule named in the data's meta.json; "greater" when it names none."""
-    from pairzoo.data.format import read_meta
+    from pairzoo.data.meta import read_meta
 
     if not (Path(data_dir) / "meta.json").exists():
         return DEFAULT_RULE

@@ -1,0 +1,173 @@
+"""`pairzoo train`: one pair model into a run directory (command-line values override --config)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+# Option name -> config key, per config section; an option left at None was not given.
+_TOP = {
+    "arch": "arch",
+    "loss": "loss",
+    "seed": "seed",
+    "data": "data",
+    "name": "name",
+    "rule": "rule",
+}
+_ARCH = {"layers": "layers", "width_mult": "width_mult", "feat_dim": "feat_dim", "heads": "heads"}
+_TRAIN = (
+    "epochs",
+    "batch_size",
+    "eval_batch_size",
+    "lr",
+    "weight_decay",
+    "patience",
+    "schedule",
+    "label_smoothing",
+    "grad_clip",
+    "accum_steps",
+    "aux_weight",
+    "subset",
+    "subset_mode",
+    "device",
+    "threads",
+)
+
+
+@click.command()
+@click.option(
+    "--config",
+    "config_file",
+    type=click.Path(dir_okay=False),
+    help="TOML config file; options given here override it",
+)
+@click.option(
+    "--out",
+    required=True,
+    type=click.Path(file_okay=False),
+    help="Run directory to write, e.g. runs/NAME",
+)
+@click.option("--name", help="Run name (default: the --out folder's name)")
+@click.option("--data", help="Data directory  [default: data]")
+@click.option("--arch", help="Architecture name  [default: resnet]")
+@click.option("--layers", help="Blocks per stage, e.g. 3,3,3")
+@click.option("--width-mult", type=float, help="Channel width multiplier")
+@click.option("--feat-dim", type=int, help="Embedding size")
+@click.option("--heads", help="Fusion heads, e.g. diff,concat,product")
+@click.option(
+    "--arch-param",
+    multiple=True,
+    metavar="KEY=VALUE",
+    help="Any architecture parameter (JSON-ish value)",
+)
+@click.option("--loss", help="Loss name  [default: bce]")
+@click.option(
+    "--loss-param", multiple=True, metavar="KEY=VALUE", help="Any loss parameter (JSON-ish value)"
+)
+@click.option("--rule", help="Label rule (default: the data's meta.json)")
+@click.option("--epochs", type=int, help="Maximum epochs  [default: 20]")
+@click.option("--batch-size", type=int, help="Training batch size  [default: 64]")
+@click.option("--eval-batch-size", type=int, help="Evaluation batch size  [default: 1024]")
+@click.option("--lr", type=float, help="Learning rate (peak for one-cycle)  [default: 1e-3]")
+@click.option("--weight-decay", type=float, help="AdamW weight decay  [default: 5e-4]")
+@click.option(
+    "--schedule",
+    type=click.Choice(["onecycle", "cosine", "plateau", "constant"]),
+    help="Learning-rate schedule  [default: onecycle]",
+)
+@click.option(
+    "--patience", type=int, help="Early-stopping patience in epochs, 0 = off  [default: 5]"
+)
+@click.option("--label-smoothing", type=float, help="Label smoothing  [default: 0]")
+@click.option("--grad-clip", type=float, help="Gradient norm clip, 0 = off  [default: 5]")
+@click.option("--accum-steps", type=int, help="Gradient accumulation steps  [default: 1]")
+@click.option("--aux-weight", type=float, help="Weight of the auxiliary digit loss  [default: 0.3]")
+@click.option("--subset", type=int, help="Train on this many pairs only, 0 = all")
+@click.option(
+    "--subset-mode",
+    type=click.Choice(["first", "random"]),
+    help="Which pairs --subset keeps  [default: first]",
+)
+@click.option("--augment/--no-augment", default=None, help="Random affine per pair  [default: on]")
+@click.option(
+    "--swap/--no-swap", default=None, help="Random a/b swap per the label rule  [default: on]"
+)
+@click.option("--seed", type=int, help="Random seed  [default: 42]")
+@click.option(
+    "--device", type=click.Choice(["auto", "cpu", "cuda"]), help="Compute device  [default: auto]"
+)
+@click.option("--threads", type=int, help="CPU threads, 0 = all cores  [default: 0]")
+@click.option("--resume", is_flag=True, help="Continue the run in --out from its last epoch")
+@click.option(
+    "--plugins-dir", type=click.Path(file_okay=False), help="Directory of extra plugin .py files"
+)
+@click.option("--no-progress", is_flag=True, help="No progress bar or per-epoch lines")
+def train(config_file, out, resume, plugins_dir, no_progress, arch_param, loss_param, **options):
+    """Train one pair model into a run directory (model.pt, metrics.json, history, logs)."""
+    from pairzoo.errors import PairzooError
+
+    try:
+        metrics = _train(
+            config_file, out, resume, plugins_dir, not no_progress, arch_param, loss_param, options
+        )
+    except PairzooError as exc:
+        raise click.ClickException(str(exc)) from exc
+    val = metrics["val"]
+    line = f"{out}: best epoch {metrics['best_epoch']}, val accuracy {val['accuracy']:.4f}"
+    if metrics.get("test_public"):
+        line += f", test_public accuracy {metrics['test_public']['accuracy']:.4f}"
+    click.echo(line)
+
+
+def _train(
+    config_file, out, resume, plugins_dir, progress, arch_param, loss_param, options
+) -> dict:
+    from pairzoo.plugins import load_plugins
+    from pairzoo.train import train_run
+    from pairzoo.train.config import load_toml, merge
+
+    load_plugins(plugins_dir)
+    base: dict = {}
+    if config_file:
+        base = load_toml(config_file)
+    elif resume and (Path(out) / "config.json").exists():
+        base = load_toml(Path(out) / "config.json")
+    return train_run(
+        merge(base, _overrides(options, arch_param, loss_param)),
+        out,
+        resume=resume,
+        progress=progress,
+    )
+
+
+def _overrides(options: dict, arch_param, loss_param) -> dict:
+    from pairzoo.train.config import parse_assignments
+
+    cfg: dict = {k: options[o] for o, k in _TOP.items() if options.get(o) is not None}
+    arch = {k: options[o] for o, k in _ARCH.items() if options.get(o) is not None}
+    if "layers" in arch:
+        arch["layers"] = _int_list(arch["layers"])
+    if "heads" in arch:
+        arch["heads"] = [h.strip() for h in arch["heads"].split(",") if h.strip()]
+    arch.update(parse_assignments(arch_param, "--arch-param"))
+    loss = parse_assignments(loss_param, "--loss-param")
+    train = {k: options[k] for k in _TRAIN if options.get(k) is not None}
+    for flag in ("augment", "swap"):
+        if options.get(flag) is not None:
+            train[flag] = options[flag]
+    for key, value in (("arch_params", arch), ("loss_params", loss), ("train", train)):
+        if value:
+            cfg[key] = value
+    return cfg
+
+
+def _int_list(text: str) -> list:
+    from pairzoo.errors import ConfigError
+
+    try:
+        return [int(v) for v in text.split(",") if v.strip()]
+    except ValueError:
+        raise ConfigError(
+            f"--layers '{text}': expected comma-separated integers, e.g. 3,3,3"
+        ) from None
