@@ -72,6 +72,10 @@ class Registry:
         ]
         return [c for c in cards if kind is None or c.get("kind") == kind]
 
+    def check_catalogue(self) -> None:
+        """Raise RegistryError now if the catalogue is unreadable (before any long work)."""
+        catalogue.read(self.root)
+
     def resolve(self, ref: str) -> dict[str, Any]:
         """The card of `name@version`, or of the latest version of `name`."""
         return self._load_card(self._row(ref))

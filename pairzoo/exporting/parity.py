@@ -1,0 +1,134 @@
+"""The parity gate: onnxruntime against PyTorch on real validation pairs, at several batch sizes.
+
+Each batch is one onnxruntime call, so the dynamic batch axis is proven by running it. A batch
+larger than the validation split repeats its pairs (the report says so). The swap check runs
+the exported model on (xb, xa) too: its parity is gated like the rest, and how the decisions
+change under the swap is reported.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from pairzoo.errors import ExportError
+
+TOLERANCE = 1e-4
+BATCH_SIZES = (1, 7, 1000)
+_TORCH_CHUNK = 256
+
+
+def run_parity(
+    model,
+    onnx_path,
+    xa: np.ndarray,
+    xb: np.ndarray,
+    batch_sizes=BATCH_SIZES,
+    tolerance: float = TOLERANCE,
+) -> dict:
+    """Compare `model` with the ONNX file on float32 (N, 1, 28, 28) pairs; returns the report.
+
+    The report (a JSON-able dict) has passed, tolerance, provider, pairs_available,
+    repeated_pairs, batches [{batch_size, max_abs_diff, repeated}], swap {...} and note.
+    """
+    import onnxruntime as ort
+
+    n = len(xa)
+    if n == 0:
+        raise ValueError("no validation pairs to check parity on")
+    try:
+        session = ort.InferenceSession(str(onnx_path), providers=["CPUExecutionProvider"])
+    except Exception as exc:  # onnxruntime raises its own untyped errors
+        raise ExportError(f"{onnx_path}: onnxruntime cannot load the export ({exc})") from exc
+    biggest = max(batch_sizes)
+    unique = min(n, biggest)
+    ref_ab = _torch_logits(model, xa[:unique], xb[:unique])
+    batches, problems, outputs = [], [], {}
+    for size in batch_sizes:
+        idx = np.arange(size) % n
+        outputs[size] = _ort_logits(session, xa[idx], xb[idx], problems, f"batch {size}")
+        diff = _max_abs(outputs[size], ref_ab[idx % unique])
+        batches.append({"batch_size": size, "max_abs_diff": diff, "repeated": size > n})
+    idx = np.arange(biggest) % n
+    ort_ba = _ort_logits(session, xb[idx], xa[idx], problems, f"swapped batch {biggest}")
+    ref_ba = _torch_logits(model, xb[:unique], xa[:unique])
+    swap = {
+        "batch_size": biggest,
+        "max_abs_diff": _max_abs(ort_ba, ref_ba[idx % unique]),
+        # the biggest batch starts with every distinct pair once
+        **_swap_behaviour(outputs[biggest][:unique], ort_ba[:unique]),
+    }
+    diffs = [b["max_abs_diff"] for b in batches] + [swap["max_abs_diff"]]
+    passed = not problems and all(d <= tolerance for d in diffs)  # NaN fails too
+    return {
+        "passed": passed,
+        "tolerance": tolerance,
+        "dtype": "float32",
+        "provider": session.get_providers()[0],
+        "onnxruntime": ort.__version__,
+        "pairs_available": n,
+        "pairs_used": unique,
+        "repeated_pairs": biggest > n,
+        "batches": batches,
+        "swap": swap,
+        "note": _note(n, biggest, problems),
+    }
+
+
+def _torch_logits(model, xa: np.ndarray, xb: np.ndarray) -> np.ndarray:
+    import torch
+
+    parts = []
+    with torch.no_grad():
+        for i in range(0, len(xa), _TORCH_CHUNK):
+            a = torch.from_numpy(np.ascontiguousarray(xa[i : i + _TORCH_CHUNK]))
+            b = torch.from_numpy(np.ascontiguousarray(xb[i : i + _TORCH_CHUNK]))
+            parts.append(model(a, b).float().reshape(-1).numpy())
+    return np.concatenate(parts)
+
+
+def _ort_logits(session, xa, xb, problems: list[str], what: str) -> np.ndarray:
+    feed = {"xa": np.ascontiguousarray(xa, np.float32), "xb": np.ascontiguousarray(xb, np.float32)}
+    try:
+        out = session.run(["logit"], feed)[0]
+    except Exception as exc:  # e.g. a batch axis that is not really dynamic
+        problems.append(f"{what}: onnxruntime failed ({type(exc).__name__}: {exc})")
+        return np.full(len(xa), np.nan, np.float32)
+    if out.shape != (len(xa),) or out.dtype != np.float32:
+        problems.append(f"{what}: output {out.dtype} {out.shape}, expected float32 ({len(xa)},)")
+        out = np.full(len(xa), np.nan, np.float32) if out.size != len(xa) else out.reshape(-1)
+    return out.astype(np.float32, copy=False)
+
+
+def _max_abs(a: np.ndarray, b: np.ndarray) -> float:
+    diff = np.abs(a.astype(np.float64) - b.astype(np.float64))
+    return float("nan") if not np.all(np.isfinite(diff)) else float(diff.max())
+
+
+def _swap_behaviour(l_ab: np.ndarray, l_ba: np.ndarray) -> dict:
+    """How the exported model treats (xb, xa) compared with (xa, xb), on distinct pairs."""
+    return {
+        "pairs": int(len(l_ab)),
+        "flip_rate": float(np.mean((l_ab > 0) != (l_ba > 0))),
+        "antisymmetry_max_abs": float(np.max(np.abs(l_ab + l_ba))),
+        "symmetry_max_abs": float(np.max(np.abs(l_ab - l_ba))),
+    }
+
+
+def _note(n: int, biggest: int, problems: list[str]) -> str:
+    notes = list(problems)
+    if biggest > n:
+        notes.append(f"the {biggest}-pair batch repeats the {n} validation pairs")
+    return "; ".join(notes)
+
+
+def describe(report: dict) -> str:
+    """One line of parity figures, for the CLI and for a failed gate's message."""
+    parts = [f"batch {b['batch_size']}: {b['max_abs_diff']:.3g}" for b in report["batches"]]
+    swap = report["swap"]
+    parts.append(f"swapped batch {swap['batch_size']}: {swap['max_abs_diff']:.3g}")
+    text = (
+        f"max |onnx - torch| {', '.join(parts)} (tolerance {report['tolerance']:g}); "
+        f"swap (xa, xb) -> (xb, xa) flips {swap['flip_rate']:.1%} of decisions, "
+        f"max |l(a,b) + l(b,a)| {swap['antisymmetry_max_abs']:.3g}"
+    )
+    return text + (f"; {report['note']}" if report["note"] else "")
