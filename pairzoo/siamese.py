@@ -21,6 +21,8 @@ from collections.abc import Mapping, Sequence
 import torch
 from torch import nn
 
+from pairzoo.plugins import build_fusion_head
+
 __all__ = ["FusionCombiner", "SiameseNet", "DIGIT_CLASSES"]
 
 DIGIT_CLASSES = 10
@@ -46,8 +48,6 @@ class FusionCombiner(nn.Module):
         head_params: Mapping[str, Mapping] | None = None,
     ) -> None:
         super().__init__()
-        from pairzoo.plugins import build_fusion_head
-
         heads = list(heads)
         if not heads or not all(isinstance(h, str) for h in heads):
             raise ValueError(f"heads must be a non-empty list of fusion-head names, got {heads!r}")
