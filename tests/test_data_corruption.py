@@ -1,0 +1,59 @@
+"""The corruption pipeline: shapes, seeding, the severity knob."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from pairzoo.data.corruption import MAX_SEVERITY, corrupt, params_for
+
+
+def clean_digits(n=64):
+    """Synthetic clean digits: a bright ring on an exact-zero background, like MNIST."""
+    yy, xx = np.mgrid[:28, :28]
+    ring = (np.abs(np.hypot(yy - 13.5, xx - 13.5) - 7) < 1.6).astype(np.uint8) * 255
+    return np.repeat(ring[None], n, axis=0)
+
+
+def test_output_shape_dtype_and_seeding():
+    digits = clean_digits()
+    a = corrupt(digits, np.random.default_rng(3))
+    b = corrupt(digits, np.random.default_rng(3))
+    c = corrupt(digits, np.random.default_rng(4))
+    assert a.dtype == np.uint8 and a.shape == digits.shape
+    assert np.array_equal(a, b) and not np.array_equal(a, c)
+    assert not np.shares_memory(a, digits)
+
+
+def test_severity_zero_is_clean():
+    digits = clean_digits(4)
+    assert np.array_equal(corrupt(digits, np.random.default_rng(0), 0), digits)
+
+
+def test_default_severity_replaces_the_clean_background():
+    out = corrupt(clean_digits(500), np.random.default_rng(0))
+    zero_fraction = (out == 0).mean()
+    assert 0.3 < zero_fraction < 0.55  # clean: about 0.85; zeros now come from occlusion
+    background = out[(out > 0) & (out < 40)]
+    assert 5 <= np.median(background) <= 12
+    assert 120 < np.median(out.max(axis=(1, 2))) < 220  # reduced contrast and blur
+
+
+def test_effects_grow_with_severity():
+    digits = clean_digits(300)
+    noise = [
+        np.median(corrupt(digits, np.random.default_rng(0), s)[:, :3, :3]) for s in (1, 3, 6, 10)
+    ]
+    assert noise == sorted(noise) and noise[0] < noise[-1]
+    peak = [
+        np.median(corrupt(digits, np.random.default_rng(0), s).max(axis=(1, 2))) for s in (1, 6)
+    ]
+    assert peak[0] > peak[1]
+
+
+def test_bad_arguments():
+    with pytest.raises(ValueError, match=r"expected uint8 \(N, 28, 28\)"):
+        corrupt(np.zeros((2, 28, 56), np.uint8), np.random.default_rng(0))
+    with pytest.raises(ValueError, match="severity 11"):
+        params_for(11)
+    assert params_for(MAX_SEVERITY).rotation_deg > params_for(6).rotation_deg
