@@ -29,19 +29,21 @@ def main() -> None:
     n_images = 2 * sum(DEFAULT_SIZES.values())
     rng = np.random.default_rng(0)
     digits = src.images[rng.integers(len(src.images), size=n_images)]
-    _, seconds = _timed(lambda: corrupt(digits, rng, 6.0))
+    _, seconds, cpu = _timed(lambda: corrupt(digits, rng, 6.0))
     print(
-        f"corrupt {n_images} digit images (severity 6): {seconds:.1f} s ({n_images / seconds:,.0f} images/s)"
+        f"corrupt {n_images} digit images (severity 6): {seconds:.1f} s wall, {cpu:.1f} s CPU "
+        f"({n_images / seconds:,.0f} images/s)"
     )
 
     with tempfile.TemporaryDirectory() as tmp:
         out = Path(tmp) / "data"
-        _, seconds = _timed(lambda: make_dataset(out, seed=42))
+        _, seconds, cpu = _timed(lambda: make_dataset(out, seed=42))
         total = sum(f.stat().st_size for f in out.iterdir())
         print(
-            f"make_dataset at default sizes {DEFAULT_SIZES}: {seconds:.1f} s, {total / 2**20:.0f} MiB written"
+            f"make_dataset at default sizes {DEFAULT_SIZES} (source cached): {seconds:.1f} s wall, "
+            f"{cpu:.1f} s CPU, {total / 2**20:.0f} MiB written"
         )
-        train, seconds = _timed(lambda: load_data_dir(out, "train"))
+        train, seconds, _ = _timed(lambda: load_data_dir(out, "train"))
         print(f"load_data_dir(train) with validation ({len(train)} pairs): {seconds:.2f} s")
 
     batch_rng = np.random.default_rng(0)
