@@ -120,3 +120,17 @@ def test_fingerprint_follows_content(tmp_path):
     assert data_fingerprint(tmp_path) != before
     with pytest.raises(DataError, match="holds none of"):
         data_fingerprint(tmp_path / "missing")
+
+
+def test_meta_without_hashes_like_the_originals(tmp_path):
+    from pairzoo.data.meta import read_meta
+
+    write_dir(tmp_path)
+    (tmp_path / "meta.json").write_text(
+        json.dumps({"seed": 42, "severity": 6, "weight_diff1": 0.8})
+    )
+    assert check_path(tmp_path)[-1] == "meta.json: lists no file hashes, nothing to verify"
+    assert read_meta(tmp_path)["weight_diff1"] == 0.8
+    (tmp_path / "meta.json").write_text("[1, 2]")
+    with pytest.raises(DataError, match="holds list, expected a JSON object"):
+        read_meta(tmp_path)

@@ -38,8 +38,7 @@ def check_path(path: str | os.PathLike) -> list[str]:
     if not path.exists():
         raise DataError(f"{path}: no such file or directory")
     if path.name == META:
-        meta = read_meta(path.parent)
-        return [f"{META}: sha256 matches for {', '.join(verify_meta(path.parent, meta))}"]
+        return [_meta_line(path.parent, read_meta(path.parent))]
     if path.suffix == ".csv":
         ids, labels = read_labels_table(path)
         return [
@@ -78,7 +77,7 @@ def _check_dir(data_dir: Path) -> list[str]:
     lines.append("ids: no id appears in two splits")
     if (data_dir / META).is_file():
         meta = read_meta(data_dir)
-        lines.append(f"{META}: sha256 matches for {', '.join(verify_meta(data_dir, meta))}")
+        lines.append(_meta_line(data_dir, meta))
         for split, n in meta.get("sizes", {}).items():
             if split in seen and len(seen[split]) != n:
                 raise DataError(
@@ -87,6 +86,13 @@ def _check_dir(data_dir: Path) -> list[str]:
     else:
         lines.append(f"{META}: absent (not made by `pairzoo data make`)")
     return lines
+
+
+def _meta_line(data_dir: Path, meta: dict) -> str:
+    checked = verify_meta(data_dir, meta)
+    if not checked:
+        return f"{META}: lists no file hashes, nothing to verify"
+    return f"{META}: sha256 matches for {', '.join(checked)}"
 
 
 def _check_disjoint(

@@ -20,7 +20,7 @@ import numpy as np
 from pairzoo import __version__
 from pairzoo.atomic import write_json
 from pairzoo.data.corruption import MAX_SEVERITY, corrupt
-from pairzoo.data.format import LABELS_CSV, SPLITS, save_split
+from pairzoo.data.format import LABELLED, LABELS_CSV, SPLITS, save_split
 from pairzoo.data.labels_csv import write_labels
 from pairzoo.data.meta import META, sha256_file
 from pairzoo.data.sources import load_source
@@ -30,7 +30,6 @@ __all__ = ["DEFAULT_SIZES", "ID_PREFIX", "MIN_POOL", "make_dataset", "partition_
 
 DEFAULT_SIZES = {"train": 50_000, "val": 10_000, "test_public": 2_000, "test_private": 8_000}
 ID_PREFIX = {"train": "TRN", "val": "VAL", "test_public": "PUB", "test_private": "PRV"}
-WITH_DIGITS = ("train", "val")  # only these keep y and digits in the npz: digits give labels away
 MIN_POOL = 3  # source images per class and split, at least
 
 
@@ -120,7 +119,7 @@ def make_dataset(
         images = corrupt(src.images[chosen], rng, severity)
         x = np.concatenate([images[:n], images[n:]], axis=2)
         ids = np.char.add(f"{ID_PREFIX[split]}_", np.char.zfill(np.arange(n).astype(str), 7))
-        labelled = split in WITH_DIGITS
+        labelled = split in LABELLED  # y and digits stay out of test files: digits give labels away
         save_split(
             out_dir / f"{split}.npz",
             x,

@@ -38,15 +38,21 @@ def read_meta(data_dir: str | os.PathLike) -> dict:
         raise DataError(f"{path}: file not found (data made by `pairzoo data make` has one)") from e
     except (OSError, UnicodeDecodeError, json.JSONDecodeError) as e:
         raise DataError(f"{path}: not valid JSON ({e})") from e
-    if not isinstance(meta, dict) or not isinstance(meta.get("files"), dict):
-        raise DataError(f"{path}: expected a JSON object with a 'files' object of sha256 hashes")
+    if not isinstance(meta, dict):
+        raise DataError(f"{path}: holds {type(meta).__name__}, expected a JSON object")
     return meta
 
 
 def verify_meta(data_dir: str | os.PathLike, meta: dict) -> list[str]:
-    """Check every file listed in `meta` against its sha256; returns the names checked."""
+    """Check every file listed in `meta["files"]` against its sha256; returns the names checked
+    (none when meta.json lists no files, as the original task's did not)."""
     data_dir = Path(data_dir)
-    for name, expected in sorted(meta["files"].items()):
+    files = meta.get("files", {})
+    if not isinstance(files, dict):
+        raise DataError(
+            f"{data_dir / META}: 'files' is {type(files).__name__}, expected an object of sha256 hashes"
+        )
+    for name, expected in sorted(files.items()):
         path = data_dir / name
         if not path.is_file():
             raise DataError(f"{data_dir / META}: lists {name}, which is missing")
@@ -56,7 +62,7 @@ def verify_meta(data_dir: str | os.PathLike, meta: dict) -> list[str]:
                 f"{path}: sha256 is {found[:16]}..., {META} expects {str(expected)[:16]}... "
                 "(the file changed after it was made)"
             )
-    return sorted(meta["files"])
+    return sorted(files)
 
 
 def data_fingerprint(data_dir: str | os.PathLike) -> str:
