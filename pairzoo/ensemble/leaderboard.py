@@ -62,7 +62,7 @@ def format_table(rows: list[dict[str, Any]]) -> str:
         if i and rows[i]["kind"] != rows[i - 1]["kind"]:
             body.append(sep)
         body.append(fmt(line))
-    body.append("* winner: best val accuracy (out-of-fold for combiners); test_public never used")
+    body.append("winner (*): best val accuracy, out-of-fold for combiners; test_public never used")
     return "\n".join(body)
 
 

@@ -100,12 +100,7 @@ def load_ensemble(registry: Any, ref: str | None, threads: int = DEFAULT_THREADS
     """An ensemble entry (latest ensemble when `ref` is None) with its members and meta-learner."""
     import lightgbm as lgb
 
-    card = registry.resolve(ref) if ref else _latest_ensemble(registry)
-    full = f"{card['name']}@{card['version']}"
-    if card.get("kind") != "ensemble":
-        raise RegistryError(
-            f"{full} is an entry of kind '{card.get('kind')}', expected an ensemble"
-        )
+    card = load_ensemble_card(registry, ref)
     text = registry.read_file(card, card.get("meta_learner", META_LEARNER)).decode()
     members = [
         load_member(registry, f"{m['name']}@{m['version']}", threads, expect_sha=m["sha256"])
@@ -113,6 +108,17 @@ def load_ensemble(registry: Any, ref: str | None, threads: int = DEFAULT_THREADS
     ]
     check_signatures([m.ref for m in members], [m.session for m in members])
     return LoadedEnsemble(card=card, members=members, booster=lgb.Booster(model_str=text))
+
+
+def load_ensemble_card(registry: Any, ref: str | None) -> dict[str, Any]:
+    """The card of ensemble `ref`, or of the most recent ensemble entry when None."""
+    card = registry.resolve(ref) if ref else _latest_ensemble(registry)
+    if card.get("kind") != "ensemble":
+        raise RegistryError(
+            f"{card['name']}@{card['version']} is an entry of kind '{card.get('kind')}', "
+            "expected an ensemble"
+        )
+    return card
 
 
 def _latest_ensemble(registry: Any) -> dict[str, Any]:

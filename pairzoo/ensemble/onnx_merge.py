@@ -80,10 +80,15 @@ def merge_ensemble(members: Sequence[Any], booster: Any) -> Any:
 
 
 def _unified_opsets(models: Sequence[Any]) -> dict[str, int]:
+    """The highest version of each domain that some node uses (tools often import unused ones,
+    e.g. ai.onnx.ml 5 after quantization, where LightGBM's TreeEnsembleClassifier is gone)."""
     out: dict[str, int] = {"": MIN_OPSET}
     for m in models:
+        used = {n.domain for n in m.graph.node}
         for op in m.opset_import:
-            out[op.domain] = max(out.get(op.domain, 0), op.version)
+            domain = "" if op.domain == "ai.onnx" else op.domain
+            if domain == "" or domain in used:
+                out[domain] = max(out.get(domain, 0), op.version)
     return out
 
 

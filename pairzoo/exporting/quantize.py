@@ -1,0 +1,183 @@
+"""int8 variants of registry models: onnxruntime static quantization (QDQ), gated on accuracy.
+
+Activations uint8, weights int8 per channel (u8s8, the fast path of VNNI CPUs), calibrated with
+MinMax on training pairs. The variant is registered only if its val accuracy is at most
+``max_drop`` (0.5 points) below the fp32 model's, both measured through onnxruntime.
+"""
+
+from __future__ import annotations
+
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from pairzoo.errors import DataError, ExportError
+
+CALIBRATION_PAIRS = 512
+CALIBRATION_BATCH = 64
+MAX_DROP = 0.005
+
+
+class _PairReader:
+    """CalibrationDataReader over uint8 pairs, one batch of {xa, xb} at a time."""
+
+    def __init__(self, x: np.ndarray, batch: int):
+        self.x, self.batch, self.start = x, batch, 0
+
+    def get_next(self) -> dict[str, np.ndarray] | None:
+        from pairzoo.data.tensors import split_pairs_np
+
+        if self.start >= len(self.x):
+            return None
+        xa, xb = split_pairs_np(self.x[self.start : self.start + self.batch])
+        self.start += self.batch
+        return {"xa": xa, "xb": xb}
+
+    def rewind(self) -> None:
+        self.start = 0
+
+
+def calibration_pairs(data_dir: str | Path, n: int, seed: int = 0) -> np.ndarray:
+    """`n` training pairs drawn without replacement (seeded)."""
+    from pairzoo.data.format import load_data_dir
+
+    train = load_data_dir(data_dir, "train")
+    if len(train.x) == 0:
+        raise DataError(f"{data_dir}: the train split is empty; calibration needs training pairs")
+    pick = np.random.default_rng(seed).permutation(len(train.x))[: min(n, len(train.x))]
+    return train.x[np.sort(pick)]
+
+
+def quantize_onnx(src: Path, dst: Path, calib: np.ndarray) -> None:
+    """Static QDQ quantization of the pair model at `src` into `dst`."""
+    from onnxruntime.quantization import (
+        CalibrationDataReader,
+        CalibrationMethod,
+        QuantFormat,
+        QuantType,
+        quantize_static,
+    )
+    from onnxruntime.quantization.shape_inference import quant_pre_process
+
+    class Reader(_PairReader, CalibrationDataReader):
+        pass
+
+    pre = dst.with_suffix(".pre.onnx")
+    quant_pre_process(str(src), str(pre), skip_symbolic_shape=True)
+    quantize_static(
+        str(pre),
+        str(dst),
+        Reader(calib, CALIBRATION_BATCH),
+        quant_format=QuantFormat.QDQ,
+        activation_type=QuantType.QUInt8,
+        weight_type=QuantType.QInt8,
+        per_channel=True,
+        calibrate_method=CalibrationMethod.MinMax,
+    )
+    pre.unlink(missing_ok=True)
+
+
+def metrics_of(model: Path, x: np.ndarray, y: np.ndarray | None) -> dict[str, Any] | None:
+    """Accuracy, F1, precision, recall, ROC-AUC of the ONNX pair model at `model` on `x`."""
+    from pairzoo.ensemble.inference import Member, logit_matrix, open_session
+    from pairzoo.ensemble.metrics import classification_metrics, sigmoid
+
+    if y is None:
+        return None
+    session = open_session(str(model))
+    logits = logit_matrix([Member("m", None, "", session)], x).logits[:, 0]
+    return classification_metrics(y, sigmoid(logits))
+
+
+def quantize_entry(
+    registry: Any,
+    ref: str,
+    data_dir: str | Path,
+    name: str | None = None,
+    calibration: int = CALIBRATION_PAIRS,
+    max_drop: float = MAX_DROP,
+) -> dict[str, Any]:
+    """Quantize registry model `ref` to int8 and register it as `name` (default NAME-int8)."""
+    from pairzoo.data.format import load_data_dir
+    from pairzoo.registry.card import check_name
+
+    start = time.perf_counter()
+    card = registry.resolve(ref)
+    full = f"{card['name']}@{card['version']}"
+    if card.get("kind") != "model":
+        raise ExportError(
+            f"{full} is an entry of kind '{card.get('kind')}'; only models are quantized"
+        )
+    name = check_name(name or f"{card['name']}-int8")
+    val = load_data_dir(data_dir, "val")
+    calib = calibration_pairs(data_dir, calibration)
+    with tempfile.TemporaryDirectory(prefix="pairzoo-quantize-") as tmp:
+        src, dst = Path(tmp) / "fp32.onnx", Path(tmp) / "model.onnx"
+        src.write_bytes(registry.read_file(card, card["onnx"]))
+        try:
+            quantize_onnx(src, dst, calib)
+        except Exception as exc:  # onnxruntime.quantization raises many unrelated types
+            raise ExportError(
+                f"{full}: int8 quantization failed: {type(exc).__name__}: {exc}"
+            ) from exc
+        fp32_val, int8_val = metrics_of(src, val.x, val.y), metrics_of(dst, val.x, val.y)
+        fp32, int8 = fp32_val["accuracy"], int8_val["accuracy"]
+        figures = (
+            f"val accuracy fp32 {100 * fp32:.2f}%, int8 {100 * int8:.2f}% "
+            f"(drop {100 * (fp32 - int8):.2f} points, allowed {100 * max_drop:.2f}) on {len(val.y)} pairs"
+        )
+        if fp32 - int8 > max_drop + 1e-12:
+            raise ExportError(f"{full}: int8 variant refused, nothing registered: {figures}")
+        new = _int8_card(
+            card, full, fp32, int8, len(val.y), len(calib), time.perf_counter() - start
+        )
+        new["metrics"] = {"val": int8_val, "test_public": _test_metrics(dst, data_dir)}
+        return registry.add_entry(name, "model", {"model.onnx": dst}, new)
+
+
+def _int8_card(
+    card: dict, full: str, fp32: float, int8: float, n_val: int, n_calib: int, seconds: float
+) -> dict:
+    keep = (
+        "signature",
+        "architecture",
+        "fusion_heads",
+        "loss",
+        "label_rule",
+        "parameters",
+        "macs_per_pair",
+        "data",
+        "source",
+        "config",
+    )
+    return {
+        **{k: card[k] for k in keep if k in card},
+        "onnx": "model.onnx",
+        "quantization": {
+            "from": full,
+            "from_sha256": card["files"][card["onnx"]]["sha256"],
+            "format": "QDQ",
+            "activations": "uint8 (per tensor)",
+            "weights": "int8 (per channel)",
+            "calibration": {"split": "train", "pairs": n_calib, "method": "MinMax"},
+            "val_accuracy": {
+                "fp32": fp32,
+                "int8": int8,
+                "drop_points": round(100 * (fp32 - int8), 3),
+                "pairs": n_val,
+            },
+            "seconds": round(seconds, 3),
+        },
+    }
+
+
+def _test_metrics(model: Path, data_dir: str | Path) -> dict[str, Any] | None:
+    from pairzoo.data.format import load_data_dir
+
+    if not (Path(data_dir) / "test_public.npz").is_file():
+        return None
+    test = load_data_dir(data_dir, "test_public")
+    return metrics_of(model, test.x, test.y)
