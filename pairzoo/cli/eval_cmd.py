@@ -6,6 +6,8 @@ import json
 
 import click
 
+from pairzoo.cli.ensemble_eval import ensemble_options, run_ensemble_eval
+
 METRICS = ("accuracy", "f1", "precision", "recall", "roc_auc")
 
 
@@ -13,7 +15,6 @@ METRICS = ("accuracy", "f1", "precision", "recall", "roc_auc")
 @click.option(
     "--model",
     "model_dir",
-    required=True,
     type=click.Path(file_okay=False),
     help="Run directory, e.g. runs/NAME",
 )
@@ -38,8 +39,19 @@ METRICS = ("accuracy", "f1", "precision", "recall", "roc_auc")
     "--plugins-dir", type=click.Path(file_okay=False), help="Directory of extra plugin .py files"
 )
 @click.option("--json", "as_json", is_flag=True, help="Print the metrics as JSON")
-def eval_(model_dir, data, device, batch_size, plugins_dir, as_json):
-    """Evaluate a run's best model on the labelled splits (val, test_public)."""
+@ensemble_options
+def eval_(model_dir, data, device, batch_size, plugins_dir, as_json, ensemble, **ensemble_opts):
+    """Evaluate a run's best model on the labelled splits (val, test_public).
+
+    With --ensemble: evaluate registry models through onnxruntime, stack them (LightGBM,
+    cross-validated on val) beside the baselines, and write the leaderboard report.
+    """
+    if ensemble:
+        if model_dir:
+            raise click.UsageError("give --model RUN_DIR or --ensemble, not both")
+        return run_ensemble_eval(data=data, batch_size=batch_size, as_json=as_json, **ensemble_opts)
+    if not model_dir:
+        raise click.UsageError("give --model RUN_DIR, or --ensemble for registry models")
     from pairzoo.errors import PairzooError
     from pairzoo.plugins import load_plugins
     from pairzoo.train.evaluate import evaluate_run

@@ -36,13 +36,50 @@ from pairzoo.errors import PairzooError
     "--plugins-dir", type=click.Path(file_okay=False), help="Directory of extra plugin .py files"
 )
 @click.option("--json", "as_json", is_flag=True, help="Print the card (or the results) as JSON")
-def export(path, all_runs, registry_dir, name, data_dir, plugins_dir, as_json) -> None:
+@click.option(
+    "--ensemble",
+    is_flag=False,
+    flag_value="",
+    default=None,
+    metavar="[ENTRY]",
+    help="Write ensemble ENTRY (alone: the latest) as one ONNX file instead of exporting a run",
+)
+@click.option(
+    "--out",
+    type=click.Path(dir_okay=False),
+    help="File for --ensemble (default: export/NAME-VERSION.onnx)",
+)
+@click.option(
+    "--quantize",
+    type=click.Choice(["int8"]),
+    help="Also register an int8 variant (static QDQ, calibrated on training pairs)",
+)
+def export(
+    path, all_runs, registry_dir, name, data_dir, plugins_dir, as_json, ensemble, out, quantize
+) -> None:
     """Export run directory PATH to ONNX, check parity with PyTorch and register it.
 
     The ONNX file takes xa, xb float32 (N, 1, 28, 28) and returns logit (N,). It is registered
     only if onnxruntime matches PyTorch within 1e-4 on validation pairs at batch sizes 1, 7 and
-    1000 and on swapped pairs. Exporting again registers the next version.
+    1000 and on swapped pairs. Exporting again registers the next version. With --quantize int8
+    the int8 variant is registered as NAME-int8 if its val accuracy is at most 0.5 points lower.
+
+    With --ensemble, writes a registry ensemble (members + LightGBM meta-learner) as one ONNX
+    file, only if it matches the Python path on every val pair.
     """
+    if ensemble is not None:
+        if path or all_runs or quantize:
+            raise click.UsageError("--ensemble takes no run directory, --all or --quantize")
+        try:
+            from pairzoo.cli.export_extras import export_ensemble
+            from pairzoo.registry import Registry
+
+            export_ensemble(Registry(registry_dir), ensemble or None, data_dir, out, as_json)
+        except PairzooError as exc:
+            raise click.ClickException(str(exc)) from None
+        return
+    if quantize and all_runs:
+        raise click.UsageError("--quantize works on one run; it cannot be used with --all")
     if path is None:
         raise click.UsageError("give a run directory, or --all with a directory of runs")
     if all_runs and name:
@@ -56,18 +93,21 @@ def export(path, all_runs, registry_dir, name, data_dir, plugins_dir, as_json) -
         if all_runs:
             _export_all(path, registry, data_dir, as_json)
         else:
-            _export_one(path, registry, name, data_dir, as_json)
+            _export_one(path, registry, name, data_dir, as_json, quantize)
     except PairzooError as exc:
         raise click.ClickException(str(exc)) from None
 
 
-def _export_one(run_dir, registry, name, data_dir, as_json) -> None:
+def _export_one(run_dir, registry, name, data_dir, as_json, quantize=None) -> None:
+    from pairzoo.cli.export_extras import describe_int8, quantize_exported
     from pairzoo.exporting import export_run
     from pairzoo.exporting.parity import describe
 
     card = export_run(run_dir, registry, name=name, data_dir=data_dir)
+    int8 = quantize_exported(card, registry, data_dir) if quantize else None
     if as_json:
-        click.echo(json.dumps(card, indent=2, sort_keys=True))
+        doc = card if int8 is None else {"model": card, "int8": int8}
+        click.echo(json.dumps(doc, indent=2, sort_keys=True))
         return
     info = card["files"][card["onnx"]]
     click.echo(f"registered {card['name']}@{card['version']} in {registry.root} from {run_dir}")
@@ -79,6 +119,8 @@ def _export_one(run_dir, registry, name, data_dir, as_json) -> None:
         f"  time: {card['timings']['total_s']:.1f} s (export {card['timings']['export_s']:.1f} s, "
         f"parity {card['timings']['parity_s']:.1f} s)"
     )
+    if int8 is not None:
+        click.echo(describe_int8(int8))
 
 
 def _export_all(runs_dir, registry, data_dir, as_json) -> None:

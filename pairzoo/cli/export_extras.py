@@ -1,0 +1,64 @@
+"""The `--ensemble` and `--quantize` parts of `pairzoo export`, kept out of the command."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import click
+
+
+def export_ensemble(
+    registry: Any, ref: str | None, data_dir: str | None, out: str | None, as_json: bool
+) -> None:
+    """Write the ensemble `ref` (latest when None) as one ONNX file behind the parity gate."""
+    from pairzoo.data.format import load_data_dir
+    from pairzoo.ensemble.export import export_ensemble as run
+    from pairzoo.ensemble.members import load_ensemble_card
+
+    card = load_ensemble_card(registry, ref)
+    data_dir = data_dir or (card.get("data") or {}).get("path")
+    if not data_dir:
+        raise click.UsageError("give --data DIR: the parity gate runs on its val pairs")
+    val = load_data_dir(data_dir, "val")
+    result = run(registry, f"{card['name']}@{card['version']}", val.x, out=out)
+    if as_json:
+        click.echo(
+            json.dumps(
+                {
+                    "path": str(result.path),
+                    "ensemble": result.ref,
+                    "bytes": result.bytes,
+                    "parity": vars(result.parity) | {"passed": result.parity.ok},
+                },
+                indent=2,
+            )
+        )
+        return
+    click.echo(f"wrote {result.path} ({result.bytes:,} bytes): {result.ref} as one ONNX graph")
+    click.echo(
+        "  inputs xa, xb float32 (N, 1, 28, 28); outputs probability float32 (N,), label int64 (N,)"
+    )
+    click.echo(f"  parity with the Python path: {result.parity.describe()}")
+
+
+def quantize_exported(card: dict, registry: Any, data_dir: str | None) -> dict:
+    """Add the int8 variant of the just-exported `card`; the error says the fp32 entry stays."""
+    from pairzoo.errors import ExportError
+    from pairzoo.exporting.quantize import quantize_entry
+
+    ref = f"{card['name']}@{card['version']}"
+    data_dir = data_dir or (card.get("data") or {}).get("parity_data")
+    try:
+        return quantize_entry(registry, ref, data_dir)
+    except ExportError as exc:
+        raise ExportError(f"registered {ref} (fp32), but {exc}") from None
+
+
+def describe_int8(card: dict) -> str:
+    q = card["quantization"]
+    acc = q["val_accuracy"]
+    return (
+        f"registered {card['name']}@{card['version']} (int8 {q['format']}, from {q['from']}): val accuracy "
+        f"{100 * acc['int8']:.2f}% vs fp32 {100 * acc['fp32']:.2f}% (drop {acc['drop_points']:.2f} points)"
+    )
