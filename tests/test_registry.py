@@ -141,6 +141,10 @@ def test_wrong_catalogue_structure_is_named(reg, tmp_path):
     (reg.root / "catalogue.json").write_text('{"format": 1, "entries": [{"name": "tiny"}]}')
     with pytest.raises(RegistryError, match=r"entries\[0\] key 'version'"):
         reg.list()
+    entry = {"name": "tiny", "version": 1, "kind": "model", "dir": "../../etc", "card_sha256": "0"}
+    (reg.root / "catalogue.json").write_text(json.dumps({"format": 1, "entries": [entry]}))
+    with pytest.raises(RegistryError, match="is not NAME/VERSION"):
+        reg.resolve("tiny")
 
 
 def test_remove_retires_the_version_number(reg, tmp_path):

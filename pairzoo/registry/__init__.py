@@ -20,7 +20,7 @@ from typing import Any
 
 from pairzoo.errors import RegistryError
 from pairzoo.registry import catalogue, store
-from pairzoo.registry.card import CARD_FILE, parse_ref, read_card, sha256_bytes
+from pairzoo.registry.card import CARD_FILE, check_arcname, parse_ref, read_card, sha256_bytes
 
 __all__ = ["REGISTRY_ENV", "OpenedModel", "Registry", "default_registry_dir"]
 
@@ -88,7 +88,7 @@ class Registry:
         arcname = arcname or card.get("onnx")
         if arcname not in card.get("files", {}):
             raise RegistryError(f"{card['name']}@{card['version']} has no file '{arcname}'")
-        return self.entry_dir(card) / arcname
+        return self.entry_dir(card) / check_arcname(arcname)
 
     def check_files(self, card: dict[str, Any]) -> None:
         """Recompute the sha256 of every file of the entry; raises RegistryError on any mismatch."""

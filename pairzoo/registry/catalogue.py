@@ -72,6 +72,8 @@ def _structure_problem(cat: Any) -> str | None:
         for key, kind in _ENTRY_KEYS.items():
             if not isinstance(entry.get(key), kind) or isinstance(entry.get(key), bool):
                 return f"entries[{i}] key '{key}' is missing or not a {kind.__name__}"
+        if entry["dir"] != f"{entry['name']}/{entry['version']}" or entry["name"].startswith("."):
+            return f"entries[{i}] dir {entry['dir']!r} is not NAME/VERSION of its name and version"
     if not isinstance(cat.get("retired", []), list):
         return "key 'retired' is not a list"
     return None

@@ -8,7 +8,7 @@ from typing import Any
 
 from pairzoo.errors import RegistryError
 from pairzoo.registry import catalogue
-from pairzoo.registry.card import CARD_FILE, read_card, sha256_file
+from pairzoo.registry.card import CARD_FILE, check_arcname, read_card, sha256_file
 from pairzoo.registry.store import STAGING_DIR
 
 _ROOT_FILES = {catalogue.CATALOGUE_FILE, catalogue.LOCK_FILE, "README.md"}
@@ -103,6 +103,13 @@ def _check_entry(root: Path, row: dict[str, Any], trusted: bool, report: VerifyR
         )
     files = card.get("files") if isinstance(card.get("files"), dict) else {}
     for arcname, info in sorted(files.items()):
+        try:
+            check_arcname(arcname)
+        except RegistryError as exc:
+            report.problems.append(
+                Problem("card-tampered", str(entry / CARD_FILE), f"{ref}: {exc}")
+            )
+            continue
         _check_file(entry / arcname, ref, info, report)
     expected = {entry / CARD_FILE} | {entry / a for a in files}
     for path in sorted(p for p in entry.rglob("*") if p.is_file()):
