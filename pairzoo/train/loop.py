@@ -58,7 +58,7 @@ def train_epoch(
         correct += ((logits.detach() > 0) == (y > 0.5)).sum()
         seen += len(y)
         if (i + 1) % s.accum_steps == 0 or i + 1 == n_batches:
-            norm_sum += _step(s, params)
+            norm_sum += optimizer_step(s, params)
             steps += 1
         if bar is not None:
             bar.update(1)
@@ -89,7 +89,8 @@ def _forward(s: Stepper, pair, y, digits):
     return loss, logits
 
 
-def _step(s: Stepper, params) -> torch.Tensor:
+def optimizer_step(s: Stepper, params) -> torch.Tensor:
+    """Unscale, measure and clip the gradient norm, step, zero the gradients, advance the schedule."""
     s.scaler.unscale_(s.optimizer)
     grads = [p.grad for p in params if p.grad is not None]
     norm = torch.nn.utils.get_total_norm(grads)
