@@ -133,6 +133,9 @@ def test_corrupted_catalogue_is_left_alone(good_run, tmp_path):
     assert sorted(p.name for p in (reg_dir / "baseline").iterdir()) == ["1"]
     result = CliRunner().invoke(registry_cli, ["verify", "--registry", str(reg_dir)])
     assert result.exit_code == 1
-    assert "catalogue is corrupted" in result.output and "their files were checked" in result.output
+    assert (
+        "catalogue is corrupted" in result.output
+        and "files checked against their own card.json" in result.output
+    )
     with pytest.raises(Exception, match="catalogue is corrupted"):
         Registry(reg_dir).list()

@@ -133,7 +133,7 @@ def test_corrupted_catalogue_is_never_overwritten(reg, tmp_path):
     result = cli("verify", "--registry", reg.root)
     assert result.exit_code == 1
     assert "catalogue is corrupted" in result.output
-    assert "Found 1 entry directories on disk" in result.output
+    assert "1 entry directories were found on disk" in result.output
 
 
 def test_wrong_catalogue_structure_is_named(reg, tmp_path):

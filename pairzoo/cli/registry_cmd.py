@@ -162,7 +162,9 @@ def _card_lines(card: dict, entry_dir) -> list[tuple[str, str]]:
                     f"decisions flipped {swap.get('flip_rate'):.3f}",
                 )
             )
-    for split, metrics in (card.get("metrics") or {}).items():
+    for split, metrics in sorted(
+        (card.get("metrics") or {}).items(), key=lambda kv: kv[0] != "val"
+    ):
         if isinstance(metrics, dict):
             lines.append(
                 (

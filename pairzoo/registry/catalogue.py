@@ -50,12 +50,20 @@ def read(root: Path) -> dict[str, Any]:
     return cat
 
 
-def _corrupt(path: Path, why: str) -> RegistryError:
-    return RegistryError(
-        f"{path}: catalogue is corrupted: {why}; nothing was changed. Run `pairzoo registry "
-        f"verify --registry {path.parent}` to see which entries on disk are intact, then restore "
-        f"{CATALOGUE_FILE} from a backup"
-    )
+class CorruptCatalogue(RegistryError):
+    """The catalogue file exists but cannot be used; `why` says what is wrong with it."""
+
+    def __init__(self, path: Path, why: str):
+        self.path, self.why = path, why
+        super().__init__(
+            f"{path}: catalogue is corrupted: {why}; nothing was changed. Run `pairzoo registry "
+            f"verify --registry {path.parent}` to see which entries on disk are intact, then "
+            f"restore {CATALOGUE_FILE} from a backup"
+        )
+
+
+def _corrupt(path: Path, why: str) -> CorruptCatalogue:
+    return CorruptCatalogue(path, why)
 
 
 def _structure_problem(cat: Any) -> str | None:

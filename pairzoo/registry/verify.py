@@ -43,14 +43,17 @@ def verify(root: Path) -> VerifyReport:
     try:
         rows = catalogue.read(root)["entries"]
         trusted = True
-    except RegistryError as exc:
+    except catalogue.CorruptCatalogue as exc:
         rows, trusted = _rows_on_disk(root), False
         report.problems.append(
             Problem(
                 "catalogue",
-                str(root / catalogue.CATALOGUE_FILE),
-                f"{exc} Found {len(rows)} entry directories on disk; their files were checked "
-                "against their own card.json (card hashes cannot be checked without the catalogue)",
+                str(exc.path),
+                f"catalogue is corrupted: {exc.why}. Nothing was changed; {len(rows)} entry "
+                "directories were found on disk and their files checked against their own "
+                "card.json (card hashes cannot be checked without the catalogue). Restore "
+                f"{catalogue.CATALOGUE_FILE} from a backup; until then exports into this registry "
+                "are refused",
             )
         )
     entry_dirs = set()
