@@ -59,7 +59,7 @@ def test_unknown_refs_name_what_exists(reg, tmp_path):
     with pytest.raises(RegistryError, match="invalid file name"):
         reg.add_entry("ok", "model", {"../model.onnx": tmp_path / "x"}, {})
     with pytest.raises(RegistryError, match="invalid entry kind"):
-        reg.add_entry("ok", "int9", {"model.onnx": tmp_path / "x"}, {})
+        reg.add_entry("ok", "Model!", {"model.onnx": tmp_path / "x"}, {})
 
 
 def test_open_session_runs_and_reports_provider(reg, tmp_path):

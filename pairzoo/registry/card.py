@@ -12,7 +12,8 @@ from typing import Any
 from pairzoo.errors import RegistryError
 
 CARD_FILE = "card.json"
-KINDS = ("model", "ensemble")
+KINDS = ("model", "ensemble")  # known kinds; variants (e.g. "model-int8") follow _KIND
+_KIND = re.compile(r"^[a-z][a-z0-9_-]{0,31}$")
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,99}$")
 _RESERVED = {"catalogue.json", "README.md"}  # files at the registry root
 _CHUNK = 1 << 20
@@ -56,8 +57,11 @@ def check_name(name: str) -> str:
 
 
 def check_kind(kind: str) -> str:
-    if kind not in KINDS:
-        raise RegistryError(f"invalid entry kind {kind!r} (expected one of: {', '.join(KINDS)})")
+    if not isinstance(kind, str) or not _KIND.match(kind):
+        raise RegistryError(
+            f"invalid entry kind {kind!r}: expected a lower-case word such as "
+            f"{', '.join(KINDS)} or a variant like model-int8"
+        )
     return kind
 
 
