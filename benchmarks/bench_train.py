@@ -37,7 +37,7 @@ def _session(n: int):
             "train": {"batch_size": BATCH, "epochs": 1000, "device": "cpu"},
         }
     )
-    runtime = pick_runtime("cpu", threads=int(os.environ.get("PAIRZOO_BENCH_THREADS", "0")))
+    runtime = pick_runtime("cpu")
     rng = np.random.default_rng(0)
     x = rng.integers(0, 256, size=(n, 28, 56), dtype=np.uint8)
     y = rng.integers(0, 2, size=n)
@@ -79,6 +79,13 @@ def _premade_round(session, batches) -> tuple[float, float]:
 
 
 def main() -> None:
+    from pairzoo.train.device import cpu_threads
+
+    with cpu_threads(int(os.environ.get("PAIRZOO_BENCH_THREADS", "0"))):
+        _bench()
+
+
+def _bench() -> None:
     from pairzoo.train.augment import to_pair
 
     session, train = _session(BATCH * BATCHES)

@@ -57,7 +57,9 @@ def test_run_directory_holds_every_file(tiny_data, tmp_path):
 
 def test_same_seed_gives_identical_metrics(tiny_data, tmp_path):
     cfg = tiny_config(tiny_data, epochs=2)
+    threads = torch.get_num_threads()
     a = train_run(cfg, tmp_path / "a", progress=False)
+    assert torch.get_num_threads() == threads  # the run's thread count is not left behind
     b = train_run(cfg, tmp_path / "b", progress=False)
     assert _strip_times(a) == {**_strip_times(b), "name": "a"}
     ha = json.loads((tmp_path / "a" / "history.json").read_text())

@@ -16,27 +16,33 @@ def evaluate_run(
     splits: tuple[str, ...] = SPLITS,
     device: str = "cpu",
     batch_size: int = 1024,
+    threads: int = 0,
 ) -> dict[str, Any]:
     """{"run", "data", split: metrics or None (no file or no labels)} for the run's best model.
 
     Raises RunError (unloadable run), DataError (unreadable data) or ConfigError (device).
     """
+    from pairzoo.train.device import cpu_threads, pick_runtime
+    from pairzoo.train.rundir import load_run
+
+    run = load_run(run_dir)
+    with cpu_threads(threads):
+        return _evaluate(run, data_dir, splits, pick_runtime(device, amp=True), batch_size)
+
+
+def _evaluate(run, data_dir, splits, runtime, batch_size) -> dict[str, Any]:
     import torch
 
     from pairzoo.data.format import load_data_dir
     from pairzoo.train.batches import DeviceSplit
-    from pairzoo.train.device import pick_runtime
     from pairzoo.train.loop import predict_logits
     from pairzoo.train.metrics import binary_metrics
-    from pairzoo.train.rundir import load_run
 
-    run = load_run(run_dir)
-    runtime = pick_runtime(device, amp=True)
     model = run.model.to(runtime.device)
     if runtime.channels_last:
         model = model.to(memory_format=torch.channels_last)
     result: dict[str, Any] = {
-        "run": run.config.get("name") or Path(run_dir).name,
+        "run": run.config.get("name") or run.path.name,
         "data": str(data_dir),
     }
     for split in splits:

@@ -105,7 +105,9 @@ def build_session(cfg: dict, runtime: Runtime, train: DeviceSplit) -> Session:
     model = build_architecture(cfg["arch"], cfg["arch_params"]).to(runtime.device)
     if runtime.channels_last:
         model = model.to(memory_format=torch.channels_last)
-    optimizer = torch.optim.AdamW(_param_groups(model, t["weight_decay"]), lr=t["lr"])
+    optimizer = torch.optim.AdamW(
+        _param_groups(model, t["weight_decay"]), lr=t["lr"], fused=True if runtime.cuda else None
+    )
     steps_per_epoch = -(-train.n_batches(t["batch_size"]) // t["accum_steps"])
     generator = torch.Generator(device=runtime.device)
     generator.manual_seed(seed + 1_000_003)

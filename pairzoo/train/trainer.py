@@ -15,7 +15,7 @@ from pairzoo.atomic import write_json
 from pairzoo.errors import ConfigError, RunError
 from pairzoo.train.checkpoint import cpu_state_dict, load_torch, save_model, save_torch
 from pairzoo.train.config import config_hash
-from pairzoo.train.device import pick_runtime
+from pairzoo.train.device import cpu_threads, pick_runtime
 from pairzoo.train.loop import predict_logits, train_epoch
 from pairzoo.train.metrics import binary_metrics
 from pairzoo.train.resolve import resolve_config
@@ -35,8 +35,13 @@ def train_run(config: dict, out_dir, resume: bool = False, progress: bool = True
     done = _check_out_dir(out, chash, resume)
     if done is not None:
         return done
+    with cpu_threads(cfg["train"]["threads"]):
+        return _train(cfg, chash, out, resume, progress)
+
+
+def _train(cfg: dict, chash: str, out: Path, resume: bool, progress: bool) -> dict:
     t = cfg["train"]
-    runtime = pick_runtime(t["device"], t["amp"], t["threads"])
+    runtime = pick_runtime(t["device"], t["amp"])
     splits = load_splits(cfg, runtime)
     session = build_session(cfg, runtime, splits.train)
     if resume and (out / "last.pt").exists():
@@ -176,11 +181,9 @@ def _metrics(
     }
 
 
-def _macs(model: torch.nn.Module) -> int | None:
-    try:
-        from pairzoo.profiling import count_macs
-    except ImportError:
-        return None
+def _macs(model: torch.nn.Module) -> int:
+    from pairzoo.profiling import count_macs
+
     return int(count_macs(copy.deepcopy(model).cpu().eval()))
 
 
