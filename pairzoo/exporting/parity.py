@@ -2,8 +2,9 @@
 
 Each batch is one onnxruntime call, so the dynamic batch axis is proven by running it. A batch
 larger than the validation split repeats its pairs (the report says so). The swap check runs
-the exported model on (xb, xa) too: its parity is gated like the rest, and how the decisions
-change under the swap is reported.
+the exported model on (xb, xa) too, as one batch of the largest size: its parity with PyTorch is
+gated on the first SWAP_REFERENCE_PAIRS pairs, and how the decisions change under the swap is
+reported over every distinct pair.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from pairzoo.errors import ExportError
 
 TOLERANCE = 1e-4
 BATCH_SIZES = (1, 7, 1000)
+SWAP_REFERENCE_PAIRS = 256  # PyTorch is ~3x slower than onnxruntime on CPU: a subset suffices
 _TORCH_CHUNK = 256
 
 
@@ -50,10 +52,12 @@ def run_parity(
         batches.append({"batch_size": size, "max_abs_diff": diff, "repeated": size > n})
     idx = np.arange(biggest) % n
     ort_ba = _ort_logits(session, xb[idx], xa[idx], problems, f"swapped batch {biggest}")
-    ref_ba = _torch_logits(model, xb[:unique], xa[:unique])
+    checked = min(unique, SWAP_REFERENCE_PAIRS)
+    ref_ba = _torch_logits(model, xb[:checked], xa[:checked])
     swap = {
         "batch_size": biggest,
-        "max_abs_diff": _max_abs(ort_ba, ref_ba[idx % unique]),
+        "reference_pairs": checked,
+        "max_abs_diff": _max_abs(ort_ba[:checked], ref_ba),
         # the biggest batch starts with every distinct pair once
         **_swap_behaviour(outputs[biggest][:unique], ort_ba[:unique]),
     }
@@ -125,7 +129,10 @@ def describe(report: dict) -> str:
     """One line of parity figures, for the CLI and for a failed gate's message."""
     parts = [f"batch {b['batch_size']}: {b['max_abs_diff']:.3g}" for b in report["batches"]]
     swap = report["swap"]
-    parts.append(f"swapped batch {swap['batch_size']}: {swap['max_abs_diff']:.3g}")
+    parts.append(
+        f"swapped batch {swap['batch_size']} (first {swap['reference_pairs']} checked): "
+        f"{swap['max_abs_diff']:.3g}"
+    )
     text = (
         f"max |onnx - torch| {', '.join(parts)} (tolerance {report['tolerance']:g}); "
         f"swap (xa, xb) -> (xb, xa) flips {swap['flip_rate']:.1%} of decisions, "
