@@ -123,7 +123,8 @@ def export_all(
     runs_dir = Path(runs_dir)
     if not runs_dir.is_dir():
         raise ExportError(f"runs directory '{runs_dir}' does not exist")
-    held = {_card_key(c): c for c in registry.list(kind="model")}
+    # fp32 exports only: an int8 variant keeps its source's "source" but is not that export
+    held = {_card_key(c): c for c in registry.list(kind="model") if "quantization" not in c}
     results = []
     for run in sorted(p for p in runs_dir.iterdir() if p.is_dir() and not p.name.startswith(".")):
         result = _export_one(run, registry, data_dir, held)
