@@ -28,7 +28,7 @@ METRICS = ("accuracy", "f1", "precision", "recall", "roc_auc")
 @click.option(
     "--device",
     type=click.Choice(["auto", "cpu", "cuda"]),
-    default="cpu",
+    default="auto",
     show_default=True,
     help="Compute device",
 )

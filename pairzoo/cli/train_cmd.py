@@ -6,6 +6,8 @@ from pathlib import Path
 
 import click
 
+from pairzoo.train.config import TOP_DEFAULTS, TRAIN_DEFAULTS  # stdlib only: no torch here
+
 # Option name -> config key, per config section; an option left at None was not given.
 _TOP = {
     "arch": "arch",
@@ -35,6 +37,10 @@ _TRAIN = (
 )
 
 
+def _default(key: str) -> str:
+    return f"  [default: {TRAIN_DEFAULTS.get(key, TOP_DEFAULTS.get(key))}]"
+
+
 @click.command()
 @click.option(
     "--config",
@@ -49,8 +55,8 @@ _TRAIN = (
     help="Run directory to write, e.g. runs/NAME",
 )
 @click.option("--name", help="Run name (default: the --out folder's name)")
-@click.option("--data", help="Data directory  [default: data]")
-@click.option("--arch", help="Architecture name  [default: resnet]")
+@click.option("--data", help="Data directory" + _default("data"))
+@click.option("--arch", help="Architecture name" + _default("arch"))
 @click.option("--layers", help="Blocks per stage, e.g. 3,3,3")
 @click.option("--width-mult", type=float, help="Channel width multiplier")
 @click.option("--feat-dim", type=int, help="Embedding size")
@@ -61,43 +67,51 @@ _TRAIN = (
     metavar="KEY=VALUE",
     help="Any architecture parameter (JSON-ish value)",
 )
-@click.option("--loss", help="Loss name  [default: bce]")
+@click.option("--loss", help="Loss name" + _default("loss"))
 @click.option(
     "--loss-param", multiple=True, metavar="KEY=VALUE", help="Any loss parameter (JSON-ish value)"
 )
 @click.option("--rule", help="Label rule (default: the data's meta.json)")
-@click.option("--epochs", type=int, help="Maximum epochs  [default: 20]")
-@click.option("--batch-size", type=int, help="Training batch size  [default: 64]")
-@click.option("--eval-batch-size", type=int, help="Evaluation batch size  [default: 1024]")
-@click.option("--lr", type=float, help="Learning rate (peak for one-cycle)  [default: 1e-3]")
-@click.option("--weight-decay", type=float, help="AdamW weight decay  [default: 5e-4]")
+@click.option("--epochs", type=int, help="Maximum epochs" + _default("epochs"))
+@click.option("--batch-size", type=int, help="Training batch size" + _default("batch_size"))
+@click.option(
+    "--eval-batch-size", type=int, help="Evaluation batch size" + _default("eval_batch_size")
+)
+@click.option("--lr", type=float, help="Learning rate (peak for one-cycle)" + _default("lr"))
+@click.option("--weight-decay", type=float, help="AdamW weight decay" + _default("weight_decay"))
 @click.option(
     "--schedule",
     type=click.Choice(["onecycle", "cosine", "plateau", "constant"]),
-    help="Learning-rate schedule  [default: onecycle]",
+    help="Learning-rate schedule" + _default("schedule"),
 )
 @click.option(
-    "--patience", type=int, help="Early-stopping patience in epochs, 0 = off  [default: 5]"
+    "--patience", type=int, help="Early-stopping patience in epochs, 0 = off" + _default("patience")
 )
-@click.option("--label-smoothing", type=float, help="Label smoothing  [default: 0]")
-@click.option("--grad-clip", type=float, help="Gradient norm clip, 0 = off  [default: 5]")
-@click.option("--accum-steps", type=int, help="Gradient accumulation steps  [default: 1]")
-@click.option("--aux-weight", type=float, help="Weight of the auxiliary digit loss  [default: 0.3]")
+@click.option("--label-smoothing", type=float, help="Label smoothing" + _default("label_smoothing"))
+@click.option("--grad-clip", type=float, help="Gradient norm clip, 0 = off" + _default("grad_clip"))
+@click.option(
+    "--accum-steps", type=int, help="Gradient accumulation steps" + _default("accum_steps")
+)
+@click.option(
+    "--aux-weight", type=float, help="Weight of the auxiliary digit loss" + _default("aux_weight")
+)
 @click.option("--subset", type=int, help="Train on this many pairs only, 0 = all")
 @click.option(
     "--subset-mode",
     type=click.Choice(["first", "random"]),
-    help="Which pairs --subset keeps  [default: first]",
+    help="Which pairs --subset keeps" + _default("subset_mode"),
 )
 @click.option("--augment/--no-augment", default=None, help="Random affine per pair  [default: on]")
 @click.option(
     "--swap/--no-swap", default=None, help="Random a/b swap per the label rule  [default: on]"
 )
-@click.option("--seed", type=int, help="Random seed  [default: 42]")
+@click.option("--seed", type=int, help="Random seed" + _default("seed"))
 @click.option(
-    "--device", type=click.Choice(["auto", "cpu", "cuda"]), help="Compute device  [default: auto]"
+    "--device",
+    type=click.Choice(["auto", "cpu", "cuda"]),
+    help="Compute device" + _default("device"),
 )
-@click.option("--threads", type=int, help="CPU threads, 0 = all cores  [default: 0]")
+@click.option("--threads", type=int, help="CPU threads, 0 = all cores" + _default("threads"))
 @click.option("--resume", is_flag=True, help="Continue the run in --out from its last epoch")
 @click.option(
     "--plugins-dir", type=click.Path(file_okay=False), help="Directory of extra plugin .py files"

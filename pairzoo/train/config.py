@@ -116,12 +116,13 @@ def check_keys(config: dict[str, Any], where: str = "config") -> None:
                     raise ConfigError(
                         f"{where}: unknown key 'train.{sub}' (known: {', '.join(TRAIN_DEFAULTS)})"
                     )
-                _check_type(f"{where}: key 'train.{sub}'", TRAIN_DEFAULTS[sub], subvalue)
+                check_type(f"{where}: key 'train.{sub}'", TRAIN_DEFAULTS[sub], subvalue)
         else:
-            _check_type(f"{where}: key '{key}'", TOP_DEFAULTS[key], value)
+            check_type(f"{where}: key '{key}'", TOP_DEFAULTS[key], value)
 
 
-def _check_type(what: str, default: Any, value: Any) -> None:
+def check_type(what: str, default: Any, value: Any) -> None:
+    """ConfigError "`what` must be TYPE, got VALUE" unless `value` has the type of `default`."""
     if isinstance(default, bool):
         ok = isinstance(value, bool)
     elif isinstance(default, float):
