@@ -194,5 +194,5 @@ def test_export_module_path_is_importable_without_torch():
 def test_run_dir_default_name_and_data_override(runs, data_dir, tmp_path):
     card = export_run(runs[ARCHS[0]], tmp_path / "reg", data_dir=data_dir)
     assert card["name"] == ARCHS[0]
-    assert card["data"]["parity_data"] == str(data_dir)
+    assert card["data"]["parity_data"] == str(data_dir.resolve())
     assert Path(card["source"]["run_dir"]) == runs[ARCHS[0]].resolve()

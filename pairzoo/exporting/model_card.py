@@ -106,7 +106,7 @@ def data_section(config: dict[str, Any], data_dir: Path, n_val: int) -> dict[str
         "path": config.get("data"),
         # meta.json of the training data, when the parity data is that same data set
         "meta": {k: meta[k] for k in _META_KEYS if k in meta} if same else None,
-        "parity_data": str(data_dir),
+        "parity_data": str(Path(data_dir).resolve()),
         "parity_data_fingerprint": parity_fp,
         "parity_val_pairs": n_val,
     }
