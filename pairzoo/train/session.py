@@ -8,7 +8,6 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from pairzoo.errors import DataError
 from pairzoo.plugins import build_architecture, build_loss, get_label_rule
 from pairzoo.train.augment import PairAugment
 from pairzoo.train.batches import DeviceSplit
@@ -68,26 +67,22 @@ class Session:
 
 
 def load_splits(cfg: dict, runtime: Runtime) -> Splits:
-    from pairzoo.data.format import load_data_dir
+    """train (subset applied), val and labelled test_public as whole tensors on the device."""
+    from pairzoo.data.format import load_data_dir  # raises DataError for unlabelled train/val
 
-    data_dir, t = Path(cfg["data"]), cfg["train"]
+    data_dir, t, dev = Path(cfg["data"]), cfg["train"], runtime.device
     train, val = load_data_dir(data_dir, "train"), load_data_dir(data_dir, "val")
-    for name, split in (("train", train), ("val", val)):
-        if split.y is None:
-            raise DataError(f"{data_dir}: the {name} split has no labels (key 'y'); cannot train")
     indices = _subset(len(train.y), t["subset"], t["subset_mode"], cfg["seed"])
     test = None
     if (data_dir / "test_public.npz").exists():
         test = load_data_dir(data_dir, "test_public")
-    dev = runtime.device
+        test = test if test.y is not None else None
     return Splits(
         train=DeviceSplit.from_arrays(train.x, train.y, train.digits, dev, indices),
         val=DeviceSplit.from_arrays(val.x, device=dev),
         val_y=np.asarray(val.y),
-        test=DeviceSplit.from_arrays(test.x, device=dev)
-        if test is not None and test.y is not None
-        else None,
-        test_y=np.asarray(test.y) if test is not None and test.y is not None else None,
+        test=None if test is None else DeviceSplit.from_arrays(test.x, device=dev),
+        test_y=None if test is None else np.asarray(test.y),
     )
 
 
