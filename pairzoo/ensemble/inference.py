@@ -63,8 +63,14 @@ class LogitMatrix:
         return self.n / self.wall_seconds if self.wall_seconds > 0 else float("inf")
 
 
-def session_options(threads: int = DEFAULT_THREADS, optimize: str = "all") -> Any:
-    """onnxruntime session options: full graph optimisation, `threads` intra-op threads."""
+def session_options(
+    threads: int = DEFAULT_THREADS, optimize: str = "all", spinning: bool = False
+) -> Any:
+    """onnxruntime session options: full graph optimisation, `threads` intra-op threads.
+
+    Spinning (worker threads busy-waiting for work) is off by default: on a shared CPU the
+    spinning threads steal the cores the work needs.
+    """
     import onnxruntime as ort
 
     levels = {
@@ -79,11 +85,16 @@ def session_options(threads: int = DEFAULT_THREADS, optimize: str = "all") -> An
     so.inter_op_num_threads = 1
     so.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
     so.log_severity_level = 3
+    if not spinning:
+        so.add_session_config_entry("session.intra_op.allow_spinning", "0")
     return so
 
 
 def open_session(
-    model: str | bytes | Any, threads: int = DEFAULT_THREADS, optimize: str = "all"
+    model: str | bytes | Any,
+    threads: int = DEFAULT_THREADS,
+    optimize: str = "all",
+    spinning: bool = False,
 ) -> Any:
     """A CPU onnxruntime session for a path, serialized bytes or an onnx ModelProto."""
     import onnxruntime as ort
@@ -92,7 +103,7 @@ def open_session(
         model = model.SerializeToString()
     return ort.InferenceSession(
         model if isinstance(model, bytes) else str(model),
-        sess_options=session_options(threads, optimize),
+        sess_options=session_options(threads, optimize, spinning),
         providers=["CPUExecutionProvider"],
     )
 

@@ -7,6 +7,8 @@ MinMax on training pairs. The variant is registered only if its val accuracy is 
 
 from __future__ import annotations
 
+import contextlib
+import logging
 import tempfile
 import time
 from pathlib import Path
@@ -53,6 +55,27 @@ def calibration_pairs(data_dir: str | Path, n: int, seed: int = 0) -> np.ndarray
 
 def quantize_onnx(src: Path, dst: Path, calib: np.ndarray) -> None:
     """Static QDQ quantization of the pair model at `src` into `dst`."""
+    from onnxruntime.quantization.shape_inference import quant_pre_process
+
+    pre = dst.with_suffix(".pre.onnx")
+    quant_pre_process(str(src), str(pre), skip_symbolic_shape=True)
+    with _quiet_root_logger():  # per-channel notes about 1-D weights, one per weight
+        _quantize(pre, dst, calib)
+    pre.unlink(missing_ok=True)
+
+
+@contextlib.contextmanager
+def _quiet_root_logger():
+    root = logging.getLogger()
+    level = root.level
+    root.setLevel(logging.ERROR)
+    try:
+        yield
+    finally:
+        root.setLevel(level)
+
+
+def _quantize(pre: Path, dst: Path, calib: np.ndarray) -> None:
     from onnxruntime.quantization import (
         CalibrationDataReader,
         CalibrationMethod,
@@ -60,13 +83,10 @@ def quantize_onnx(src: Path, dst: Path, calib: np.ndarray) -> None:
         QuantType,
         quantize_static,
     )
-    from onnxruntime.quantization.shape_inference import quant_pre_process
 
     class Reader(_PairReader, CalibrationDataReader):
         pass
 
-    pre = dst.with_suffix(".pre.onnx")
-    quant_pre_process(str(src), str(pre), skip_symbolic_shape=True)
     quantize_static(
         str(pre),
         str(dst),
@@ -77,7 +97,6 @@ def quantize_onnx(src: Path, dst: Path, calib: np.ndarray) -> None:
         per_channel=True,
         calibrate_method=CalibrationMethod.MinMax,
     )
-    pre.unlink(missing_ok=True)
 
 
 def metrics_of(model: Path, x: np.ndarray, y: np.ndarray | None) -> dict[str, Any] | None:

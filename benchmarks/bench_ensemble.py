@@ -1,0 +1,283 @@
+"""Ensemble evaluation through onnxruntime against PyTorch eager, fp32 and int8, on this CPU.
+
+The zoo: the models of $PAIRZOO_BENCH_REGISTRY (with their run directories, for PyTorch; val
+data from $PAIRZOO_BENCH_DATA or the cards), else a few small builtin models trained briefly on a
+small generated data set, exported and registered (cached under runs/_bench_ensemble/, reused
+while its config is unchanged; building it takes a while on 2 cores). Figures, each the best of several alternating rounds (the machine may be shared):
+
+- onnxruntime session options: intra-op threads 1 vs 2, batch sizes, members in 2 threads;
+- PyTorch eager (inference_mode, 1 and 2 threads) on the same models and pairs;
+- int8 (static QDQ) members against fp32: throughput and the ensemble's accuracy;
+- the one-file ensemble against separate sessions + LightGBM;
+- achieved GFLOP/s (2 x MACs per pair from the cards) against the 2-core fp32 peak.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import time
+from pathlib import Path
+
+ROOT = Path("runs/_bench_ensemble")
+SIZES = {"train": 8000, "val": 2000, "test_public": 1000}
+EPOCHS = int(os.environ.get("PAIRZOO_BENCH_EPOCHS", "4"))  # fewer stay near chance
+ZOO = {  # name -> (arch, arch_params)
+    "resnet-w25": ("resnet", {"layers": [2, 2, 2], "width_mult": 0.25, "feat_dim": 64}),
+    "resnet-w25-111": ("resnet", {"layers": [1, 1, 1], "width_mult": 0.25, "feat_dim": 64}),
+    "fpn-w25": ("fpn", {"layers": [1, 1, 1], "width_mult": 0.25, "feat_dim": 64}),
+}
+PEAK_GFLOPS = 200.0  # fp32, 2 cores (AVX-512, 2 FMA units)
+GOAL_SPEEDUP, GOAL_DROP = 2.5, 0.005
+ROUNDS = 3
+PAIRS = 1024  # pairs per timed round
+
+
+def _zoo_key() -> dict:
+    return {"sizes": SIZES, "epochs": EPOCHS, "zoo": ZOO, "seed": 42}
+
+
+def ensure_zoo():
+    """(registry, data dir, {name: run dir}): $PAIRZOO_BENCH_REGISTRY's models, else the cached zoo."""
+    if os.environ.get("PAIRZOO_BENCH_REGISTRY"):
+        return registry_zoo(Path(os.environ["PAIRZOO_BENCH_REGISTRY"]))
+    stamp = ROOT / "zoo.json"
+    if not (
+        stamp.is_file() and json.loads(stamp.read_text()) == json.loads(json.dumps(_zoo_key()))
+    ):
+        build_zoo()
+        stamp.write_text(json.dumps(_zoo_key()))
+    from pairzoo.registry import Registry
+
+    return Registry(ROOT / "registry"), ROOT / "data", {n: ROOT / "runs" / n for n in ZOO}
+
+
+def registry_zoo(path: Path):
+    """The latest fp32 model of each name whose run directory is still there (for PyTorch)."""
+    from pairzoo.ensemble.members import member_refs
+    from pairzoo.registry import Registry
+
+    reg = Registry(path)
+    runs = {}
+    for ref in member_refs(reg, None):
+        card = reg.resolve(ref)
+        run_dir = Path((card.get("source") or {}).get("run_dir") or "")
+        if "quantization" not in card and (run_dir / "model.pt").is_file():
+            runs[card["name"]] = run_dir
+    data = (
+        os.environ.get("PAIRZOO_BENCH_DATA") or reg.resolve(next(iter(runs)))["data"]["parity_data"]
+    )
+    return reg, Path(data), runs
+
+
+def build_zoo() -> None:
+    from pairzoo.data.generate import make_dataset
+    from pairzoo.exporting import export_run
+    from pairzoo.registry import Registry
+    from pairzoo.train import train_run
+
+    shutil.rmtree(ROOT, ignore_errors=True)
+    t = time.perf_counter()
+    make_dataset(ROOT / "data", seed=42, sizes=SIZES)
+    print(f"zoo: data {SIZES} in {time.perf_counter() - t:.0f} s", flush=True)
+    reg = Registry(ROOT / "registry")
+    for i, (name, (arch, params)) in enumerate(ZOO.items()):
+        t = time.perf_counter()
+        config = {
+            "name": name,
+            "arch": arch,
+            "arch_params": params,
+            "loss": "bce",
+            "data": str(ROOT / "data"),
+            "seed": i,
+            "train": {
+                "epochs": EPOCHS,
+                "batch_size": 128,
+                "lr": 3e-3,
+                "device": "cpu",
+                "patience": 0,
+            },
+        }
+        metrics = train_run(config, ROOT / "runs" / name, progress=False)
+        export_run(ROOT / "runs" / name, reg, name=name, data_dir=ROOT / "data")
+        print(
+            f"zoo: {name} trained {EPOCHS} epochs + exported in {time.perf_counter() - t:.0f} s, "
+            f"val accuracy {100 * metrics['val']['accuracy']:.2f}%",
+            flush=True,
+        )
+
+
+def best_rate(pairs: int, fn, *args, rounds: int = ROUNDS) -> float:
+    """Best pairs/s over `rounds` calls of fn(*args)."""
+    best = 0.0
+    for _ in range(rounds):
+        t = time.perf_counter()
+        fn(*args)
+        best = max(best, pairs / (time.perf_counter() - t))
+    return best
+
+
+CONFIGS = (  # (intra-op threads, spinning, members run concurrently in this many threads)
+    (1, False, 1),
+    (2, False, 1),
+    (2, True, 1),
+    (1, False, 2),
+)
+BATCHES = (64, 256, 1024)
+
+
+def sessions(models: dict[str, bytes], macs: dict[str, int], threads: int, spinning: bool):
+    from pairzoo.ensemble.inference import Member, open_session
+
+    return [
+        Member(
+            name, None, "", open_session(data, threads, spinning=spinning), macs_per_pair=macs[name]
+        )
+        for name, data in models.items()
+    ]
+
+
+def tune(
+    models: dict[str, bytes], macs: dict[str, int], x, label: str
+) -> tuple[tuple, float, dict]:
+    """pairs/s of the whole ensemble for every session configuration and batch size."""
+    from pairzoo.ensemble.inference import logit_matrix
+
+    grid = {}
+    print(f"\nonnxruntime {label}, whole ensemble, pairs/s:")
+    for threads, spinning, workers in CONFIGS:
+        members = sessions(models, macs, threads, spinning)
+        cells = []
+        for batch in BATCHES:
+            logit_matrix(members, x[:batch], batch, workers)  # warm-up
+            rate = best_rate(len(x), logit_matrix, members, x, batch, workers)
+            grid[(threads, spinning, workers, batch)] = rate
+            cells.append(f"batch {batch}: {rate:>6,.0f}")
+        what = f"intra-op threads {threads}, spinning {'on ' if spinning else 'off'}, members in {workers} thread(s)"
+        print(f"  {what}: {', '.join(cells)}", flush=True)
+    best = max(grid, key=grid.get)
+    return best, grid[best], grid
+
+
+def stacked(booster, members, x, batch: int, workers: int):
+    from pairzoo.ensemble.inference import logit_matrix
+    from pairzoo.ensemble.stacking import predict_booster
+
+    return predict_booster(booster, logit_matrix(members, x, batch, workers).logits)
+
+
+def eager_rate(models, x, batch, threads) -> float:
+    import torch
+
+    from pairzoo.data.tensors import split_pairs_torch
+
+    torch.set_num_threads(threads)
+    xt = torch.from_numpy(x)
+
+    def run():
+        with torch.inference_mode():
+            for s in range(0, len(xt), batch):
+                xa, xb = split_pairs_torch(xt[s : s + batch])
+                for m in models:
+                    m(xa, xb)
+
+    run()
+    return best_rate(len(x), run)
+
+
+def main() -> None:
+    import tempfile
+
+    import onnx
+    import onnxruntime as ort
+    import torch
+
+    from pairzoo.data.format import load_data_dir
+    from pairzoo.ensemble.evaluate import evaluate
+    from pairzoo.ensemble.inference import open_session
+    from pairzoo.ensemble.members import load_members
+    from pairzoo.ensemble.onnx_merge import merge_ensemble, run_merged
+    from pairzoo.ensemble.stacking import StackingParams
+    from pairzoo.exporting.quantize import calibration_pairs, quantize_onnx
+    from pairzoo.train.rundir import load_run
+
+    reg, data, runs = ensure_zoo()
+    val, test = load_data_dir(data, "val"), load_data_dir(data, "test_public")
+    x = val.x[:PAIRS]
+    refs = list(runs)
+    print(
+        f"onnxruntime {ort.__version__}, torch {torch.__version__}; {len(refs)} members: {', '.join(refs)}"
+    )
+    members = load_members(reg, refs, threads=1)
+    fp32 = {m.name: reg.read_file(m.card, m.card["onnx"]) for m in members}
+    macs_of = {m.name: m.macs_per_pair for m in members}
+    macs = sum(macs_of.values())
+    print("MACs per pair: " + ", ".join(f"{n} {v / 1e6:.1f} M" for n, v in macs_of.items()))
+
+    with tempfile.TemporaryDirectory() as tmp:
+        calib = calibration_pairs(data, 512)
+        int8 = {}
+        for name, data_bytes in fp32.items():
+            src, dst = Path(tmp) / f"{name}.onnx", Path(tmp) / f"{name}-int8.onnx"
+            src.write_bytes(data_bytes)
+            quantize_onnx(src, dst, calib)
+            int8[name] = dst.read_bytes()
+
+    cfg32, ort_fp32, _ = tune(fp32, macs_of, x, "fp32")
+    cfg8, ort_int8, _ = tune(int8, macs_of, x, "int8 (static QDQ, u8s8)")
+    threads, spinning, workers, batch = cfg32
+    print(f"\nbest fp32: {cfg32}, best int8: {cfg8} (threads, spinning, workers, batch)")
+
+    models = [load_run(runs[n]).model.eval() for n in refs]
+    eager = {(t, b): eager_rate(models, x, b, t) for t in (1, 2) for b in (256, 1024)}
+    torch_best = max(eager.values())
+    print(
+        "PyTorch eager, inference_mode: "
+        + ", ".join(f"{t} thread(s) batch {b}: {r:,.0f}" for (t, b), r in eager.items())
+    )
+
+    params = StackingParams()
+    m32 = sessions(fp32, macs_of, 1, False)
+    m8 = sessions(int8, macs_of, 1, False)
+    ev32 = evaluate(m32, val.x, val.y, test.x, test.y, params=params, batch_size=batch)
+    ev8 = evaluate(m8, val.x, val.y, test.x, test.y, params=params, batch_size=batch)
+    print(
+        f"\naccuracy (%) on {len(val.y)} val pairs (out-of-fold for combiners) | {len(test.y)} test_public pairs:"
+    )
+    for r32, r8 in zip(ev32.results, ev8.results, strict=True):
+        print(
+            f"  {r32.name:<34} fp32 {100 * r32.val['accuracy']:6.2f} | {100 * r32.test_public['accuracy']:6.2f}"
+            f"   int8 {100 * r8.val['accuracy']:6.2f} | {100 * r8.test_public['accuracy']:6.2f}"
+        )
+    s32, s8 = ev32.stacker, ev8.stacker
+    drop = s32.val["accuracy"] - s8.val["accuracy"]
+
+    print("\nstacking ensemble end to end (members + LightGBM), pairs/s:")
+    for label, blobs, ev, cfg in (("fp32", fp32, ev32, cfg32), ("int8", int8, ev8, cfg8)):
+        booster = ev.stacker.final.booster
+        merged = merge_ensemble([onnx.load_from_string(b) for b in blobs.values()], booster)
+        one = max(best_rate(len(x), run_merged, open_session(merged, t), x, cfg[3]) for t in (1, 2))
+        sep_members = sessions(blobs, macs_of, cfg[0], cfg[1])
+        sep = best_rate(len(x), stacked, booster, sep_members, x, cfg[3], cfg[2])
+        print(f"  {label}: one ONNX file {one:,.0f}, separate sessions + LightGBM {sep:,.0f}")
+
+    def gflops(rate: float) -> float:
+        return 2 * macs * rate / 1e9
+
+    print("\nsummary (whole ensemble, pairs/s | GFLOP/s | share of the 200 GFLOP/s fp32 peak):")
+    for label, rate in (
+        ("PyTorch eager fp32", torch_best),
+        ("onnxruntime fp32", ort_fp32),
+        ("onnxruntime int8", ort_int8),
+    ):
+        print(
+            f"  {label:<20} {rate:>8,.0f} | {gflops(rate):6.1f} | {100 * gflops(rate) / PEAK_GFLOPS:5.1f}%"
+        )
+    speed = ort_int8 / torch_best
+    ok = speed >= GOAL_SPEEDUP and drop <= GOAL_DROP
+    print(
+        f"  goal >= {GOAL_SPEEDUP}x eager at <= {100 * GOAL_DROP:.1f} points: int8 onnxruntime is {speed:.2f}x eager "
+        f"(fp32 onnxruntime {ort_fp32 / torch_best:.2f}x); stacker val accuracy {100 * s32.val['accuracy']:.2f}% fp32 -> "
+        f"{100 * s8.val['accuracy']:.2f}% int8 ({100 * drop:+.2f} points lost): {'met' if ok else 'NOT met'}"
+    )
