@@ -17,9 +17,21 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
     "train": ("pairzoo.cli.train_cmd", "train", "Train one pair model into a run directory."),
     "eval": ("pairzoo.cli.eval_cmd", "eval_", "Evaluate a run, or an ensemble of registry models."),
     "export": ("pairzoo.cli.export_cmd", "export", "Export runs (or an ensemble) to ONNX."),
-    "registry": ("pairzoo.cli.registry_cmd", "registry", "List, show, verify and remove registry entries."),
-    "predict": ("pairzoo.cli.predict_cmd", "predict", "Write id,label predictions for a data file."),
-    "train-all": ("pairzoo.cli.train_all_cmd", "train_all", "Train, export and ensemble the whole zoo."),
+    "registry": (
+        "pairzoo.cli.registry_cmd",
+        "registry",
+        "List, show, verify and remove registry entries.",
+    ),
+    "predict": (
+        "pairzoo.cli.predict_cmd",
+        "predict",
+        "Write id,label predictions for a data file.",
+    ),
+    "train-all": (
+        "pairzoo.cli.train_all_cmd",
+        "train_all",
+        "Train, export and ensemble the whole zoo.",
+    ),
 }
 
 
