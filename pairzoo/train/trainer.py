@@ -23,11 +23,14 @@ from pairzoo.train.runlog import RunLog
 from pairzoo.train.session import Session, Splits, build_session, load_splits
 
 
-def train_run(config: dict, out_dir, resume: bool = False, progress: bool = True) -> dict:
+def train_run(
+    config: dict, out_dir, resume: bool = False, progress: bool = True, on_epoch=None
+) -> dict:
     """Train per `config` into `out_dir`; returns the metrics written to metrics.json.
 
     With `resume`, continues from `out_dir/last.pt` (or returns the metrics of a finished run);
-    the config must then hash the same as the run's. Raises ConfigError, PluginError, DataError.
+    the config must then hash the same as the run's. `on_epoch`, if given, is called with each
+    epoch's history row as it is written. Raises ConfigError, PluginError, DataError.
     """
     out = Path(out_dir)
     cfg = resolve_config(config, out)
@@ -36,10 +39,10 @@ def train_run(config: dict, out_dir, resume: bool = False, progress: bool = True
     if done is not None:
         return done
     with cpu_threads(cfg["train"]["threads"]):
-        return _train(cfg, chash, out, resume, progress)
+        return _train(cfg, chash, out, resume, progress, on_epoch)
 
 
-def _train(cfg: dict, chash: str, out: Path, resume: bool, progress: bool) -> dict:
+def _train(cfg: dict, chash: str, out: Path, resume: bool, progress: bool, on_epoch) -> dict:
     t = cfg["train"]
     runtime = pick_runtime(t["device"], t["amp"])
     splits = load_splits(cfg, runtime)
@@ -53,6 +56,8 @@ def _train(cfg: dict, chash: str, out: Path, resume: bool, progress: bool) -> di
     try:
         while session.epoch < t["epochs"] and not session.early.should_stop:
             _run_epoch(session, splits, cfg, chash, out, log, progress)
+            if on_epoch is not None:
+                on_epoch(session.history[-1])
         metrics = _finish(session, splits, cfg, chash, out)
         log.line(
             f"finished: best epoch {metrics['best_epoch']}, val accuracy {metrics['val']['accuracy']:.4f}"
