@@ -80,6 +80,11 @@ def render_markdown(report: dict[str, Any], plots: dict[str, str] | None = None)
         "",
         markdown_table(report["leaderboard"]),
         "",
+        "Latency: microseconds per pair of the members used (measured in this evaluation's "
+        "onnxruntime pass) plus the combiner's own time. The fitted LightGBM stacker is saved as "
+        "meta_learner.txt"
+        + (f" and registered as **{report['entry']}**." if report.get("entry") else "."),
+        "",
         "## Members",
         "",
         "| member | sha256 | MACs/pair | µs/pair | stacker gain |",
