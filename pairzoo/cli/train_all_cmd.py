@@ -1,0 +1,92 @@
+"""`pairzoo train-all`: the whole zoo (train, export, ensemble) from a zoo file and a profile."""
+
+from __future__ import annotations
+
+import click
+
+
+@click.command("train-all")
+@click.option(
+    "--zoo",
+    "zoo_file",
+    type=click.Path(dir_okay=False),
+    help="Zoo file (TOML)  [default: the original's eleven models, shipped with pairzoo]",
+)
+@click.option(
+    "--profile",
+    default="auto",
+    show_default=True,
+    help="Profile of the zoo file: full, cpu, smoke, or auto (full with CUDA, else cpu)",
+)
+@click.option("--data", "data_dir", default="data", show_default=True, help="Data directory")
+@click.option("--runs", "runs_dir", default="runs", show_default=True, help="Runs directory")
+@click.option(
+    "--registry",
+    "registry_dir",
+    help="Registry directory  [default: $PAIRZOO_REGISTRY, else ./registry]",
+)
+@click.option("--force", is_flag=True, help="Train every selected model again, even if finished")
+@click.option("--only", help="Comma-separated model names to run (default: all)")
+@click.option(
+    "--plugins-dir", type=click.Path(file_okay=False), help="Directory of extra plugin .py files"
+)
+@click.option("--json", "as_json", is_flag=True, help="Print the summary as JSON")
+@click.option("--no-progress", is_flag=True, help="No progress bars or per-epoch lines")
+def train_all(as_json, **options):
+    """Train every model of the zoo, export them to the registry and evaluate the ensemble.
+
+    Finished runs with the same settings are kept and interrupted ones resumed, so running it
+    again continues where it stopped. A model that fails is reported and the others go on; the
+    exit code is then 1. Writes runs/summary.json, runs/summary.md and learning curves.
+    """
+    import json
+    from pathlib import Path
+
+    from pairzoo.errors import PairzooError
+
+    try:
+        summary = _run(**options)
+    except PairzooError as exc:
+        raise click.ClickException(str(exc)) from exc
+    from pairzoo.zoo.summary import format_summary
+
+    click.echo(json.dumps(summary, indent=2) if as_json else format_summary(summary))
+    if not as_json:
+        click.echo(f"summary: {Path(options['runs_dir']) / 'summary.md'}")
+    if not summary["ok"]:
+        raise SystemExit(1)
+
+
+def _run(
+    zoo_file, profile, data_dir, runs_dir, registry_dir, force, only, plugins_dir, no_progress
+):
+    from pathlib import Path
+
+    from pairzoo.errors import DataError
+    from pairzoo.plugins import load_plugins
+    from pairzoo.registry import default_registry_dir
+    from pairzoo.zoo.curves import write_curves
+    from pairzoo.zoo.runner import run_zoo
+    from pairzoo.zoo.spec import load_zoo
+    from pairzoo.zoo.summary import build_summary, write_summary
+
+    load_plugins(plugins_dir)
+    names = [n.strip() for n in (only or "").split(",") if n.strip()]
+    spec = load_zoo(zoo_file, profile).select(names)
+    if not (Path(data_dir) / "train.npz").is_file():
+        raise DataError(
+            f"data directory '{data_dir}' has no train.npz; make it with "
+            f"`pairzoo data make --out {data_dir}` (or `make data`)"
+        )
+    result = run_zoo(
+        spec,
+        data_dir,
+        runs_dir,
+        registry_dir or default_registry_dir(),
+        force=force,
+        progress=not no_progress,
+    )
+    curves = write_curves(result.models, runs_dir, spec.settings["min_val_accuracy"])
+    summary = build_summary(result, curves)
+    write_summary(runs_dir, summary)
+    return summary

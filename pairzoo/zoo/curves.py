@@ -1,0 +1,79 @@
+"""Learning curves as PNG (matplotlib, Agg): one per model and one for the whole zoo."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pairzoo.atomic import atomic_open
+from pairzoo.zoo.runner import ModelOutcome
+
+MODEL_PNG = "curves.png"
+ZOO_PNG = "zoo_curves.png"
+
+
+def write_curves(
+    outcomes: list[ModelOutcome], runs_dir: str | Path, floor: float
+) -> dict[str, str]:
+    """Write each model's curves into its run directory and the zoo's into `runs_dir`.
+
+    Returns {name: path relative to `runs_dir`} for the plots written ("zoo" for the zoo's).
+    """
+    import matplotlib
+
+    matplotlib.use("Agg", force=True)
+    import matplotlib.pyplot as plt
+
+    runs = Path(runs_dir)
+    written: dict[str, str] = {}
+    with_history = [m for m in outcomes if m.history]
+    for m in with_history:
+        fig = _model_figure(plt, m, floor)
+        _save(plt, fig, m.run_dir / MODEL_PNG)
+        written[m.name] = f"{m.run_dir.name}/{MODEL_PNG}"
+    if with_history:
+        _save(plt, _zoo_figure(plt, with_history, floor), runs / ZOO_PNG)
+        written = {"zoo": ZOO_PNG, **written}
+    return written
+
+
+def _model_figure(plt, m: ModelOutcome, floor: float):
+    epochs = [r["epoch"] for r in m.history]
+    fig, (acc, loss) = plt.subplots(1, 2, figsize=(9, 3.4))
+    acc.plot(epochs, [100 * r["train_accuracy"] for r in m.history], "o-", label="train")
+    acc.plot(epochs, [100 * r["val_accuracy"] for r in m.history], "o-", label="val")
+    acc.axhline(100 * floor, color="grey", linestyle=":", label="learning floor")
+    acc.set(xlabel="epoch", ylabel="accuracy %", title=f"{m.name}: accuracy")
+    acc.legend(fontsize=8)
+    loss.plot(epochs, [r["train_loss"] for r in m.history], "o-", label="train (with aux)")
+    loss.plot(epochs, [r["val_loss"] for r in m.history], "o-", label="val")
+    loss.set(xlabel="epoch", ylabel="loss", title=f"{m.name}: loss")
+    loss.legend(fontsize=8)
+    for ax in (acc, loss):
+        ax.grid(alpha=0.3)
+    fig.tight_layout()
+    return fig
+
+
+def _zoo_figure(plt, outcomes: list[ModelOutcome], floor: float):
+    fig, ax = plt.subplots(figsize=(8, 4.5))
+    for m in outcomes:
+        ax.plot(
+            [r["epoch"] for r in m.history],
+            [100 * r["val_accuracy"] for r in m.history],
+            "o-",
+            markersize=3,
+            label=m.name,
+        )
+    ax.axhline(100 * floor, color="grey", linestyle=":", label="learning floor")
+    ax.set(xlabel="epoch", ylabel="val accuracy %", title="zoo: validation accuracy per epoch")
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=7, ncol=2)
+    fig.tight_layout()
+    return fig
+
+
+def _save(plt, fig, path: Path) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with atomic_open(path, "wb") as fh:
+        fig.savefig(fh, format="png", dpi=100)
+    plt.close(fig)

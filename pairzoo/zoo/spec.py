@@ -1,0 +1,303 @@
+"""A zoo file: the models to train, their settings, and profiles that override them.
+
+A zoo file is TOML::
+
+    format = 1
+    description = "..."
+    [settings]
+    min_val_accuracy = 0.55          # at or below: reported as failed to learn
+    [ensemble]                       # stacking parameters, inference batch size and threads
+    folds = 5
+    [defaults]                       # run-config keys laid under every model
+    loss = "bce"
+    [defaults.train]
+    epochs = 50
+    [models.NAME]                    # one table per model, in training order
+    stage = 1
+    description = "..."
+    arch = "resnet"
+    [models.NAME.arch_params]
+    layers = [2, 2, 2]
+    [profiles.cpu]                   # a profile: the same tables, laid over the ones above
+    description = "..."
+    [profiles.cpu.defaults.train]    # over every model
+    epochs = 2
+    [profiles.cpu.models.NAME.train] # over one model
+    epochs = 3
+
+A model's run config is ``defaults``, then its own table, then the profile's ``defaults``, then
+the profile's table for it; the tables ``arch_params``, ``loss_params`` and ``train`` merge key
+by key. Plugin names (architectures, losses, heads) are checked when a model trains, so a bad
+one fails that model only; everything else is checked here, and errors name the file and key.
+"""
+
+from __future__ import annotations
+
+import tomllib
+from dataclasses import dataclass, field
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+from pairzoo.errors import ConfigError
+from pairzoo.train.config import TOP_DEFAULTS, check_keys, merge, validate
+
+FORMAT = 1
+AUTO = "auto"
+# Profiles a zoo file need not declare: "full" is the file's own settings.
+IMPLICIT_PROFILES = ("full",)
+# Names used for the zoo's own outputs in the runs directory.
+RESERVED_NAMES = ("ensemble",)
+SETTINGS_DEFAULTS: dict[str, Any] = {"min_val_accuracy": 0.55}
+ENSEMBLE_DEFAULTS: dict[str, Any] = {
+    "enabled": True,
+    "batch_size": 256,
+    "threads": 1,  # onnxruntime threads per model; 0 = all cores
+    "n_estimators": 100,
+    "learning_rate": 0.05,
+    "max_depth": 5,
+    "num_leaves": 31,
+    "min_child_samples": 20,
+    "folds": 5,
+    "seed": 42,
+    "num_threads": 1,
+}
+# key -> (check, what the value must be), for settings and ensemble values
+_RANGES = {
+    "min_val_accuracy": (lambda v: 0 <= v < 1, "in [0, 1)"),
+    "batch_size": (lambda v: v >= 1, "at least 1"),
+    "threads": (lambda v: v >= 0, "0 (all cores) or more"),
+    "n_estimators": (lambda v: v >= 1, "at least 1"),
+    "learning_rate": (lambda v: v > 0, "positive"),
+    "num_leaves": (lambda v: v >= 2, "at least 2"),
+    "min_child_samples": (lambda v: v >= 1, "at least 1"),
+    "folds": (lambda v: v >= 2, "at least 2"),
+    "num_threads": (lambda v: v >= 1, "at least 1"),
+}
+_TOP_KEYS = ("format", "description", "settings", "ensemble", "defaults", "models", "profiles")
+_PROFILE_KEYS = ("description", "settings", "ensemble", "defaults", "models")
+_MODEL_META = {"stage": 1, "description": ""}
+# Run-config keys a zoo may set; "name" and "data" come from the zoo and the command line.
+_CONFIG_KEYS = tuple(k for k in TOP_DEFAULTS if k not in ("name", "data")) + ("train",)
+
+
+@dataclass(frozen=True)
+class ModelSpec:
+    """One model of a zoo under one profile: its run config lacks only "data"."""
+
+    name: str
+    stage: int
+    description: str
+    config: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class ZooSpec:
+    path: str
+    profile: str
+    description: str
+    profile_description: str
+    models: list[ModelSpec]
+    settings: dict[str, Any] = field(default_factory=dict)
+    ensemble: dict[str, Any] = field(default_factory=dict)
+
+    def names(self) -> list[str]:
+        return [m.name for m in self.models]
+
+    def select(self, only: list[str] | None) -> ZooSpec:
+        """The same zoo with only the models named in `only` (all when empty)."""
+        if not only:
+            return self
+        unknown = [n for n in only if n not in self.names()]
+        if unknown:
+            raise ConfigError(
+                f"{self.path}: no model named '{unknown[0]}' (models: {', '.join(self.names())})"
+            )
+        models = [m for m in self.models if m.name in only]
+        return ZooSpec(**{**self.__dict__, "models": models})
+
+
+def builtin_zoo_path() -> Path:
+    """The zoo shipped with pairzoo: the original project's eleven models."""
+    return Path(str(resources.files("pairzoo.zoo") / "zoo.toml"))
+
+
+def pick_profile(profile: str) -> str:
+    """`auto` -> "full" when CUDA is available, else "cpu"; any other name as given."""
+    if profile != AUTO:
+        return profile
+    import torch
+
+    return "full" if torch.cuda.is_available() else "cpu"
+
+
+def load_zoo(path: str | Path | None = None, profile: str = AUTO) -> ZooSpec:
+    """Read and check a zoo file (default: the builtin one) and apply `profile`.
+
+    `auto` picks "full" with CUDA, else "cpu" when the file declares it, else "full". Every
+    profile in the file is checked, not only the chosen one. Raises ConfigError naming the file
+    and the key.
+    """
+    path = Path(path) if path is not None else builtin_zoo_path()
+    raw = read_toml(path)
+    where = str(path)
+    check_zoo(raw, where)
+    profiles = raw.get("profiles", {})
+    for name in profiles:
+        _apply(raw, name, where)
+    name = pick_profile(profile)
+    if profile == AUTO and name not in profiles:
+        name = "full"  # a file without a cpu profile runs as written
+    if name not in profiles and name not in IMPLICIT_PROFILES:
+        available = sorted(set(profiles) | set(IMPLICIT_PROFILES))
+        raise ConfigError(
+            f"{where}: no profile '{name}' (profiles: {', '.join(available)}, or {AUTO})"
+        )
+    return _apply(raw, name, where)
+
+
+def read_toml(path: Path) -> dict[str, Any]:
+    try:
+        return tomllib.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise ConfigError(f"zoo file '{path}' does not exist") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"zoo file '{path}' cannot be read: {exc}") from exc
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{path}: not valid TOML: {exc}") from exc
+
+
+def check_zoo(raw: dict[str, Any], where: str) -> None:
+    """The file's structure: known keys, tables where tables belong, at least one model."""
+    _known(raw, _TOP_KEYS, where, "key")
+    if raw.get("format", FORMAT) != FORMAT:
+        raise ConfigError(f"{where}: key 'format' is {raw['format']!r}, expected {FORMAT}")
+    _string(raw, "description", where)
+    _section(raw, where, "")
+    models = _table(raw, "models", where)
+    if not models:
+        raise ConfigError(f'{where}: no models; add a table [models.NAME] with arch = "..."')
+    for name, model in models.items():
+        _check_model_name(name, where)
+        _check_model(model, where, f"models.{name}")
+    for pname, profile in _table(raw, "profiles", where).items():
+        pwhere = f"profiles.{pname}"
+        if pname == AUTO:
+            raise ConfigError(f"{where}: profile name '{AUTO}' is reserved (it picks full or cpu)")
+        if not isinstance(profile, dict):
+            raise ConfigError(f"{where}: key '{pwhere}' must be a table, got {profile!r}")
+        _known(profile, _PROFILE_KEYS, where, "key", prefix=f"{pwhere}.")
+        _string(profile, "description", where, prefix=f"{pwhere}.")
+        _section(profile, where, f"{pwhere}.")
+        for name, model in _table(profile, "models", where, prefix=f"{pwhere}.").items():
+            if name not in models:
+                raise ConfigError(
+                    f"{where}: key '{pwhere}.models.{name}' names no model "
+                    f"(models: {', '.join(models)})"
+                )
+            _check_model(model, where, f"{pwhere}.models.{name}")
+
+
+def _section(raw: dict, where: str, prefix: str) -> None:
+    """settings, ensemble and defaults of the file or of a profile."""
+    settings = _table(raw, "settings", where, prefix)
+    _known(settings, SETTINGS_DEFAULTS, where, "key", prefix=f"{prefix}settings.")
+    _typed(settings, SETTINGS_DEFAULTS, where, f"{prefix}settings.")
+    ensemble = _table(raw, "ensemble", where, prefix)
+    _known(ensemble, ENSEMBLE_DEFAULTS, where, "key", prefix=f"{prefix}ensemble.")
+    _typed(ensemble, ENSEMBLE_DEFAULTS, where, f"{prefix}ensemble.")
+    defaults = _table(raw, "defaults", where, prefix)
+    _known(defaults, _CONFIG_KEYS, where, "key", prefix=f"{prefix}defaults.")
+    check_keys(defaults, f"{where}: {prefix}defaults")
+
+
+def _check_model(model: Any, where: str, key: str) -> None:
+    if not isinstance(model, dict):
+        raise ConfigError(f"{where}: key '{key}' must be a table, got {model!r}")
+    _known(model, (*_MODEL_META, *_CONFIG_KEYS), where, "key", prefix=f"{key}.")
+    meta = {k: model[k] for k in _MODEL_META if k in model}
+    _typed(meta, _MODEL_META, where, f"{key}.")
+    if meta.get("stage", 1) < 1:
+        raise ConfigError(f"{where}: key '{key}.stage' must be at least 1, got {meta['stage']!r}")
+    check_keys({k: v for k, v in model.items() if k not in _MODEL_META}, f"{where}: {key}")
+
+
+def _check_model_name(name: str, where: str) -> None:
+    from pairzoo.registry.card import check_name
+
+    if name in RESERVED_NAMES:
+        raise ConfigError(f"{where}: model name '{name}' is reserved for the zoo's own outputs")
+    try:
+        check_name(name)
+    except Exception:
+        raise ConfigError(
+            f"{where}: model name '{name}' is not usable: expected 1-100 letters, digits, '_', "
+            "'.' or '-', starting with a letter or digit"
+        ) from None
+
+
+def _apply(raw: dict[str, Any], profile: str, where: str) -> ZooSpec:
+    over = raw.get("profiles", {}).get(profile, {})
+    models = []
+    for name, model in raw["models"].items():
+        mine = {k: v for k, v in model.items() if k not in _MODEL_META}
+        theirs = {
+            k: v for k, v in over.get("models", {}).get(name, {}).items() if k not in _MODEL_META
+        }
+        config = merge(
+            merge(merge(raw.get("defaults", {}), mine), over.get("defaults", {})), theirs
+        )
+        config["name"] = name
+        checked = f"{where}: models.{name} under profile '{profile}'"
+        config = validate(config, checked)
+        meta = {**_MODEL_META, **{k: model[k] for k in _MODEL_META if k in model}}
+        models.append(ModelSpec(name, meta["stage"], meta["description"], config))
+    return ZooSpec(
+        path=where,
+        profile=profile,
+        description=str(raw.get("description", "")),
+        profile_description=str(over.get("description", "")),
+        models=models,
+        settings={**SETTINGS_DEFAULTS, **raw.get("settings", {}), **over.get("settings", {})},
+        ensemble={**ENSEMBLE_DEFAULTS, **raw.get("ensemble", {}), **over.get("ensemble", {})},
+    )
+
+
+def _table(raw: dict, key: str, where: str, prefix: str = "") -> dict:
+    value = raw.get(key, {})
+    if not isinstance(value, dict):
+        raise ConfigError(f"{where}: key '{prefix}{key}' must be a table, got {value!r}")
+    return value
+
+
+def _known(raw: dict, known, where: str, what: str, prefix: str = "") -> None:
+    for key in raw:
+        if key not in known:
+            raise ConfigError(
+                f"{where}: unknown {what} '{prefix}{key}' (known: {', '.join(known)})"
+            )
+
+
+def _string(raw: dict, key: str, where: str, prefix: str = "") -> None:
+    if key in raw and not isinstance(raw[key], str):
+        raise ConfigError(f"{where}: key '{prefix}{key}' must be a string, got {raw[key]!r}")
+
+
+def _typed(raw: dict, defaults: dict, where: str, prefix: str) -> None:
+    for key, value in raw.items():
+        default = defaults[key]
+        if isinstance(default, bool):
+            ok = isinstance(value, bool)
+        elif isinstance(default, float):
+            ok = isinstance(value, int | float) and not isinstance(value, bool)
+        elif isinstance(default, int):
+            ok = isinstance(value, int) and not isinstance(value, bool)
+        else:
+            ok = isinstance(value, type(default))
+        if not ok:
+            raise ConfigError(
+                f"{where}: key '{prefix}{key}' must be {type(default).__name__}, got {value!r}"
+            )
+        check, expected = _RANGES.get(key, (None, ""))
+        if check is not None and not check(value):
+            raise ConfigError(f"{where}: key '{prefix}{key}' must be {expected}, got {value!r}")
