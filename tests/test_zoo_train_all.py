@@ -38,6 +38,8 @@ USER_ZOO = """
     [profiles.two]
     [profiles.two.defaults.train]
     epochs = 2
+    [profiles.par.settings]
+    jobs = 2
 """
 
 
@@ -114,6 +116,27 @@ def test_a_failing_model_is_reported_and_the_others_go_on(tmp_path, tiny_data):
     members = json.loads((runs / "ensemble" / "report.json").read_text())["members"]
     assert [m["name"] for m in members] == ["good_a", "good_b"]
     assert sorted(c["name"] for c in registry.list(kind="model")) == ["good_a", "good_b"]
+
+
+def test_worker_processes_train_report_failures_and_progress(tmp_path, tiny_data):
+    zoo = tmp_path / "zoo.toml"
+    # builds fine in the parent's checks, fails inside its worker
+    zoo.write_text(
+        textwrap.dedent(USER_ZOO) + "[models.bad_layers]\narch = \"resnet\"\narch_params = { layers = [] }\n"
+    )
+    result, summary, runs, registry = train_all(
+        tmp_path, tiny_data, "--zoo", str(zoo), "--profile", "par"
+    )
+    assert result.exit_code == 1, result.output
+    assert statuses(summary) == {
+        "good_a": "trained",
+        "broken": "failed",
+        "good_b": "trained",
+        "bad_layers": "failed",
+    }
+    assert "layers must be a list of 1 to 5" in summary["models"][3]["error"]
+    assert summary["ensemble"]["status"] == "evaluated"
+    assert summary["models"][0]["train_time_s"] > 0 and (runs / "good_b" / "curves.png").is_file()
 
 
 def test_only_force_and_changed_settings(tmp_path, tiny_data):

@@ -85,6 +85,7 @@ def _run(
         registry_dir or default_registry_dir(),
         force=force,
         progress=not no_progress,
+        plugins_dir=plugins_dir,
     )
     curves = write_curves(result.models, runs_dir, spec.settings["min_val_accuracy"])
     summary = build_summary(result, curves)

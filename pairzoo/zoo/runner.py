@@ -6,9 +6,6 @@ A model that fails is recorded with its error and the others go on; nothing here
 
 from __future__ import annotations
 
-import json
-import shutil
-import sys
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -16,12 +13,25 @@ from pathlib import Path
 from typing import Any
 
 from pairzoo.errors import PairzooError
-from pairzoo.zoo.spec import ModelSpec, ZooSpec
+from pairzoo.zoo.progress import Progress
+from pairzoo.zoo.spec import ZooSpec
+from pairzoo.zoo.training import (
+    FAILED,
+    KEPT,
+    RESUMED,
+    TRAINED,
+    Job,
+    Trained,
+    describe,
+    prepare,
+    read_json,
+    train_here,
+    train_in_workers,
+)
 
 ENSEMBLE_DIR = "ensemble"
+NO_LEARN = "failed to learn"
 # Statuses of a model after training: ok ones are exported and join the ensemble.
-TRAINED, RESUMED, KEPT = "trained", "resumed", "kept"
-FAILED, NO_LEARN = "failed", "failed to learn"
 OK_STATUSES = (TRAINED, RESUMED, KEPT)
 
 
@@ -63,53 +73,6 @@ class ZooResult:
         return all(m.ok for m in self.models) and self.ensemble_status != "failed"
 
 
-class Progress:
-    """One overall bar and one per model (the trainer draws its own per-epoch bar)."""
-
-    def __init__(self, total: int, enabled: bool):
-        from tqdm.auto import tqdm
-
-        self._tqdm = tqdm
-        self.enabled = enabled
-        self.overall = tqdm(
-            total=total, desc="zoo", position=0, disable=not enabled, unit="step", file=sys.stderr
-        )
-        self.model_bar = None
-
-    def start_model(self, name: str, epochs: int, done: int) -> None:
-        self.model_bar = self._tqdm(
-            total=epochs,
-            initial=done,
-            desc=name,
-            position=1,
-            leave=False,
-            disable=not self.enabled,
-            unit="epoch",
-            file=sys.stderr,
-        )
-
-    def epoch(self, row: dict[str, Any]) -> None:
-        if self.model_bar is not None:
-            self.model_bar.update(1)
-            self.model_bar.set_postfix(val=f"{row['val_accuracy']:.3f}")
-
-    def end_model(self) -> None:
-        if self.model_bar is not None:
-            self.model_bar.close()
-            self.model_bar = None
-
-    def step(self, desc: str) -> None:
-        self.overall.set_description(desc)
-        self.overall.update(1)
-
-    def write(self, message: str) -> None:
-        self._tqdm.write(message, file=sys.stderr)
-
-    def close(self) -> None:
-        self.end_model()
-        self.overall.close()
-
-
 def run_zoo(
     spec: ZooSpec,
     data_dir: str | Path,
@@ -117,13 +80,15 @@ def run_zoo(
     registry_dir: str | Path,
     force: bool = False,
     progress: bool = True,
+    plugins_dir: str | None = None,
     echo: Callable[[str], None] | None = None,
 ) -> ZooResult:
     """Train, export and ensemble `spec`'s models; returns what happened to each.
 
     Finished runs whose config hashes the same are kept (``force`` retrains them); an
-    unfinished one is resumed. Raises only for problems common to every model (such as a data
-    directory that cannot be read); a model's own failure is recorded in its outcome.
+    unfinished one is resumed. With ``settings.jobs`` above 1, models train in that many worker
+    processes (which load `plugins_dir` too). Raises only for problems common to every model; a
+    model's own failure is recorded in its outcome.
     """
     start = time.perf_counter()
     data_dir, runs_dir, registry_dir = Path(data_dir), Path(runs_dir), Path(registry_dir)
@@ -136,9 +101,7 @@ def run_zoo(
     say = echo or bar.write
     try:
         t = time.perf_counter()
-        for model, outcome in zip(spec.models, outcomes, strict=True):
-            _train_one(model, outcome, data_dir, force, spec, bar, say)
-            bar.step(f"trained {model.name}")
+        _train_all(spec, outcomes, data_dir, force, plugins_dir, bar, say)
         result.phases_s["train"] = time.perf_counter() - t
         t = time.perf_counter()
         _export_all(outcomes, data_dir, registry_dir, bar, say)
@@ -153,70 +116,51 @@ def run_zoo(
     return result
 
 
-def _train_one(
-    model: ModelSpec,
-    outcome: ModelOutcome,
-    data_dir: Path,
-    force: bool,
-    spec: ZooSpec,
-    bar: Progress,
-    say: Callable[[str], None],
-) -> None:
-    from pairzoo.train import train_run
-
-    config = {**model.config, "data": str(data_dir)}
-    out = outcome.run_dir
-    start = time.perf_counter()
-    try:
-        state = _run_state(config, out, force)
-        if state == "stale":
-            say(f"{model.name}: settings changed since the last run; training it again")
-        if state in ("stale", "force"):
-            shutil.rmtree(out)
-        outcome.status = {"finished": KEPT, "partial": RESUMED}.get(state, TRAINED)
-        if state == "finished":
-            say(f"{model.name}: already trained with these settings; kept")
-        bar.start_model(model.name, config["train"].get("epochs", 1), _epochs_done(out))
-        metrics = train_run(config, out, resume=True, progress=bar.enabled, on_epoch=bar.epoch)
-    except KeyboardInterrupt:
-        raise
-    except Exception as exc:  # one model's failure, whatever it is, must not stop the zoo
-        outcome.status, outcome.error = FAILED, _describe(exc)
-        say(f"{model.name}: FAILED: {outcome.error}")
-        return
-    finally:
-        bar.end_model()
-        outcome.wall_s = time.perf_counter() - start
-    outcome.metrics = metrics
-    outcome.history = _read_json(out / "history.json", [])
+def _train_all(spec, outcomes, data_dir, force, plugins_dir, bar: Progress, say) -> None:
+    by_name = {o.name: o for o in outcomes}
     floor = spec.settings["min_val_accuracy"]
+
+    def done(trained: Trained) -> None:
+        outcome = by_name[trained.name]
+        _record(outcome, trained, floor, say)
+        bar.step(f"trained {trained.name}")
+
+    jobs = []
+    for model, outcome in zip(spec.models, outcomes, strict=True):
+        job = Job(model.name, {**model.config, "data": str(data_dir)}, outcome.run_dir)
+        try:
+            outcome.status = prepare(job, force, say)
+        except Exception as exc:  # e.g. an unknown architecture: this model fails, others go on
+            done(Trained(model.name, None, describe(exc), 0.0))
+            continue
+        jobs.append(job)
+    workers = spec.settings["jobs"]
+    if workers > 1 and len(jobs) > 1:
+        train_in_workers(jobs, workers, plugins_dir, bar, done)
+    else:
+        for job in jobs:
+            done(train_here(job, bar))
+
+
+def _record(outcome: ModelOutcome, trained: Trained, floor: float, say) -> None:
+    outcome.wall_s = trained.wall_s
+    if trained.error is not None:
+        outcome.status, outcome.error = FAILED, trained.error
+        say(f"{outcome.name}: FAILED: {outcome.error}")
+        return
+    metrics = trained.metrics
+    outcome.metrics = metrics
+    outcome.history = read_json(outcome.run_dir / "history.json", [])
     acc = metrics["val"]["accuracy"]
     if acc <= floor:
         outcome.status = NO_LEARN
         outcome.error = f"val accuracy {100 * acc:.2f}% is at or below {100 * floor:.0f}%"
-        say(f"{model.name}: FAILED TO LEARN: {outcome.error}")
-
-
-def _run_state(config: dict[str, Any], out: Path, force: bool) -> str:
-    """new | finished | partial (resume it) | stale (other settings) | force (retrain)."""
-    if not out.exists() or not any(out.iterdir()):
-        return "new"
-    if force:
-        return "force"
-    from pairzoo.train.config import config_hash
-    from pairzoo.train.resolve import resolve_config
-
-    saved = _read_json(out / "config.json", None)
-    if saved is None:
-        return "stale"
-    if config_hash(saved) != config_hash(resolve_config(config, out)):
-        return "stale"
-    metrics = _read_json(out / "metrics.json", {})
-    return "finished" if metrics.get("finished") else "partial"
-
-
-def _epochs_done(out: Path) -> int:
-    return len(_read_json(out / "history.json", []))
+        say(f"{outcome.name}: FAILED TO LEARN: {outcome.error}")
+    elif outcome.status != KEPT:
+        say(
+            f"{outcome.name}: val accuracy {100 * acc:.2f}% (best epoch {metrics['best_epoch']}), "
+            f"{metrics['train_time_s']:.0f} s"
+        )
 
 
 def _export_all(
@@ -246,7 +190,7 @@ def _export_all(
         except KeyboardInterrupt:
             raise
         except Exception as exc:
-            outcome.export, outcome.export_error = "failed", _describe(exc)
+            outcome.export, outcome.export_error = "failed", describe(exc)
             say(f"{outcome.name}: EXPORT FAILED: {outcome.export_error}")
         bar.step(f"exported {outcome.name}")
 
@@ -299,7 +243,7 @@ def _ensemble(result: ZooResult, say: Callable[[str], None]) -> None:
     except KeyboardInterrupt:
         raise
     except Exception as exc:
-        result.ensemble_status, result.ensemble_error = "failed", _describe(exc)
+        result.ensemble_status, result.ensemble_error = "failed", describe(exc)
         say(f"ensemble: FAILED: {result.ensemble_error}")
         return
     result.ensemble, result.ensemble_status = run.report, "evaluated"
@@ -309,7 +253,7 @@ def _same_ensemble(out: Path, registry, refs, params, data_dir: Path) -> dict[st
     """The report in `out` when it was made from exactly these members, settings and data."""
     from pairzoo.data.meta import data_fingerprint
 
-    report = _read_json(out / "report.json", None)
+    report = read_json(out / "report.json", None)
     if not report or "entry" not in report:
         return None
     members = [f"{m['name']}@{m['version']}" for m in report.get("members", [])]
@@ -323,16 +267,3 @@ def _same_ensemble(out: Path, registry, refs, params, data_dir: Path) -> dict[st
     if members == list(refs) and stacking == params.to_dict() and same_data:
         return report
     return None
-
-
-def _describe(exc: BaseException) -> str:
-    if isinstance(exc, PairzooError):
-        return str(exc)
-    return f"{type(exc).__name__}: {exc}"
-
-
-def _read_json(path: Path, default: Any) -> Any:
-    try:
-        return json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return default

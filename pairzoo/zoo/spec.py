@@ -6,6 +6,7 @@ A zoo file is TOML::
     description = "..."
     [settings]
     min_val_accuracy = 0.55          # at or below: reported as failed to learn
+    jobs = 1                         # models trained at once, one worker process each
     [ensemble]                       # stacking parameters, inference batch size and threads
     folds = 5
     [defaults]                       # run-config keys laid under every model
@@ -48,7 +49,10 @@ AUTO = "auto"
 IMPLICIT_PROFILES = ("full",)
 # Names used for the zoo's own outputs in the runs directory.
 RESERVED_NAMES = ("ensemble",)
-SETTINGS_DEFAULTS: dict[str, Any] = {"min_val_accuracy": 0.55}
+SETTINGS_DEFAULTS: dict[str, Any] = {
+    "min_val_accuracy": 0.55,  # at or below: the model failed to learn
+    "jobs": 1,  # models trained at once, each in its own worker process
+}
 ENSEMBLE_DEFAULTS: dict[str, Any] = {
     "enabled": True,
     "batch_size": 256,
@@ -65,6 +69,7 @@ ENSEMBLE_DEFAULTS: dict[str, Any] = {
 # key -> (check, what the value must be), for settings and ensemble values
 _RANGES = {
     "min_val_accuracy": (lambda v: 0 <= v < 1, "in [0, 1)"),
+    "jobs": (lambda v: v >= 1, "at least 1"),
     "batch_size": (lambda v: v >= 1, "at least 1"),
     "threads": (lambda v: v >= 0, "0 (all cores) or more"),
     "n_estimators": (lambda v: v >= 1, "at least 1"),

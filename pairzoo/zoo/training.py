@@ -1,0 +1,206 @@
+"""Training a zoo's models: decide per model (new, keep, resume, redo), then train them here or in
+worker processes, one model per process at a time.
+
+Worker processes are what makes small models fast on a CPU: one thread per model and one model
+per core scale almost perfectly, where two threads on one small model barely help (and on a
+shared machine make it much slower). Each worker reports its models' epochs through a queue.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import queue
+import shutil
+import signal
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from pairzoo.errors import PairzooError
+from pairzoo.zoo.progress import Progress
+
+TRAINED, RESUMED, KEPT = "trained", "resumed", "kept"
+FAILED = "failed"
+
+
+@dataclass
+class Job:
+    """One model to train: its run config (with data) and run directory."""
+
+    name: str
+    config: dict[str, Any]
+    out: Path
+
+
+@dataclass
+class Trained:
+    name: str
+    metrics: dict[str, Any] | None
+    error: str | None
+    wall_s: float
+
+
+def prepare(job: Job, force: bool, say: Callable[[str], None]) -> str:
+    """Clear the run directory if it must be redone; returns the status the model will get.
+
+    Raises whatever resolving the config raises (an unknown architecture, unreadable data).
+    """
+    state = _run_state(job.config, job.out, force)
+    if state == "stale":
+        say(f"{job.name}: settings changed since the last run; training it again")
+    if state in ("stale", "force"):
+        shutil.rmtree(job.out)
+    if state == "finished":
+        say(f"{job.name}: already trained with these settings; kept")
+    return {"finished": KEPT, "partial": RESUMED}.get(state, TRAINED)
+
+
+def _run_state(config: dict[str, Any], out: Path, force: bool) -> str:
+    """new | finished | partial (resume it) | stale (other settings) | force (retrain)."""
+    from pairzoo.train.config import config_hash
+    from pairzoo.train.resolve import resolve_config
+
+    resolved = resolve_config(config, out)  # fails early for unknown plugins or data
+    if not out.exists() or not any(out.iterdir()):
+        return "new"
+    if force:
+        return "force"
+    saved = read_json(out / "config.json", None)
+    if saved is None or config_hash(saved) != config_hash(resolved):
+        return "stale"
+    return "finished" if read_json(out / "metrics.json", {}).get("finished") else "partial"
+
+
+def train_here(job: Job, bar: Progress) -> Trained:
+    """Train in this process, with the trainer's own per-epoch bar."""
+    from pairzoo.train import train_run
+
+    start = time.perf_counter()
+    bar.start_model(job.name, job.config["train"]["epochs"], epochs_done(job.out))
+    try:
+        metrics = train_run(
+            job.config,
+            job.out,
+            resume=True,
+            progress=bar.enabled,
+            on_epoch=lambda row: bar.epoch(job.name, row),
+        )
+        return Trained(job.name, metrics, None, time.perf_counter() - start)
+    except Exception as exc:  # one model's failure, whatever it is, must not stop the zoo
+        return Trained(job.name, None, describe(exc), time.perf_counter() - start)
+    finally:
+        bar.end_model(job.name)
+
+
+def train_in_workers(
+    jobs: list[Job],
+    workers: int,
+    plugins_dir: str | None,
+    bar: Progress,
+    on_done: Callable[[Trained], None],
+) -> None:
+    """Train `jobs` in `workers` processes; `on_done` gets each result in the order they finish.
+
+    A worker that dies fails the model it was training; the other workers go on. Interrupting
+    (Ctrl-C) stops every worker; their runs resume from the last finished epoch next time.
+    """
+    import multiprocessing
+
+    ctx = multiprocessing.get_context("spawn")
+    tasks, events = ctx.Queue(), ctx.Queue()
+    for job in jobs:
+        tasks.put((job.name, job.config, str(job.out)))
+    procs = []
+    for _ in range(min(workers, len(jobs))):
+        tasks.put(None)
+        proc = ctx.Process(target=_worker, args=(tasks, events, plugins_dir), daemon=True)
+        proc.start()
+        procs.append(proc)
+    by_name = {job.name: job for job in jobs}
+    running: dict[int, tuple[str, float]] = {}  # pid -> (model, start)
+    remaining = set(by_name)
+    try:
+        while remaining:
+            try:
+                kind, name, payload = events.get(timeout=1.0)
+            except queue.Empty:
+                _reap(procs, running, remaining, bar, on_done)
+                continue
+            if kind == "start":
+                running[payload] = (name, time.perf_counter())
+                job = by_name[name]
+                bar.start_model(name, job.config["train"]["epochs"], epochs_done(job.out))
+            elif kind == "epoch":
+                bar.epoch(name, payload)
+            else:
+                pid, metrics, error, wall = payload
+                running.pop(pid, None)
+                remaining.discard(name)
+                bar.end_model(name)
+                on_done(Trained(name, metrics, error, wall))
+    finally:
+        for proc in procs:
+            if proc.is_alive():
+                proc.terminate()
+            proc.join()
+
+
+def _reap(procs, running, remaining, bar: Progress, on_done) -> None:
+    """Fail the model of every worker that died; fail everything left if no worker is alive."""
+    for proc in procs:
+        if proc.exitcode not in (None, 0) and proc.pid in running:
+            name, start = running.pop(proc.pid)
+            remaining.discard(name)
+            bar.end_model(name)
+            error = f"its worker process died (exit code {proc.exitcode})"
+            on_done(Trained(name, None, error, time.perf_counter() - start))
+    if remaining and not any(p.is_alive() for p in procs):
+        for name in sorted(remaining):
+            on_done(Trained(name, None, "no worker process was left to train it", 0.0))
+        remaining.clear()
+
+
+def _worker(tasks, events, plugins_dir: str | None) -> None:
+    # Ctrl-C reaches the whole process group; the parent decides and terminates workers.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    from pairzoo.plugins import load_plugins
+    from pairzoo.train import train_run
+
+    load_plugins(plugins_dir)
+    pid = os.getpid()
+    while (task := tasks.get()) is not None:
+        name, config, out = task
+        events.put(("start", name, pid))
+        start = time.perf_counter()
+        try:
+            metrics = train_run(
+                config,
+                out,
+                resume=True,
+                progress=False,
+                on_epoch=lambda row, name=name: events.put(("epoch", name, row)),
+            )
+            result = (pid, metrics, None, time.perf_counter() - start)
+        except Exception as exc:
+            result = (pid, None, describe(exc), time.perf_counter() - start)
+        events.put(("done", name, result))
+
+
+def epochs_done(out: Path) -> int:
+    return len(read_json(out / "history.json", []))
+
+
+def describe(exc: BaseException) -> str:
+    if isinstance(exc, PairzooError):
+        return str(exc)
+    return f"{type(exc).__name__}: {exc}"
+
+
+def read_json(path: Path, default: Any) -> Any:
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return default
