@@ -122,7 +122,8 @@ def test_worker_processes_train_report_failures_and_progress(tmp_path, tiny_data
     zoo = tmp_path / "zoo.toml"
     # builds fine in the parent's checks, fails inside its worker
     zoo.write_text(
-        textwrap.dedent(USER_ZOO) + "[models.bad_layers]\narch = \"resnet\"\narch_params = { layers = [] }\n"
+        textwrap.dedent(USER_ZOO)
+        + '[models.bad_layers]\narch = "resnet"\narch_params = { layers = [] }\n'
     )
     result, summary, runs, registry = train_all(
         tmp_path, tiny_data, "--zoo", str(zoo), "--profile", "par"

@@ -187,9 +187,7 @@ def _export_all(
                 held = export_run(outcome.run_dir, registry, name=outcome.name, data_dir=data_dir)
                 outcome.export = "exported"
             outcome.ref = f"{held['name']}@{held['version']}"
-        except KeyboardInterrupt:
-            raise
-        except Exception as exc:
+        except Exception as exc:  # one export's failure must not stop the others
             outcome.export, outcome.export_error = "failed", describe(exc)
             say(f"{outcome.name}: EXPORT FAILED: {outcome.export_error}")
         bar.step(f"exported {outcome.name}")
@@ -240,9 +238,7 @@ def _ensemble(result: ZooResult, say: Callable[[str], None]) -> None:
             batch_size=batch_size,
             threads=threads,
         )
-    except KeyboardInterrupt:
-        raise
-    except Exception as exc:
+    except Exception as exc:  # reported in the summary; the models stay trained and exported
         result.ensemble_status, result.ensemble_error = "failed", describe(exc)
         say(f"ensemble: FAILED: {result.ensemble_error}")
         return
