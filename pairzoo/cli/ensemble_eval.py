@@ -106,6 +106,10 @@ def run_ensemble_eval(
     if models and all_models:
         raise click.UsageError("give --models or --all, not both")
     refs = [m for m in models.split(",") if m.strip()] if models else None
+    if _is_default("batch_size"):  # `eval`'s default suits PyTorch; onnxruntime has its own
+        from pairzoo.ensemble.inference import DEFAULT_BATCH
+
+        batch_size = DEFAULT_BATCH
     try:
         result = run(
             Registry(registry_dir),
@@ -132,3 +136,10 @@ def run_ensemble_eval(
     click.echo(f"report: {result.out_dir / 'report.md'} (report.json, plots, meta_learner.txt)")
     if result.card is not None:
         click.echo(f"registered {result.card['name']}@{result.card['version']} (LightGBM stacker)")
+
+
+def _is_default(param: str) -> bool:
+    from click.core import ParameterSource
+
+    ctx = click.get_current_context(silent=True)
+    return ctx is not None and ctx.get_parameter_source(param) is ParameterSource.DEFAULT

@@ -40,7 +40,7 @@ import click
 @click.option(
     "--batch-size",
     type=click.IntRange(1),
-    default=256,
+    default=64,
     show_default=True,
     help="Pairs per onnxruntime call",
 )

@@ -157,8 +157,10 @@ def _combine_us(final: Combiner, logits: np.ndarray, repeats: int = 3) -> float:
 
 
 def _mark_winner(results: list[MethodResult]) -> None:
-    # Val (out-of-fold) accuracy decides; ties go to the higher val ROC-AUC, then the cheaper.
-    def key(r: MethodResult) -> tuple[float, float, float]:
-        return (r.val["accuracy"], r.val["roc_auc"] or 0.0, -r.latency_us)
+    # Val (out-of-fold) accuracy decides; ties go to the higher val ROC-AUC, then to fewer
+    # members, then to the earlier row (single models come first). Timing never decides: it is
+    # noisy on a shared machine, and the choice must be reproducible.
+    def key(r: MethodResult) -> tuple[float, float, int]:
+        return (r.val["accuracy"], r.val["roc_auc"] or 0.0, -len(r.members_used))
 
     max(results, key=key).winner = True

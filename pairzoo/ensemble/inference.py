@@ -15,10 +15,12 @@ from typing import Any
 
 import numpy as np
 
-# Measured on the 2-core reference CPU (benchmarks/bench_ensemble.py): one intra-op thread per
-# session and batches of 256 pairs; a second thread gains little on small models.
+# Measured (benchmarks/bench_ensemble.py) on the 2-core reference CPU, shared with other work,
+# for three width-0.25 builtin models (18-40 M MACs per pair): one intra-op thread per session
+# and batches of 64 pairs were fastest for fp32 and int8 (fp32: 507 pairs/s at batch 64, 413 at
+# 1024; a second intra-op thread 425, with spinning 205; members in two Python threads 467).
 DEFAULT_THREADS = 1
-DEFAULT_BATCH = 256
+DEFAULT_BATCH = 64
 
 
 @dataclass
@@ -64,12 +66,16 @@ class LogitMatrix:
 
 
 def session_options(
-    threads: int = DEFAULT_THREADS, optimize: str = "all", spinning: bool = False
+    threads: int = DEFAULT_THREADS,
+    optimize: str = "all",
+    spinning: bool = False,
+    inter_op: int = 1,
 ) -> Any:
     """onnxruntime session options: full graph optimisation, `threads` intra-op threads.
 
     Spinning (worker threads busy-waiting for work) is off by default: on a shared CPU the
-    spinning threads steal the cores the work needs.
+    spinning threads steal the cores the work needs. ``inter_op > 1`` runs independent branches
+    of the graph (the members of a one-file ensemble) concurrently.
     """
     import onnxruntime as ort
 
@@ -82,8 +88,10 @@ def session_options(
     so = ort.SessionOptions()
     so.graph_optimization_level = levels[optimize]
     so.intra_op_num_threads = threads
-    so.inter_op_num_threads = 1
-    so.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
+    so.inter_op_num_threads = inter_op
+    so.execution_mode = (
+        ort.ExecutionMode.ORT_PARALLEL if inter_op > 1 else ort.ExecutionMode.ORT_SEQUENTIAL
+    )
     so.log_severity_level = 3
     if not spinning:
         so.add_session_config_entry("session.intra_op.allow_spinning", "0")
@@ -95,6 +103,7 @@ def open_session(
     threads: int = DEFAULT_THREADS,
     optimize: str = "all",
     spinning: bool = False,
+    inter_op: int = 1,
 ) -> Any:
     """A CPU onnxruntime session for a path, serialized bytes or an onnx ModelProto."""
     import onnxruntime as ort
@@ -103,7 +112,7 @@ def open_session(
         model = model.SerializeToString()
     return ort.InferenceSession(
         model if isinstance(model, bytes) else str(model),
-        sess_options=session_options(threads, optimize, spinning),
+        sess_options=session_options(threads, optimize, spinning, inter_op),
         providers=["CPUExecutionProvider"],
     )
 
