@@ -33,7 +33,12 @@ def test_int8_variant_is_registered_with_its_figures(setup):
     assert card["name"] == "tiny0-int8" and card["kind"] == "model"
     q = card["quantization"]
     assert q["from"] == "tiny0@1" and q["format"] == "QDQ"
-    assert q["calibration"] == {"split": "train", "pairs": 128, "method": "MinMax"}
+    assert q["calibration"] == {
+        "split": "train",
+        "pairs": 128,
+        "method": "Percentile",
+        "percentile": 99.99,
+    }
     assert q["val_accuracy"]["drop_points"] <= 3.0  # 300 val pairs: one pair is 0.33 points
     assert card["metrics"]["val"]["accuracy"] == q["val_accuracy"]["int8"]
     ops = {n.op_type for n in onnx.load(str(reg.file_path(card))).graph.node}

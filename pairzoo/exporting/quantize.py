@@ -1,13 +1,16 @@
 """int8 variants of registry models: onnxruntime static quantization (QDQ), gated on accuracy.
 
-Activations uint8, weights int8 per channel (u8s8, the fast path of VNNI CPUs), calibrated with
-MinMax on training pairs. The variant is registered only if its val accuracy is at most
+Activations uint8, weights int8 per channel (u8s8, the fast path of VNNI CPUs), calibrated on
+training pairs with the 99.99th percentile of each activation's histogram: on the builtin models
+plain MinMax let rare outliers stretch the ranges and cost up to 10 points of val accuracy (FPN,
+width 0.25), the percentile none. The variant is registered only if its val accuracy is at most
 ``max_drop`` (0.5 points) below the fp32 model's, both measured through onnxruntime.
 """
 
 from __future__ import annotations
 
 import contextlib
+import io
 import logging
 import tempfile
 import time
@@ -20,6 +23,7 @@ from pairzoo.errors import DataError, ExportError
 
 CALIBRATION_PAIRS = 512
 CALIBRATION_BATCH = 64
+CALIBRATION = {"method": "Percentile", "percentile": 99.99}
 MAX_DROP = 0.005
 
 
@@ -59,7 +63,8 @@ def quantize_onnx(src: Path, dst: Path, calib: np.ndarray) -> None:
 
     pre = dst.with_suffix(".pre.onnx")
     quant_pre_process(str(src), str(pre), skip_symbolic_shape=True)
-    with _quiet_root_logger():  # per-channel notes about 1-D weights, one per weight
+    # the calibrator prints its progress and logs a note per 1-D weight: keep stdout for the CLI
+    with _quiet_root_logger(), contextlib.redirect_stdout(io.StringIO()):
         _quantize(pre, dst, calib)
     pre.unlink(missing_ok=True)
 
@@ -95,7 +100,8 @@ def _quantize(pre: Path, dst: Path, calib: np.ndarray) -> None:
         activation_type=QuantType.QUInt8,
         weight_type=QuantType.QInt8,
         per_channel=True,
-        calibrate_method=CalibrationMethod.MinMax,
+        calibrate_method=CalibrationMethod.Percentile,
+        extra_options={"CalibPercentile": CALIBRATION["percentile"]},
     )
 
 
@@ -181,7 +187,7 @@ def _int8_card(
             "format": "QDQ",
             "activations": "uint8 (per tensor)",
             "weights": "int8 (per channel)",
-            "calibration": {"split": "train", "pairs": n_calib, "method": "MinMax"},
+            "calibration": {"split": "train", "pairs": n_calib, **CALIBRATION},
             "val_accuracy": {
                 "fp32": fp32,
                 "int8": int8,
