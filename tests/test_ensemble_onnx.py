@@ -111,3 +111,15 @@ def test_single_file_runs_in_plain_onnxruntime_without_pairzoo(stacked):
     np.testing.assert_allclose(got["probability"], proba, atol=1e-5)
     np.testing.assert_array_equal(got["label"], (proba > 0.5).astype(np.int64))
     assert len(loaded.members) == 3
+
+
+def test_evaluation_is_deterministic(stacked):
+    reg, _, x, _ = stacked
+    _, y, _ = make_pairs(400, seed=1)
+    members = load_members(reg, member_refs(reg, None))
+    runs = [evaluate(members, x, y, params=StackingParams(n_estimators=40)) for _ in range(2)]
+    for a, b in zip(runs[0].results, runs[1].results, strict=True):
+        assert a.name == b.name and a.winner == b.winner
+        np.testing.assert_array_equal(a.val_proba, b.val_proba)
+    boosters = [r.stacker.final.booster.model_to_string() for r in runs]
+    assert boosters[0] == boosters[1]
