@@ -49,27 +49,36 @@ def _model_figure(plt, m: ModelOutcome, floor: float):
     loss.set(xlabel="epoch", ylabel="loss", title=f"{m.name}: loss")
     loss.legend(fontsize=8)
     for ax in (acc, loss):
-        ax.grid(alpha=0.3)
+        _epoch_axis(ax)
     fig.tight_layout()
     return fig
 
 
 def _zoo_figure(plt, outcomes: list[ModelOutcome], floor: float):
     fig, ax = plt.subplots(figsize=(8, 4.5))
-    for m in outcomes:
+    colours = plt.get_cmap("tab20").colors  # eleven models need more than ten colours
+    for i, m in enumerate(outcomes):
         ax.plot(
             [r["epoch"] for r in m.history],
             [100 * r["val_accuracy"] for r in m.history],
             "o-",
             markersize=3,
+            color=colours[i % len(colours)],
             label=m.name,
         )
     ax.axhline(100 * floor, color="grey", linestyle=":", label="learning floor")
     ax.set(xlabel="epoch", ylabel="val accuracy %", title="zoo: validation accuracy per epoch")
-    ax.grid(alpha=0.3)
+    _epoch_axis(ax)
     ax.legend(fontsize=7, ncol=2)
     fig.tight_layout()
     return fig
+
+
+def _epoch_axis(ax) -> None:
+    from matplotlib.ticker import MaxNLocator
+
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+    ax.grid(alpha=0.3)
 
 
 def _save(plt, fig, path: Path) -> None:

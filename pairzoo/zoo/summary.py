@@ -175,7 +175,7 @@ def format_summary(summary: dict[str, Any]) -> str:
     """The table printed at the end of `pairzoo train-all`."""
     lines = [f"zoo {summary['zoo']}, profile {summary['profile']}, data {summary['data']}", ""]
     lines += _text_table(MODEL_HEADERS, [model_cells(r) for r in summary["models"]])
-    lines.append("accuracies in %; train = running accuracy (augmented) in the best epoch")
+    lines.append("accuracies in %; train = running training accuracy of the best epoch")
     for row in summary["models"]:
         if row["error"] or row["export_error"]:
             lines.append(f"  {row['name']}: {row['error'] or row['export_error']}")
@@ -221,7 +221,8 @@ def render_markdown(summary: dict[str, Any]) -> str:
     lines += _markdown(MODEL_HEADERS, [model_cells(r) for r in summary["models"]])
     lines += [
         "",
-        "Accuracies in %. train is the running (augmented) training accuracy of the best epoch; "
+        "Accuracies in %. train is the running training accuracy of the best epoch (measured "
+        "during the epoch, with its augmentation); "
         f"a model at or below {100 * summary['min_val_accuracy']:.0f}% val accuracy has failed "
         "to learn.",
     ]

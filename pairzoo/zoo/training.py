@@ -146,6 +146,9 @@ def train_in_workers(
             if proc.is_alive():
                 proc.terminate()
             proc.join()
+        for q in (tasks, events):
+            q.close()
+            q.cancel_join_thread()  # items a killed worker left behind are of no use
 
 
 def _reap(procs, running, remaining, bar: Progress, on_done) -> None:
