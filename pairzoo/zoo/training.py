@@ -1,9 +1,10 @@
 """Training a zoo's models: decide per model (new, keep, resume, redo), then train them here or in
 worker processes, one model per process at a time.
 
-Worker processes are what makes small models fast on a CPU: one thread per model and one model
-per core scale almost perfectly, where two threads on one small model barely help (and on a
-shared machine make it much slower). Each worker reports its models' epochs through a queue.
+Worker processes suit small models on a CPU: one thread per model and one model per core are
+as fast as every thread on one model when the machine is quiet, and stay fast when it is shared,
+where threads of one model wait on each other at every operation. Each worker reports its
+models' epochs through a queue.
 """
 
 from __future__ import annotations
