@@ -8,6 +8,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from pairzoo.errors import ConfigError
 from pairzoo.plugins import build_architecture, build_loss, get_label_rule
 from pairzoo.train.augment import PairAugment
 from pairzoo.train.batches import DeviceSplit
@@ -107,6 +108,7 @@ def build_session(cfg: dict, runtime: Runtime, train: DeviceSplit) -> Session:
     generator = torch.Generator(device=runtime.device)
     generator.manual_seed(seed + 1_000_003)
     rule = get_label_rule(cfg["rule"])
+    _check_symmetry(cfg["arch"], model, rule)
     aux = callable(getattr(model, "forward_aux", None)) and train.digits is not None
     stepper = Stepper(
         model=model,
@@ -146,3 +148,13 @@ def _param_groups(model: torch.nn.Module, weight_decay: float) -> list[dict]:
         {"params": plain, "weight_decay": 0.0},
     ]
     return [g for g in groups if g["params"]]
+
+
+def _check_symmetry(arch: str, model: torch.nn.Module, rule) -> None:
+    """An antisymmetric model (logit(a, b) = -logit(b, a)) can only fit a rule whose swap flips."""
+    if rule.on_swap != "flip" and any(getattr(m, "antisymmetric", False) for m in model.modules()):
+        raise ConfigError(
+            f"architecture '{arch}' is antisymmetric (swapping the images negates its logit), "
+            f"which cannot fit label rule '{rule.name}' (on a swap its label does not flip); "
+            "set the architecture parameter antisymmetric to false"
+        )
