@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from pairzoo import __version__
+from pairzoo.atomic import fsync_dir
 from pairzoo.errors import RegistryError
 from pairzoo.registry import catalogue
 from pairzoo.registry.card import (
@@ -31,15 +32,6 @@ from pairzoo.registry.card import (
 
 STAGING_DIR = ".staging"
 _CHUNK = 1 << 20
-
-
-def _fsync_dir(directory: Path) -> None:
-    with contextlib.suppress(OSError):
-        fd = os.open(directory, os.O_RDONLY)
-        try:
-            os.fsync(fd)
-        finally:
-            os.close(fd)
 
 
 def entry_path(root: Path, name: str, version: int) -> Path:
@@ -117,11 +109,11 @@ def _commit(root: Path, name: str, kind: str, staging: tuple[Path, dict], card: 
             fh.write(data)
             fh.flush()
             os.fsync(fh.fileno())
-        _fsync_dir(staged_dir)
+        fsync_dir(staged_dir)
         target = entry_path(root, name, version)
         target.parent.mkdir(parents=True, exist_ok=True)
         os.rename(staged_dir, target)  # fails rather than merge if target somehow exists
-        _fsync_dir(target.parent)
+        fsync_dir(target.parent)
         cat["entries"].append(
             {
                 "name": name,

@@ -41,7 +41,7 @@ from pathlib import Path
 from typing import Any
 
 from pairzoo.errors import ConfigError
-from pairzoo.train.config import TOP_DEFAULTS, check_keys, merge, validate
+from pairzoo.train.config import TOP_DEFAULTS, check_keys, check_type, merge, validate
 
 FORMAT = 1
 AUTO = "auto"
@@ -290,19 +290,7 @@ def _string(raw: dict, key: str, where: str, prefix: str = "") -> None:
 
 def _typed(raw: dict, defaults: dict, where: str, prefix: str) -> None:
     for key, value in raw.items():
-        default = defaults[key]
-        if isinstance(default, bool):
-            ok = isinstance(value, bool)
-        elif isinstance(default, float):
-            ok = isinstance(value, int | float) and not isinstance(value, bool)
-        elif isinstance(default, int):
-            ok = isinstance(value, int) and not isinstance(value, bool)
-        else:
-            ok = isinstance(value, type(default))
-        if not ok:
-            raise ConfigError(
-                f"{where}: key '{prefix}{key}' must be {type(default).__name__}, got {value!r}"
-            )
+        check_type(f"{where}: key '{prefix}{key}'", defaults[key], value)
         check, expected = _RANGES.get(key, (None, ""))
         if check is not None and not check(value):
             raise ConfigError(f"{where}: key '{prefix}{key}' must be {expected}, got {value!r}")
