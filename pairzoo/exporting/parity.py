@@ -38,7 +38,12 @@ def run_parity(
     if n == 0:
         raise ValueError("no validation pairs to check parity on")
     try:
-        session = ort.InferenceSession(str(onnx_path), providers=["CPUExecutionProvider"])
+        options = ort.SessionOptions()
+        # Busy-waiting threads stall on a shared machine; the gate needs no spinning.
+        options.add_session_config_entry("session.intra_op.allow_spinning", "0")
+        session = ort.InferenceSession(
+            str(onnx_path), sess_options=options, providers=["CPUExecutionProvider"]
+        )
     except Exception as exc:  # onnxruntime raises its own untyped errors
         raise ExportError(f"{onnx_path}: onnxruntime cannot load the export ({exc})") from exc
     biggest = max(batch_sizes)
