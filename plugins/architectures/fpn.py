@@ -10,6 +10,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from . import resnet
 from .blocks import conv_bn
 from .resnet import ResNetBody, build_siamese_resnet
 
@@ -48,15 +49,8 @@ class FPNTower(nn.Module):
         return self.embedding(self.pool(levels))
 
 
-DEFAULTS = {
-    "layers": [2, 2, 2],
-    "width_mult": 1.0,
-    "feat_dim": 256,
-    "block": "basic",
-    "attention": "se",
-    "heads": ["diff", "concat", "product"],
-    "antisymmetric": True,
-}
+# The pyramid sits on the ResNet body, so it takes the same parameters and defaults.
+DEFAULTS = {**resnet.DEFAULTS}
 
 
 def fpn(*, layers, width_mult, feat_dim, block, attention, heads, antisymmetric):
