@@ -6,6 +6,8 @@ import json
 
 import click
 
+from pairzoo.cli.options import registry_option
+
 
 def ensemble_options(f):
     """The options `pairzoo eval` takes for `--ensemble`, added below its own."""
@@ -16,12 +18,7 @@ def ensemble_options(f):
             is_flag=True,
             help="Evaluate and stack registry models through onnxruntime",
         ),
-        click.option(
-            "--registry",
-            "registry_dir",
-            type=click.Path(file_okay=False),
-            help="Registry directory (default: $PAIRZOO_REGISTRY, else ./registry)",
-        ),
+        registry_option,
         click.option(
             "--models", help="Comma-separated members, NAME[@VERSION] each (default: --all)"
         ),

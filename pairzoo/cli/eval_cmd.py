@@ -7,6 +7,7 @@ import json
 import click
 
 from pairzoo.cli.ensemble_eval import ensemble_options, run_ensemble_eval
+from pairzoo.cli.options import plugins_dir_option
 
 METRICS = ("accuracy", "f1", "precision", "recall", "roc_auc")
 
@@ -35,9 +36,7 @@ METRICS = ("accuracy", "f1", "precision", "recall", "roc_auc")
 @click.option(
     "--batch-size", type=int, default=1024, show_default=True, help="Evaluation batch size"
 )
-@click.option(
-    "--plugins-dir", type=click.Path(file_okay=False), help="Directory of extra plugin .py files"
-)
+@plugins_dir_option
 @click.option("--json", "as_json", is_flag=True, help="Print the metrics as JSON")
 @ensemble_options
 def eval_(model_dir, data, device, batch_size, plugins_dir, as_json, ensemble, **ensemble_opts):

@@ -6,6 +6,7 @@ import json
 
 import click
 
+from pairzoo.cli.options import plugins_dir_option, registry_option
 from pairzoo.errors import PairzooError
 
 
@@ -17,13 +18,7 @@ from pairzoo.errors import PairzooError
     is_flag=True,
     help="PATH is a directory of runs: export every finished run not yet in the registry",
 )
-@click.option(
-    "--registry",
-    "registry_dir",
-    type=click.Path(file_okay=False),
-    default=None,
-    help="Registry directory (default: $PAIRZOO_REGISTRY, else ./registry)",
-)
+@registry_option
 @click.option("--name", default=None, help="Registry name (default: the run's name)")
 @click.option(
     "--data",
@@ -32,9 +27,7 @@ from pairzoo.errors import PairzooError
     default=None,
     help="Data directory for the parity gate's validation pairs (default: the run's data)",
 )
-@click.option(
-    "--plugins-dir", type=click.Path(file_okay=False), help="Directory of extra plugin .py files"
-)
+@plugins_dir_option
 @click.option("--json", "as_json", is_flag=True, help="Print the card (or the results) as JSON")
 @click.option(
     "--ensemble",

@@ -6,6 +6,8 @@ import json
 
 import click
 
+from pairzoo.cli.options import registry_option
+
 
 @click.command("predict")
 @click.option(
@@ -31,12 +33,7 @@ import click
     type=click.Path(dir_okay=False),
     help="CSV to write (id,label)",
 )
-@click.option(
-    "--registry",
-    "registry_dir",
-    type=click.Path(file_okay=False),
-    help="Registry directory (default: $PAIRZOO_REGISTRY, else ./registry)",
-)
+@registry_option
 @click.option(
     "--batch-size",
     type=click.IntRange(1),

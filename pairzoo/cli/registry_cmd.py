@@ -7,15 +7,8 @@ import json
 
 import click
 
+from pairzoo.cli.options import registry_option
 from pairzoo.errors import PairzooError
-
-registry_option = click.option(
-    "--registry",
-    "registry_dir",
-    type=click.Path(file_okay=False),
-    default=None,
-    help="Registry directory (default: $PAIRZOO_REGISTRY, else ./registry)",
-)
 
 
 def _open(registry_dir):

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import click
 
+from pairzoo.cli.options import plugins_dir_option, registry_option
+
 
 @click.command("train-all")
 @click.option(
@@ -20,16 +22,10 @@ import click
 )
 @click.option("--data", "data_dir", default="data", show_default=True, help="Data directory")
 @click.option("--runs", "runs_dir", default="runs", show_default=True, help="Runs directory")
-@click.option(
-    "--registry",
-    "registry_dir",
-    help="Registry directory  [default: $PAIRZOO_REGISTRY, else ./registry]",
-)
+@registry_option
 @click.option("--force", is_flag=True, help="Train every selected model again, even if finished")
 @click.option("--only", help="Comma-separated model names to run (default: all)")
-@click.option(
-    "--plugins-dir", type=click.Path(file_okay=False), help="Directory of extra plugin .py files"
-)
+@plugins_dir_option
 @click.option("--json", "as_json", is_flag=True, help="Print the summary as JSON")
 @click.option("--no-progress", is_flag=True, help="No progress bars or per-epoch lines")
 def train_all(as_json, **options):

@@ -6,6 +6,7 @@ from pathlib import Path
 
 import click
 
+from pairzoo.cli.options import plugins_dir_option
 from pairzoo.train.config import TOP_DEFAULTS, TRAIN_DEFAULTS  # stdlib only: no torch here
 
 # Option name -> config key, per config section; an option left at None was not given.
@@ -113,9 +114,7 @@ def _default(key: str) -> str:
 )
 @click.option("--threads", type=int, help="CPU threads, 0 = all cores" + _default("threads"))
 @click.option("--resume", is_flag=True, help="Continue the run in --out from its last epoch")
-@click.option(
-    "--plugins-dir", type=click.Path(file_okay=False), help="Directory of extra plugin .py files"
-)
+@plugins_dir_option
 @click.option("--no-progress", is_flag=True, help="No progress bar or per-epoch lines")
 def train(config_file, out, resume, plugins_dir, no_progress, arch_param, loss_param, **options):
     """Train one pair model into a run directory (model.pt, metrics.json, history, logs)."""
