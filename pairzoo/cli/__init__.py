@@ -27,6 +27,16 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
         "predict",
         "Write id,label predictions for a data file.",
     ),
+    "tune": (
+        "pairzoo.cli.tune_cmd",
+        "tune",
+        "Search hyper-parameters of one architecture with Optuna.",
+    ),
+    "distill": (
+        "pairzoo.cli.distill_cmd",
+        "distill",
+        "Train one model on an exported ensemble's soft targets.",
+    ),
     "train-all": (
         "pairzoo.cli.train_all_cmd",
         "train_all",

@@ -1,0 +1,1 @@
+"""Distilling an exported ensemble into one model trained on its soft targets."""
