@@ -62,6 +62,8 @@ class FocalLoss(nn.Module):
 
 
 class DistillLoss(nn.Module):
+    needs_teacher = True  # the trainer refuses to start without teacher logits
+
     def __init__(
         self, temperature: float = 3.0, alpha: float = 0.7, label_smoothing: float = 0.0
     ) -> None:

@@ -142,3 +142,19 @@ def test_builtin_resnet_with_aux_digits_trains(tiny_data, tmp_path):
     assert [h["name"] for h in config["provenance"]["heads"]] == ["diff", "concat"]
     assert "aux digits on" in (tmp_path / "run" / "train.log").read_text()
     assert metrics["finished"]
+
+
+def test_teacher_logits_reach_the_distill_loss(tiny_data, tmp_path):
+    import numpy as np
+
+    from pairzoo.data.format import load_data_dir
+
+    n = len(load_data_dir(tiny_data, "train").y)
+    cfg = {**tiny_config(tiny_data, epochs=1), "loss": "distill"}
+    with pytest.raises(ConfigError, match="learns from a teacher"):
+        train_run(cfg, tmp_path / "no_teacher", progress=False)
+    with pytest.raises(ConfigError, match="one per train pair"):
+        train_run(cfg, tmp_path / "short", progress=False, teacher_logits=np.zeros(n - 1))
+    teacher = np.random.default_rng(0).normal(size=n).astype(np.float32)
+    metrics = train_run(cfg, tmp_path / "run", progress=False, teacher_logits=teacher)
+    assert metrics["finished"]

@@ -40,8 +40,12 @@ class PairAugment:
         self.swap = swap and on_swap in ("flip", "keep")
         self.flip_label = on_swap == "flip"
 
-    def __call__(self, pair, y, digits, generator):
-        """Augmented (pair, y, digits); `digits` (B, 2) may be None. Never used in evaluation."""
+    def __call__(self, pair, y, digits, generator, teacher=None):
+        """Augmented (pair, y, digits, teacher); `digits` (B, 2) and `teacher` (B,) may be None.
+
+        `teacher` holds a teacher's logits: a swap negates them where it flips the label. Never
+        used in evaluation.
+        """
         # Draw every number whatever the options, so one seed gives one stream.
         u = torch.rand(pair.shape[0], 7, generator=generator, device=pair.device)
         if self.affine:
@@ -51,9 +55,11 @@ class PairAugment:
             pair = torch.where(mask[:, None, None, None], pair.flip(1), pair)
             if self.flip_label:
                 y = torch.where(mask, 1.0 - y, y)
+                if teacher is not None:
+                    teacher = torch.where(mask, -teacher, teacher)
             if digits is not None:
                 digits = torch.where(mask[:, None], digits.flip(1), digits)
-        return pair, y, digits
+        return pair, y, digits, teacher
 
     def _affine(self, pair: torch.Tensor, u: torch.Tensor) -> torch.Tensor:
         angle = (u[:, 0] * 2 - 1) * self.rotate

@@ -11,20 +11,29 @@ import torch
 
 @dataclass
 class DeviceSplit:
-    """x uint8 (N, 28, 56), y float32 (N,) or None, digits int64 (N, 2) or None, all on one device."""
+    """x uint8 (N, 28, 56), y float32 (N,), digits int64 (N, 2), teacher float32 (N,) logits.
+
+    All but x may be None; all live on one device.
+    """
 
     x: torch.Tensor
     y: torch.Tensor | None = None
     digits: torch.Tensor | None = None
+    teacher: torch.Tensor | None = None
 
     @classmethod
-    def from_arrays(cls, x, y=None, digits=None, device="cpu", indices=None) -> DeviceSplit:
+    def from_arrays(
+        cls, x, y=None, digits=None, device="cpu", indices=None, teacher=None
+    ) -> DeviceSplit:
+        arrays = (x, y, digits, teacher)
         if indices is not None:
-            x, y, digits = (None if a is None else a[indices] for a in (x, y, digits))
+            arrays = tuple(None if a is None else a[indices] for a in arrays)
+        x, y, digits, teacher = arrays
         return cls(
             _tensor(x, torch.uint8, device),
             _tensor(y, torch.float32, device),
             _tensor(digits, torch.int64, device),
+            _tensor(teacher, torch.float32, device),
         )
 
     def __len__(self) -> int:
@@ -35,7 +44,7 @@ class DeviceSplit:
         return max(1, len(self) // batch_size)
 
     def batches(self, order: torch.Tensor, batch_size: int) -> Iterator[tuple]:
-        """(x_u8, y, digits) batches taken in `order` (indices on the split's device)."""
+        """(x_u8, y, digits, teacher) batches taken in `order` (indices on the split's device)."""
         size = min(batch_size, len(self))
         for i in range(self.n_batches(batch_size)):
             idx = order[i * size : (i + 1) * size]
@@ -43,6 +52,7 @@ class DeviceSplit:
                 self.x.index_select(0, idx),
                 None if self.y is None else self.y.index_select(0, idx),
                 None if self.digits is None else self.digits.index_select(0, idx),
+                None if self.teacher is None else self.teacher.index_select(0, idx),
             )
 
 

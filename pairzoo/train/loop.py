@@ -50,9 +50,9 @@ def train_epoch(
     norm_sum = torch.zeros((), device=device)
     seen = steps = 0
     n_batches = data.n_batches(s.batch_size)
-    for i, (x_u8, y, digits) in enumerate(data.batches(order, s.batch_size)):
-        pair, y, digits = s.augment(to_pair(x_u8), y, digits, s.generator)
-        loss, logits = _forward(s, pair, y, digits)
+    for i, (x_u8, y, digits, teacher) in enumerate(data.batches(order, s.batch_size)):
+        pair, y, digits, teacher = s.augment(to_pair(x_u8), y, digits, s.generator, teacher)
+        loss, logits = _forward(s, pair, y, digits, teacher)
         s.scaler.scale(loss / s.accum_steps).backward()
         loss_sum += loss.detach() * len(y)
         correct += ((logits.detach() > 0) == (y > 0.5)).sum()
@@ -73,7 +73,7 @@ def train_epoch(
     }
 
 
-def _forward(s: Stepper, pair, y, digits):
+def _forward(s: Stepper, pair, y, digits, teacher=None):
     xa, xb = split_inputs(pair, s.runtime)
     with s.runtime.autocast():
         if s.aux_weight > 0:
@@ -82,7 +82,10 @@ def _forward(s: Stepper, pair, y, digits):
             logits = s.model(xa, xb)
     logits = logits.float()
     targets = y * (1 - s.label_smoothing) + 0.5 * s.label_smoothing
-    loss = s.loss_fn(logits, targets)
+    if teacher is None:
+        loss = s.loss_fn(logits, targets)
+    else:
+        loss = s.loss_fn(logits, targets, teacher_logits=teacher)
     if s.aux_weight > 0:
         aux = F.cross_entropy(digit_logits.float().reshape(-1, 10), digits.reshape(-1))
         loss = loss + s.aux_weight * aux

@@ -67,19 +67,29 @@ class Session:
         self.best_state = state["best_state"]
 
 
-def load_splits(cfg: dict, runtime: Runtime) -> Splits:
-    """train (subset applied), val and labelled test_public as whole tensors on the device."""
+def load_splits(cfg: dict, runtime: Runtime, teacher_logits=None) -> Splits:
+    """train (subset applied), val and labelled test_public as whole tensors on the device.
+
+    `teacher_logits`, if given, holds one teacher logit per train pair (before the subset).
+    """
     from pairzoo.data.format import load_data_dir  # raises DataError for unlabelled train/val
 
     data_dir, t, dev = Path(cfg["data"]), cfg["train"], runtime.device
     train, val = load_data_dir(data_dir, "train"), load_data_dir(data_dir, "val")
     indices = _subset(len(train.y), t["subset"], t["subset_mode"], cfg["seed"])
+    if teacher_logits is not None and np.shape(teacher_logits) != (len(train.y),):
+        raise ConfigError(
+            f"teacher logits: expected one per train pair of {data_dir}, shape ({len(train.y)},), "
+            f"found shape {np.shape(teacher_logits)}"
+        )
     test = None
     if (data_dir / "test_public.npz").exists():
         test = load_data_dir(data_dir, "test_public")
         test = test if test.y is not None else None
     return Splits(
-        train=DeviceSplit.from_arrays(train.x, train.y, train.digits, dev, indices),
+        train=DeviceSplit.from_arrays(
+            train.x, train.y, train.digits, dev, indices, teacher=teacher_logits
+        ),
         val=DeviceSplit.from_arrays(val.x, device=dev),
         val_y=np.asarray(val.y),
         test=None if test is None else DeviceSplit.from_arrays(test.x, device=dev),

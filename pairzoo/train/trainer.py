@@ -24,13 +24,20 @@ from pairzoo.train.session import Session, Splits, build_session, load_splits
 
 
 def train_run(
-    config: dict, out_dir, resume: bool = False, progress: bool = True, on_epoch=None
+    config: dict,
+    out_dir,
+    resume: bool = False,
+    progress: bool = True,
+    on_epoch=None,
+    teacher_logits=None,
 ) -> dict:
     """Train per `config` into `out_dir`; returns the metrics written to metrics.json.
 
     With `resume`, continues from `out_dir/last.pt` (or returns the metrics of a finished run);
     the config must then hash the same as the run's. `on_epoch`, if given, is called with each
-    epoch's history row as it is written. Raises ConfigError, PluginError, DataError.
+    epoch's history row as it is written. `teacher_logits` (float32, one per train pair) are
+    handed to the loss as its teacher (the `distill` loss needs them). Raises ConfigError,
+    PluginError, DataError.
     """
     out = Path(out_dir)
     cfg = resolve_config(config, out)
@@ -39,14 +46,21 @@ def train_run(
     if done is not None:
         return done
     with cpu_threads(cfg["train"]["threads"]):
-        return _train(cfg, chash, out, resume, progress, on_epoch)
+        return _train(cfg, chash, out, resume, progress, on_epoch, teacher_logits)
 
 
-def _train(cfg: dict, chash: str, out: Path, resume: bool, progress: bool, on_epoch) -> dict:
+def _train(
+    cfg: dict, chash: str, out: Path, resume: bool, progress: bool, on_epoch, teacher_logits
+) -> dict:
     t = cfg["train"]
     runtime = pick_runtime(t["device"], t["amp"])
-    splits = load_splits(cfg, runtime)
+    splits = load_splits(cfg, runtime, teacher_logits)
     session = build_session(cfg, runtime, splits.train)
+    if getattr(session.stepper.loss_fn, "needs_teacher", False) and teacher_logits is None:
+        raise ConfigError(
+            f"loss '{cfg['loss']}' learns from a teacher's logits, which this run was not given; "
+            "train it with `pairzoo distill`"
+        )
     if resume and (out / "last.pt").exists():
         session.load_state_dict(load_torch(out / "last.pt"))
     else:
@@ -108,13 +122,7 @@ def _run_epoch(
     ) as bar:
         train = train_epoch(s, splits.train, order, bar=bar if progress else None)
     val_logits = predict_logits(s.model, splits.val.x, s.runtime, t["eval_batch_size"])
-    with torch.inference_mode():
-        val_loss = float(
-            s.loss_fn(
-                val_logits,
-                torch.as_tensor(splits.val_y, dtype=torch.float32, device=val_logits.device),
-            )
-        )
+    val_loss = _val_loss(s.loss_fn, val_logits, splits)
     val = binary_metrics(splits.val_y, val_logits.cpu().numpy())
     s.schedule.after_epoch(val["accuracy"])
     best = session.early.update(epoch, val["accuracy"])
@@ -142,6 +150,15 @@ def _run_epoch(
         _metrics(session, cfg, chash, _val_of_best(session), None, finished=False),
     )
     save_torch(out / "last.pt", {"format": 1, "config_hash": chash, **session.state_dict()})
+
+
+def _val_loss(loss_fn, logits: torch.Tensor, splits: Splits) -> float:
+    """The training loss on val; plain BCE when training follows a teacher, which val lacks."""
+    y = torch.as_tensor(splits.val_y, dtype=torch.float32, device=logits.device)
+    with torch.inference_mode():
+        if splits.train.teacher is not None:
+            return float(torch.nn.functional.binary_cross_entropy_with_logits(logits, y))
+        return float(loss_fn(logits, y))
 
 
 def _val_of_best(session: Session) -> dict:
