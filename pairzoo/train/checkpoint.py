@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import io
 import pickle
+import re
+import warnings
 from pathlib import Path
 from typing import Any
 
@@ -23,24 +25,42 @@ def save_torch(path: str | Path, obj: Any) -> None:
 
 
 def load_torch(path: str | Path) -> Any:
-    """A torch file of plain tensors and containers; RunError if missing, corrupted or unsafe."""
+    """A torch file of plain tensors and containers; RunError if missing, corrupted or unsafe.
+
+    Only torch's weights-only unpickler reads the file (whatever TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD
+    says, since weights_only is passed explicitly): a pickle that names any function or class
+    outside tensors and plain containers is refused before anything in it is called.
+    """
     path = Path(path)
     try:
         data = path.read_bytes()
     except FileNotFoundError:
         raise RunError(f"{path}: file is missing") from None
     try:
-        return torch.load(io.BytesIO(data), map_location="cpu", weights_only=True)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # e.g. "Detected pickle protocol 4": one line is enough
+            return torch.load(io.BytesIO(data), map_location="cpu", weights_only=True)
     except pickle.UnpicklingError as exc:
-        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         raise RunError(
             f"{path}: refused to load: it holds objects other than tensors and plain data, which "
-            f"could run code ({first})"
+            f"could run code ({_unsafe_detail(str(exc))})"
         ) from exc
     except Exception as exc:  # truncated zip, bad magic number, ...
         raise RunError(
             f"{path}: corrupted or truncated torch file ({type(exc).__name__}: {exc})"
         ) from exc
+
+
+def _unsafe_detail(message: str) -> str:
+    """What torch's weights-only unpickler stopped at, without its advice to load it anyway."""
+    found = re.search(r"Unsupported global: GLOBAL ([\w.]+)", message)
+    if found:
+        return f"it names {found.group(1)}"
+    found = re.search(r"Unsupported operand (\d+)", message)
+    if found:
+        return f"pickle opcode {found.group(1)} is not allowed"
+    found = re.search(r"WeightsUnpickler error: *\n*\s*([^\n]+)", message)
+    return found.group(1).strip() if found else "not a weights-only torch file"
 
 
 def cpu_state_dict(model: torch.nn.Module) -> dict[str, torch.Tensor]:
