@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import importlib
 import importlib.util
 
@@ -68,7 +69,26 @@ def _module_exists(module_name: str) -> bool:
     return importlib.util.find_spec(module_name) is not None
 
 
-@click.group(cls=LazyGroup)
+class _RootGroup(LazyGroup):
+    """The root: a file system error no command turned into a message (a full disk, a read-only
+    file system, a denied permission) still ends in one line and exit code 1, not a traceback."""
+
+    def invoke(self, ctx: click.Context):
+        from pairzoo.errors import PairzooError
+
+        try:
+            return super().invoke(ctx)
+        except OSError as exc:
+            if exc.errno == errno.EPIPE:
+                raise  # click's own handling of a closed pipe (`pairzoo ... | head`)
+            message = str(exc) or type(exc).__name__
+            if exc.strerror and exc.filename is not None and not isinstance(exc, PairzooError):
+                paths = " -> ".join(str(p) for p in (exc.filename, exc.filename2) if p is not None)
+                message = f"{paths}: {exc.strerror} (errno {exc.errno})"
+            raise click.ClickException(message) from None
+
+
+@click.group(cls=_RootGroup)
 @click.version_option(__version__, prog_name="pairzoo")
 def main() -> None:
     """pairzoo: train, export, register and ensemble pair-comparison image models."""
