@@ -1,0 +1,204 @@
+"""pairzoo tune: a study of real (tiny) trials, pruning, the best run exported, resuming, errors."""
+
+import json
+
+import pytest
+from click.testing import CliRunner
+from export_fixtures import EXPORT_PLUGINS
+from train_fixtures import PLUGINS_DIR, make_data
+
+from pairzoo.cli.export_cmd import export as export_cli
+from pairzoo.cli.tune_cmd import tune as tune_cli
+from pairzoo.plugins import load_plugins
+
+
+@pytest.fixture(scope="module")
+def data(tmp_path_factory):
+    return make_data(tmp_path_factory.mktemp("tune-data") / "data")
+
+
+@pytest.fixture(autouse=True)
+def builtin_plugins_afterwards():
+    yield
+    load_plugins(None)
+
+
+def tune(*args, plugins=PLUGINS_DIR, arch="tinypair", loss="tinybce"):
+    base = ["--arch", arch, "--loss", loss, "--plugins-dir", str(plugins), "--threads", "1"]
+    base += ["--batch-size", "32", "--quiet"]
+    return CliRunner().invoke(tune_cli, [*base, *map(str, args)])
+
+
+def study_json(out):
+    return json.loads((out / "study.json").read_text())
+
+
+def test_study_exports_its_best_and_resumes_without_retraining(data, tmp_path):
+    import optuna
+
+    out, url = tmp_path / "runs" / "s", f"sqlite:///{tmp_path}/tune.db"
+    args = ["--data", data, "--out", out, "--storage", url, "--epochs", 2, "--pruner", "none"]
+    first = tune(*args, "--trials", 4, plugins=EXPORT_PLUGINS, arch="exp_tiny", loss="bce")
+    assert first.exit_code == 0, first.output
+    summary = study_json(out)
+    assert [(t["number"], t["state"]) for t in summary["trials"]] == [
+        (n, "COMPLETE") for n in range(4)
+    ]
+    # trial 0 trains the base config; the space came from exp_tiny's and bce's parameters
+    assert summary["trials"][0]["params"] == {
+        "train.lr": 1e-3,
+        "train.weight_decay": 5e-4,
+        "arch.width": 4,
+        "loss.label_smoothing": 0.0,
+    }
+    values = [t["value"] for t in summary["trials"]]
+    best = summary["best"]
+    assert best["value"] == max(values) and best["run_dir"] == "best"
+    metrics = json.loads((out / "best" / "metrics.json").read_text())
+    assert metrics["finished"] and metrics["val"]["accuracy"] == best["value"]
+    assert metrics["name"] == "s" and "best: trial" in first.output
+
+    exported = CliRunner().invoke(
+        export_cli,
+        [str(out / "best"), "--registry", str(tmp_path / "reg"), "--plugins-dir", EXPORT_PLUGINS],
+    )
+    assert exported.exit_code == 0, exported.output
+    assert "registered s@1" in exported.output
+
+    # a process killed mid-trial leaves it RUNNING: not counted, never trained again
+    optuna.load_study(study_name="s", storage=url).ask()
+    trained = {p: p.stat().st_mtime_ns for p in out.glob("trials/*/model.pt")}
+    again = tune(*args, "--trials", 6, plugins=EXPORT_PLUGINS, arch="exp_tiny", loss="bce")
+    assert again.exit_code == 0, again.output
+    states = {t["number"]: t["state"] for t in study_json(out)["trials"]}
+    assert states == {
+        **dict.fromkeys(range(4), "COMPLETE"),
+        4: "RUNNING",
+        5: "COMPLETE",
+        6: "COMPLETE",
+    }
+    assert sorted(p.name for p in (out / "trials").iterdir()) == [
+        "trial-0000",
+        "trial-0001",
+        "trial-0002",
+        "trial-0003",
+        "trial-0005",
+        "trial-0006",
+    ]
+    assert {p: p.stat().st_mtime_ns for p in trained} == trained
+    assert "2 run now" in again.output
+
+    done = tune(*args, "--trials", 6, plugins=EXPORT_PLUGINS, arch="exp_tiny", loss="bce")
+    assert done.exit_code == 0 and "0 run now" in done.output
+
+    other = tune(
+        *args, "--trials", 6, "--lr", 0.01, plugins=EXPORT_PLUGINS, arch="exp_tiny", loss="bce"
+    )
+    assert other.exit_code == 1 and "different base config" in other.output
+
+
+def test_pruner_stops_trials_that_lag(data, tmp_path):
+    space = tmp_path / "space.toml"
+    space.write_text("derived = false\n[train.lr]\nchoices = [0.03, 1e-7, 2e-7, 3e-7]\n")
+    out = tmp_path / "p"
+    args = ["--data", data, "--out", out, "--trials", 4, "--epochs", 3, "--lr", 0.03]
+    result = tune(*args, "--space", space, "--pruner", "halving", "--seed", 3)
+    assert result.exit_code == 0, result.output
+    trials = study_json(out)["trials"]
+    pruned = [t for t in trials if t["state"] == "PRUNED"]
+    assert pruned and trials[0]["state"] == "COMPLETE"
+    for t in pruned:  # stopped after its first epoch, its run left resumable and unfinished
+        run = out / t["run_dir"]
+        assert t["epochs"] == 1 and (run / "last.pt").exists()
+        assert json.loads((run / "metrics.json").read_text())["finished"] is False
+    assert study_json(out)["best"]["state"] == "COMPLETE"
+
+
+def test_in_memory_study_writes_summary_and_cannot_resume(data, tmp_path):
+    out = tmp_path / "m"
+    args = ["--data", data, "--out", out, "--trials", 2, "--epochs", 1]
+    first = tune(*args)
+    assert first.exit_code == 0, first.output
+    summary = study_json(out)
+    assert summary["storage"] is None and summary["counted"] == 2
+    assert (out / "best" / "model.pt").exists()
+    second = tune(*args)
+    assert second.exit_code == 1 and "in-memory study cannot be resumed" in second.output
+
+
+def test_derived_space_follows_registered_parameters():
+    from pairzoo.plugins import catalog
+    from pairzoo.train.config import default_config
+    from pairzoo.tune.space import derive_space
+
+    def space(arch, loss, **train):
+        cat = catalog()
+        cfg = default_config()
+        cfg.update(arch=arch, loss=loss)
+        cfg["arch_params"] = dict(cat.architectures[arch].params)
+        cfg["loss_params"] = dict(cat.losses[loss].params)
+        cfg["train"].update(train)
+        return {d.key: d for d in derive_space(cfg, cat)}
+
+    dims = space("resnet", "focal")
+    assert sorted(dims) == [
+        "arch.heads",
+        "arch.width_mult",
+        "loss.alpha",
+        "loss.gamma",
+        "loss.label_smoothing",
+        "train.lr",
+        "train.weight_decay",
+    ]
+    assert (dims["train.lr"].low, dims["train.lr"].high, dims["train.lr"].log) == (1e-4, 1e-2, True)
+    assert (dims["arch.width_mult"].low, dims["arch.width_mult"].high) == (0.5, 2.0)
+    assert dims["arch.heads"].labels() == [
+        "diff",
+        "concat",
+        "product",
+        "diff,concat",
+        "diff,product",
+        "concat,product",
+        "diff,concat,product",
+    ]
+    assert (dims["loss.gamma"].low, dims["loss.gamma"].high) == (1.0, 4.0)
+    assert len(space("improved_v2", "bce")["arch.heads"].choices) == 11  # singles and prefixes
+    assert "loss.label_smoothing" not in space("resnet", "bce", label_smoothing=0.1)
+
+
+SPACE_ERRORS = {
+    "[arch.nope]\nlow = 1\nhigh = 2\n": "key 'arch.nope' (parameters of architecture 'tinypair'",
+    "[train.lr]\nlow = 0.1\nhigh = 0.01\n": "key 'train.lr': 'low' must be below 'high'",
+    "[train.epochs]\nfixed = 3\n": "unknown key 'train.epochs'",
+    "[arch.width]\nlow = 1.5\nhigh = 4\n": "key 'arch.width': the parameter is an integer",
+    "[arch.width]\nlow = 2\nhigh = 4\nchoices = [2]\n": "exactly one of",
+    "[train.lr]\nfixed = -1.0\n": "key 'train.lr': fixed value -1.0 is not allowed",
+    "[model]\n": "unknown key 'model'",
+    "[train.lr\n": "not valid TOML",
+}
+
+
+@pytest.mark.parametrize("text", list(SPACE_ERRORS))
+def test_bad_space_file_is_one_line_naming_file_and_key(text, data, tmp_path):
+    space = tmp_path / "space.toml"
+    space.write_text(text)
+    result = tune("--data", data, "--out", tmp_path / "o", "--trials", 1, "--space", space)
+    assert result.exit_code == 1
+    assert result.output.startswith(f"Error: {space}") and SPACE_ERRORS[text] in result.output
+    assert len(result.output.strip().splitlines()) == 1 and not (tmp_path / "o").exists()
+
+
+@pytest.mark.parametrize(
+    "extra, message",
+    [
+        (["--arch", "nope"], "unknown architecture 'nope'"),
+        (["--storage", "tune.db"], "--storage 'tune.db' is not a database URL"),
+        (["--storage", "sqlite:////no/such/dir/t.db"], "cannot open the database"),
+        (["--storage", "nosuchdb://x"], "cannot open the database"),
+        (["--trials", "0"], "--trials must be at least 1"),
+    ],
+)
+def test_bad_input_is_one_line(extra, message, data, tmp_path):
+    result = tune("--data", data, "--out", tmp_path / "o", "--trials", 1, *extra)
+    assert result.exit_code == 1 and message in result.output
+    assert len(result.output.strip().splitlines()) == 1
