@@ -11,6 +11,7 @@ import time
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -104,17 +105,25 @@ def open_session(
     optimize: str = "all",
     spinning: bool = False,
     inter_op: int = 1,
+    what: str = "model",
 ) -> Any:
-    """A CPU onnxruntime session for a path, serialized bytes or an onnx ModelProto."""
+    """A CPU onnxruntime session for a path, serialized bytes or an onnx ModelProto.
+
+    The model is handed to onnxruntime as bytes, and only once it is known to be self-contained
+    ONNX (no external data files it could read); RegistryError naming `what` otherwise.
+    """
     import onnxruntime as ort
+
+    from pairzoo.registry.providers import ONNX_FORMAT_ONLY, check_self_contained
 
     if hasattr(model, "SerializeToString"):
         model = model.SerializeToString()
-    return ort.InferenceSession(
-        model if isinstance(model, bytes) else str(model),
-        sess_options=session_options(threads, optimize, spinning, inter_op),
-        providers=["CPUExecutionProvider"],
-    )
+    elif not isinstance(model, bytes):
+        what, model = str(model), Path(model).read_bytes()
+    check_self_contained(model, what)
+    options = session_options(threads, optimize, spinning, inter_op)
+    options.add_session_config_entry(ONNX_FORMAT_ONLY, "ONNX")
+    return ort.InferenceSession(model, sess_options=options, providers=["CPUExecutionProvider"])
 
 
 def split_batch(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

@@ -47,12 +47,15 @@ def load_member(
     sha = card["files"][card["onnx"]]["sha256"]
     if expect_sha is not None and sha != expect_sha:
         raise RegistryError(
-            f"member {full}: ONNX sha256 is {sha[:12]}…, the ensemble was built with "
-            f"{expect_sha[:12]}…; the member changed, rebuild the ensemble (pairzoo eval --ensemble)"
+            f"member {full}: ONNX sha256 is {sha[:12]}… ({registry.file_path(card)}), the "
+            f"ensemble was built with {expect_sha[:12]}…; the member changed, rebuild the "
+            "ensemble (pairzoo eval --ensemble)"
         )
     data = registry.read_file(card, card["onnx"])  # refused unless it matches the card
     try:
-        session = open_session(data, threads)
+        session = open_session(data, threads, what=f"{registry.file_path(card)} ({full})")
+    except RegistryError:
+        raise
     except Exception as exc:  # onnxruntime raises its own untyped errors
         raise RegistryError(
             f"{full}: onnxruntime cannot load it ({type(exc).__name__}: {exc})"

@@ -20,11 +20,26 @@ from typing import Any
 
 from pairzoo.errors import RegistryError
 from pairzoo.registry import catalogue, store
-from pairzoo.registry.card import CARD_FILE, check_arcname, parse_ref, read_card, sha256_bytes
+from pairzoo.registry.card import (
+    CARD_FILE,
+    check_arcname,
+    check_name,
+    parse_ref,
+    read_card,
+    sha256_bytes,
+)
 
 __all__ = ["REGISTRY_ENV", "OpenedModel", "Registry", "default_registry_dir"]
 
 REGISTRY_ENV = "PAIRZOO_REGISTRY"
+
+
+def valid_name(name: Any) -> bool:
+    try:
+        check_name(name)
+    except RegistryError:
+        return False
+    return True
 
 
 def default_registry_dir() -> Path:
@@ -138,7 +153,8 @@ class Registry:
         if not card.get("onnx"):
             raise RegistryError(f"{ref}: card names no onnx file")
         model = self.read_file(card, card["onnx"])
-        session, provider, note = create_session(model, require_provider, what=ref)
+        what = f"{self.file_path(card)} ({ref})"
+        session, provider, note = create_session(model, require_provider, what=what)
         return OpenedModel(session=session, card=card, provider=provider, note=note)
 
     # ---- internals -----------------------------------------------------------------------
@@ -166,6 +182,12 @@ class Registry:
         )
 
     def _load_card(self, row: dict[str, Any]) -> dict[str, Any]:
+        if not valid_name(row["name"]):  # a row's dir is NAME/VERSION: a bad name could leave root
+            raise RegistryError(
+                f"{self.root / catalogue.CATALOGUE_FILE}: entry name {row['name']!r} is not a "
+                "valid registry name (letters, digits, '_', '.', '-'); refusing to read "
+                f"{row['dir']!r}"
+            )
         path = self.root / row["dir"] / CARD_FILE
         card, digest = read_card(path)
         if digest != row["card_sha256"]:

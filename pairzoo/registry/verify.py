@@ -8,7 +8,7 @@ from typing import Any
 
 from pairzoo.errors import RegistryError
 from pairzoo.registry import catalogue
-from pairzoo.registry.card import CARD_FILE, check_arcname, read_card, sha256_file
+from pairzoo.registry.card import CARD_FILE, check_arcname, check_name, read_card, sha256_file
 from pairzoo.registry.store import STAGING_DIR
 
 _ROOT_FILES = {catalogue.CATALOGUE_FILE, catalogue.LOCK_FILE, "README.md"}
@@ -16,7 +16,9 @@ _ROOT_FILES = {catalogue.CATALOGUE_FILE, catalogue.LOCK_FILE, "README.md"}
 
 @dataclass
 class Problem:
-    kind: str  # catalogue, entry-missing, card-missing, card-tampered, missing, tampered, orphaned, unfinished
+    # catalogue, entry-missing, card-missing, card-tampered, missing, tampered, unsafe (an ONNX
+    # file that is not self-contained), orphaned, unfinished
+    kind: str
     path: str
     detail: str
 
@@ -81,9 +83,16 @@ def _rows_on_disk(root: Path) -> list[dict[str, Any]]:
 
 
 def _check_entry(root: Path, row: dict[str, Any], trusted: bool, report: VerifyReport) -> None:
-    entry = root / row["dir"]
     ref = f"{row['name']}@{row['version']}"
     report.entries_checked += 1
+    try:
+        check_name(row["name"])
+    except RegistryError as exc:
+        report.problems.append(
+            Problem("catalogue", str(root / catalogue.CATALOGUE_FILE), f"{ref}: {exc}")
+        )
+        return
+    entry = root / row["dir"]
     if not entry.is_dir():
         report.problems.append(
             Problem("entry-missing", str(entry), f"{ref}: entry directory is missing")
@@ -114,6 +123,8 @@ def _check_entry(root: Path, row: dict[str, Any], trusted: bool, report: VerifyR
             )
             continue
         _check_file(entry / arcname, ref, info, report)
+        if arcname == card.get("onnx") and (entry / arcname).is_file():
+            _check_self_contained(entry / arcname, ref, report)
     expected = {entry / CARD_FILE} | {entry / a for a in files}
     for path in sorted(p for p in entry.rglob("*") if p.is_file()):
         if path not in expected:
@@ -141,6 +152,15 @@ def _check_file(path: Path, ref: str, info: Any, report: VerifyReport) -> None:
                 f"{str(want)[:12]}… ({info.get('bytes') if isinstance(info, dict) else '?'} bytes)",
             )
         )
+
+
+def _check_self_contained(path: Path, ref: str, report: VerifyReport) -> None:
+    from pairzoo.registry.providers import check_self_contained
+
+    try:
+        check_self_contained(path.read_bytes(), ref)
+    except RegistryError as exc:
+        report.problems.append(Problem("unsafe", str(path), str(exc)))
 
 
 def _find_orphans(root: Path, entry_dirs: set[Path], report: VerifyReport) -> None:
