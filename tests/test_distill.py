@@ -193,6 +193,7 @@ def test_resume_refuses_another_ensemble(distilled):
         ({"--ensemble": "nosuch"}, "nosuch"),
         ({"--ensemble": "tiny0"}, "kind 'model', expected an ensemble"),
         ({"--arch": "nosuch_arch"}, "nosuch_arch"),
+        ({"--loss-param": "alpha=2"}, "alpha must be in [0, 1]"),
         ({"--data": "same-rule"}, "label rule 'same' (meta.json), but ensemble stack@1"),
         ({"--data": "wide-images"}, "expected (N, 28, 56)"),
     ],
@@ -205,7 +206,10 @@ def test_clear_one_line_errors(distilled, tmp_path, change, message):
         change = {"--data": str(_wide_copy(data, tmp_path / "wide"))}
     args = _args(reg, data, tmp_path / "run")
     for option, value in change.items():
-        args[args.index(option) + 1] = value
+        if option in args:
+            args[args.index(option) + 1] = value
+        else:
+            args += [option, value]
     result = CliRunner().invoke(main, args)
     assert result.exit_code == 1, result.output
     assert message in result.output

@@ -70,12 +70,15 @@ def distill(
     from pairzoo.data.format import load_data_dir
     from pairzoo.distill.compat import check_data
     from pairzoo.ensemble.members import load_ensemble
+    from pairzoo.plugins import build_architecture, build_loss
     from pairzoo.registry import Registry
     from pairzoo.train import train_run
     from pairzoo.train.resolve import resolve_config
 
     out = Path(out)
     cfg = resolve_config(config, out)  # unknown architecture or parameter: refused here
+    build_architecture(cfg["arch"], cfg["arch_params"])  # and bad values, before the teacher
+    build_loss(cfg["loss"], cfg["loss_params"])
     _check_out(out, resume)
     threads = _threads(cfg)
     reg = registry if isinstance(registry, Registry) else Registry(registry)
