@@ -285,3 +285,19 @@ def test_catalogue_row_whose_name_leaves_the_registry_is_refused(env):
     assert code == 1 and "registry name" in output, output
     code, output = cli("registry", "verify", "--registry", env.root)
     assert code == 1 and "registry name" in output, output
+
+
+def test_terminal_control_characters_in_a_forged_card_are_printed_escaped(env):
+    """A consistent forgery passes the hashes, but its text cannot drive the terminal."""
+    evil = "tiny\x1b]0;owned\x07\x1b[2J"
+    edit_card(
+        env.root,
+        VICTIM,
+        lambda c: c.update(architecture={"name": evil, "plugin": evil}, kind="model\x1b[31m"),
+        forge_catalogue=True,
+    )
+    for args in (("registry", "show", VICTIM), ("registry", "ls")):
+        code, output = cli(*args, "--registry", env.root)
+        assert code == 0, output
+        assert "\x1b" not in output and "\x07" not in output, output
+        assert "tiny\\x1b]0;owned\\x07" in output, output

@@ -17,13 +17,22 @@ def _open(registry_dir):
     return Registry(registry_dir)
 
 
+_CONTROL = {c: f"\\x{c:02x}" for c in [*range(0x20), 0x7F]}
+
+
+def _printable(text) -> str:
+    """`text` with control characters escaped: card text is data from whoever made the entry,
+    and must not move the cursor, clear the screen or retitle the terminal."""
+    return str(text).translate(_CONTROL)
+
+
 def _clean_errors(func):
     @functools.wraps(func)
     def wrapper(*args, **kwargs):
         try:
             return func(*args, **kwargs)
         except PairzooError as exc:
-            raise click.ClickException(str(exc)) from None
+            raise click.ClickException(_printable(exc)) from None
 
     return wrapper
 
@@ -57,10 +66,10 @@ def ls(registry_dir=None, as_json=False) -> None:
         acc = r["val_accuracy"]
         table.append(
             (
-                r["name"],
-                str(r["version"]),
-                r["kind"] or "",
-                r["architecture"] or "-",
+                _printable(r["name"]),
+                _printable(r["version"]),
+                _printable(r["kind"] or ""),
+                _printable(r["architecture"] or "-"),
                 f"{acc:.4f}" if isinstance(acc, int | float) else "-",
                 _si(r["parameters"]),
                 _si(r["macs_per_pair"]),
@@ -92,10 +101,10 @@ def show(ref: str, registry_dir=None, as_json=False) -> None:
     reg = _open(registry_dir)
     card = reg.resolve(ref)
     if as_json:
-        click.echo(json.dumps(card, indent=2, sort_keys=True))
+        click.echo(json.dumps(card, indent=2, sort_keys=True))  # JSON escapes control characters
         return
     for label, value in _card_lines(card, reg.entry_dir(card)):
-        click.echo(f"{label + ':':<18} {value}")
+        click.echo(f"{label + ':':<18} {_printable(value)}")
 
 
 def _card_lines(card: dict, entry_dir) -> list[tuple[str, str]]:
@@ -195,7 +204,9 @@ def verify(registry_dir=None, as_json=False) -> None:
         click.echo(json.dumps(report.to_dict(), indent=2))
     else:
         for problem in report.problems:
-            click.echo(f"{problem.kind:<14} {problem.path}: {problem.detail}")
+            click.echo(
+                f"{problem.kind:<14} {_printable(problem.path)}: {_printable(problem.detail)}"
+            )
         state = "OK" if report.ok else f"{len(report.problems)} problem(s)"
         click.echo(
             f"checked {report.entries_checked} entries, {report.files_checked} files in "
