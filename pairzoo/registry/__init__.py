@@ -28,6 +28,7 @@ from pairzoo.registry.card import (
     read_card,
     sha256_bytes,
 )
+from pairzoo.registry.providers import check_self_contained
 
 __all__ = ["REGISTRY_ENV", "OpenedModel", "Registry", "default_registry_dir"]
 
@@ -111,7 +112,8 @@ class Registry:
             self._read_checked(card, arcname)
 
     def read_file(self, card: dict[str, Any], arcname: str | None = None) -> bytes:
-        """The bytes of one file of the entry, refused unless they match the card's sha256."""
+        """The bytes of one file of the entry, refused unless they match the card's sha256
+        (and, for the main ONNX file, unless it is self-contained: no external data)."""
         return self._read_checked(card, arcname or card.get("onnx"))
 
     def verify(self):
@@ -218,4 +220,6 @@ class Registry:
                 f"{path}: sha256 {got[:12]}… does not match the card's {str(want)[:12]}…; the file "
                 "was modified or corrupted, refusing to load it (see `pairzoo registry verify`)"
             )
+        if arcname == card.get("onnx"):  # whoever reads it next (onnx, a quantizer) gets it whole
+            check_self_contained(data, f"{path} ({card['name']}@{card['version']})")
         return data
