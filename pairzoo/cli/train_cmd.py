@@ -1,7 +1,13 @@
-"""`pairzoo train`: one pair model into a run directory (command-line values override --config)."""
+"""`pairzoo train`: one pair model into a run directory (command-line values override --config).
+
+Under torchrun (`torchrun --nproc_per_node N -m pairzoo train ...`) every process runs this
+command and they train one model data-parallel; `--nproc N` launches torchrun itself.
+"""
 
 from __future__ import annotations
 
+import os
+import sys
 from pathlib import Path
 
 import click
@@ -116,16 +122,56 @@ def _default(key: str) -> str:
 @click.option("--resume", is_flag=True, help="Continue the run in --out from its last epoch")
 @plugins_dir_option
 @click.option("--no-progress", is_flag=True, help="No progress bar or per-epoch lines")
-def train(config_file, out, resume, plugins_dir, no_progress, arch_param, loss_param, **options):
+@click.option(
+    "--nproc",
+    type=click.IntRange(min=1),
+    default=1,
+    help="Processes on this machine training data-parallel, launched through torchrun; "
+    "--batch-size is their global batch  [default: 1]",
+)
+@click.option(
+    "--backend",
+    type=click.Choice(["auto", "nccl", "gloo"]),
+    envvar="PAIRZOO_DIST_BACKEND",
+    help="Collectives of a data-parallel run (env PAIRZOO_DIST_BACKEND)  [default: auto: nccl on "
+    "CUDA, gloo on the CPU]",
+)
+@click.pass_context
+def train(
+    ctx,
+    config_file,
+    out,
+    resume,
+    plugins_dir,
+    no_progress,
+    arch_param,
+    loss_param,
+    nproc,
+    backend,
+    **options,
+):
     """Train one pair model into a run directory (model.pt, metrics.json, history, logs)."""
     from pairzoo.errors import PairzooError
 
+    if nproc > 1:
+        ctx.exit(_launch(ctx, nproc))
     try:
         metrics = _train(
-            config_file, out, resume, plugins_dir, not no_progress, arch_param, loss_param, options
+            config_file,
+            out,
+            resume,
+            plugins_dir,
+            not no_progress,
+            arch_param,
+            loss_param,
+            options,
+            backend,
         )
     except PairzooError as exc:
-        raise click.ClickException(str(exc)) from exc
+        rank = os.environ.get("RANK", "0") if "WORLD_SIZE" in os.environ else "0"
+        raise click.ClickException(("" if rank == "0" else f"rank {rank}: ") + str(exc)) from exc
+    if os.environ.get("RANK", "0") != "0":
+        return  # one summary line per data-parallel run, from rank 0
     val = metrics["val"]
     line = f"{out}: best epoch {metrics['best_epoch']}, val accuracy {val['accuracy']:.4f}"
     if metrics.get("test_public"):
@@ -134,7 +180,7 @@ def train(config_file, out, resume, plugins_dir, no_progress, arch_param, loss_p
 
 
 def _train(
-    config_file, out, resume, plugins_dir, progress, arch_param, loss_param, options
+    config_file, out, resume, plugins_dir, progress, arch_param, loss_param, options, backend
 ) -> dict:
     from pairzoo.plugins import load_plugins
     from pairzoo.train import train_run
@@ -151,7 +197,50 @@ def _train(
         out,
         resume=resume,
         progress=progress,
+        backend=backend,
     )
+
+
+def _launch(ctx: click.Context, nproc: int) -> int:
+    """This command again under torchrun with `nproc` processes; its exit status."""
+    import subprocess
+
+    if "WORLD_SIZE" in os.environ:
+        raise click.ClickException(
+            "--nproc launches torchrun, but this process already runs under it (WORLD_SIZE is "
+            "set); leave --nproc out"
+        )
+    cmd = [
+        sys.executable, "-m", "torch.distributed.run", "--standalone",
+        "--nproc_per_node", str(nproc), "-m", "pairzoo", "train", *_given_args(ctx, skip=("nproc",)),
+    ]  # fmt: skip
+    try:
+        return subprocess.run(cmd, check=False).returncode
+    except KeyboardInterrupt:
+        return 130
+
+
+def _given_args(ctx: click.Context, skip: tuple[str, ...]) -> list[str]:
+    """The command line of the options given to `ctx` (from the command line or environment)."""
+    from click.core import ParameterSource
+
+    given = (ParameterSource.COMMANDLINE, ParameterSource.ENVIRONMENT)
+    args: list[str] = []
+    for param in ctx.command.params:
+        value = ctx.params.get(param.name)
+        if param.name in skip or ctx.get_parameter_source(param.name) not in given:
+            continue
+        if not isinstance(param, click.Option) or value is None:
+            continue
+        if param.is_flag and param.secondary_opts:
+            args.append(param.opts[0] if value else param.secondary_opts[0])
+        elif param.is_flag:
+            if value:
+                args.append(param.opts[0])
+        else:
+            for item in value if param.multiple else (value,):
+                args += [param.opts[0], str(item)]
+    return args
 
 
 def _overrides(options: dict, arch_param, loss_param) -> dict:

@@ -43,11 +43,20 @@ class DeviceSplit:
         """Full batches only (a last partial batch is dropped), but at least one."""
         return max(1, len(self) // batch_size)
 
-    def batches(self, order: torch.Tensor, batch_size: int) -> Iterator[tuple]:
-        """(x_u8, y, digits, teacher) batches taken in `order` (indices on the split's device)."""
+    def batches(
+        self, order: torch.Tensor, batch_size: int, rank: int = 0, world: int = 1
+    ) -> Iterator[tuple]:
+        """(x_u8, y, digits, teacher) batches taken in `order` (indices on the split's device).
+
+        With `world` > 1, `batch_size` is the global batch and this rank gets its own contiguous
+        1/`world` of each (the caller makes it divide evenly).
+        """
         size = min(batch_size, len(self))
+        part = size // world
         for i in range(self.n_batches(batch_size)):
             idx = order[i * size : (i + 1) * size]
+            if world > 1:
+                idx = idx[rank * part : (rank + 1) * part]
             yield (
                 self.x.index_select(0, idx),
                 None if self.y is None else self.y.index_select(0, idx),

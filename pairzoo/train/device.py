@@ -30,23 +30,34 @@ class Runtime:
         )
 
 
-def pick_runtime(device: str = "auto", amp: bool = True) -> Runtime:
-    """`device` auto|cpu|cuda; mixed precision only on CUDA, bf16 where supported, else fp16."""
+def device_type(device: str = "auto") -> str:
+    """ "cpu" or "cuda" for a config's auto|cpu|cuda; ConfigError for cuda without a device."""
     if device == "cuda" and not torch.cuda.is_available():
         raise ConfigError(
             "device 'cuda' requested but no CUDA device is available (use --device cpu)"
         )
     if device == "auto":
-        device = "cuda" if torch.cuda.is_available() else "cpu"
-    if device == "cpu":
+        return "cuda" if torch.cuda.is_available() else "cpu"
+    return device
+
+
+def pick_runtime(device: str = "auto", amp: bool = True, index: int | None = None) -> Runtime:
+    """`device` auto|cpu|cuda; mixed precision only on CUDA, bf16 where supported, else fp16.
+
+    `index` pins one CUDA device (a data-parallel rank's own) and makes it the current one.
+    """
+    if device_type(device) == "cpu":
         return Runtime(torch.device("cpu"), None, channels_last=False)
+    cuda = torch.device("cuda") if index is None else torch.device("cuda", index)
+    if index is not None:
+        torch.cuda.set_device(cuda)
     # Fixed batch shapes: let cuDNN pick the fastest kernels; TF32 for float32 matmuls.
     torch.backends.cudnn.benchmark = True
     torch.set_float32_matmul_precision("high")
     dtype = None
     if amp:
         dtype = torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16
-    return Runtime(torch.device("cuda"), dtype, channels_last=True)
+    return Runtime(cuda, dtype, channels_last=True)
 
 
 @contextlib.contextmanager

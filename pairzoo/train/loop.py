@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import torch
 import torch.nn.functional as F
@@ -11,6 +13,9 @@ from pairzoo.train.augment import PairAugment, to_pair
 from pairzoo.train.batches import DeviceSplit
 from pairzoo.train.device import Runtime
 from pairzoo.train.schedules import Schedule
+
+if TYPE_CHECKING:
+    from pairzoo.train.distributed import Group
 
 
 @dataclass
@@ -30,6 +35,8 @@ class Stepper:
     grad_clip: float = 0.0
     label_smoothing: float = 0.0
     aux_weight: float = 0.0  # > 0 only when the data has digits and the model has forward_aux
+    group: Group | None = None  # data-parallel ranks; None = this process trains alone
+    ddp: torch.nn.Module | None = None  # DistributedDataParallel around the model, with a group
 
 
 def split_inputs(pair: torch.Tensor, runtime: Runtime) -> tuple[torch.Tensor, torch.Tensor]:
@@ -41,7 +48,11 @@ def split_inputs(pair: torch.Tensor, runtime: Runtime) -> tuple[torch.Tensor, to
 def train_epoch(
     s: Stepper, data: DeviceSplit, order: torch.Tensor, bar=None, refresh: int = 20
 ) -> dict:
-    """One pass over `data` in `order`; returns mean loss, accuracy and mean gradient norm."""
+    """One pass over `data` in `order`; returns mean loss, accuracy and mean gradient norm.
+
+    Data-parallel: this rank's share of each global batch; loss and accuracy summed over ranks;
+    the gradient norm is the synchronised (global) gradient's, the same on every rank.
+    """
     s.model.train()
     params = [p for p in s.model.parameters() if p.requires_grad]
     device = s.runtime.device
@@ -50,14 +61,17 @@ def train_epoch(
     norm_sum = torch.zeros((), device=device)
     seen = steps = 0
     n_batches = data.n_batches(s.batch_size)
-    for i, (x_u8, y, digits, teacher) in enumerate(data.batches(order, s.batch_size)):
-        pair, y, digits, teacher = s.augment(to_pair(x_u8), y, digits, s.generator, teacher)
-        loss, logits = _forward(s, pair, y, digits, teacher)
-        s.scaler.scale(loss / s.accum_steps).backward()
+    shard = (0, 1) if s.group is None else (s.group.rank, s.group.size)
+    for i, (x_u8, y, digits, teacher) in enumerate(data.batches(order, s.batch_size, *shard)):
+        step = (i + 1) % s.accum_steps == 0 or i + 1 == n_batches
+        with _grad_sync(s, step):
+            pair, y, digits, teacher = s.augment(to_pair(x_u8), y, digits, s.generator, teacher)
+            loss, logits = _forward(s, pair, y, digits, teacher)
+            s.scaler.scale(loss / s.accum_steps).backward()
         loss_sum += loss.detach() * len(y)
         correct += ((logits.detach() > 0) == (y > 0.5)).sum()
         seen += len(y)
-        if (i + 1) % s.accum_steps == 0 or i + 1 == n_batches:
+        if step:
             norm_sum += optimizer_step(s, params)
             steps += 1
         if bar is not None:
@@ -66,17 +80,31 @@ def train_epoch(
                 bar.set_postfix(
                     loss=f"{loss_sum.item() / seen:.4f}", acc=f"{correct.item() / seen:.3f}"
                 )
+    if s.group is not None:
+        totals = torch.stack([loss_sum.double(), correct.double(), torch.tensor(float(seen))])
+        loss_sum, correct, seen = s.group.sum(totals.to(device)).tolist()
+        seen = int(seen)
     return {
-        "loss": loss_sum.item() / seen,
-        "accuracy": correct.item() / seen,
+        "loss": float(loss_sum) / seen,
+        "accuracy": float(correct) / seen,
         "grad_norm": norm_sum.item() / max(steps, 1),
     }
+
+
+def _grad_sync(s: Stepper, step: bool):
+    # Accumulating micro-batches skip DDP's all-reduce; the one that steps reduces their sum.
+    if s.ddp is None or step:
+        return contextlib.nullcontext()
+    return s.ddp.no_sync()
 
 
 def _forward(s: Stepper, pair, y, digits, teacher=None):
     xa, xb = split_inputs(pair, s.runtime)
     with s.runtime.autocast():
-        if s.aux_weight > 0:
+        if s.ddp is not None:
+            out = s.ddp(xa, xb, aux=s.aux_weight > 0)
+            logits, digit_logits = out if s.aux_weight > 0 else (out, None)
+        elif s.aux_weight > 0:
             logits, digit_logits = s.model.forward_aux(xa, xb)
         else:
             logits = s.model(xa, xb)
@@ -117,3 +145,14 @@ def predict_logits(
             xa, xb = split_inputs(to_pair(x_u8[start : start + batch_size]), runtime)
             out.append(model(xa, xb).float())
     return torch.cat(out) if out else torch.zeros(0, device=x_u8.device)
+
+
+def predict_split(s: Stepper, x_u8: torch.Tensor, batch_size: int) -> torch.Tensor:
+    """`predict_logits` of the stepper's model; data-parallel, each rank predicts its contiguous
+    share and every rank gets all logits (after averaging BatchNorm running statistics)."""
+    if s.group is None:
+        return predict_logits(s.model, x_u8, s.runtime, batch_size)
+    s.group.average_buffers(s.model)
+    bounds = torch.linspace(0, x_u8.shape[0], s.group.size + 1).round().long().tolist()
+    part = x_u8[bounds[s.group.rank] : bounds[s.group.rank + 1]]
+    return s.group.gather(predict_logits(s.model, part, s.runtime, batch_size))

@@ -64,3 +64,16 @@ class RunLog:
 
 def _fmt(value) -> str:
     return "n/a" if value is None else f"{value:.4f}"
+
+
+class NullLog:
+    """The log of a data-parallel rank other than 0, which writes nothing."""
+
+    def line(self, message: str) -> None:
+        pass
+
+    def epoch(self, row: dict) -> None:
+        pass
+
+    def close(self) -> None:
+        pass

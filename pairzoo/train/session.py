@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 import torch
@@ -17,6 +18,11 @@ from pairzoo.train.device import Runtime
 from pairzoo.train.early_stopping import EarlyStopping
 from pairzoo.train.loop import Stepper
 from pairzoo.train.schedules import Schedule
+
+if TYPE_CHECKING:
+    from pairzoo.train.distributed import Group
+
+AUGMENT_SEED = 1_000_003  # offset of the augmentation stream's seed from the run's seed
 
 
 @dataclass
@@ -53,14 +59,28 @@ class Session:
             "train_time_s": self.train_time_s,
         }
 
-    def load_state_dict(self, state: dict) -> None:
+    def rng_state(self) -> dict:
+        return rng_state(self.np_rng, self.stepper.generator)
+
+    def load_state_dict(self, state: dict, rank: int = 0, seed: int = 0) -> None:
+        """Restore a checkpoint; rank r > 0 of a data-parallel run takes its own random streams
+        (`rng_ranks`), or fresh ones from `seed`, its rank and the epoch if the checkpoint has
+        none for it (it was written by fewer processes)."""
         s = self.stepper
         s.model.load_state_dict(state["model"])
         s.optimizer.load_state_dict(state["optimizer"])
         s.schedule.load_state_dict(state["schedule"])
         s.scaler.load_state_dict(state["scaler"])
         self.early.load_state_dict(state["early_stopping"])
-        restore_rng(state["rng"], self.np_rng, s.generator)
+        ranks = state.get("rng_ranks") or [state["rng"]]
+        if rank < len(ranks):
+            restore_rng(ranks[rank], self.np_rng, s.generator)
+        else:
+            fresh = [seed, rank, int(state["epoch"])]
+            torch.manual_seed(int(np.random.SeedSequence(fresh).generate_state(1)[0]))
+            s.generator.manual_seed(int(np.random.SeedSequence([*fresh, 1]).generate_state(1)[0]))
+        # The epoch order is the same on every rank: always rank 0's.
+        self.np_rng.bit_generator.state = state["rng"]["numpy"]
         self.epoch = int(state["epoch"])
         self.history = list(state["history"])
         self.train_time_s = float(state["train_time_s"])
@@ -105,10 +125,21 @@ def _subset(n: int, size: int, mode: str, seed: int) -> np.ndarray | None:
     return np.sort(np.random.default_rng([seed, 1]).choice(n, size=size, replace=False))
 
 
-def build_session(cfg: dict, runtime: Runtime, train: DeviceSplit) -> Session:
+def build_session(
+    cfg: dict, runtime: Runtime, train: DeviceSplit, group: Group | None = None
+) -> Session:
+    """The run's model, optimiser, schedule and random streams; with a data-parallel `group`,
+    the model is wrapped in DDP and rank r's dropout and augmentation streams are seeded with
+    seed + r (rank 0's are a lone process's)."""
     t, seed = cfg["train"], cfg["seed"]
+    rank = 0 if group is None else group.rank
     torch.manual_seed(seed)
-    model = build_architecture(cfg["arch"], cfg["arch_params"]).to(runtime.device)
+    model = build_architecture(cfg["arch"], cfg["arch_params"])
+    if group is not None:
+        from pairzoo.train.distributed import convert_batchnorm
+
+        model = convert_batchnorm(model, runtime.cuda)
+    model = model.to(runtime.device)
     if runtime.channels_last:
         model = model.to(memory_format=torch.channels_last)
     optimizer = torch.optim.AdamW(
@@ -116,10 +147,15 @@ def build_session(cfg: dict, runtime: Runtime, train: DeviceSplit) -> Session:
     )
     steps_per_epoch = -(-train.n_batches(t["batch_size"]) // t["accum_steps"])
     generator = torch.Generator(device=runtime.device)
-    generator.manual_seed(seed + 1_000_003)
+    generator.manual_seed(seed + AUGMENT_SEED + rank)
     rule = get_label_rule(cfg["rule"])
     _check_symmetry(cfg["arch"], model, rule)
     aux = callable(getattr(model, "forward_aux", None)) and train.digits is not None
+    ddp = None
+    if group is not None:
+        from pairzoo.train.distributed import wrap
+
+        ddp = wrap(model, runtime.device, aux and t["aux_weight"] > 0)
     stepper = Stepper(
         model=model,
         loss_fn=build_loss(cfg["loss"], cfg["loss_params"]).to(runtime.device),
@@ -143,7 +179,11 @@ def build_session(cfg: dict, runtime: Runtime, train: DeviceSplit) -> Session:
         grad_clip=t["grad_clip"],
         label_smoothing=0.0 if "label_smoothing" in cfg["loss_params"] else t["label_smoothing"],
         aux_weight=t["aux_weight"] if aux else 0.0,
+        group=group,
+        ddp=ddp,
     )
+    if rank:
+        torch.manual_seed(seed + rank)  # dropout masks differ per rank
     return Session(stepper, np.random.default_rng(seed), EarlyStopping(t["patience"]))
 
 

@@ -15,11 +15,21 @@ from pairzoo.atomic import write_json
 from pairzoo.errors import ConfigError, RunError
 from pairzoo.train.checkpoint import cpu_state_dict, load_torch, save_model, save_torch
 from pairzoo.train.config import config_hash
-from pairzoo.train.device import cpu_threads, pick_runtime
-from pairzoo.train.loop import predict_logits, train_epoch
+from pairzoo.train.device import Runtime, cpu_threads, device_type, pick_runtime
+from pairzoo.train.distributed import (
+    Group,
+    World,
+    check_config,
+    device_index,
+    pick_backend,
+    process_group,
+    threads_per_process,
+    world_from_env,
+)
+from pairzoo.train.loop import predict_split, train_epoch
 from pairzoo.train.metrics import binary_metrics
 from pairzoo.train.resolve import resolve_config
-from pairzoo.train.runlog import RunLog
+from pairzoo.train.runlog import NullLog, RunLog
 from pairzoo.train.session import Session, Splits, build_session, load_splits
 
 
@@ -30,6 +40,7 @@ def train_run(
     progress: bool = True,
     on_epoch=None,
     teacher_logits=None,
+    backend: str | None = None,
 ) -> dict:
     """Train per `config` into `out_dir`; returns the metrics written to metrics.json.
 
@@ -38,35 +49,87 @@ def train_run(
     epoch's history row as it is written. `teacher_logits` (float32, one per train pair) are
     handed to the loss as its teacher (the `distill` loss needs them). Raises ConfigError,
     PluginError, DataError.
+
+    Launched by torchrun, every process calls this and they train one model data-parallel
+    (see `pairzoo.train.distributed`): `backend` (else $PAIRZOO_DIST_BACKEND, else nccl on CUDA
+    and gloo on the CPU) carries their collectives; every rank returns the same metrics and
+    `on_epoch` is called on every rank with the same rows (but for `time_s`); rank 0 alone
+    writes `out_dir`.
     """
     out = Path(out_dir)
     cfg = resolve_config(config, out)
     chash = config_hash(cfg)
+    world = world_from_env()
+    if world is not None:
+        return _train_parallel(
+            cfg, chash, out, resume, world, backend, progress, on_epoch, teacher_logits
+        )
     done = _check_out_dir(out, chash, resume)
     if done is not None:
         return done
-    with cpu_threads(cfg["train"]["threads"]):
-        return _train(cfg, chash, out, resume, progress, on_epoch, teacher_logits)
+    t = cfg["train"]
+    with cpu_threads(t["threads"]):
+        runtime = pick_runtime(t["device"], t["amp"])
+        return _train(cfg, chash, out, resume, progress, on_epoch, teacher_logits, runtime, None)
+
+
+def _train_parallel(
+    cfg, chash, out, resume, world: World, backend, progress, on_epoch, teacher_logits
+) -> dict:
+    # Checks that need no other rank come first: a bad value fails every rank at once, no hang.
+    t = cfg["train"]
+    check_config(cfg, world)
+    cuda = device_type(t["device"]) == "cuda"
+    backend = pick_backend(cuda, backend)
+    index = device_index(world, backend) if cuda else None
+    with cpu_threads(threads_per_process(t["threads"], world)):
+        runtime = pick_runtime(t["device"], t["amp"], index)
+        with process_group(world, backend, runtime.device) as group:
+            done = group.from_main(lambda: _check_out_dir(out, chash, resume))
+            if done is not None:
+                return done
+            return _train(
+                cfg, chash, out, resume, progress and group.main, on_epoch, teacher_logits,
+                runtime, group,
+            )  # fmt: skip
 
 
 def _train(
-    cfg: dict, chash: str, out: Path, resume: bool, progress: bool, on_epoch, teacher_logits
+    cfg: dict,
+    chash: str,
+    out: Path,
+    resume: bool,
+    progress: bool,
+    on_epoch,
+    teacher_logits,
+    runtime: Runtime,
+    group: Group | None,
 ) -> dict:
     t = cfg["train"]
-    runtime = pick_runtime(t["device"], t["amp"])
+    main = group is None or group.main
     splits = load_splits(cfg, runtime, teacher_logits)
-    session = build_session(cfg, runtime, splits.train)
+    if group is not None:
+        check_config(cfg, group.world, len(splits.train))
+    session = build_session(cfg, runtime, splits.train, group)
     if getattr(session.stepper.loss_fn, "needs_teacher", False) and teacher_logits is None:
         raise ConfigError(
             f"loss '{cfg['loss']}' learns from a teacher's logits, which this run was not given; "
             "train it with `pairzoo distill`"
         )
-    if resume and (out / "last.pt").exists():
-        session.load_state_dict(load_torch(out / "last.pt"))
-    else:
+    state = _load_last(out, resume, group)
+    if state is not None:
+        session.load_state_dict(state, 0 if group is None else group.rank, cfg["seed"])
+    elif main:
         write_json(out / "config.json", cfg)
-    log = RunLog(out, resume_epoch=session.epoch, echo=_echo if progress else None)
+    log = RunLog(out, session.epoch, _echo if progress else None) if main else NullLog()
     log.line(_header(cfg, runtime, splits, session))
+    saved_world, world_size = (state or {}).get("world_size", 1), 1 if group is None else group.size
+    if state is not None and saved_world != world_size:
+        log.line(
+            f"last.pt was written by {saved_world} process(es), this run has {world_size}: ranks "
+            "without saved random streams start fresh ones, so results differ from an "
+            "uninterrupted run"
+        )
     try:
         while session.epoch < t["epochs"] and not session.early.should_stop:
             _run_epoch(session, splits, cfg, chash, out, log, progress)
@@ -79,6 +142,15 @@ def _train(
     finally:
         log.close()
     return metrics
+
+
+def _load_last(out: Path, resume: bool, group: Group | None) -> dict | None:
+    """last.pt when resuming; data-parallel, rank 0 reads it and every rank gets its contents."""
+
+    def read() -> dict | None:
+        return load_torch(out / "last.pt") if resume and (out / "last.pt").exists() else None
+
+    return read() if group is None else group.from_main(read)
 
 
 def _check_out_dir(out: Path, chash: str, resume: bool) -> dict | None:
@@ -121,14 +193,16 @@ def _run_epoch(
         file=sys.stderr,
     ) as bar:
         train = train_epoch(s, splits.train, order, bar=bar if progress else None)
-    val_logits = predict_logits(s.model, splits.val.x, s.runtime, t["eval_batch_size"])
+    val_logits = predict_split(s, splits.val.x, t["eval_batch_size"])
     val_loss = _val_loss(s.loss_fn, val_logits, splits)
     val = binary_metrics(splits.val_y, val_logits.cpu().numpy())
     s.schedule.after_epoch(val["accuracy"])
     best = session.early.update(epoch, val["accuracy"])
+    main = s.group is None or s.group.main
     if best:
         session.best_state = cpu_state_dict(s.model)
-        save_model(out / "model.pt", session.best_state, cfg)
+        if main:
+            save_model(out / "model.pt", session.best_state, cfg)
     session.train_time_s += time.perf_counter() - start
     session.epoch = epoch
     row = {
@@ -143,13 +217,19 @@ def _run_epoch(
         "best": best,
     }
     session.history.append(row)
+    ranks_rng = None if s.group is None else s.group.gather_objects(session.rng_state())
+    if not main:
+        return
     log.epoch(row)
     write_json(out / "history.json", session.history)
     write_json(
         out / "metrics.json",
         _metrics(session, cfg, chash, _val_of_best(session), None, finished=False),
     )
-    save_torch(out / "last.pt", {"format": 1, "config_hash": chash, **session.state_dict()})
+    state = {"format": 1, "config_hash": chash, **session.state_dict()}
+    if ranks_rng is not None:
+        state.update(world_size=s.group.size, rng_ranks=ranks_rng)
+    save_torch(out / "last.pt", state)
 
 
 def _val_loss(loss_fn, logits: torch.Tensor, splits: Splits) -> float:
@@ -176,14 +256,13 @@ def _finish(session: Session, splits: Splits, cfg: dict, chash: str, out: Path) 
     model.load_state_dict(session.best_state)
     test = None
     if splits.test is not None:
-        logits = predict_logits(
-            model, splits.test.x, session.stepper.runtime, cfg["train"]["eval_batch_size"]
-        )
+        logits = predict_split(session.stepper, splits.test.x, cfg["train"]["eval_batch_size"])
         test = binary_metrics(splits.test_y, logits.cpu().numpy())
     metrics = _metrics(session, cfg, chash, _val_of_best(session), test, finished=True)
     metrics["params"] = sum(p.numel() for p in model.parameters())
     metrics["macs_per_pair"] = _macs(model)
-    write_json(out / "metrics.json", metrics)
+    if session.stepper.group is None or session.stepper.group.main:
+        write_json(out / "metrics.json", metrics)
     return metrics
 
 
@@ -217,6 +296,18 @@ def _header(cfg: dict, runtime, splits: Splits, session: Session) -> str:
         f", loss {cfg['loss']}, rule {cfg['rule']}, {len(splits.train)} train / {len(splits.val_y)} val pairs"
         f", device {runtime.device}{' ' + str(runtime.amp_dtype) if runtime.amp_dtype else ''}"
         f", threads {torch.get_num_threads()}, aux digits {'on' if s.aux_weight > 0 else 'off'}"
+        + _parallel(s.group, cfg["train"]["batch_size"], s.model)
+    )
+
+
+def _parallel(group: Group | None, batch_size: int, model: torch.nn.Module) -> str:
+    if group is None:
+        return ""
+    sync = any(isinstance(m, torch.nn.SyncBatchNorm) for m in model.modules())
+    return (
+        f", data-parallel: world size {group.size}, backend {group.backend}"
+        f", {batch_size // group.size} pairs per process of each global batch of {batch_size}"
+        f", BatchNorm {'synchronised' if sync else 'statistics per process'}"
     )
 
 
