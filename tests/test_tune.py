@@ -34,7 +34,6 @@ def study_json(out):
 
 
 def test_study_exports_its_best_and_resumes_without_retraining(data, tmp_path):
-    import optuna
 
     out, url = tmp_path / "runs" / "s", f"sqlite:///{tmp_path}/tune.db"
     args = ["--data", data, "--out", out, "--storage", url, "--epochs", 2, "--pruner", "none"]
@@ -65,25 +64,22 @@ def test_study_exports_its_best_and_resumes_without_retraining(data, tmp_path):
     assert exported.exit_code == 0, exported.output
     assert "registered s@1" in exported.output
 
-    # a process killed mid-trial leaves it RUNNING: not counted, never trained again
-    optuna.load_study(study_name="s", storage=url).ask()
+    # a process killed mid-trial leaves its trial RUNNING: FAIL once its heartbeat is stale,
+    # ignored before that; neither counts, and finished trials are never trained again
+    stale, fresh = _killed_trials(url, "s")
     trained = {p: p.stat().st_mtime_ns for p in out.glob("trials/*/model.pt")}
     again = tune(*args, "--trials", 6, plugins=EXPORT_PLUGINS, arch="exp_tiny", loss="bce")
     assert again.exit_code == 0, again.output
     states = {t["number"]: t["state"] for t in study_json(out)["trials"]}
     assert states == {
         **dict.fromkeys(range(4), "COMPLETE"),
-        4: "RUNNING",
-        5: "COMPLETE",
+        stale: "FAIL",
+        fresh: "RUNNING",
         6: "COMPLETE",
+        7: "COMPLETE",
     }
     assert sorted(p.name for p in (out / "trials").iterdir()) == [
-        "trial-0000",
-        "trial-0001",
-        "trial-0002",
-        "trial-0003",
-        "trial-0005",
-        "trial-0006",
+        f"trial-{n:04d}" for n in (0, 1, 2, 3, 6, 7)
     ]
     assert {p: p.stat().st_mtime_ns for p in trained} == trained
     assert "2 run now" in again.output
@@ -95,6 +91,29 @@ def test_study_exports_its_best_and_resumes_without_retraining(data, tmp_path):
         *args, "--trials", 6, "--lr", 0.01, plugins=EXPORT_PLUGINS, arch="exp_tiny", loss="bce"
     )
     assert other.exit_code == 1 and "different base config" in other.output
+
+
+def _killed_trials(url, name):
+    """Two RUNNING trials as a killed process leaves them: one heartbeat long ago, one just now."""
+    import sqlite3
+    import warnings
+
+    import optuna
+
+    from pairzoo.tune.study import open_storage
+
+    study = optuna.load_study(study_name=name, storage=open_storage(url))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)  # heartbeats are meant for optimize()
+        stale, fresh = study.ask(), study.ask()
+    for trial in (stale, fresh):
+        study._storage.record_heartbeat(trial._trial_id)
+    with sqlite3.connect(url.removeprefix("sqlite:///")) as db:
+        db.execute(
+            "UPDATE trial_heartbeats SET heartbeat = '2000-01-01 00:00:00' WHERE trial_id = ?",
+            (stale._trial_id,),
+        )
+    return stale.number, fresh.number
 
 
 def test_pruner_stops_trials_that_lag(data, tmp_path):
@@ -123,7 +142,7 @@ def test_in_memory_study_writes_summary_and_cannot_resume(data, tmp_path):
     assert summary["storage"] is None and summary["counted"] == 2
     assert (out / "best" / "model.pt").exists()
     second = tune(*args)
-    assert second.exit_code == 1 and "in-memory study cannot be resumed" in second.output
+    assert second.exit_code == 1 and "cannot be resumed" in second.output
 
 
 def test_derived_space_follows_registered_parameters():

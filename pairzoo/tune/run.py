@@ -137,11 +137,15 @@ def _check_out(out: Path, storage: str | None, name: str) -> None:
             old = json.loads(summary.read_text(encoding="utf-8"))
         except ValueError:
             old = {}
-        if storage is None or old.get("storage") != storage or old.get("study") != name:
-            where = f"--storage {old.get('storage')}" if old.get("storage") else "no --storage"
+        if old.get("storage") is None:
             raise ConfigError(
-                f"{out} holds study '{old.get('study')}' ({where}); an in-memory study cannot be "
-                "resumed: give its --storage and --study, or choose another --out"
+                f"{out} holds in-memory study '{old.get('study')}', which cannot be resumed; "
+                "choose another --out"
+            )
+        if old.get("storage") != storage or old.get("study") != name:
+            raise ConfigError(
+                f"{out} holds study '{old.get('study')}' of --storage {old.get('storage')}; "
+                "resume it with that --storage and --study, or choose another --out"
             )
     elif trials.is_dir() and any(trials.iterdir()):
         raise ConfigError(f"{trials} holds trials of an unknown study; choose another --out")

@@ -66,6 +66,9 @@ def open_study(
     )
     if study.direction != optuna.study.StudyDirection.MAXIMIZE:
         raise ConfigError(f"study '{name}' minimises; pairzoo tune maximises val accuracy")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+        optuna.storages.fail_stale_trials(study)  # killed processes' trials, heartbeat expired
     return study
 
 
