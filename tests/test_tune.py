@@ -194,6 +194,7 @@ SPACE_ERRORS = {
     "[train.lr]\nfixed = -1.0\n": "key 'train.lr': fixed value -1.0 is not allowed",
     "[model]\n": "unknown key 'model'",
     "[train.lr\n": "not valid TOML",
+    "derived = false\n[train.lr]\nfixed = 0.01\n": "the space searches nothing",
 }
 
 

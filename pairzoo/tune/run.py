@@ -124,6 +124,11 @@ def _space(config: dict, space_file: str | None, out: Path) -> tuple[list, dict,
     cat = catalog()
     derived, entries = (True, {}) if space_file is None else load_space_file(space_file, cfg, cat)
     dims, fixed = combine(derive_space(cfg, cat), derived, entries)
+    if not dims:
+        raise ConfigError(
+            f"{space_file}: the space searches nothing (every dimension is fixed or off); "
+            "give at least one range or choices"
+        )
     if fixed:
         cfg = resolve_config(apply_params(config, fixed), out)
     return dims, fixed, cfg
