@@ -30,7 +30,8 @@ from pairzoo.cli.options import plugins_dir_option
     "--space",
     "space_file",
     type=click.Path(dir_okay=False),
-    help="TOML file that adds, narrows, fixes or drops search dimensions",
+    help="TOML file of [train.KEY], [arch.KEY], [loss.KEY] tables: low/high/log, choices, "
+    "fixed or off; derived = false searches only the file's",
 )
 @click.option(
     "--pruner",
