@@ -137,9 +137,8 @@ def tune(config_file, out, plugins_dir, quiet, arch_param, loss_param, **options
     if best is None:
         click.echo("no finished trial yet, so no best run")
     else:
-        click.echo(
-            f"best: trial {best['number']}, val accuracy {best['value']:.4f} -> {Path(out) / 'best'}"
-        )
+        where = Path(out) / "best"
+        click.echo(f"best: trial {best['number']}, val accuracy {best['value']:.4f} -> {where}")
 
 
 def _tune(config_file, out, plugins_dir, quiet, arch_param, loss_param, options):

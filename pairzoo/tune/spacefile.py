@@ -36,7 +36,7 @@ _ENTRY_KEYS = ("low", "high", "log", "choices", "fixed", "off")
 
 
 def load_space_file(path: str | Path, cfg: dict[str, Any], catalog) -> tuple[bool, dict]:
-    """(derived, {key: Dim | ("fixed", value) | ("off",)}) from `path`; ConfigError naming the key."""
+    """(derived, {key: Dim | ("fixed", value) | ("off",)}); ConfigError naming file and key."""
     path = Path(path)
     try:
         raw = tomllib.loads(path.read_text(encoding="utf-8"))
