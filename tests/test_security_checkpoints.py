@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import shutil
 import textwrap
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -13,6 +14,7 @@ import pytest
 import torch
 from click.testing import CliRunner
 from export_fixtures import make_data
+from registry_fixtures import register_tiny
 from security_fixtures import VARIANTS, plant
 
 from pairzoo.cli import main
@@ -44,10 +46,11 @@ ZOO = """
 @dataclass
 class Case:
     run: Path  # a copy of the trained run, its checkpoint replaced
-    runs: Path  # the runs directory holding it (named "victim", as in ZOO)
+    runs: Path  # the runs directory holding it
     data: Path
     zoo: Path
-    registry: Path
+    registry: Path  # for exports (empty), or holding the ensemble a distilled run learned from
+    tmp: Path
 
 
 @pytest.fixture(scope="module")
@@ -65,6 +68,36 @@ def trained(tmp_path_factory):
     train_run({**model.config, "data": str(data)}, root / "runs" / "victim", progress=False)
     torch.set_num_threads(before)
     return root
+
+
+# `pairzoo distill` options of the distilled run (its --out, --data and --registry added).
+DISTILL = (
+    "--ensemble", "stack", "--arch", "baseline", "--arch-param", "width_mult=0.125",
+    "--arch-param", "feat_dim=8", "--epochs", "1", "--batch-size", "16", "--threads", "1",
+    "--device", "cpu", "--no-augment", "--no-register", "--no-progress",
+)  # fmt: skip
+
+
+@pytest.fixture(scope="module")
+def distilled(trained):
+    """A finished `pairzoo distill` run (student of a two-model ensemble), made once."""
+    from pairzoo.ensemble.pipeline import run_ensemble_eval
+    from pairzoo.ensemble.stacking import StackingParams
+    from pairzoo.registry import Registry
+
+    reg = Registry(trained / "ensemble-registry")
+    for name, scale in (("m0", 10.0), ("m1", 3.0)):
+        register_tiny(reg, trained, name=name, scale=scale)
+    params = StackingParams(n_estimators=5, folds=2, min_child_samples=2)
+    run_ensemble_eval(reg, trained / "data", trained / "report", params=params, name="stack")
+    out = trained / "distilled" / "student"
+    before = torch.get_num_threads()
+    code, output = cli(
+        "distill", *DISTILL, "--out", out, "--data", trained / "data", "--registry", reg.root
+    )
+    torch.set_num_threads(before)
+    assert code == 0, output
+    return out
 
 
 def cli(*args) -> tuple[int, str]:
@@ -110,45 +143,64 @@ def train_all(c: Case) -> tuple[int, str]:
     )
 
 
-# name -> (file planted, run left unfinished?, how the path is taken, output is only the error)
+def export_all(c: Case) -> tuple[int, str]:
+    return cli("export", "--all", c.runs, "--registry", c.registry)
+
+
+def distill_resume(c: Case) -> tuple[int, str]:
+    argv = ["--out", c.run, "--data", c.data, "--registry", c.registry]
+    return cli("distill", *DISTILL, *argv, "--resume")
+
+
+def api_tune_publish_best(c: Case) -> tuple[int, str]:
+    from pairzoo.errors import RunError
+    from pairzoo.tune.best import publish_best
+
+    try:
+        publish_best(c.run, c.tmp / "best", "best")
+    except RunError as exc:
+        return 1, f"Error: {exc}"
+    return 0, "published"
+
+
+@dataclass
+class Loader:
+    file: str  # the checkpoint planted
+    take: Callable[[Case], tuple[int, str]]  # takes the path; (exit code, output)
+    unfinished: bool = False  # the run is left unfinished, so that it is resumed
+    only_error: bool = True  # the output is the one-line error alone (no report around it)
+    source: str = "trained"  # the module fixture whose run is copied
+    names_path: bool = True  # the refusal names the planted file's path (else only its name)
+
+
 # A new loading path is one line here.
 PATHS = {
-    "train --resume": (
-        "last.pt",
-        True,
-        lambda c: cli("train", "--resume", "--out", c.run, "--no-progress"),
-        True,
-    ),
-    "train_run(resume=True)": ("last.pt", True, api_train_run_resume, True),
-    "train-all, resuming": ("last.pt", True, train_all, False),
-    "eval --model": (
-        "model.pt",
-        False,
-        lambda c: cli("eval", "--model", c.run, "--data", c.data, "--device", "cpu"),
-        True,
-    ),
-    "export RUN": (
-        "model.pt",
-        False,
-        lambda c: cli("export", c.run, "--registry", c.registry),
-        True,
-    ),
-    "export --all": (
-        "model.pt",
-        False,
-        lambda c: cli("export", "--all", c.runs, "--registry", c.registry),
-        False,
-    ),
-    "train-all, exporting": ("model.pt", False, train_all, False),
-    "rundir.load_run": ("model.pt", False, api_load_run, True),
-}
+    "train --resume": Loader("last.pt", lambda c: cli("train", "--resume", "--out", c.run), True),
+    "train_run(resume=True)": Loader("last.pt", api_train_run_resume, True),
+    "train-all, resuming": Loader("last.pt", train_all, True, only_error=False),
+    "eval --model": Loader("model.pt", lambda c: cli("eval", "--model", c.run, "--data", c.data)),
+    "export RUN": Loader("model.pt", lambda c: cli("export", c.run, "--registry", c.registry)),
+    "export --all": Loader("model.pt", export_all, only_error=False),
+    "train-all, exporting": Loader("model.pt", train_all, only_error=False),
+    "rundir.load_run": Loader("model.pt", api_load_run),
+    "tune: best trial published": Loader("model.pt", api_tune_publish_best, names_path=False),
+    "distill --resume, training": Loader("last.pt", distill_resume, True, source="distilled"),
+    "distill --resume, finished": Loader("model.pt", distill_resume, source="distilled"),
+}  # fmt: skip
+
+
+def make_case(request, source: str, tmp_path: Path) -> Case:
+    trained = request.getfixturevalue("trained")
+    run = request.getfixturevalue(source) if source != "trained" else trained / "runs" / "victim"
+    registry = trained / "ensemble-registry" if source == "distilled" else tmp_path / "reg"
+    runs = tmp_path / "runs"
+    shutil.copytree(run, runs / run.name)
+    return Case(runs / run.name, runs, trained / "data", trained / "zoo.toml", registry, tmp_path)
 
 
 @pytest.fixture
-def case(trained, tmp_path):
-    runs = tmp_path / "runs"
-    shutil.copytree(trained / "runs" / "victim", runs / "victim")
-    return Case(runs / "victim", runs, trained / "data", trained / "zoo.toml", tmp_path / "reg")
+def case(request, tmp_path):
+    return make_case(request, "trained", tmp_path)
 
 
 def _unfinish(run: Path) -> None:
@@ -158,22 +210,24 @@ def _unfinish(run: Path) -> None:
 
 @pytest.mark.parametrize("variant", sorted(VARIANTS))
 @pytest.mark.parametrize("path", list(PATHS))
-def test_hostile_checkpoint_is_refused_and_never_runs(case, path, variant, tmp_path):
-    filename, unfinished, take, only_error = PATHS[path]
+def test_hostile_checkpoint_is_refused_and_never_runs(request, path, variant, tmp_path):
+    loader = PATHS[path]
+    case, filename = make_case(request, loader.source, tmp_path), loader.file
     marker = tmp_path / "code-ran"
-    if unfinished:
+    if loader.unfinished:
         _unfinish(case.run)
     plant(case.run / filename, variant, marker)
     torch_threads = torch.get_num_threads()
-    code, output = take(case)
+    code, output = loader.take(case)
     torch.set_num_threads(torch_threads)
     assert not marker.exists(), f"{path}: the pickle's code ran"
     assert code == 1, output
     refusals = [line for line in output.splitlines() if REFUSAL in line]
     assert refusals, output
+    named = str(case.run / filename) if loader.names_path else f"/{filename}: "
     for line in refusals:
-        assert str(case.run / filename) in line and "refused to load" in line, line
-    if only_error:
+        assert named in line and "refused to load" in line, line
+    if loader.only_error:
         assert output.strip().splitlines() == refusals and output.startswith("Error: "), output
 
 
