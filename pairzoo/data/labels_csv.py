@@ -26,7 +26,13 @@ def read_labels_table(path: str | os.PathLike) -> tuple[np.ndarray, np.ndarray]:
         raise DataError(f"{path}: file not found") from e
     except (OSError, UnicodeDecodeError) as e:
         raise DataError(f"{path}: cannot read as UTF-8 text ({e})") from e
-    rows = list(csv.reader(io.StringIO(text)))
+    reader = csv.reader(io.StringIO(text))
+    try:
+        rows = list(reader)
+    except csv.Error as e:  # a field over csv's size limit, or a stray quote at the very end
+        raise DataError(
+            f"{path}: line {reader.line_num} is not valid CSV ({e}), expected id,label rows"
+        ) from None
     if not rows or [c.strip() for c in rows[0]] != HEADER:
         found = ",".join(rows[0]) if rows else "an empty file"
         raise DataError(f"{path}: header is '{found}', expected 'id,label'")
