@@ -36,22 +36,44 @@ def read_meta(data_dir: str | os.PathLike) -> dict:
         meta = json.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError as e:
         raise DataError(f"{path}: file not found (data made by `pairzoo data make` has one)") from e
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as e:
-        raise DataError(f"{path}: not valid JSON ({e})") from e
+    except (OSError, ValueError, RecursionError) as e:
+        # ValueError: bad JSON, bad UTF-8, or an integer of more digits than Python converts
+        raise DataError(f"{path}: not valid JSON ({type(e).__name__}: {e})") from e
     if not isinstance(meta, dict):
         raise DataError(f"{path}: holds {type(meta).__name__}, expected a JSON object")
+    _check_types(path, meta)
     return meta
+
+
+def _check_types(path: Path, meta: dict) -> None:
+    """The keys readers rely on, when present: rule a string, sizes and files objects."""
+    if "rule" in meta and not isinstance(meta["rule"], str):
+        raise DataError(f"{path}: key 'rule' is {meta['rule']!r}, expected a label rule name")
+    sizes = meta.get("sizes", {})
+    if not isinstance(sizes, dict) or not all(
+        isinstance(n, int) and not isinstance(n, bool) and n >= 0 for n in sizes.values()
+    ):
+        raise DataError(f"{path}: key 'sizes' is {sizes!r:.80}, expected an object of pair counts")
+    files = meta.get("files", {})
+    if not isinstance(files, dict):
+        raise DataError(
+            f"{path}: key 'files' is {type(files).__name__}, expected an object of sha256 hashes"
+        )
+    for name, digest in files.items():
+        if Path(name).name != name or name in ("", ".", "..") or "\\" in name or "\0" in name:
+            raise DataError(
+                f"{path}: key 'files' lists {name!r}, expected a file name inside the directory"
+            )
+        if not isinstance(digest, str):
+            raise DataError(f"{path}: key 'files.{name}' is {digest!r:.80}, expected a sha256 hex")
 
 
 def verify_meta(data_dir: str | os.PathLike, meta: dict) -> list[str]:
     """Check every file listed in `meta["files"]` against its sha256; returns the names checked
     (none when meta.json lists no files, as the original task's did not)."""
     data_dir = Path(data_dir)
-    files = meta.get("files", {})
-    if not isinstance(files, dict):
-        raise DataError(
-            f"{data_dir / META}: 'files' is {type(files).__name__}, expected an object of sha256 hashes"
-        )
+    _check_types(data_dir / META, meta)
+    files = meta["files"] if "files" in meta else {}
     for name, expected in sorted(files.items()):
         path = data_dir / name
         if not path.is_file():
