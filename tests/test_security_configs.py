@@ -16,7 +16,7 @@ from export_fixtures import make_data
 from pairzoo.cli import main
 
 ROOT = Path(__file__).resolve().parents[1]
-SOURCES = ("pairzoo", "plugins")
+SOURCES = ("pairzoo", "plugins", "benchmarks")
 
 
 @pytest.fixture(scope="module")
