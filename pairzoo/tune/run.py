@@ -215,7 +215,7 @@ def _line(trial, counted: int, n_trials: int) -> str:
     secs = trial.duration.total_seconds() if trial.duration else 0.0
     line = (
         f"trial {trial.number} {trial.state.name.lower()} ({counted}/{n_trials}): val {value}, "
-        f"{len(trial.intermediate_values)} epochs, {secs:.1f} s; {params}"
+        f"{_epochs(len(trial.intermediate_values))}, {secs:.1f} s; {params}"
     )
     error = trial.user_attrs.get("error")
     return f"{line}; error: {error}" if error else line
@@ -223,3 +223,7 @@ def _line(trial, counted: int, n_trials: int) -> str:
 
 def _short(value: Any) -> str:
     return f"{value:.3g}" if isinstance(value, float) else str(value)
+
+
+def _epochs(n: int) -> str:
+    return f"{n} epoch" if n == 1 else f"{n} epochs"
