@@ -1,0 +1,146 @@
+"""`pairzoo export` killed (or failing) in the middle of registering leaves no half entry: the
+catalogue lists only whole entries, `registry verify` names only leftovers a retry clears, and
+exporting again gives a consistent catalogue."""
+
+import errno
+import json
+import os
+import time
+from concurrent.futures import ThreadPoolExecutor
+
+import numpy as np
+import pytest
+from click.testing import CliRunner
+from crash_fixtures import RECOVERABLE, fail_io, finish, kill, start, temp_files
+from export_fixtures import shared_run
+from registry_fixtures import register_tiny
+
+from pairzoo.cli import main
+from pairzoo.registry import Registry
+
+SEED = 20261128
+NAME = "crashy"
+
+
+@pytest.fixture(scope="module")
+def run(tmp_path_factory):
+    return shared_run(tmp_path_factory, "baseline")
+
+
+def _registry(path):
+    """A registry that already holds one entry (its catalogue exists before the crashes)."""
+    path.mkdir(exist_ok=True)
+    reg = Registry(path / "reg")
+    register_tiny(reg, path)
+    return reg
+
+
+def _cli(*args):
+    return CliRunner().invoke(main, [str(a) for a in args])
+
+
+def _listed(reg):
+    result = _cli("registry", "ls", "--registry", reg.root, "--json")
+    assert result.exit_code == 0, result.output
+    return [(row["name"], row["version"]) for row in json.loads(result.output)]
+
+
+def _check_after_crash(reg, what):
+    """No half entry is listed; verify names only recoverable leftovers. Returns a report line."""
+    listed = _listed(reg)  # every listed card and file hash-checks, or this raises
+    for card in reg.list():
+        reg.check_files(card)
+    problems = reg.verify().problems
+    assert {p.kind for p in problems} <= RECOVERABLE, problems
+    assert all(p.path.startswith(str(reg.root)) and p.detail for p in problems)
+    leftovers = sorted({p.kind for p in problems}) or ["none"]
+    return f"{what}: listed {listed}, leftovers {', '.join(leftovers)}"
+
+
+def _export_killed(run, reg, spec, delay=None):
+    args = ["export", str(run), "--registry", str(reg.root), "--name", NAME]
+    if delay is None:
+        proc = start(args, die_at=spec)
+        assert finish(proc) == -9, f"the export never reached {spec}"
+        return spec
+    proc = start(args)
+    time.sleep(delay)
+    return f"random, {delay:.2f} s after start" + ("" if kill(proc) else " (had finished)")
+
+
+def _chain(run, reg, points):
+    hits = []
+    for spec, delay in points:
+        hits.append(_check_after_crash(reg, _export_killed(run, reg, spec, delay)))
+    return hits
+
+
+def test_killed_exports_leave_no_half_entry_and_a_retry_cleans_up(run, tmp_path):
+    delay = float(np.random.default_rng(SEED).uniform(0.5, 4.0))
+    a, b = _registry(tmp_path / "a"), _registry(tmp_path / "b")
+    chains = {
+        a: [  # before and while the staging dir is written
+            (None, delay),
+            ("after:copy:*/.staging/*:1", None),
+            (f"before:rename:*/{NAME}/*:1", None),
+        ],
+        b: [  # after the entry dir is in place, around the catalogue update
+            (f"after:rename:*/{NAME}/*:1", None),
+            ("before:replace:*/catalogue.json:1", None),
+            ("after:replace:*/catalogue.json:1", None),
+        ],
+    }
+    with ThreadPoolExecutor(2) as pool:
+        hits = [
+            h
+            for f in [pool.submit(_chain, run, r, p) for r, p in chains.items()]
+            for h in f.result()
+        ]
+    print("\n".join(["export kill points hit:", *hits]))
+
+    for reg in (a, b):
+        result = _cli("export", run, "--registry", reg.root, "--name", NAME)
+        assert result.exit_code == 0, result.output
+        report = reg.verify()
+        assert report.ok, report.problems
+        assert temp_files(reg.root) == []
+        rows = _listed(reg)
+        assert len(rows) == len(set(rows))
+        cat = json.loads((reg.root / "catalogue.json").read_text())
+        retired = {r["version"] for r in cat["retired"] if r["name"] == NAME}
+        versions = [v for n, v in rows if n == NAME]
+        assert not retired & set(versions)  # a number is never handed out twice
+        assert versions == sorted(versions) and versions[-1] > max(retired, default=0)
+    # the last kill came after the catalogue update: that export had registered
+    assert [v for n, v in _listed(b) if n == NAME] == [3, 4]
+
+
+@pytest.mark.parametrize(
+    ("op", "pattern", "code"),
+    [
+        ("rename", f"*/{NAME}/*", errno.EIO),  # the staging dir moved into place
+        ("replace", "*/catalogue.json", errno.EIO),  # the catalogue update
+    ],
+    ids=["entry-rename", "catalogue-replace"],
+)
+def test_export_failing_mid_write_changes_nothing_visible(
+    run, tmp_path, monkeypatch, op, pattern, code
+):
+    reg = _registry(tmp_path)
+    before = (reg.root / "catalogue.json").read_bytes()
+    failed = fail_io(monkeypatch, code, op, pattern)
+    result = _cli("export", run, "--registry", reg.root, "--name", NAME)
+    monkeypatch.undo()
+    assert failed and result.exit_code == 1
+    assert result.output.count("\n") == 1 and "Traceback" not in result.output
+    assert f"could not register '{NAME}'" in result.output and os.strerror(code) in result.output
+    assert (reg.root / "catalogue.json").read_bytes() == before
+    assert _listed(reg) == [("tiny", 1)]
+    assert temp_files(reg.root) == []
+    problems = reg.verify().problems  # the entry dir of a failed catalogue update, if any
+    assert [p.kind for p in problems] in ([], ["orphaned"])
+
+    again = _cli("export", run, "--registry", reg.root, "--name", NAME)
+    assert again.exit_code == 0, again.output
+    assert reg.verify().ok and temp_files(reg.root) == []
+    assert [n for n, _ in _listed(reg)] == ["crashy", "tiny"]
