@@ -113,6 +113,8 @@ def test_two_processes_train_as_one_with_the_same_global_batch(data, tmp_path):
     assert result.exit_code == 0, result.output
 
     config = json.loads((two / "config.json").read_text())
+    assert config["arch"] == "tinyplain" and config["train"]["lr"] == 0.03  # options relaunched
+    assert config["train"]["augment"] is False and config["train"]["epochs"] == 2
     load_plugins(plugins)
     try:
         train_run(config, tmp_path / "one", progress=False)

@@ -163,6 +163,17 @@ class Group:
             raise box[0][1](box[0][2])
         return box[0][1]
 
+    def check_same(self, value: str, what: str) -> None:
+        """ConfigError on every rank unless all ranks hold the same `value` (a hash)."""
+        values: list[Any] = [None] * self.size
+        dist.all_gather_object(values, value)
+        if len(set(values)) > 1:
+            found = ", ".join(f"rank {r}: {str(v)[:12]}" for r, v in enumerate(values))
+            raise ConfigError(
+                f"the {self.size} processes disagree on {what} ({found}); give every node the "
+                "same data, plugins and options"
+            )
+
     def gather_objects(self, obj: Any) -> list[Any] | None:
         """Every rank's `obj` in rank order on rank 0; None on the others."""
         out = [None] * self.size if self.main else None

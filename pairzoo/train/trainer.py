@@ -85,6 +85,7 @@ def _train_parallel(
     with cpu_threads(threads_per_process(t["threads"], world)):
         runtime = pick_runtime(t["device"], t["amp"], index)
         with process_group(world, backend, runtime.device) as group:
+            group.check_same(chash, "the config hash (data fingerprint, plugins, options)")
             done = group.from_main(lambda: _check_out_dir(out, chash, resume))
             if done is not None:
                 return done
