@@ -202,8 +202,9 @@ def fail_io(monkeypatch, code: int, op: str, pattern: str, nth: int = 1, modules
     """From the `nth` call of `op` on a path matching `pattern` on, raise OSError(code).
 
     op: "open" (os.open: the temp file of an atomic write, or any file opened that way),
-    "replace" (os.replace), "rename" (os.rename), "write" (writes through a file opened by
-    os.fdopen, or by `open` in each of `modules`). Returns the list of paths that failed.
+    "replace" (os.replace), "rename" (os.rename), "mkdir" (os.mkdir: temp and staging dirs),
+    "write" (writes through a file opened by os.fdopen, or by `open` in each of `modules`).
+    Returns the list of paths that failed.
     """
     failed: list[str] = []
     seen = [0]
@@ -220,11 +221,11 @@ def fail_io(monkeypatch, code: int, op: str, pattern: str, nth: int = 1, modules
     def boom(path):
         raise OSError(code, os.strerror(code), str(path))
 
-    if op in ("open", "replace", "rename"):
+    if op in ("open", "replace", "rename", "mkdir"):
         real = getattr(os, op)
 
         def patched(*args, **kwargs):
-            target = args[0] if op == "open" else args[1]
+            target = args[0] if op in ("open", "mkdir") else args[1]
             if hit(target):
                 boom(target)
             return real(*args, **kwargs)
