@@ -170,7 +170,6 @@ class Loader:
     unfinished: bool = False  # the run is left unfinished, so that it is resumed
     only_error: bool = True  # the output is the one-line error alone (no report around it)
     source: str = "trained"  # the module fixture whose run is copied
-    names_path: bool = True  # the refusal names the planted file's path (else only its name)
 
 
 # A new loading path is one line here.
@@ -183,7 +182,7 @@ PATHS = {
     "export --all": Loader("model.pt", export_all, only_error=False),
     "train-all, exporting": Loader("model.pt", train_all, only_error=False),
     "rundir.load_run": Loader("model.pt", api_load_run),
-    "tune: best trial published": Loader("model.pt", api_tune_publish_best, names_path=False),
+    "tune: best trial published": Loader("model.pt", api_tune_publish_best),
     "distill --resume, training": Loader("last.pt", distill_resume, True, source="distilled"),
     "distill --resume, finished": Loader("model.pt", distill_resume, source="distilled"),
 }  # fmt: skip
@@ -224,7 +223,7 @@ def test_hostile_checkpoint_is_refused_and_never_runs(request, path, variant, tm
     assert code == 1, output
     refusals = [line for line in output.splitlines() if REFUSAL in line]
     assert refusals, output
-    named = str(case.run / filename) if loader.names_path else f"/{filename}: "
+    named = str(case.run / filename)
     for line in refusals:
         assert named in line and "refused to load" in line, line
     if loader.only_error:

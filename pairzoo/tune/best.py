@@ -19,6 +19,7 @@ def publish_best(trial_dir: Path, dest: Path, name: str) -> None:
     """Copy run `trial_dir` to `dest`, named `name`, replacing what `dest` held."""
     from pairzoo.train.checkpoint import load_torch, save_model
 
+    saved = load_torch(trial_dir / "model.pt")  # a refusal names the trial's own file
     tmp = Path(tempfile.mkdtemp(prefix=".best-", dir=dest.parent))
     try:
         staged = tmp / "run"
@@ -27,7 +28,6 @@ def publish_best(trial_dir: Path, dest: Path, name: str) -> None:
             doc = json.loads((staged / file).read_text(encoding="utf-8"))
             doc["name"] = name
             write_json(staged / file, doc)
-        saved = load_torch(staged / "model.pt")
         saved["config"]["name"] = name
         save_model(staged / "model.pt", saved["state_dict"], saved["config"])
         old = tmp / "old"
