@@ -1,7 +1,6 @@
 """A training run SIGKILLed anywhere (mid-epoch, after a checkpoint, inside an atomic write, again
 after resuming) resumes to exactly the metrics and weights of a run that was never killed."""
 
-import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 
@@ -33,7 +32,6 @@ EPOCHS = 3
 SLEEP = 0.05  # per training batch, 8 batches an epoch: epochs of about 0.4 s to kill inside
 EPOCH_S = 8 * SLEEP
 SEED = 20261128  # of the random kill points; the points hit are printed (pytest -rP shows them)
-_CLI = threading.Lock()  # CliRunner swaps sys.stdout: one in-process command at a time
 
 
 @pytest.fixture(scope="module")
@@ -108,9 +106,8 @@ def _die_at(data, run, spec, what):
 
 
 def _resume_to_the_end(data, run):
-    with _CLI:
-        result = CliRunner().invoke(main, train_args(data, run, EPOCHS, SLEEP, "--resume"))
-        load_plugins(None)
+    result = CliRunner().invoke(main, train_args(data, run, EPOCHS, SLEEP, "--resume"))
+    load_plugins(None)
     assert result.exit_code == 0, result.output
 
 
