@@ -41,7 +41,14 @@ from pathlib import Path
 from typing import Any
 
 from pairzoo.errors import ConfigError
-from pairzoo.train.config import TOP_DEFAULTS, check_keys, check_type, merge, validate
+from pairzoo.train.config import (
+    TOP_DEFAULTS,
+    check_keys,
+    check_type,
+    finite_float,
+    merge,
+    validate,
+)
 
 FORMAT = 1
 AUTO = "auto"
@@ -166,16 +173,16 @@ def read_toml(path: Path) -> dict[str, Any]:
         return tomllib.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
         raise ConfigError(f"zoo file '{path}' does not exist") from None
-    except (OSError, UnicodeDecodeError) as exc:
+    except OSError as exc:
         raise ConfigError(f"zoo file '{path}' cannot be read: {exc}") from exc
-    except tomllib.TOMLDecodeError as exc:
-        raise ConfigError(f"{path}: not valid TOML: {exc}") from exc
+    except (ValueError, RecursionError) as exc:  # TOML syntax, bad UTF-8, nesting too deep
+        raise ConfigError(f"{path}: not valid TOML: {type(exc).__name__}: {exc}") from None
 
 
 def check_zoo(raw: dict[str, Any], where: str) -> None:
     """The file's structure: known keys, tables where tables belong, at least one model."""
     _known(raw, _TOP_KEYS, where, "key")
-    if raw.get("format", FORMAT) != FORMAT:
+    if raw.get("format", FORMAT) != FORMAT or isinstance(raw.get("format"), bool | float):
         raise ConfigError(f"{where}: key 'format' is {raw['format']!r}, expected {FORMAT}")
     _string(raw, "description", where)
     _section(raw, where, "")
@@ -291,6 +298,8 @@ def _string(raw: dict, key: str, where: str, prefix: str = "") -> None:
 def _typed(raw: dict, defaults: dict, where: str, prefix: str) -> None:
     for key, value in raw.items():
         check_type(f"{where}: key '{prefix}{key}'", defaults[key], value)
+        if isinstance(defaults[key], float):
+            finite_float(f"{where}: key '{prefix}{key}'", value)
         check, expected = _RANGES.get(key, (None, ""))
         if check is not None and not check(value):
             raise ConfigError(f"{where}: key '{prefix}{key}' must be {expected}, got {value!r}")
