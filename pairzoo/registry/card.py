@@ -98,31 +98,66 @@ def read_card(path: Path) -> tuple[dict[str, Any], str]:
         data = path.read_bytes()
     except FileNotFoundError:
         raise RegistryError(f"{path}: card is missing") from None
+    except OSError as exc:
+        raise RegistryError(f"{path}: card cannot be read ({exc})") from None
     try:
         card = json.loads(data)
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-        raise RegistryError(f"{path}: card is not valid JSON ({exc})") from None
+    except (ValueError, RecursionError) as exc:  # bad JSON or UTF-8, too deep, too long ints
+        raise RegistryError(
+            f"{path}: card is not valid JSON ({type(exc).__name__}: {exc})"
+        ) from None
     if not isinstance(card, dict):
         raise RegistryError(f"{path}: card is a {type(card).__name__}, expected a JSON object")
+    check_card_shape(card, path)
     return card, sha256_bytes(data)
 
 
-def onnx_bytes(card: dict[str, Any]) -> int | None:
+def check_card_shape(card: dict[str, Any], path: Path) -> None:
+    """The keys loaders index into: `files` {arcname: {"sha256": str, ...}}, `onnx` a name."""
+    files = card.get("files", {})
+    if not isinstance(files, dict):
+        raise RegistryError(
+            f"{path}: card key 'files' is a {type(files).__name__}, expected an object of "
+            "{arcname: {sha256, bytes}}"
+        )
+    for arcname, info in files.items():
+        try:
+            check_arcname(arcname)
+        except RegistryError as exc:
+            raise RegistryError(f"{path}: {exc}") from None
+        if not isinstance(info, dict) or not isinstance(info.get("sha256"), str):
+            raise RegistryError(
+                f"{path}: card key 'files.{arcname}' is {info!r:.80}, expected an object with "
+                "a sha256 string"
+            )
     main = card.get("onnx")
-    info = card.get("files", {}).get(main) if main else None
-    return info.get("bytes") if info else None
+    if main is not None and (not isinstance(main, str) or main not in files):
+        raise RegistryError(
+            f"{path}: card key 'onnx' is {main!r:.80}, expected the name of one of its files"
+        )
+
+
+def onnx_bytes(card: dict[str, Any]) -> int | None:
+    files, main = card.get("files"), card.get("onnx")
+    info = files.get(main) if isinstance(files, dict) and isinstance(main, str) else None
+    size = info.get("bytes") if isinstance(info, dict) else None
+    return size if isinstance(size, int) and not isinstance(size, bool) else None
+
+
+def _get(table: Any, key: str) -> Any:
+    return table.get(key) if isinstance(table, dict) else None
 
 
 def summary(card: dict[str, Any]) -> dict[str, Any]:
-    """The listing row for `registry ls`."""
+    """The listing row for `registry ls` (tolerates any JSON in the card's optional keys)."""
     arch = card.get("architecture") or {}
-    val = (card.get("metrics") or {}).get("val") or {}
+    val = _get(_get(card, "metrics"), "val") or {}
     return {
         "name": card.get("name"),
         "version": card.get("version"),
         "kind": card.get("kind"),
         "architecture": arch.get("name") if isinstance(arch, dict) else arch,
-        "val_accuracy": val.get("accuracy"),
+        "val_accuracy": _get(val, "accuracy"),
         "parameters": card.get("parameters"),
         "macs_per_pair": card.get("macs_per_pair"),
         "onnx_bytes": onnx_bytes(card),

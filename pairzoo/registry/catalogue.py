@@ -18,6 +18,7 @@ import filelock
 
 from pairzoo import atomic
 from pairzoo.errors import RegistryError
+from pairzoo.registry.card import check_name
 
 CATALOGUE_FILE = "catalogue.json"
 LOCK_FILE = ".catalogue.lock"
@@ -41,8 +42,8 @@ def read(root: Path) -> dict[str, Any]:
         raise RegistryError(f"{path}: cannot read the catalogue ({exc})") from None
     try:
         cat = json.loads(data)
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-        raise _corrupt(path, f"not valid JSON ({exc})") from None
+    except (ValueError, RecursionError) as exc:  # bad JSON or UTF-8, too deep, too long ints
+        raise _corrupt(path, f"not valid JSON ({type(exc).__name__}: {exc})") from None
     problem = _structure_problem(cat)
     if problem:
         raise _corrupt(path, problem)
@@ -80,10 +81,19 @@ def _structure_problem(cat: Any) -> str | None:
         for key, kind in _ENTRY_KEYS.items():
             if not isinstance(entry.get(key), kind) or isinstance(entry.get(key), bool):
                 return f"entries[{i}] key '{key}' is missing or not a {kind.__name__}"
-        if entry["dir"] != f"{entry['name']}/{entry['version']}" or entry["name"].startswith("."):
-            return f"entries[{i}] dir {entry['dir']!r} is not NAME/VERSION of its name and version"
-    if not isinstance(cat.get("retired", []), list):
-        return "key 'retired' is not a list"
+        try:
+            check_name(entry["name"])
+        except RegistryError:
+            return f"entries[{i}] name {entry['name']!r:.80} is not a registry name"
+        if entry["version"] < 1:
+            return f"entries[{i}] version {entry['version']} is not 1 or more"
+        if entry["dir"] != f"{entry['name']}/{entry['version']}":
+            return (
+                f"entries[{i}] dir {entry['dir']!r:.80} is not NAME/VERSION of its name and version"
+            )
+    retired = cat.get("retired", [])
+    if not isinstance(retired, list) or not all(isinstance(r, dict) for r in retired):
+        return "key 'retired' is not a list of objects"
     return None
 
 
