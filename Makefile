@@ -32,6 +32,11 @@ train-all: $(STAMP) $(DATA)/meta.json
 bench: $(STAMP)
 	$(BIN)/python -m benchmarks
 
+# Only the fuzz tests, under the large "fuzz" profile of tests/conftest.py; the last lines
+# print how many generated cases ran.
+fuzz: $(STAMP)
+	HYPOTHESIS_PROFILE=fuzz $(BIN)/python -m pytest -q -m fuzz $(PYTEST_ARGS)
+
 lint: $(STAMP)
 	$(BIN)/ruff check pairzoo plugins tests benchmarks
 	$(BIN)/ruff format --check pairzoo plugins tests benchmarks

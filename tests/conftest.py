@@ -1,0 +1,78 @@
+"""Hypothesis profiles for the fuzz tests, a hard per-example time limit, and a case count.
+
+Profiles (env HYPOTHESIS_PROFILE or `pytest --hypothesis-profile NAME`):
+- "default": a few examples per fuzz test, so `make test` stays quick;
+- "fuzz": `make fuzz`, enough examples for well over 10,000 cases in total.
+Both keep a per-example deadline; an example that hangs outright is stopped after
+HANG_LIMIT_S by an alarm, since a deadline is only checked once an example returns.
+"""
+
+from __future__ import annotations
+
+import functools
+import os
+import signal
+import threading
+from collections import Counter
+from datetime import timedelta
+
+from hypothesis import HealthCheck, settings
+
+HANG_LIMIT_S = 60.0
+_COMMON = {
+    "deadline": timedelta(seconds=5),  # generous: the machine may be shared
+    "suppress_health_check": [HealthCheck.too_slow, HealthCheck.data_too_large],
+    "print_blob": True,
+}
+settings.register_profile("default", max_examples=80, **_COMMON)
+settings.register_profile("fuzz", max_examples=1200, **_COMMON)
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "default"))
+
+_cases: Counter[str] = Counter()
+
+
+class ExampleHung(AssertionError):
+    """One generated example ran past HANG_LIMIT_S."""
+
+
+def pytest_collection_modifyitems(config, items):
+    for item in items:
+        handle = getattr(getattr(item, "obj", None), "hypothesis", None)
+        if handle is not None and not getattr(handle.inner_test, "_pairzoo_counted", False):
+            handle.inner_test = _counted(handle.inner_test, item.nodeid)
+
+
+def _counted(test, nodeid: str):
+    @functools.wraps(test)
+    def run(*args, **kwargs):
+        _cases[nodeid] += 1
+        if threading.current_thread() is not threading.main_thread():
+            return test(*args, **kwargs)
+        previous = signal.signal(signal.SIGALRM, _hung)
+        signal.setitimer(signal.ITIMER_REAL, HANG_LIMIT_S)
+        try:
+            return test(*args, **kwargs)
+        finally:
+            signal.setitimer(signal.ITIMER_REAL, 0)
+            signal.signal(signal.SIGALRM, previous)
+
+    run._pairzoo_counted = True
+    return run
+
+
+def _hung(signum, frame):
+    raise ExampleHung(f"one example ran longer than {HANG_LIMIT_S:.0f} s (a hang)")
+
+
+def pytest_terminal_summary(terminalreporter):
+    if not _cases:
+        return
+    profile = settings.get_current_profile_name()
+    terminalreporter.section("hypothesis cases")
+    if profile == "fuzz":
+        for nodeid, n in sorted(_cases.items()):
+            terminalreporter.write_line(f"{n:8d}  {nodeid}")
+    terminalreporter.write_line(
+        f"hypothesis: {sum(_cases.values())} generated cases run by {len(_cases)} tests "
+        f"(profile {profile})"
+    )

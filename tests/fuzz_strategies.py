@@ -1,0 +1,275 @@
+"""Hypothesis strategies and helpers shared by the fuzz tests (tests/test_fuzz_*.py).
+
+Every fuzz test checks the same promise: a file from elsewhere either loads or is refused with
+one PairzooError subclass whose message names the file. `expect_ok_or` states it once.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import io
+import json
+import math
+import shutil
+import tempfile
+import zipfile
+from collections.abc import Iterator
+from pathlib import Path
+
+import numpy as np
+from hypothesis import strategies as st
+from hypothesis.extra import numpy as hnp
+
+from pairzoo.errors import PairzooError
+
+# ---- the property -----------------------------------------------------------------------
+
+
+@contextlib.contextmanager
+def expect_ok_or(error: type[PairzooError], *names: str) -> Iterator[list]:
+    """Run the block; it may raise only `error`, and then its message must contain every name.
+
+    Yields a list that holds the caught error afterwards (empty when the block worked).
+    """
+    caught: list = []
+    try:
+        yield caught
+    except error as exc:
+        message = str(exc)
+        for name in names:
+            assert name in message, f"message does not name {name!r}: {message}"
+        caught.append(exc)
+
+
+@contextlib.contextmanager
+def workdir() -> Iterator[Path]:
+    """A fresh temporary directory per generated example (pytest's tmp_path is per test)."""
+    path = Path(tempfile.mkdtemp(prefix="pairzoo-fuzz-"))
+    try:
+        yield path
+    finally:
+        shutil.rmtree(path, ignore_errors=True)
+
+
+# ---- generic values ---------------------------------------------------------------------
+
+# Text as hostile files hold it: any code point but lone surrogates (which no file can hold).
+texts = st.text(st.characters(exclude_categories=("Cs",)), max_size=30)
+short_texts = st.text(st.characters(exclude_categories=("Cs",)), max_size=8)
+ints64 = st.integers(min_value=-(2**63), max_value=2**63 - 1)
+big_ints = st.integers(min_value=-(10**30), max_value=10**30)
+floats = st.floats(allow_nan=True, allow_infinity=True)
+
+json_scalars = st.none() | st.booleans() | big_ints | floats | texts
+json_values = st.recursive(
+    json_scalars,
+    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(short_texts, inner, max_size=4),
+    max_leaves=12,
+)
+
+toml_scalars = (
+    st.booleans()
+    | ints64
+    | floats
+    | texts
+    | st.dates(min_value=dt.date(1, 1, 1))
+    | st.datetimes()
+    | st.times()
+)
+toml_values = st.recursive(
+    toml_scalars,
+    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(short_texts, inner, max_size=4),
+    max_leaves=12,
+)
+
+
+def deeply_nested(depth: int, kind: str = "json") -> str:
+    """A document nested `depth` lists deep (recursion limits of the parsers)."""
+    if kind == "json":
+        return "[" * depth + "]" * depth
+    return "a = " + "[" * depth + "]" * depth + "\n"
+
+
+# ---- TOML writing (no TOML writer is a dependency) ---------------------------------------
+
+
+def toml_key(key: str) -> str:
+    return json.dumps(key, ensure_ascii=False)
+
+
+def toml_value(value) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int):
+        return str(value)
+    if isinstance(value, float):
+        if math.isnan(value):
+            return "nan"
+        if math.isinf(value):
+            return "inf" if value > 0 else "-inf"
+        return repr(value)
+    if isinstance(value, str):
+        return json.dumps(value, ensure_ascii=True)
+    if isinstance(value, dt.datetime | dt.date | dt.time):
+        return value.isoformat()
+    if isinstance(value, list | tuple):
+        return "[" + ", ".join(toml_value(v) for v in value) + "]"
+    if isinstance(value, dict):
+        return "{" + ", ".join(f"{toml_key(k)} = {toml_value(v)}" for k, v in value.items()) + "}"
+    raise TypeError(type(value))
+
+
+def toml_document(doc: dict) -> str:
+    """`doc` as TOML: scalars first, then one [table] per dict value (nested ones inline)."""
+    lines = [f"{toml_key(k)} = {toml_value(v)}" for k, v in doc.items() if not isinstance(v, dict)]
+    for key, value in doc.items():
+        if isinstance(value, dict):
+            lines.append(f"[{toml_key(key)}]")
+            lines += [f"{toml_key(k)} = {toml_value(v)}" for k, v in value.items()]
+    return "\n".join(lines) + "\n"
+
+
+def mostly(valid: st.SearchStrategy, wild: st.SearchStrategy) -> st.SearchStrategy:
+    """`valid` most of the time, so generated files get past the first check.
+
+    (A sampled_from leans to its first items; one_of or integers(0, 3) == 0 lean to the wild
+    branch, which left most generated files failing their first check.)"""
+    return st.sampled_from([valid, valid, valid, wild]).flatmap(lambda s: s)
+
+
+def rarely() -> st.SearchStrategy:
+    """True about one time in four (see `mostly`)."""
+    return st.sampled_from([False, False, False, True])
+
+
+# ---- npz files ---------------------------------------------------------------------------
+
+KEYS = ("x", "y", "id", "digits")
+
+numeric_dtypes = st.sampled_from(
+    [
+        "u1",
+        "i1",
+        "<i2",
+        ">i4",
+        "<i8",
+        "<u8",
+        "<f2",
+        "<f4",
+        ">f8",
+        "?",
+        "<c8",
+        "<U3",
+        "S4",
+        "<M8[s]",
+        "<m8[s]",
+        [("a", "<i4"), ("b", "u1")],
+    ]
+)
+
+
+def wild_array(max_side: int = 4) -> st.SearchStrategy:
+    """Any small array: odd dtype, odd shape (0-d, empty, up to 4 dimensions)."""
+    return numeric_dtypes.flatmap(
+        lambda dtype: hnp.arrays(
+            np.dtype(dtype),
+            hnp.array_shapes(min_dims=0, max_dims=4, min_side=0, max_side=max_side),
+        )
+    )
+
+
+@st.composite
+def valid_split(draw, labelled: bool | None = None) -> dict[str, np.ndarray]:
+    """A correct split: x uint8 (n, 28, 56), unique str ids, labels and digit classes."""
+    n = draw(st.integers(1, 4))
+    x = draw(hnp.arrays(np.uint8, (n, 28, 56), elements=st.integers(0, 255), fill=st.just(7)))
+    ids = np.array([f"ID_{i:04d}" for i in range(n)])
+    arrays = {"x": x, "id": ids}
+    if labelled if labelled is not None else draw(st.booleans()):
+        arrays["y"] = np.array(draw(st.lists(st.integers(0, 1), min_size=n, max_size=n)))
+    if draw(st.booleans()):
+        arrays["digits"] = np.array(
+            draw(st.lists(st.tuples(st.integers(0, 9), st.integers(0, 9)), min_size=n, max_size=n))
+        ).reshape(n, 2)
+    return arrays
+
+
+@st.composite
+def mutated_split(draw) -> dict[str, np.ndarray]:
+    """A correct split with one to three keys replaced, dropped or added."""
+    arrays = dict(draw(valid_split()))
+    n = len(arrays["x"])
+    for _ in range(draw(st.integers(1, 3))):
+        key = draw(st.sampled_from(KEYS) | short_texts.filter(lambda k: k and "/" not in k))
+        action = draw(st.sampled_from(["wild", "drop", "length", "values", "ids"]))
+        if action == "drop":
+            arrays.pop(key, None)
+        elif action == "wild":
+            arrays[key] = draw(wild_array())
+        elif action == "length" and key in arrays and arrays[key].ndim >= 1:
+            m = draw(st.integers(0, n + 2).filter(lambda m: m != n))
+            arrays[key] = np.resize(arrays[key], (m, *arrays[key].shape[1:]))
+        elif action == "values" and key in ("y", "digits"):
+            shape = (n,) if key == "y" else (n, 2)
+            dtype = draw(st.sampled_from(["<i8", "<u8", "i1", "<f8", "?"]))
+            arrays[key] = draw(hnp.arrays(np.dtype(dtype), shape))
+        elif action == "ids":
+            arrays["id"] = np.array(
+                draw(st.lists(short_texts, min_size=n, max_size=n)), dtype=str
+            ).reshape(n)
+    return arrays
+
+
+def npz_bytes(arrays: dict[str, np.ndarray], compressed: bool = False) -> bytes:
+    """Bytes of an .npz as numpy writes it (pickled object arrays allowed, as another tool's)."""
+    buf = io.BytesIO()
+    (np.savez_compressed if compressed else np.savez)(buf, **arrays)
+    return buf.getvalue()
+
+
+def npy_header(shape: tuple, descr: str = "|u1", fortran: bool = False) -> bytes:
+    """A version 1.0 .npy header declaring `shape` of `descr`, whatever the data behind it."""
+    text = repr({"descr": descr, "fortran_order": fortran, "shape": tuple(shape)})
+    body = text.encode("latin1")
+    pad = 64 - (10 + len(body) + 1) % 64
+    body += b" " * pad + b"\n"
+    return b"\x93NUMPY\x01\x00" + len(body).to_bytes(2, "little") + body
+
+
+def zip_members(members: dict[str, bytes], compression: int = zipfile.ZIP_STORED) -> bytes:
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w", compression) as zf:
+        for name, data in members.items():
+            zf.writestr(name, data)
+    return buf.getvalue()
+
+
+def forge_member_size(archive: bytes, size: int) -> bytes:
+    """Rewrite every member's sizes in the local and central headers to `size` (< 4 GiB), so
+    the archive's directory agrees with a forged .npy header while the bytes stay tiny."""
+    out = bytearray(archive)
+    raw = size.to_bytes(4, "little")
+    with zipfile.ZipFile(io.BytesIO(archive)) as zf:
+        locals_ = [info.header_offset for info in zf.infolist()]
+    for pos in locals_:
+        out[pos + 18 : pos + 26] = raw + raw
+    eocd = out.rfind(b"PK\x05\x06")
+    pos = int.from_bytes(out[eocd + 16 : eocd + 20], "little")
+    while out[pos : pos + 4] == b"PK\x01\x02":
+        out[pos + 20 : pos + 28] = raw + raw
+        name_len, extra_len, comment_len = (
+            int.from_bytes(out[pos + o : pos + o + 2], "little") for o in (28, 30, 32)
+        )
+        pos += 46 + name_len + extra_len + comment_len
+    return bytes(out)
+
+
+class Unpickled:
+    """Unpickling it touches a marker file: proves whether a loader ran pickle."""
+
+    def __init__(self, marker: str):
+        self.marker = marker
+
+    def __reduce__(self):
+        return (Path.touch, (Path(self.marker),))
