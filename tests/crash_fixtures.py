@@ -50,13 +50,15 @@ def train_args(data: Path, out: Path, epochs: int, sleep: float, *extra: str) ->
     ]  # fmt: skip
 
 
-def start(args: list[str], die_at: str | None = None, log: Path | None = None) -> subprocess.Popen:
+def start(
+    args: list[str], die_at: str | None = None, log: Path | None = None, env: dict | None = None
+) -> subprocess.Popen:
     """`python -m pairzoo ARGS` (or this driver, dying at `die_at`) as a subprocess."""
     if die_at is None:
         cmd = [sys.executable, "-m", "pairzoo", *args]
     else:
         cmd = [sys.executable, str(HERE), die_at, "--", *args]
-    env = {**os.environ, "OMP_NUM_THREADS": "1", "PYTHONPATH": str(HERE.parent)}
+    env = {**os.environ, "OMP_NUM_THREADS": "1", "PYTHONPATH": str(HERE.parent), **(env or {})}
     err = open(log, "ab") if log is not None else subprocess.DEVNULL  # noqa: SIM115
     try:
         return subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=err, env=env)

@@ -5,6 +5,7 @@ exporting again gives a consistent catalogue."""
 import errno
 import json
 import os
+import tempfile
 import time
 from concurrent.futures import ThreadPoolExecutor
 
@@ -59,11 +60,12 @@ def _check_after_crash(reg, what):
 
 def _export_killed(run, reg, spec, delay=None):
     args = ["export", str(run), "--registry", str(reg.root), "--name", NAME]
+    env = {"TMPDIR": str(reg.root.parent / "scratch")}  # where the export writes its ONNX file
     if delay is None:
-        proc = start(args, die_at=spec)
+        proc = start(args, die_at=spec, env=env)
         assert finish(proc) == -9, f"the export never reached {spec}"
         return spec
-    proc = start(args)
+    proc = start(args, env=env)
     time.sleep(delay)
     return f"random, {delay:.2f} s after start" + ("" if kill(proc) else " (had finished)")
 
@@ -75,9 +77,11 @@ def _chain(run, reg, points):
     return hits
 
 
-def test_killed_exports_leave_no_half_entry_and_a_retry_cleans_up(run, tmp_path):
+def test_killed_exports_leave_no_half_entry_and_a_retry_cleans_up(run, tmp_path, monkeypatch):
     delay = float(np.random.default_rng(SEED).uniform(0.5, 4.0))
     a, b = _registry(tmp_path / "a"), _registry(tmp_path / "b")
+    for reg in (a, b):
+        (reg.root.parent / "scratch").mkdir()
     chains = {
         a: [  # before and while the staging dir is written
             (None, delay),
@@ -99,8 +103,14 @@ def test_killed_exports_leave_no_half_entry_and_a_retry_cleans_up(run, tmp_path)
     print("\n".join(["export kill points hit:", *hits]))
 
     for reg in (a, b):
+        scratch = reg.root.parent / "scratch"
+        assert list(scratch.glob("pairzoo-export-*"))  # the killed exports left their ONNX files
+        monkeypatch.setattr(tempfile, "tempdir", str(scratch))
         result = _cli("export", run, "--registry", reg.root, "--name", NAME)
+        monkeypatch.undo()
         assert result.exit_code == 0, result.output
+        # the killed exports' scratch dirs are gone too
+        assert not list(scratch.glob("pairzoo-export-*"))
         report = reg.verify()
         assert report.ok, report.problems
         assert temp_files(reg.root) == []

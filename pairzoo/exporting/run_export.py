@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
+import os
+import re
+import shutil
 import tempfile
 import time
 from pathlib import Path
 from typing import Any
 
+from pairzoo.atomic import is_stale, owner_tag
 from pairzoo.errors import DataError, ExportError, PairzooError
 from pairzoo.exporting.model_card import ONNX_NAME, build_card, data_section
 from pairzoo.exporting.onnx_export import check_onnx, export_onnx
@@ -41,7 +46,7 @@ def export_run(
     val_dir = _val_dir(loaded.config, data_dir, run_dir)
     xa, xb = _val_pairs(val_dir)
     timings = {"load_s": time.perf_counter() - start}
-    with tempfile.TemporaryDirectory(prefix="pairzoo-export-") as tmp:
+    with _scratch_dir() as tmp:
         onnx_path = Path(tmp) / ONNX_NAME
         t = time.perf_counter()
         exported = export_onnx(loaded.model, onnx_path)
@@ -70,6 +75,19 @@ def export_run(
             timings={k: round(v, 3) for k, v in timings.items()},
         )
         return registry.add_entry(name, "model", {ONNX_NAME: onnx_path}, card)
+
+
+_SCRATCH = "pairzoo-export-pz-"
+_STALE_SCRATCH = re.compile(rf"^{_SCRATCH}(?P<host>[A-Za-z0-9_]+)-(?P<pid>\d+)-[A-Za-z0-9_]+$")
+
+
+def _scratch_dir() -> tempfile.TemporaryDirectory:
+    """A temp dir for the ONNX file, after deleting those of exports that were killed."""
+    with contextlib.suppress(OSError):
+        for entry in os.scandir(tempfile.gettempdir()):
+            if entry.name.startswith(_SCRATCH) and is_stale(entry.name, _STALE_SCRATCH):
+                shutil.rmtree(entry.path, ignore_errors=True)
+    return tempfile.TemporaryDirectory(prefix=f"{_SCRATCH}{owner_tag()}-")
 
 
 def _val_dir(config: dict[str, Any], data_dir, run_dir: Path) -> Path:
