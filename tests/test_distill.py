@@ -70,7 +70,9 @@ def distilled(tmp_path_factory):
     reg, data = _registry_with_ensemble(tmp)
     out = tmp / "runs" / "student"
     extra = ("--loss-param", "temperature=2", "--loss-param", "alpha=0.5")
-    result = CliRunner().invoke(main, _args(reg, data, out, *extra))
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr("pairzoo.distill.teacher._CHUNK", 256)  # three chunks, the last one short
+        result = CliRunner().invoke(main, _args(reg, data, out, *extra))
     try:
         assert result.exit_code == 0, result.output
         yield reg, data, out, result.output

@@ -86,7 +86,9 @@ def distill(
     loaded = load_ensemble(reg, ensemble, threads=1)  # members run side by side, one thread each
     train = load_data_dir(cfg["data"], "train")
     rule = check_data(loaded, tuple(train.x.shape[1:]), cfg["rule"], cfg["data"])
-    logits, record, reused = _teacher(out, loaded, train.x, cfg, threads, resume, rule, log)
+    logits, record, reused = _teacher(
+        out, loaded, train.x, cfg, threads, resume, rule, log, progress
+    )
     del train
     # The run directory already holds the teacher files, so training always goes through the
     # trainer's resume path; a fresh run was checked to have an empty --out above.
@@ -120,9 +122,11 @@ def _threads(cfg: dict[str, Any]) -> int:
         return os.cpu_count() or 1
 
 
-def _teacher(out, loaded, x, cfg, threads, resume, rule, log) -> tuple[np.ndarray, dict, bool]:
+def _teacher(
+    out, loaded, x, cfg, threads, resume, rule, log, progress
+) -> tuple[np.ndarray, dict, bool]:
     """The saved logits on resume (checked), else the ensemble's, computed and saved now."""
-    from pairzoo.distill.teacher import ensemble_proba, load_teacher, proba_to_logit, save_teacher
+    from pairzoo.distill.teacher import load_teacher, proba_to_logit, save_teacher, teacher_proba
 
     if resume and (out / RECORD_FILE).exists():
         logits, record = load_teacher(out, loaded.card, len(x), cfg["data_fingerprint"])
@@ -137,7 +141,7 @@ def _teacher(out, loaded, x, cfg, threads, resume, rule, log) -> tuple[np.ndarra
     log(
         f"teacher: {ref} ({len(loaded.members)} members) on {len(x)} train pairs, {threads} at a time"
     )
-    proba, _, seconds = ensemble_proba(loaded, x, workers=threads, threads=threads)
+    proba, seconds = teacher_proba(loaded, x, workers=threads, threads=threads, progress=progress)
     logits = proba_to_logit(proba)
     record = save_teacher(
         out,

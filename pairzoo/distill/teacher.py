@@ -22,6 +22,7 @@ from pairzoo.errors import RunError
 
 LOGITS_FILE = "teacher_logits.npy"
 RECORD_FILE = "teacher.json"
+_CHUNK = 4096  # pairs per progress step
 EPS = 1e-6  # probabilities are clipped to [EPS, 1 - EPS]: logits within +-13.8
 
 
@@ -52,6 +53,33 @@ def ensemble_proba(
     logits = logit_matrix(loaded.members, x, batch_size, workers=workers).logits
     proba = predict_booster(loaded.booster, logits, threads)
     return proba, logits, time.perf_counter() - start
+
+
+def teacher_proba(
+    loaded, x: np.ndarray, workers: int = 1, threads: int = 1, progress: bool = False
+) -> tuple[np.ndarray, float]:
+    """The ensemble's probability for every pair of `x`, in chunks behind a progress bar."""
+    import sys
+    import time
+
+    from tqdm.auto import tqdm
+
+    start, parts = time.perf_counter(), []
+    with tqdm(
+        total=len(x),
+        desc="teacher",
+        unit="pair",
+        leave=False,
+        disable=not progress,
+        file=sys.stderr,
+    ) as bar:
+        for i in range(0, len(x), _CHUNK):
+            parts.append(
+                ensemble_proba(loaded, x[i : i + _CHUNK], workers=workers, threads=threads)[0]
+            )
+            bar.update(len(parts[-1]))
+    proba = np.concatenate(parts) if parts else np.zeros(0, np.float64)
+    return proba, time.perf_counter() - start
 
 
 def save_teacher(out: Path, logits: np.ndarray, card: dict[str, Any], **facts: Any) -> dict:
