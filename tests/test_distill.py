@@ -244,3 +244,15 @@ def test_an_ensemble_taking_other_images_is_refused():
     with pytest.raises(DataError, match="takes input 'xa' of shape"):
         check_image_shape("e@1", inputs, (28, 56), "data")
     check_image_shape("e@1", [["xa", "tensor(float)", [None, 1, None, 28]]], (28, 56), "data")
+
+
+def test_no_register_reports_through_a_temporary_onnx_export(distilled, tmp_path):
+    reg, data, _, _ = distilled
+    before = [(c["name"], c["version"]) for c in reg.list()]
+    out = tmp_path / "unregistered"
+    result = CliRunner().invoke(main, _args(reg, data, out, "--no-register", "--json"))
+    assert result.exit_code == 0, result.output
+    report = json.loads(result.output)
+    assert report["student"]["ref"] == "unregistered" and report["accuracy"]["val"]["pairs"] == 400
+    assert report == json.loads((out / "distill_report.json").read_text())
+    assert [(c["name"], c["version"]) for c in reg.list()] == before
