@@ -248,13 +248,19 @@ def convert_batchnorm(model: nn.Module, cuda: bool) -> nn.Module:
 
 def wrap(model: nn.Module, device: torch.device, aux: bool) -> nn.Module:
     """`model` inside DistributedDataParallel (via PairForward); the bare model stays the one saved."""
+    import inspect
+
     from torch.nn.parallel import DistributedDataParallel
 
+    # Running statistics are averaged before evaluation instead of rank 0's broadcast at every
+    # forward (torch before 2.13 names the switch broadcast_buffers).
+    names = inspect.signature(DistributedDataParallel).parameters
+    no_sync = "forward_sync_buffers" if "forward_sync_buffers" in names else "broadcast_buffers"
     return DistributedDataParallel(
         PairForward(model),
         device_ids=[device.index] if device.type == "cuda" else None,
-        forward_sync_buffers=False,  # running statistics are averaged before evaluation instead
         find_unused_parameters=_has_unused_parameters(model, device, aux),
+        **{no_sync: False},
     )
 
 

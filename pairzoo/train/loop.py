@@ -81,8 +81,9 @@ def train_epoch(
                     loss=f"{loss_sum.item() / seen:.4f}", acc=f"{correct.item() / seen:.3f}"
                 )
     if s.group is not None:
-        totals = torch.stack([loss_sum.double(), correct.double(), torch.tensor(float(seen))])
-        loss_sum, correct, seen = s.group.sum(totals.to(device)).tolist()
+        n = torch.tensor(float(seen), dtype=torch.float64, device=device)
+        totals = torch.stack([loss_sum.double(), correct.double(), n])
+        loss_sum, correct, seen = s.group.sum(totals).tolist()
         seen = int(seen)
     return {
         "loss": float(loss_sum) / seen,
