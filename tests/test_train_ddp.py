@@ -106,7 +106,7 @@ def test_two_processes_train_as_one_with_the_same_global_batch(data, tmp_path):
     args = [
         "--data", data, "--arch", "tinyplain", "--loss", "bce", "--plugins-dir", plugins,
         "--epochs", 2, "--batch-size", 32, "--lr", 0.03, "--seed", 7, "--threads", 1,
-        "--patience", 0, "--no-augment", "--no-swap", "--no-progress",
+        "--device", "cpu", "--patience", 0, "--no-augment", "--no-swap", "--no-progress",
     ]  # fmt: skip
     two = tmp_path / "two"
     result = CliRunner().invoke(main, ["train", "--nproc", "2", "--out", str(two), *map(str, args)])
@@ -154,8 +154,8 @@ def test_resume_after_epoch_one_matches_an_uninterrupted_run(data, tmp_path):
     args = [
         "--data", data, "--arch", "tinypair", "--loss", "tinybce", "--plugins-dir", PLUGINS_DIR,
         "--arch-param", "aux=true", "--arch-param", "sleep=0.1", "--epochs", 2,
-        "--batch-size", 32, "--lr", 0.03, "--seed", 7, "--threads", 1, "--patience", 0,
-        "--no-progress",
+        "--batch-size", 32, "--lr", 0.03, "--seed", 7, "--threads", 1, "--device", "cpu",
+        "--patience", 0, "--no-progress",
     ]  # fmt: skip
     straight, stopped = tmp_path / "straight", tmp_path / "stopped"
     proc = subprocess.Popen(
@@ -196,7 +196,7 @@ def test_batch_size_not_divisible_by_the_world_fails_before_the_process_group(
     args = [
         "train", "--out", str(tmp_path / "run"), "--data", str(data), "--arch", "tinypair",
         "--loss", "tinybce", "--plugins-dir", str(PLUGINS_DIR), "--batch-size", "33",
-        "--threads", "1", "--no-progress",
+        "--threads", "1", "--device", "cpu", "--no-progress",
     ]  # fmt: skip
     result = CliRunner().invoke(main, args)
     load_plugins(None)
