@@ -128,6 +128,21 @@ def check_keys(config: dict[str, Any], where: str = "config") -> None:
                 check_type(f"{where}: key 'train.{sub}'", TRAIN_DEFAULTS[sub], subvalue)
         else:
             check_type(f"{where}: key '{key}'", TOP_DEFAULTS[key], value)
+            check_plain(f"{where}: key '{key}'", value)
+
+
+def check_plain(what: str, value: Any) -> None:
+    """Only what JSON holds (config.json, the config hash): TOML dates and times are refused."""
+    if isinstance(value, dict):
+        for key, item in value.items():
+            check_plain(f"{what[:-1]}.{key}'", item)
+    elif isinstance(value, list | tuple):
+        for item in value:
+            check_plain(what, item)
+    elif not isinstance(value, str | int | float | bool | None):
+        raise ConfigError(
+            f"{what} must be a number, string, boolean, array or table, got {value!r:.80}"
+        )
 
 
 def check_type(what: str, default: Any, value: Any) -> None:
