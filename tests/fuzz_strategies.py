@@ -7,9 +7,9 @@ one PairzooError subclass whose message names the file. `expect_ok_or` states it
 from __future__ import annotations
 
 import contextlib
+import copy
 import datetime as dt
 import io
-import json
 import math
 import shutil
 import tempfile
@@ -18,6 +18,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
+from hypothesis import event
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
@@ -40,6 +41,7 @@ def expect_ok_or(error: type[PairzooError], *names: str) -> Iterator[list]:
         for name in names:
             assert name in message, f"message does not name {name!r}: {message}"
         caught.append(exc)
+    event("refused" if caught else "loaded")
 
 
 @contextlib.contextmanager
@@ -94,8 +96,20 @@ def deeply_nested(depth: int, kind: str = "json") -> str:
 # ---- TOML writing (no TOML writer is a dependency) ---------------------------------------
 
 
-def toml_key(key: str) -> str:
-    return json.dumps(key, ensure_ascii=False)
+def toml_string(text: str) -> str:
+    """A TOML basic string: quotes, backslashes and control characters escaped."""
+    out = []
+    for char in text:
+        if char in '"\\':
+            out.append("\\" + char)
+        elif ord(char) < 0x20 or ord(char) == 0x7F:
+            out.append(f"\\u{ord(char):04x}")
+        else:
+            out.append(char)
+    return '"' + "".join(out) + '"'
+
+
+toml_key = toml_string
 
 
 def toml_value(value) -> str:
@@ -110,7 +124,7 @@ def toml_value(value) -> str:
             return "inf" if value > 0 else "-inf"
         return repr(value)
     if isinstance(value, str):
-        return json.dumps(value, ensure_ascii=True)
+        return toml_string(value)
     if isinstance(value, dt.datetime | dt.date | dt.time):
         return value.isoformat()
     if isinstance(value, list | tuple):
@@ -201,7 +215,7 @@ def mutated_split(draw) -> dict[str, np.ndarray]:
     arrays = dict(draw(valid_split()))
     n = len(arrays["x"])
     for _ in range(draw(st.integers(1, 3))):
-        key = draw(st.sampled_from(KEYS) | short_texts.filter(lambda k: k and "/" not in k))
+        key = draw(mostly(st.sampled_from(KEYS), st.sampled_from(["X", "x.npy", "extra", "id "])))
         action = draw(st.sampled_from(["wild", "drop", "length", "values", "ids"]))
         if action == "drop":
             arrays.pop(key, None)
@@ -273,3 +287,94 @@ class Unpickled:
 
     def __reduce__(self):
         return (Path.touch, (Path(self.marker),))
+
+
+# ---- one mutation of a valid document ------------------------------------------------------
+
+
+def _tables(doc, path=()):
+    """Paths of every table (dict) in `doc`, the root included."""
+    yield path
+    for key, value in doc.items():
+        if isinstance(value, dict):
+            yield from _tables(value, (*path, key))
+
+
+@st.composite
+def spoiled(draw, documents: st.SearchStrategy, values: st.SearchStrategy) -> dict:
+    """A valid document, or the same with one key of one table set to any value, removed, or
+    added: most generated files then fail at one check deep inside, not at the first."""
+    doc = draw(documents)
+    if not draw(st.booleans()):
+        return doc
+    doc = copy.deepcopy(doc)
+    path = draw(st.sampled_from(list(_tables(doc))))
+    table = doc
+    for key in path:
+        table = table[key]
+    action = draw(st.sampled_from(["set", "set", "delete", "add"]))
+    if action == "delete" and table:
+        del table[draw(st.sampled_from(sorted(table)))]
+    elif action == "set" and table:
+        table[draw(st.sampled_from(sorted(table)))] = draw(values)
+    else:
+        table[draw(short_texts)] = draw(values)
+    return doc
+
+
+# ---- id,label CSV files --------------------------------------------------------------------
+
+_GOOD_HEADERS = ("id,label", " id , label ", '"id","label"')
+_line_texts = texts.filter(lambda t: "\n" not in t and "\r" not in t)
+csv_headers = (
+    st.sampled_from(
+        ["id,label", " id , label ", '"id","label"', "ID,LABEL", "label,id", "id", "id,label,x", ""]
+    )
+    | _line_texts
+)
+csv_labels = st.sampled_from(["0", "1", " 1 ", "01", "+1", "2", "-1", "1.0", "x", "", "١", "1_0"])
+csv_labels = csv_labels | st.integers(-(10**6), 10**6).map(str) | st.just("9" * 5000)
+
+
+@st.composite
+def csv_files(draw, ids: list[str]) -> tuple[bytes, dict[str, int] | None]:
+    """An `id,label` file for `ids`, then up to three changes to its rows and its bytes (BOM,
+    newline style, a NUL or other odd character, a huge line, another encoding). Returns the
+    bytes and, when the file is still a correct one, the labels it gives."""
+    newline = draw(st.sampled_from(["\n", "\r\n", "\r"]))
+    header = draw(mostly(st.sampled_from(_GOOD_HEADERS), csv_headers))
+    rows = [[i, draw(st.sampled_from(["0", "1"]))] for i in draw(st.permutations(ids))]
+    expected = {i: int(label) for i, label in rows} if header in _GOOD_HEADERS else None
+    cells = st.sampled_from(ids) | _line_texts
+    for _ in range(draw(st.sampled_from([0, 0, 1, 2, 3]))):
+        expected = None
+        action = draw(st.sampled_from(["label", "id", "dup", "drop", "fields", "extra"]))
+        at = draw(st.integers(0, max(len(rows) - 1, 0)))
+        if not rows or action == "extra" or len(rows[at]) != 2:
+            rows.append([draw(cells), draw(csv_labels)])
+        elif action == "label":
+            rows[at][1] = draw(csv_labels)
+        elif action == "id":
+            rows[at][0] = draw(cells)
+        elif action == "dup":
+            rows.append(list(rows[at]))
+        elif action == "drop":
+            rows.pop(at)
+        else:
+            rows[at] = draw(st.lists(cells | csv_labels, max_size=4))
+    lines = [header] + [",".join(row) for row in rows]
+    if draw(rarely()):
+        expected = None
+        line = draw(st.sampled_from(ids)) + "," + "1" * draw(st.integers(1, 300_000))
+        lines.insert(draw(st.integers(1, len(lines))), line)
+    text = newline.join(lines) + draw(st.sampled_from([newline, "", newline * 3]))
+    if draw(rarely()):
+        expected = None
+        at = draw(st.integers(0, len(text)))
+        odd = draw(st.sampled_from(["\0", '"', "\ufeff", "\x1a", "\u2028", "\x85"]))
+        text = text[:at] + odd + text[at:]
+    bom = "\ufeff" if draw(st.booleans()) else ""
+    encoding = draw(st.sampled_from(["utf-8", "utf-8", "utf-16", "latin-1"]))
+    if encoding != "utf-8":
+        expected = None
+    return (bom + text).encode(encoding, errors="replace"), expected
