@@ -2,11 +2,25 @@
 collectives the trainer needs, and the DistributedDataParallel wrapper.
 
 torchrun (``--nproc_per_node``, ``--nnodes``, ``--rdzv_*``) sets RANK, WORLD_SIZE, LOCAL_RANK and
-LOCAL_WORLD_SIZE; a process launched without them trains alone. Every rank draws the same epoch
-order and takes its own contiguous part of each global batch; rank 0 alone writes the run
-directory. BatchNorm keeps per-rank batch statistics (DDP refuses SyncBatchNorm on CPU modules);
-running statistics are averaged over the ranks before every evaluation, so all ranks hold the same
-model. PAIRZOO_SYNC_BN=1 converts BatchNorm to SyncBatchNorm on CUDA.
+LOCAL_WORLD_SIZE; a process launched without them trains alone, as before. The design:
+
+- Data: every rank draws the same epoch order (same seed) and takes its own contiguous
+  1/WORLD_SIZE of each global batch (`train.batch_size`, which must divide evenly); the schedule
+  counts global steps, so N processes follow one process's schedule.
+- Randomness: rank r seeds dropout and augmentation with seed + r (rank 0 = a lone process);
+  last.pt keeps every rank's streams, so a resume with the same world size is exact.
+- BatchNorm: per-rank batch statistics (DDP refuses SyncBatchNorm on CPU modules); running
+  statistics are averaged over the ranks before every evaluation, so every rank holds the same
+  model. PAIRZOO_SYNC_BN=1 converts to SyncBatchNorm on CUDA (`pairzoo.train.ddp`).
+- Validation and test: each rank predicts a contiguous share, all gather every logit, so every
+  rank computes the same metrics and takes the same early-stopping and plateau decisions.
+- Run directory: rank 0 alone reads (the out-dir check, last.pt: other nodes need not share
+  it) and writes; the others receive what it read. The config hash leaves the world size out,
+  so a run may resume with another world size (new ranks then start fresh random streams, and
+  the log says the results differ from an uninterrupted run).
+- Failure: a rank that fails exits; torchrun stops the others, and the process group's timeout
+  (PAIRZOO_DIST_TIMEOUT, 600 s) bounds any wait without it. Backend: nccl on CUDA, gloo on the
+  CPU, or PAIRZOO_DIST_BACKEND / `--backend`.
 """
 
 from __future__ import annotations
@@ -27,7 +41,6 @@ from pairzoo.errors import ConfigError, PairzooError
 BACKENDS = ("auto", "nccl", "gloo")
 BACKEND_ENV = "PAIRZOO_DIST_BACKEND"
 TIMEOUT_ENV = "PAIRZOO_DIST_TIMEOUT"  # seconds a collective may wait for a rank; default 600
-SYNC_BN_ENV = "PAIRZOO_SYNC_BN"
 
 
 @dataclass(frozen=True)
@@ -213,73 +226,6 @@ def process_group(world: World, backend: str, device: torch.device) -> Iterator[
     finally:
         if own and dist.is_initialized():
             dist.destroy_process_group()
-
-
-class PairForward(nn.Module):
-    """What DDP wraps: `forward(xa, xb, aux)` is the model's forward or its forward_aux.
-
-    DDP synchronises gradients only for what runs through its own forward, so the digit head's
-    path must pass through it too.
-    """
-
-    def __init__(self, model: nn.Module):
-        super().__init__()
-        self.model = model
-
-    def forward(self, xa: torch.Tensor, xb: torch.Tensor, aux: bool = False):
-        return self.model.forward_aux(xa, xb) if aux else self.model(xa, xb)
-
-
-def sync_batchnorm_requested() -> bool:
-    return os.environ.get(SYNC_BN_ENV, "").strip().lower() in ("1", "true", "yes", "on")
-
-
-def convert_batchnorm(model: nn.Module, cuda: bool) -> nn.Module:
-    """SyncBatchNorm when $PAIRZOO_SYNC_BN asks for it (CUDA only); else the model unchanged."""
-    if not sync_batchnorm_requested():
-        return model
-    if not cuda:
-        raise ConfigError(
-            f"${SYNC_BN_ENV}: SyncBatchNorm needs CUDA (DDP refuses it on CPU modules); unset it "
-            "to keep per-process batch statistics"
-        )
-    return nn.SyncBatchNorm.convert_sync_batchnorm(model)
-
-
-def wrap(model: nn.Module, device: torch.device, aux: bool) -> nn.Module:
-    """`model` inside DistributedDataParallel (via PairForward); the bare model stays the one saved."""
-    import inspect
-
-    from torch.nn.parallel import DistributedDataParallel
-
-    # Running statistics are averaged before evaluation instead of rank 0's broadcast at every
-    # forward (torch before 2.13 names the switch broadcast_buffers).
-    names = inspect.signature(DistributedDataParallel).parameters
-    no_sync = "forward_sync_buffers" if "forward_sync_buffers" in names else "broadcast_buffers"
-    return DistributedDataParallel(
-        PairForward(model),
-        device_ids=[device.index] if device.type == "cuda" else None,
-        find_unused_parameters=_has_unused_parameters(model, device, aux),
-        **{no_sync: False},
-    )
-
-
-def _has_unused_parameters(model: nn.Module, device: torch.device, aux: bool) -> bool:
-    """Whether the training forward leaves a parameter out (a digit head when aux is off).
-
-    Probed in eval mode on two blank pairs: no running statistics or random numbers are used.
-    """
-    was_training = model.training
-    model.eval()
-    try:
-        x = torch.zeros(2, 1, 28, 28, device=device)
-        out = PairForward(model)(x, x, aux)
-        total = out[0].sum() + out[1].sum() if aux else out.sum()
-        params = [p for p in model.parameters() if p.requires_grad]
-        grads = torch.autograd.grad(total, params, allow_unused=True)
-    finally:
-        model.train(was_training)
-    return any(g is None for g in grads)
 
 
 def threads_per_process(threads: int, world: World) -> int:

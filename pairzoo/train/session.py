@@ -136,7 +136,7 @@ def build_session(
     torch.manual_seed(seed)
     model = build_architecture(cfg["arch"], cfg["arch_params"])
     if group is not None:
-        from pairzoo.train.distributed import convert_batchnorm
+        from pairzoo.train.ddp import convert_batchnorm
 
         model = convert_batchnorm(model, runtime.cuda)
     model = model.to(runtime.device)
@@ -153,7 +153,7 @@ def build_session(
     aux = callable(getattr(model, "forward_aux", None)) and train.digits is not None
     ddp = None
     if group is not None:
-        from pairzoo.train.distributed import wrap
+        from pairzoo.train.ddp import wrap
 
         ddp = wrap(model, runtime.device, aux and t["aux_weight"] > 0)
     stepper = Stepper(

@@ -127,9 +127,9 @@ def _train(
     saved_world, world_size = (state or {}).get("world_size", 1), 1 if group is None else group.size
     if state is not None and saved_world != world_size:
         log.line(
-            f"last.pt was written by {saved_world} process(es), this run has {world_size}: ranks "
-            "without saved random streams start fresh ones, so results differ from an "
-            "uninterrupted run"
+            f"last.pt was written by {saved_world} process(es), this run has {world_size}: each "
+            "rank takes another share of every batch, and ranks with no saved random streams "
+            "start fresh ones, so results differ from an uninterrupted run"
         )
     try:
         while session.epoch < t["epochs"] and not session.early.should_stop:
