@@ -118,7 +118,12 @@ def _default(key: str) -> str:
     type=click.Choice(["auto", "cpu", "cuda"]),
     help="Compute device" + _default("device"),
 )
-@click.option("--threads", type=int, help="CPU threads, 0 = all cores" + _default("threads"))
+@click.option(
+    "--threads",
+    type=int,
+    help="CPU threads per process, 0 = all cores (shared among data-parallel processes)"
+    + _default("threads"),
+)
 @click.option("--resume", is_flag=True, help="Continue the run in --out from its last epoch")
 @plugins_dir_option
 @click.option("--no-progress", is_flag=True, help="No progress bar or per-epoch lines")
