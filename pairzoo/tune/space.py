@@ -9,7 +9,9 @@ plugin's architecture or loss gets a space without naming it here:
   to twice the base value (an integer range for an integer default).
 - ``arch.P`` for a parameter whose default is a list of registered fusion-head names (a
   heads-like parameter): a choice among subsets of the base list, kept in its order: every
-  non-empty subset for up to three heads, else each single head and each prefix.
+  non-empty subset for up to three heads, else each single head and each prefix; only the
+  subsets the architecture accepts with the other parameters as they are (an antisymmetric
+  tower refuses heads that are all symmetric), so no trial is spent on a refused config.
 - ``loss.label_smoothing``: uniform in [0, 0.2] (skipped when ``train.label_smoothing`` is set);
   any other positive float loss parameter ``v``: log-uniform in [v/2, 2v], or uniform in
   [v/2, 1] when ``v <= 1`` (a weight or a probability).
@@ -108,6 +110,8 @@ def derive_space(cfg: dict[str, Any], catalog) -> list[Dim]:
     heads = set(catalog.fusion_heads)
     for name, default in arch.params.items():
         dim = _arch_dim(name, default, cfg["arch_params"].get(name, default), heads)
+        if dim is not None and dim.choices:
+            dim = _accepted(dim, cfg, name)
         if dim is not None:
             dims.append(dim)
     loss = catalog.losses[cfg["loss"]]
@@ -133,6 +137,21 @@ def _arch_dim(name: str, default: Any, value: Any, heads: set[str]) -> Dim | Non
         if base and all(isinstance(h, str) for h in base):
             return Dim(key, choices=tuple(head_choices(base)))
     return None
+
+
+def _accepted(dim: Dim, cfg: dict[str, Any], name: str) -> Dim | None:
+    """`dim` keeping the choices the architecture can be built with; None if one or none is left."""
+    from pairzoo.errors import PairzooError
+    from pairzoo.plugins import build_architecture
+
+    kept = []
+    for choice in dim.choices:
+        try:
+            build_architecture(cfg["arch"], {**cfg["arch_params"], name: choice})
+        except (PairzooError, ValueError, TypeError):
+            continue
+        kept.append(choice)
+    return Dim(dim.key, choices=tuple(kept)) if len(kept) > 1 else None
 
 
 def _loss_dim(name: str, default: Any, value: Any) -> Dim | None:
