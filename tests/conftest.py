@@ -18,14 +18,14 @@ from datetime import timedelta
 
 from hypothesis import HealthCheck, settings
 
-HANG_LIMIT_S = 60.0
+HANG_LIMIT_S = 30.0
 _COMMON = {
     "deadline": timedelta(seconds=5),  # generous: the machine may be shared
     "suppress_health_check": [HealthCheck.too_slow, HealthCheck.data_too_large],
     "print_blob": True,
 }
 settings.register_profile("default", max_examples=80, **_COMMON)
-settings.register_profile("fuzz", max_examples=1200, **_COMMON)
+settings.register_profile("fuzz", max_examples=2500, **_COMMON)
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "default"))
 
 _cases: Counter[str] = Counter()

@@ -47,8 +47,8 @@ def read_meta(data_dir: str | os.PathLike) -> dict:
 
 def _check_types(path: Path, meta: dict) -> None:
     """The keys readers rely on, when present: rule a string, sizes and files objects."""
-    if "rule" in meta and not isinstance(meta["rule"], str):
-        raise DataError(f"{path}: key 'rule' is {meta['rule']!r}, expected a label rule name")
+    if meta.get("rule") is not None and not isinstance(meta["rule"], str):
+        raise DataError(f"{path}: key 'rule' is {meta['rule']!r:.80}, expected a label rule name")
     sizes = meta.get("sizes", {})
     if not isinstance(sizes, dict) or not all(
         isinstance(n, int) and not isinstance(n, bool) and n >= 0 for n in sizes.values()
