@@ -28,6 +28,7 @@ class WriteError(PairzooError, OSError):
 
     def __init__(self, path: Path, step: str, cause: OSError):
         super().__init__(cause.errno, cause.strerror or str(cause), str(path))
+        self.step, self.cause = step, cause
         reason = cause.strerror or str(cause)
         self.message = (
             f"could not write {path}: {step} failed ({reason}, errno {cause.errno}); "

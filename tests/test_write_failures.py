@@ -171,6 +171,42 @@ def test_failed_data_make_leaves_the_previous_data(made, tmp_path, monkeypatch, 
     assert snapshot(out) == before
 
 
+@pytest.mark.parametrize(("code", "op"), CASES)
+def test_data_make_failing_on_its_last_file_leaves_the_previous_data(
+    made, tmp_path, monkeypatch, code, op
+):
+    out = tmp_path / "data"
+    shutil.copytree(made, out)
+    before = snapshot(out)
+    fail_io(monkeypatch, code, op, _pattern(op, "test_private.npz"))
+    args = ["data", "make", "--out", str(out), "--seed", "2", *_SIZES]
+    result = CliRunner().invoke(main, args)
+    monkeypatch.undo()
+    assert result.exit_code == 1 and "Traceback" not in result.output
+    last = result.output.strip().splitlines()[-1]  # after the progress lines of the splits made
+    assert last.startswith("Error: ") and str(out / "test_private.npz") in last
+    assert os.strerror(code) in last
+    assert snapshot(out) == before  # the splits already made were staged, never swapped in
+
+
+def test_data_make_failing_mid_swap_leaves_no_meta_and_makes_again(made, tmp_path, monkeypatch):
+    out = tmp_path / "data"
+    shutil.copytree(made, out)
+    # The second replace onto val.npz is the swap (the first is the staged file's own write).
+    fail_io(monkeypatch, errno.EIO, "replace", "*/val.npz", nth=2)
+    args = ["data", "make", "--out", str(out), "--seed", "2", *_SIZES]
+    result = CliRunner().invoke(main, args)
+    monkeypatch.undo()
+    assert result.exit_code == 1 and "Traceback" not in result.output
+    assert not (out / "meta.json").exists()  # a mixed data set is never taken for a whole one
+    assert not [p for p in out.iterdir() if p.name.startswith(".")]  # no staging left
+    check = CliRunner().invoke(main, ["data", "check", str(out)])
+    assert "meta.json: absent" in check.output  # and `make data` makes it again
+    again = CliRunner().invoke(main, args)
+    assert again.exit_code == 0, again.output
+    assert CliRunner().invoke(main, ["data", "check", str(out)]).exit_code == 0
+
+
 # ---- an export -----------------------------------------------------------------------------
 
 

@@ -18,12 +18,12 @@ from pathlib import Path
 import numpy as np
 
 from pairzoo import __version__
-from pairzoo.atomic import write_json
 from pairzoo.data.corruption import MAX_SEVERITY, corrupt
 from pairzoo.data.format import LABELLED, LABELS_CSV, SPLITS, save_split
 from pairzoo.data.labels_csv import write_labels
 from pairzoo.data.meta import META, sha256_file
 from pairzoo.data.sources import load_source
+from pairzoo.data.staging import staging_dir, swap_in
 from pairzoo.errors import DataError
 
 __all__ = ["DEFAULT_SIZES", "ID_PREFIX", "MIN_POOL", "make_dataset", "partition_pools"]
@@ -94,7 +94,7 @@ def make_dataset(
 ) -> dict:
     """Write train.npz, val.npz, test_public.npz, test_public_labels.csv, test_private.npz and
     meta.json into `out_dir`; returns the meta dict. Raises DataError (or PluginError for an
-    unknown rule)."""
+    unknown rule). The files are staged and swapped in whole (see pairzoo.data.staging)."""
     from pairzoo.plugins import get_label_rule
 
     sizes = dict(DEFAULT_SIZES if sizes is None else sizes)
@@ -107,8 +107,31 @@ def make_dataset(
         np.random.default_rng(s) for s in np.random.SeedSequence(seed).spawn(1 + len(SPLITS))
     ]
     pools = partition_pools(src.labels, sizes, streams[0])
+    with staging_dir(out_dir) as staging:
+        files = _write_splits(
+            staging, sizes, pools, streams[1:], src, label_rule, severity, adjacent, log
+        )
+        meta = {
+            "format": 1,
+            "source": source,
+            "seed": seed,
+            "severity": severity,
+            "rule": label_rule.name,
+            "adjacent": adjacent,
+            "sizes": sizes,
+            "source_pool_sizes": {s: int(sum(len(p) for p in pools[s])) for s in sizes},
+            "files": {name: sha256_file(staging / name) for name in files},
+            "pairzoo_version": __version__,
+            "created": datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds"),
+        }
+        swap_in(staging, out_dir, files, META, meta)
+    return meta
+
+
+def _write_splits(out_dir, sizes, pools, streams, src, label_rule, severity, adjacent, log) -> list:
+    """Write each split (and the public labels) into `out_dir`; returns the file names."""
     files = []
-    for split, rng in zip(SPLITS, streams[1:], strict=True):
+    for split, rng in zip(SPLITS, streams, strict=True):
         if split not in sizes:
             continue
         started = time.perf_counter()
@@ -134,18 +157,4 @@ def make_dataset(
         log(
             f"{split}: {n} pairs, {int(y.sum())} labelled 1 ({time.perf_counter() - started:.1f} s)"
         )
-    meta = {
-        "format": 1,
-        "source": source,
-        "seed": seed,
-        "severity": severity,
-        "rule": label_rule.name,
-        "adjacent": adjacent,
-        "sizes": sizes,
-        "source_pool_sizes": {s: int(sum(len(p) for p in pools[s])) for s in sizes},
-        "files": {name: sha256_file(out_dir / name) for name in files},
-        "pairzoo_version": __version__,
-        "created": datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds"),
-    }
-    write_json(out_dir / META, meta)
-    return meta
+    return files
