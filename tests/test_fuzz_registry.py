@@ -165,6 +165,11 @@ def run_registry(root, refs) -> None:
                     reg.read_file(card)
             except RegistryError as exc:
                 assert where in str(exc), str(exc)
+    try:  # `pairzoo registry verify`: a report of problems, whatever it finds
+        report = reg.verify()
+        assert all(isinstance(p.detail, str) for p in report.problems)
+    except RegistryError as exc:
+        assert where in str(exc), str(exc)
     for ref in refs:
         try:
             card = reg.resolve(ref)
