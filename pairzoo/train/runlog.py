@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import time
 from pathlib import Path
 
@@ -22,7 +23,9 @@ class RunLog:
         self.path = run_dir / "train.log"
         self.echo = echo  # optional callable for each line (the CLI's progress output)
         self.text = (
-            self.path.read_text(encoding="utf-8") if resume_epoch and self.path.exists() else ""
+            _up_to(self.path.read_text(encoding="utf-8"), resume_epoch)
+            if resume_epoch and self.path.exists()
+            else ""
         )
         self._tb = None
         self._tb_dir = run_dir / "tb"
@@ -60,6 +63,18 @@ class RunLog:
         if self._tb is not None:
             self._tb.close()
             self._tb = None
+
+
+_EPOCH_LINE = re.compile(r"^\S+ \S+ epoch (\d+):")
+
+
+def _up_to(text: str, epoch: int) -> str:
+    """`text` without the epoch lines after `epoch`: a killed run wrote them after its last
+    checkpoint, and the resumed run trains those epochs again (as purge_step does for tb/)."""
+    lines = text.splitlines(keepends=True)
+    return "".join(
+        line for line in lines if not ((m := _EPOCH_LINE.match(line)) and int(m[1]) > epoch)
+    )
 
 
 def _fmt(value) -> str:
