@@ -7,26 +7,17 @@ from pathlib import Path
 
 import click
 
-from pairzoo.cli.options import plugins_dir_option, registry_option
-from pairzoo.train.config import TOP_DEFAULTS, TRAIN_DEFAULTS  # stdlib only: no torch here
+from pairzoo.cli.options import no_progress_option, plugins_dir_option, registry_option
+from pairzoo.cli.train_options import shown_default, train_options
 
-_TRAIN = (
-    "epochs",
-    "batch_size",
-    "lr",
-    "weight_decay",
-    "schedule",
-    "patience",
-    "aux_weight",
-    "subset",
-    "subset_mode",
-    "device",
-    "threads",
-)
-
-
-def _default(key: str) -> str:
-    return f"  [default: {TRAIN_DEFAULTS.get(key, TOP_DEFAULTS.get(key))}]"
+# Where a training option means something else for a student.
+_HELP = {
+    "config": "TOML config or a run's config.json to start from; options given here override it",
+    "arch": "Student architecture" + shown_default("arch"),
+    "loss_param": "Distill loss parameter: temperature, alpha, label_smoothing",
+    "threads": "CPU threads for training and onnxruntime, 0 = all cores" + shown_default("threads"),
+    "name": "Run and registry name (default: the --out folder's name)",
+}
 
 
 @click.command()
@@ -35,70 +26,27 @@ def _default(key: str) -> str:
 @click.option(
     "--out", required=True, type=click.Path(file_okay=False), help="Run directory, e.g. runs/NAME"
 )
-@click.option(
-    "--config",
-    "config_file",
-    type=click.Path(dir_okay=False),
-    help="TOML config or a run's config.json to start from; options given here override it",
-)
-@click.option("--data", help="Data directory" + _default("data"))
-@click.option("--arch", help="Student architecture" + _default("arch"))
-@click.option("--arch-param", multiple=True, metavar="KEY=VALUE", help="Any architecture parameter")
-@click.option(
-    "--loss-param",
-    multiple=True,
-    metavar="KEY=VALUE",
-    help="Distill loss parameter: temperature, alpha, label_smoothing",
-)
-@click.option("--epochs", type=int, help="Maximum epochs" + _default("epochs"))
-@click.option("--batch-size", type=int, help="Training batch size" + _default("batch_size"))
-@click.option("--lr", type=float, help="Learning rate (peak for one-cycle)" + _default("lr"))
-@click.option("--weight-decay", type=float, help="AdamW weight decay" + _default("weight_decay"))
-@click.option(
-    "--schedule",
-    type=click.Choice(["onecycle", "cosine", "plateau", "constant"]),
-    help="Learning-rate schedule" + _default("schedule"),
-)
-@click.option(
-    "--patience", type=int, help="Early-stopping patience, 0 = off" + _default("patience")
-)
-@click.option("--aux-weight", type=float, help="Weight of the digit loss" + _default("aux_weight"))
-@click.option("--subset", type=int, help="Train on this many pairs only, 0 = all")
-@click.option(
-    "--subset-mode",
-    type=click.Choice(["first", "random"]),
-    help="Which pairs --subset keeps" + _default("subset_mode"),
-)
-@click.option("--augment/--no-augment", default=None, help="Random affine per pair  [default: on]")
-@click.option("--swap/--no-swap", default=None, help="Random a/b swap per the label rule")
-@click.option("--seed", type=int, help="Random seed" + _default("seed"))
-@click.option(
-    "--device",
-    type=click.Choice(["auto", "cpu", "cuda"]),
-    help="Compute device" + _default("device"),
-)
-@click.option(
-    "--threads",
-    type=int,
-    help="CPU threads for training and onnxruntime, 0 = all cores" + _default("threads"),
-)
+@train_options(
+    "config", "data", "arch", "arch_param", "loss_param", "epochs", "batch_size", "lr",
+    "weight_decay", "schedule", "patience", "aux_weight", "subset", "subset_mode", "augment",
+    "swap", "seed", "device", "threads",
+    help_for=_HELP,
+)  # fmt: skip
 @click.option("--resume", is_flag=True, help="Continue the run in --out with its saved teacher")
 @click.option(
     "--register/--no-register",
     default=True,
     help="Export the student to ONNX and add it to the registry  [default: on]",
 )
-@click.option("--name", help="Run and registry name (default: the --out folder's name)")
+@train_options("name", help_for=_HELP)
 @plugins_dir_option
-@click.option("--no-progress", is_flag=True, help="No progress bar or per-epoch lines")
+@no_progress_option
 @click.option("--json", "as_json", is_flag=True, help="Print distill_report.json instead")
 def distill(
     ensemble,
     registry_dir,
     out,
     config_file,
-    arch_param,
-    loss_param,
     resume,
     register,
     name,
@@ -120,8 +68,8 @@ def distill(
 
     try:
         result = _run(
-            ensemble, registry_dir, out, config_file, arch_param, loss_param, resume,
-            register, name, plugins_dir, not no_progress, options,
+            ensemble, registry_dir, out, config_file, resume, register, name, plugins_dir,
+            not no_progress, options,
         )  # fmt: skip
     except PairzooError as exc:
         raise click.ClickException(str(exc)) from exc
@@ -138,22 +86,19 @@ def distill(
 
 
 def _run(
-    ensemble, registry_dir, out, config_file, arch_param, loss_param, resume, register, name,
-    plugins_dir, progress, options,
+    ensemble, registry_dir, out, config_file, resume, register, name, plugins_dir, progress,
+    options,
 ):  # fmt: skip
+    from pairzoo.cli.train_options import base_config, config_overrides
     from pairzoo.distill.run import distill as run_distill
     from pairzoo.distill.run import distill_config
     from pairzoo.plugins import load_plugins
-    from pairzoo.train.config import load_toml
 
     load_plugins(plugins_dir)
-    base: dict = {}
-    if config_file:
-        base = load_toml(config_file)
-    elif resume and (Path(out) / "config.json").exists():
-        base = load_toml(Path(out) / "config.json")
-        name = name or base.get("name")
-    config = distill_config(base, _overrides(options, arch_param, loss_param, name))
+    base = base_config(config_file, out, resume)
+    if resume and not config_file:
+        name = name or base.get("name")  # a resumed run keeps its name
+    config = distill_config(base, config_overrides({**options, "name": name or None}))
     return run_distill(
         config,
         out,
@@ -164,21 +109,3 @@ def _run(
         progress=progress,
         log=lambda message: click.echo(message, err=True) if progress else None,
     )
-
-
-def _overrides(options: dict, arch_param, loss_param, name) -> dict:
-    from pairzoo.train.config import parse_assignments
-
-    cfg: dict = {k: options[k] for k in ("arch", "data", "seed") if options.get(k) is not None}
-    if name:
-        cfg["name"] = name
-    arch = parse_assignments(arch_param, "--arch-param")
-    loss = parse_assignments(loss_param, "--loss-param")
-    train = {k: options[k] for k in _TRAIN if options.get(k) is not None}
-    for flag in ("augment", "swap"):
-        if options.get(flag) is not None:
-            train[flag] = options[flag]
-    for key, value in (("arch_params", arch), ("loss_params", loss), ("train", train)):
-        if value:
-            cfg[key] = value
-    return cfg

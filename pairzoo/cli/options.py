@@ -15,3 +15,7 @@ plugins_dir_option = click.option(
     type=click.Path(file_okay=False),
     help="Directory of extra plugin .py files",
 )
+
+no_progress_option = click.option(
+    "--no-progress", is_flag=True, help="No progress bar or per-epoch lines"
+)

@@ -7,6 +7,19 @@ from pathlib import Path
 import click
 
 from pairzoo.cli.options import plugins_dir_option
+from pairzoo.cli.train_options import shown_default, train_options
+
+# Where a training option means something else in a search.
+_HELP = {
+    "config": "TOML base config; options override it",
+    "width_mult": "Channel width multiplier (the search centres on it)",
+    "epochs": "Epochs per trial" + shown_default("epochs"),
+    "lr": "Base learning rate (the search centres on it)" + shown_default("lr"),
+    "weight_decay": "Base AdamW weight decay" + shown_default("weight_decay"),
+    "label_smoothing": "Label smoothing (fixed; not searched then)",
+    "subset": "Train each trial on this many pairs only, 0 = all",
+    "seed": "Seed of the sampler and of every trial's training" + shown_default("seed"),
+}
 
 
 @click.command()
@@ -58,56 +71,16 @@ from pairzoo.cli.options import plugins_dir_option
     default=True,
     help="First trial trains the base config unchanged  [default: on]",
 )
-@click.option(
-    "--config",
-    "config_file",
-    type=click.Path(dir_okay=False),
-    help="TOML base config; options override it",
-)
-@click.option("--data", help="Data directory  [default: data]")
-@click.option("--arch", help="Architecture name  [default: resnet]")
-@click.option("--layers", help="Blocks per stage, e.g. 3,3,3")
-@click.option(
-    "--width-mult", type=float, help="Channel width multiplier (the search centres on it)"
-)
-@click.option("--feat-dim", type=int, help="Embedding size")
-@click.option("--heads", help="Fusion heads, e.g. diff,concat,product")
-@click.option("--arch-param", multiple=True, metavar="KEY=VALUE", help="Any architecture parameter")
-@click.option("--loss", help="Loss name  [default: bce]")
-@click.option("--loss-param", multiple=True, metavar="KEY=VALUE", help="Any loss parameter")
-@click.option("--rule", help="Label rule (default: the data's meta.json)")
-@click.option("--epochs", type=int, help="Epochs per trial  [default: 20]")
-@click.option("--batch-size", type=int, help="Training batch size  [default: 64]")
-@click.option(
-    "--lr", type=float, help="Base learning rate (the search centres on it)  [default: 0.001]"
-)
-@click.option("--weight-decay", type=float, help="Base AdamW weight decay  [default: 0.0005]")
-@click.option(
-    "--schedule",
-    type=click.Choice(["onecycle", "cosine", "plateau", "constant"]),
-    help="Learning-rate schedule  [default: onecycle]",
-)
-@click.option(
-    "--patience", type=int, help="Early-stopping patience in epochs, 0 = off  [default: 5]"
-)
-@click.option("--label-smoothing", type=float, help="Label smoothing (fixed; not searched then)")
-@click.option("--aux-weight", type=float, help="Weight of the auxiliary digit loss  [default: 0.3]")
-@click.option("--subset", type=int, help="Train each trial on this many pairs only, 0 = all")
-@click.option(
-    "--subset-mode", type=click.Choice(["first", "random"]), help="Which pairs --subset keeps"
-)
-@click.option("--augment/--no-augment", default=None, help="Random affine per pair  [default: on]")
-@click.option(
-    "--swap/--no-swap", default=None, help="Random a/b swap per the label rule  [default: on]"
-)
-@click.option(
-    "--seed", type=int, help="Seed of the sampler and of every trial's training  [default: 42]"
-)
-@click.option("--device", type=click.Choice(["auto", "cpu", "cuda"]), help="Compute device")
-@click.option("--threads", type=int, help="CPU threads, 0 = all cores")
+@train_options(
+    "config", "data", "arch", "layers", "width_mult", "feat_dim", "heads", "arch_param", "loss",
+    "loss_param", "rule", "epochs", "batch_size", "lr", "weight_decay", "schedule", "patience",
+    "label_smoothing", "aux_weight", "subset", "subset_mode", "augment", "swap", "seed", "device",
+    "threads",
+    help_for=_HELP,
+)  # fmt: skip
 @plugins_dir_option
 @click.option("--quiet", is_flag=True, help="No line per finished trial")
-def tune(config_file, out, plugins_dir, quiet, arch_param, loss_param, **options):
+def tune(config_file, out, plugins_dir, quiet, **options):
     """Search hyper-parameters of one architecture with Optuna (TPE sampler, pruning).
 
     Each trial is a normal training run in OUT/trials/trial-NNNN, scored by the val accuracy of
@@ -124,7 +97,7 @@ def tune(config_file, out, plugins_dir, quiet, arch_param, loss_param, **options
     from pairzoo.errors import PairzooError
 
     try:
-        result = _tune(config_file, out, plugins_dir, quiet, arch_param, loss_param, options)
+        result = _tune(config_file, out, plugins_dir, quiet, options)
     except PairzooError as exc:
         raise click.ClickException(str(exc)) from exc
     from pairzoo.tune.summary import table
@@ -141,8 +114,8 @@ def tune(config_file, out, plugins_dir, quiet, arch_param, loss_param, **options
         click.echo(f"best: trial {best['number']}, val accuracy {best['value']:.4f} -> {where}")
 
 
-def _tune(config_file, out, plugins_dir, quiet, arch_param, loss_param, options):
-    from pairzoo.cli.train_cmd import _overrides
+def _tune(config_file, out, plugins_dir, quiet, options):
+    from pairzoo.cli.train_options import config_overrides
     from pairzoo.plugins import load_plugins
     from pairzoo.train.config import load_toml, merge
     from pairzoo.tune.run import TuneSettings, run_tune
@@ -163,4 +136,4 @@ def _tune(config_file, out, plugins_dir, quiet, arch_param, loss_param, options)
         baseline=options.pop("baseline"),
         echo=None if quiet else lambda line: click.echo(line, err=True),
     )
-    return run_tune(merge(base, _overrides(options, arch_param, loss_param)), settings)
+    return run_tune(merge(base, config_overrides(options)), settings)
