@@ -93,7 +93,8 @@ def validate_split(split: PairSplit, where: str) -> PairSplit:
     if len(uniq) != n:
         dup = uniq[counts > 1]
         raise DataError(
-            f"{where}: key 'id' has {len(dup)} duplicate ids (first: '{dup[0]}'), expected unique ids"
+            f"{where}: key 'id' has {len(dup)} duplicate ids (first: {str(dup[0])[:60]!r}), "
+            "expected unique ids"
         )
     y = None if split.y is None else _check_labels(where, split.y, n)
     digits = None if split.digits is None else _check_digits(where, split.digits, n)

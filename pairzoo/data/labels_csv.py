@@ -34,8 +34,8 @@ def read_labels_table(path: str | os.PathLike) -> tuple[np.ndarray, np.ndarray]:
             f"{path}: line {reader.line_num} is not valid CSV ({e}), expected id,label rows"
         ) from None
     if not rows or [c.strip() for c in rows[0]] != HEADER:
-        found = ",".join(rows[0]) if rows else "an empty file"
-        raise DataError(f"{path}: header is '{found}', expected 'id,label'")
+        found = _shown(",".join(rows[0])) if rows else "'an empty file'"
+        raise DataError(f"{path}: header is {found}, expected 'id,label'")
     ids, labels = [], []
     for line, row in enumerate(rows[1:], start=2):
         if not row:
@@ -47,7 +47,7 @@ def read_labels_table(path: str | os.PathLike) -> tuple[np.ndarray, np.ndarray]:
             value = int(label)
         except ValueError:
             raise DataError(
-                f"{path}: line {line} has label '{label}', expected an integer 0 or 1"
+                f"{path}: line {line} has label {_shown(label)}, expected an integer 0 or 1"
             ) from None
         if value not in (0, 1):
             raise DataError(f"{path}: line {line} has label {value}, expected 0 or 1")
@@ -57,7 +57,7 @@ def read_labels_table(path: str | os.PathLike) -> tuple[np.ndarray, np.ndarray]:
     uniq, counts = np.unique(ids_arr, return_counts=True)
     if len(uniq) != len(ids_arr):
         raise DataError(
-            f"{path}: id '{uniq[counts > 1][0]}' appears more than once, expected unique ids"
+            f"{path}: id {_shown(uniq[counts > 1][0])} appears more than once, expected unique ids"
         )
     return ids_arr, np.asarray(labels, dtype=np.int64)
 
@@ -69,13 +69,19 @@ def read_labels(path: str | os.PathLike, ids: np.ndarray) -> np.ndarray:
     missing = np.setdiff1d(ids, csv_ids)
     if len(missing):
         raise DataError(
-            f"{path}: {len(missing)} ids of the data have no label (first: '{missing[0]}')"
+            f"{path}: {len(missing)} ids of the data have no label (first: {_shown(missing[0])})"
         )
     extra = np.setdiff1d(csv_ids, ids)
     if len(extra):
-        raise DataError(f"{path}: {len(extra)} ids are not in the data (first: '{extra[0]}')")
+        raise DataError(f"{path}: {len(extra)} ids are not in the data (first: {_shown(extra[0])})")
     order = np.argsort(csv_ids)
     return labels[order[np.searchsorted(csv_ids, ids, sorter=order)]]
+
+
+def _shown(text) -> str:
+    """`text` quoted on one line (repr), cut to a readable length."""
+    text = str(text)
+    return repr(text[:60]) + ("..." if len(text) > 60 else "")
 
 
 def write_labels(path: str | os.PathLike, ids, labels) -> None:

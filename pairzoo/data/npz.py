@@ -57,12 +57,12 @@ def read_arrays(path: str | os.PathLike, keys: list[str]) -> dict[str, np.ndarra
         raise
     except zipfile.BadZipFile as e:
         raise DataError(
-            f"{path}: not a readable .npz archive, expected a zip of .npy arrays ({e})"
+            f"{path}: not a readable .npz archive, expected a zip of .npy arrays ({_flat(e)})"
         ) from e
     except (OSError, EOFError, ValueError, RuntimeError, NotImplementedError, zlib.error) as e:
         # RuntimeError: an encrypted member; NotImplementedError: an unknown compression method
         raise DataError(
-            f"{path}: truncated or corrupt .npz archive ({type(e).__name__}: {e})"
+            f"{path}: truncated or corrupt .npz archive ({type(e).__name__}: {_flat(e)})"
         ) from e
 
 
@@ -88,7 +88,7 @@ def _check_member(
             if int.from_bytes(length_field, "little") > _MAX_HEADER:
                 raise ValueError(f"header of {int.from_bytes(length_field, 'little')} bytes")
         except ValueError as e:
-            raise DataError(f"{path}: key '{key}' is not a valid .npy array ({e})") from e
+            raise DataError(f"{path}: key '{key}' is not a valid .npy array ({_flat(e)})") from e
     with zf.open(info) as fh:
         try:
             version = np.lib.format.read_magic(fh)
@@ -97,7 +97,7 @@ def _check_member(
             else:
                 shape, _, dtype = np.lib.format.read_array_header_2_0(fh)
         except _HEADER_ERRORS as e:
-            raise DataError(f"{path}: key '{key}' is not a valid .npy array ({e})") from e
+            raise DataError(f"{path}: key '{key}' is not a valid .npy array ({_flat(e)})") from e
         header_len = fh.tell()
     if dtype.hasobject:
         raise DataError(
@@ -107,7 +107,8 @@ def _check_member(
     declared = int(np.prod(shape, dtype=object)) * dtype.itemsize
     if declared > MAX_ARRAY_BYTES:
         raise DataError(
-            f"{path}: key '{key}' declares shape {shape} ({float(min(declared, 1e300)):.3g} bytes), "
+            f"{path}: key '{key}' declares shape {shape} "
+            f"({float(min(declared, 1e300)):.3g} bytes), "
             f"expected at most {MAX_ARRAY_BYTES} bytes"
         )
     # A stored member is its bytes; deflate expands at most _DEFLATE_RATIO times.
@@ -117,6 +118,11 @@ def _check_member(
             f"{path}: key '{key}' declares shape {shape} of {dtype} ({declared} bytes) "
             f"but holds {min(info.file_size, info.compress_size * ratio) - header_len} bytes"
         )
+
+
+def _flat(error: BaseException) -> str:
+    """An exception's text on one line (numpy's header errors span several)."""
+    return " ".join(str(error).split())
 
 
 def write_arrays(path: str | os.PathLike, arrays: dict[str, np.ndarray]) -> None:
