@@ -114,34 +114,36 @@ def check_keys(config: dict[str, Any], where: str = "config") -> None:
     known = {**TOP_DEFAULTS, "train": TRAIN_DEFAULTS, **dict.fromkeys(_OUTPUT_KEYS)}
     for key, value in config.items():
         if key not in known:
-            raise ConfigError(f"{where}: unknown key '{key}' (known: {', '.join(sorted(known))})")
+            raise ConfigError(f"{where}: unknown key {key!r} (known: {', '.join(sorted(known))})")
         if key in _OUTPUT_KEYS:
             continue
         if key == "train":
             if not isinstance(value, dict):
-                raise ConfigError(f"{where}: key 'train' must be a table, got {value!r}")
+                raise ConfigError(f"{where}: key 'train' must be a table, got {value!r:.80}")
             for sub, subvalue in value.items():
                 if sub not in TRAIN_DEFAULTS:
                     raise ConfigError(
-                        f"{where}: unknown key 'train.{sub}' (known: {', '.join(TRAIN_DEFAULTS)})"
+                        f"{where}: unknown key {'train.' + sub!r} "
+                        f"(known: {', '.join(TRAIN_DEFAULTS)})"
                     )
                 check_type(f"{where}: key 'train.{sub}'", TRAIN_DEFAULTS[sub], subvalue)
         else:
             check_type(f"{where}: key '{key}'", TOP_DEFAULTS[key], value)
-            check_plain(f"{where}: key '{key}'", value)
+            check_plain(where, [key], value)
 
 
-def check_plain(what: str, value: Any) -> None:
+def check_plain(where: str, path: list[str], value: Any) -> None:
     """Only what JSON holds (config.json, the config hash): TOML dates and times are refused."""
     if isinstance(value, dict):
         for key, item in value.items():
-            check_plain(f"{what[:-1]}.{key}'", item)
+            check_plain(where, [*path, key], item)
     elif isinstance(value, list | tuple):
         for item in value:
-            check_plain(what, item)
+            check_plain(where, path, item)
     elif not isinstance(value, str | int | float | bool | None):
         raise ConfigError(
-            f"{what} must be a number, string, boolean, array or table, got {value!r:.80}"
+            f"{where}: key {'.'.join(path)!r:.120} must be a number, string, boolean, array or "
+            f"table, got {value!r:.80}"
         )
 
 

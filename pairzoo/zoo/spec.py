@@ -34,6 +34,7 @@ one fails that model only; everything else is checked here, and errors name the 
 
 from __future__ import annotations
 
+import re
 import tomllib
 from dataclasses import dataclass, field
 from importlib import resources
@@ -86,6 +87,7 @@ _RANGES = {
     "folds": (lambda v: v >= 2, "at least 2"),
     "num_threads": (lambda v: v >= 1, "at least 1"),
 }
+_PROFILE_NAME = re.compile(r"^[A-Za-z0-9_.-]{1,100}$")
 _TOP_KEYS = ("format", "description", "settings", "ensemble", "defaults", "models", "profiles")
 _PROFILE_KEYS = ("description", "settings", "ensemble", "defaults", "models")
 _MODEL_META = {"stage": 1, "description": ""}
@@ -194,17 +196,22 @@ def check_zoo(raw: dict[str, Any], where: str) -> None:
         _check_model(model, where, f"models.{name}")
     for pname, profile in _table(raw, "profiles", where).items():
         pwhere = f"profiles.{pname}"
+        if not _PROFILE_NAME.match(pname):
+            raise ConfigError(
+                f"{where}: profile name {pname!r:.110} is not usable: expected 1-100 letters, "
+                "digits, '_', '.' or '-'"
+            )
         if pname == AUTO:
             raise ConfigError(f"{where}: profile name '{AUTO}' is reserved (it picks full or cpu)")
         if not isinstance(profile, dict):
-            raise ConfigError(f"{where}: key '{pwhere}' must be a table, got {profile!r}")
+            raise ConfigError(f"{where}: key '{pwhere}' must be a table, got {profile!r:.80}")
         _known(profile, _PROFILE_KEYS, where, "key", prefix=f"{pwhere}.")
         _string(profile, "description", where, prefix=f"{pwhere}.")
         _section(profile, where, f"{pwhere}.")
         for name, model in _table(profile, "models", where, prefix=f"{pwhere}.").items():
             if name not in models:
                 raise ConfigError(
-                    f"{where}: key '{pwhere}.models.{name}' names no model "
+                    f"{where}: key {f'{pwhere}.models.{name}'!r:.120} names no model "
                     f"(models: {', '.join(models)})"
                 )
             _check_model(model, where, f"{pwhere}.models.{name}")
@@ -225,7 +232,7 @@ def _section(raw: dict, where: str, prefix: str) -> None:
 
 def _check_model(model: Any, where: str, key: str) -> None:
     if not isinstance(model, dict):
-        raise ConfigError(f"{where}: key '{key}' must be a table, got {model!r}")
+        raise ConfigError(f"{where}: key '{key}' must be a table, got {model!r:.80}")
     _known(model, (*_MODEL_META, *_CONFIG_KEYS), where, "key", prefix=f"{key}.")
     meta = {k: model[k] for k in _MODEL_META if k in model}
     _typed(meta, _MODEL_META, where, f"{key}.")
@@ -238,13 +245,13 @@ def _check_model_name(name: str, where: str) -> None:
     from pairzoo.registry.card import check_name
 
     if name in RESERVED_NAMES:
-        raise ConfigError(f"{where}: model name '{name}' is reserved for the zoo's own outputs")
+        raise ConfigError(f"{where}: model name {name!r} is reserved for the zoo's own outputs")
     try:
         check_name(name)
     except Exception:
         raise ConfigError(
-            f"{where}: model name '{name}' is not usable: expected 1-100 letters, digits, '_', "
-            "'.' or '-', starting with a letter or digit"
+            f"{where}: model name {name!r:.110} is not usable: expected 1-100 letters, digits, "
+            "'_', '.' or '-', starting with a letter or digit"
         ) from None
 
 
@@ -278,7 +285,7 @@ def _apply(raw: dict[str, Any], profile: str, where: str) -> ZooSpec:
 def _table(raw: dict, key: str, where: str, prefix: str = "") -> dict:
     value = raw.get(key, {})
     if not isinstance(value, dict):
-        raise ConfigError(f"{where}: key '{prefix}{key}' must be a table, got {value!r}")
+        raise ConfigError(f"{where}: key {prefix + key!r} must be a table, got {value!r:.80}")
     return value
 
 
@@ -286,13 +293,13 @@ def _known(raw: dict, known, where: str, what: str, prefix: str = "") -> None:
     for key in raw:
         if key not in known:
             raise ConfigError(
-                f"{where}: unknown {what} '{prefix}{key}' (known: {', '.join(known)})"
+                f"{where}: unknown {what} {prefix + key!r} (known: {', '.join(known)})"
             )
 
 
 def _string(raw: dict, key: str, where: str, prefix: str = "") -> None:
     if key in raw and not isinstance(raw[key], str):
-        raise ConfigError(f"{where}: key '{prefix}{key}' must be a string, got {raw[key]!r}")
+        raise ConfigError(f"{where}: key {prefix + key!r} must be a string, got {raw[key]!r:.80}")
 
 
 def _typed(raw: dict, defaults: dict, where: str, prefix: str) -> None:
@@ -302,4 +309,6 @@ def _typed(raw: dict, defaults: dict, where: str, prefix: str) -> None:
             finite_float(f"{where}: key '{prefix}{key}'", value)
         check, expected = _RANGES.get(key, (None, ""))
         if check is not None and not check(value):
-            raise ConfigError(f"{where}: key '{prefix}{key}' must be {expected}, got {value!r}")
+            raise ConfigError(
+                f"{where}: key {prefix + key!r} must be {expected}, got {value!r:.80}"
+            )
