@@ -113,7 +113,13 @@ def read_card(path: Path) -> tuple[dict[str, Any], str]:
 
 
 def check_card_shape(card: dict[str, Any], path: Path) -> None:
-    """The keys loaders index into: `files` {arcname: {"sha256": str, ...}}, `onnx` a name."""
+    """The keys loaders index into: `name` and `version` of a registry entry, `files`
+    {arcname: {"sha256": str, ...}}, `onnx` one of those files."""
+    name, version = card.get("name"), card.get("version")
+    if not isinstance(name, str) or not _NAME.match(name):
+        raise RegistryError(f"{path}: card key 'name' is {name!r:.110}, expected a registry name")
+    if not isinstance(version, int) or isinstance(version, bool) or version < 1:
+        raise RegistryError(f"{path}: card key 'version' is {version!r:.80}, expected 1, 2, ...")
     files = card.get("files", {})
     if not isinstance(files, dict):
         raise RegistryError(
@@ -127,8 +133,8 @@ def check_card_shape(card: dict[str, Any], path: Path) -> None:
             raise RegistryError(f"{path}: {exc}") from None
         if not isinstance(info, dict) or not isinstance(info.get("sha256"), str):
             raise RegistryError(
-                f"{path}: card key 'files.{arcname}' is {info!r:.80}, expected an object with "
-                "a sha256 string"
+                f"{path}: card key {'files.' + arcname!r:.120} is {info!r:.80}, "
+                "expected an object with a sha256 string"
             )
     main = card.get("onnx")
     if main is not None and (not isinstance(main, str) or main not in files):
