@@ -29,7 +29,8 @@ from pairzoo.errors import PairzooError
 
 @contextlib.contextmanager
 def expect_ok_or(error: type[PairzooError], *names: str) -> Iterator[list]:
-    """Run the block; it may raise only `error`, and then its message must contain every name.
+    """Run the block; it may raise only `error`, and then its message must be one line that
+    contains every name.
 
     Yields a list that holds the caught error afterwards (empty when the block worked).
     """
@@ -40,6 +41,7 @@ def expect_ok_or(error: type[PairzooError], *names: str) -> Iterator[list]:
         message = str(exc)
         for name in names:
             assert name in message, f"message does not name {name!r}: {message}"
+        assert "\n" not in message.strip(), f"message is not one line: {message!r}"
         caught.append(exc)
     event("refused" if caught else "loaded")
 
