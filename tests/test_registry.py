@@ -239,3 +239,11 @@ def test_onnx_named_in_card_must_be_registered(reg, tmp_path):
     src = tiny_onnx(tmp_path / "m.onnx")
     with pytest.raises(RegistryError, match="names onnx file 'other.onnx'"):
         reg.add_entry("x", "model", {"model.onnx": src}, {"onnx": "other.onnx"})
+
+
+def test_asking_for_a_file_an_entry_does_not_have_names_its_card(reg, tmp_path):
+    card = register_tiny(reg, tmp_path)
+    with pytest.raises(RegistryError, match=r"card\.json: tiny@1 has no file 'weights\.bin'"):
+        reg.file_path(card, "weights.bin")
+    with pytest.raises(RegistryError, match=r"card\.json: tiny@1 has no main ONNX file"):
+        reg.file_path({**card, "onnx": None})

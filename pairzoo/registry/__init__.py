@@ -103,7 +103,11 @@ class Registry:
         """Path of one of the entry's files (default: its main ONNX file)."""
         arcname = arcname or card.get("onnx")
         if arcname not in card.get("files", {}):
-            raise RegistryError(f"{card['name']}@{card['version']} has no file '{arcname}'")
+            card_path = self.entry_dir(card) / CARD_FILE
+            what = f"file '{arcname}'" if arcname else "main ONNX file (key 'onnx')"
+            raise RegistryError(
+                f"{card_path}: {card['name']}@{card['version']} has no {what} among its files"
+            )
         return self.entry_dir(card) / check_arcname(arcname)
 
     def check_files(self, card: dict[str, Any]) -> None:
