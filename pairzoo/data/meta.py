@@ -60,12 +60,15 @@ def _check_types(path: Path, meta: dict) -> None:
             f"{path}: key 'files' is {type(files).__name__}, expected an object of sha256 hashes"
         )
     for name, digest in files.items():
-        if Path(name).name != name or name in ("", ".", "..") or "\\" in name or "\0" in name:
+        odd = "\\" in name or any(ord(c) < 32 or ord(c) == 127 for c in name)  # NUL, newline, ...
+        if Path(name).name != name or name in ("", ".", "..") or odd:
             raise DataError(
                 f"{path}: key 'files' lists {name!r}, expected a file name inside the directory"
             )
         if not isinstance(digest, str):
-            raise DataError(f"{path}: key 'files.{name}' is {digest!r:.80}, expected a sha256 hex")
+            raise DataError(
+                f"{path}: key 'files' maps {name!r:.80} to {digest!r:.80}, expected a sha256 hex string"
+            )
 
 
 def verify_meta(data_dir: str | os.PathLike, meta: dict) -> list[str]:
@@ -77,7 +80,7 @@ def verify_meta(data_dir: str | os.PathLike, meta: dict) -> list[str]:
     for name, expected in sorted(files.items()):
         path = data_dir / name
         if not path.is_file():
-            raise DataError(f"{data_dir / META}: lists {name}, which is missing")
+            raise DataError(f"{data_dir / META}: lists {name!r:.80}, which is missing")
         found = sha256_file(path)
         if found != expected:
             raise DataError(
