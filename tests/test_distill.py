@@ -256,3 +256,30 @@ def test_no_register_reports_through_a_temporary_onnx_export(distilled, tmp_path
     assert report["student"]["ref"] == "unregistered" and report["accuracy"]["val"]["pairs"] == 400
     assert report == json.loads((out / "distill_report.json").read_text())
     assert [(c["name"], c["version"]) for c in reg.list()] == before
+
+
+def test_with_a_subset_only_its_pairs_go_through_the_ensemble(distilled, tmp_path):
+    from pairzoo.data.format import load_data_dir
+    from pairzoo.distill.teacher import proba_to_logit
+    from pairzoo.ensemble.predict import predict_proba
+    from pairzoo.train.session import train_subset
+
+    reg, data, _, _ = distilled
+    out = tmp_path / "sub"
+    sub = ("--subset", "200", "--subset-mode", "random", "--seed", "3", "--no-register")
+    result = CliRunner().invoke(main, _args(reg, data, out, *sub, "--epochs", "1"))
+    assert result.exit_code == 0, result.output
+    cfg = json.loads((out / "config.json").read_text())
+    idx = train_subset(cfg, N_TRAIN)
+    saved = np.load(out / "teacher_logits.npy", allow_pickle=False)
+    proba, _ = predict_proba(reg, load_data_dir(data, "train").x[idx], ensemble="stack")
+    np.testing.assert_allclose(saved[idx], proba_to_logit(proba), rtol=1e-6, atol=1e-6)
+    rest = np.ones(N_TRAIN, bool)
+    rest[idx] = False
+    assert not saved[rest].any()  # never read by the run
+    record = json.loads((out / "teacher.json").read_text())
+    assert record["computed"] == 200
+    assert record["subset"] == {"size": 200, "mode": "random", "seed": 3}
+    other = ("--subset", "300", "--subset-mode", "random", "--seed", "3", "--no-register")
+    again = CliRunner().invoke(main, _args(reg, data, out, *other, "--epochs", "1", "--resume"))
+    assert again.exit_code == 1 and "computed for train subset" in again.output

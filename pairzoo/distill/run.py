@@ -125,11 +125,24 @@ def _threads(cfg: dict[str, Any]) -> int:
 def _teacher(
     out, loaded, x, cfg, threads, resume, rule, log, progress
 ) -> tuple[np.ndarray, dict, bool]:
-    """The saved logits on resume (checked), else the ensemble's, computed and saved now."""
-    from pairzoo.distill.teacher import load_teacher, proba_to_logit, save_teacher, teacher_proba
+    """The saved logits on resume (checked), else the ensemble's, computed and saved now.
 
+    Only the pairs the run trains on (its --subset) are given to the ensemble; the other
+    entries of the saved array are 0 and never read.
+    """
+    from pairzoo.distill.teacher import load_teacher, proba_to_logit, save_teacher, teacher_proba
+    from pairzoo.train.session import train_subset
+
+    indices = train_subset(cfg, len(x))
+    subset = None if indices is None else _subset_facts(cfg)
     if resume and (out / RECORD_FILE).exists():
         logits, record = load_teacher(out, loaded.card, len(x), cfg["data_fingerprint"])
+        if record.get("subset") != subset:
+            raise RunError(
+                f"{out / RECORD_FILE}: the teacher was computed for train subset "
+                f"{record.get('subset')}, this run trains on {subset}; resume with the same "
+                "--subset, --subset-mode and --seed, or choose another --out"
+            )
         log(f"teacher: reusing {out / LOGITS_FILE} ({record['ensemble']}, sha256 checked)")
         return logits, record, True
     if resume and ((out / "last.pt").exists() or (out / "config.json").exists()):
@@ -138,11 +151,16 @@ def _teacher(
             "so there is no teacher to resume with"
         )
     ref = entry_ref(loaded.card)
+    pairs = x if indices is None else x[indices]
     log(
-        f"teacher: {ref} ({len(loaded.members)} members) on {len(x)} train pairs, {threads} at a time"
+        f"teacher: {ref} ({len(loaded.members)} members) on {len(pairs)} of {len(x)} train "
+        f"pairs, {threads} at a time"
     )
-    proba, seconds = teacher_proba(loaded, x, workers=threads, threads=threads, progress=progress)
-    logits = proba_to_logit(proba)
+    proba, seconds = teacher_proba(
+        loaded, pairs, workers=threads, threads=threads, progress=progress
+    )
+    logits = np.zeros(len(x), np.float32)
+    logits[slice(None) if indices is None else indices] = proba_to_logit(proba)
     record = save_teacher(
         out,
         logits,
@@ -152,9 +170,16 @@ def _teacher(
         data=str(cfg["data"]),
         data_fingerprint=cfg["data_fingerprint"],
         seconds=round(seconds, 3),
+        computed=len(pairs),
+        subset=subset,
     )
-    log(f"teacher: {len(x)} logits in {seconds:.1f} s, saved to {out / LOGITS_FILE}")
+    log(f"teacher: {len(pairs)} logits in {seconds:.1f} s, saved to {out / LOGITS_FILE}")
     return logits, record, False
+
+
+def _subset_facts(cfg: dict[str, Any]) -> dict[str, Any]:
+    t = cfg["train"]
+    return {"size": t["subset"], "mode": t["subset_mode"], "seed": cfg["seed"]}
 
 
 def _card_teacher(record: dict[str, Any], cfg: dict[str, Any]) -> dict[str, Any]:

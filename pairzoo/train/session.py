@@ -94,9 +94,9 @@ def load_splits(cfg: dict, runtime: Runtime, teacher_logits=None) -> Splits:
     """
     from pairzoo.data.format import load_data_dir  # raises DataError for unlabelled train/val
 
-    data_dir, t, dev = Path(cfg["data"]), cfg["train"], runtime.device
+    data_dir, dev = Path(cfg["data"]), runtime.device
     train, val = load_data_dir(data_dir, "train"), load_data_dir(data_dir, "val")
-    indices = _subset(len(train.y), t["subset"], t["subset_mode"], cfg["seed"])
+    indices = train_subset(cfg, len(train.y))
     if teacher_logits is not None and np.shape(teacher_logits) != (len(train.y),):
         raise ConfigError(
             f"teacher logits: expected one per train pair of {data_dir}, shape ({len(train.y)},), "
@@ -115,6 +115,12 @@ def load_splits(cfg: dict, runtime: Runtime, teacher_logits=None) -> Splits:
         test=None if test is None else DeviceSplit.from_arrays(test.x, device=dev),
         test_y=None if test is None else np.asarray(test.y),
     )
+
+
+def train_subset(cfg: dict, n: int) -> np.ndarray | None:
+    """Indices of the `n` train pairs a run of resolved config `cfg` trains on; None for all."""
+    t = cfg["train"]
+    return _subset(n, t["subset"], t["subset_mode"], cfg["seed"])
 
 
 def _subset(n: int, size: int, mode: str, seed: int) -> np.ndarray | None:
