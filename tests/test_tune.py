@@ -220,3 +220,23 @@ def test_bad_input_is_one_line(extra, message, data, tmp_path):
     result = tune("--data", data, "--out", tmp_path / "o", "--trials", 1, *extra)
     assert result.exit_code == 1 and message in result.output
     assert len(result.output.strip().splitlines()) == 1
+
+
+def test_table_lists_finished_trials_best_first_and_says_why_a_trial_failed():
+    from pairzoo.tune.summary import table
+
+    def row(number, state, value, **extra):
+        params = {"train.lr": 0.001 * (number + 1)}
+        return dict(number=number, state=state, value=value, epochs=2, duration_s=1.5,
+                    params=params, **extra)  # fmt: skip
+
+    summary = {
+        "trials": [
+            row(0, "COMPLETE", 0.61),
+            row(1, "FAIL", None, error="architecture 'resnet': heads ['diff'] are all symmetric"),
+            row(2, "COMPLETE", 0.72),
+        ]
+    }
+    lines = table(summary).splitlines()
+    assert [line.split()[0] for line in lines[1:4]] == ["2", "0", "1"]
+    assert lines[-1] == "trial 1 failed: architecture 'resnet': heads ['diff'] are all symmetric"

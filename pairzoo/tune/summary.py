@@ -49,7 +49,8 @@ def build_summary(study, out: Path, info: dict[str, Any], best_number: int | Non
 
 
 def table(summary: dict) -> str:
-    """The trials as a plain-text table, best first among the finished ones."""
+    """The trials as a plain-text table, best first among the finished ones, then why each
+    failed trial failed."""
     rows = sorted(
         summary["trials"],
         key=lambda r: (r["state"] != "COMPLETE", -(r["value"] or 0.0), r["number"]),
@@ -69,10 +70,12 @@ def table(summary: dict) -> str:
             + [_fmt(r["params"].get(k)) for k in keys]
         )
     widths = [max(len(line[i]) for line in lines) for i in range(len(head))]
-    return "\n".join(
+    text = [
         "  ".join(cell.ljust(w) for cell, w in zip(line, widths, strict=True)).rstrip()
         for line in lines
-    )
+    ]
+    text += [f"trial {r['number']} failed: {r['error']}" for r in rows if r.get("error")]
+    return "\n".join(text)
 
 
 def _fmt(value: Any) -> str:
