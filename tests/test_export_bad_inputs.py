@@ -139,3 +139,19 @@ def test_corrupted_catalogue_is_left_alone(good_run, tmp_path):
     )
     with pytest.raises(Exception, match="catalogue is corrupted"):
         Registry(reg_dir).list()
+
+
+def test_a_model_onnx_cannot_express_fails_in_one_line(data_dir, tmp_path, monkeypatch):
+    from train_fixtures import PLUGINS_DIR
+
+    # The fixture tower pools its 7x7 maps to 2x2: adaptive pooling ONNX has no operator for.
+    monkeypatch.setenv("PAIRZOO_PLUGINS_DIR", str(PLUGINS_DIR))
+    load_plugins()
+    try:
+        run = train_tiny(tmp_path / "run", data_dir, "tinypair", {})
+        result = export(run, "--registry", tmp_path / "reg")
+        assert_fails(result, "torch.onnx.export failed", "adaptive_avg_pool2d")
+        assert "Caused by" not in result.output and not Registry(tmp_path / "reg").list()
+    finally:
+        monkeypatch.delenv("PAIRZOO_PLUGINS_DIR")
+        load_plugins()

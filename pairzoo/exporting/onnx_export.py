@@ -48,7 +48,7 @@ def export_onnx(model, path: str | Path, opset: int = OPSET) -> dict[str, Any]:
                 dynamo=False,
             )
     except Exception as exc:  # the exporter raises many unrelated types
-        raise ExportError(f"torch.onnx.export failed: {type(exc).__name__}: {exc}") from exc
+        raise ExportError(f"torch.onnx.export failed: {type(exc).__name__}: {_gist(exc)}") from exc
     if result is not None:
         raise ExportError(
             f"torch.onnx.export returned {type(result).__name__}: the torch.export-based exporter "
@@ -60,6 +60,12 @@ def export_onnx(model, path: str | Path, opset: int = OPSET) -> dict[str, Any]:
         "torch": torch.__version__,
         "export_s": round(time.perf_counter() - start, 3),
     }
+
+
+def _gist(exc: Exception) -> str:
+    """The exporter's message without the TorchScript graph it appends ("[Caused by ...")."""
+    text = str(exc).split("[Caused by", 1)[0].strip()
+    return " ".join(text.split()) or type(exc).__name__
 
 
 def check_onnx(path: str | Path, opset: int = OPSET) -> dict[str, Any]:
