@@ -6,6 +6,7 @@ import errno
 import json
 import os
 import tempfile
+import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 
@@ -36,8 +37,12 @@ def _registry(path):
     return reg
 
 
+_CLI_LOCK = threading.Lock()  # CliRunner swaps sys.stdout for the whole process
+
+
 def _cli(*args):
-    return CliRunner().invoke(main, [str(a) for a in args])
+    with _CLI_LOCK:
+        return CliRunner().invoke(main, [str(a) for a in args])
 
 
 def _listed(reg):
