@@ -147,6 +147,11 @@ def export_all(c: Case) -> tuple[int, str]:
     return cli("export", "--all", c.runs, "--registry", c.registry)
 
 
+def train_init_from(c: Case) -> tuple[int, str]:
+    config = c.run / "config.json"
+    return cli("train", "--config", config, "--init-from", c.run, "--out", c.tmp / "warm")
+
+
 def distill_resume(c: Case) -> tuple[int, str]:
     argv = ["--out", c.run, "--data", c.data, "--registry", c.registry]
     return cli("distill", *DISTILL, *argv, "--resume")
@@ -182,6 +187,7 @@ PATHS = {
     "export --all": Loader("model.pt", export_all, only_error=False),
     "train-all, exporting": Loader("model.pt", train_all, only_error=False),
     "rundir.load_run": Loader("model.pt", api_load_run),
+    "train --init-from": Loader("model.pt", train_init_from),
     "tune: best trial published": Loader("model.pt", api_tune_publish_best),
     "distill --resume, training": Loader("last.pt", distill_resume, True, source="distilled"),
     "distill --resume, finished": Loader("model.pt", distill_resume, source="distilled"),

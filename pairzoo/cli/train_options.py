@@ -124,6 +124,14 @@ _OPTIONS: dict[str, tuple[tuple[str, ...], dict]] = {
         ("--threads",),
         {"type": int, "help": "CPU threads, 0 = all cores" + shown_default("threads")},
     ),
+    "init_from": (
+        ("--init-from",),
+        {
+            "metavar": "RUN",
+            "help": "Start from the weights of this run (directory or model.pt) of the same "
+            "architecture, e.g. one trained on data with digit labels",
+        },
+    ),
 }
 
 # Where each option's value goes in the config; arch_param and loss_param are parsed apart.
@@ -132,7 +140,7 @@ _ARCH = ("layers", "width_mult", "feat_dim", "heads")
 _TRAIN = (
     "epochs", "batch_size", "eval_batch_size", "lr", "weight_decay", "schedule", "patience",
     "label_smoothing", "grad_clip", "accum_steps", "aux_weight", "subset", "subset_mode",
-    "device", "threads", "augment", "swap",
+    "device", "threads", "augment", "swap", "init_from",
 )  # fmt: skip
 
 

@@ -53,6 +53,7 @@ TRAIN_DEFAULTS: dict[str, Any] = {
     "amp": True,  # mixed precision on CUDA (bf16 where supported); always off on CPU
     "device": "auto",
     "threads": 0,  # torch CPU threads; 0 = the cores this process may use
+    "init_from": "",  # start from these weights (a run directory or its model.pt); "" = random
 }
 TOP_DEFAULTS: dict[str, Any] = {
     "name": "",
@@ -66,8 +67,10 @@ TOP_DEFAULTS: dict[str, Any] = {
 }
 # Keys that change how fast or where a run goes, not what it learns: left out of the hash.
 _RUNTIME_KEYS = ("device", "threads", "eval_batch_size")
+# Paths left out of the hash: what they point at is hashed instead (data_fingerprint, init_sha256).
+_PATH_KEYS = ("init_from",)
 _UNHASHED = ("name", "data", "provenance")
-_OUTPUT_KEYS = ("data_fingerprint", "provenance")
+_OUTPUT_KEYS = ("data_fingerprint", "provenance", "init_sha256")
 
 
 def default_config() -> dict[str, Any]:
@@ -224,7 +227,8 @@ def finite_float(what: str, value: Any) -> float:
 def config_hash(config: dict[str, Any]) -> str:
     """sha256 of the canonical JSON of what the run learns from (no name, paths or runtime keys)."""
     body = {k: v for k, v in config.items() if k not in _UNHASHED}
-    body["train"] = {k: v for k, v in config.get("train", {}).items() if k not in _RUNTIME_KEYS}
+    skip = _RUNTIME_KEYS + _PATH_KEYS
+    body["train"] = {k: v for k, v in config.get("train", {}).items() if k not in skip}
     canonical = json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=True)
     return hashlib.sha256(canonical.encode()).hexdigest()
 

@@ -19,7 +19,7 @@ def resolve_config(config: dict[str, Any], out_dir: str | Path | None = None) ->
 
     Raises ConfigError (bad values), PluginError (unknown names) or DataError (unreadable data).
     """
-    from pairzoo.data.meta import data_fingerprint
+    from pairzoo.data.meta import data_fingerprint, sha256_file
 
     cfg = validate(config)
     if not cfg["name"] and out_dir is not None:
@@ -35,6 +35,10 @@ def resolve_config(config: dict[str, Any], out_dir: str | Path | None = None) ->
     cfg["rule"] = cfg["rule"] or data_rule(cfg["data"])
     rule = cat.get("label_rules", cfg["rule"])
     cfg["data_fingerprint"] = data_fingerprint(cfg["data"])
+    if cfg["train"]["init_from"]:
+        from pairzoo.train.warm_start import weights_file
+
+        cfg["init_sha256"] = sha256_file(weights_file(cfg["train"]["init_from"]))
     cfg["provenance"] = {
         "pairzoo": __version__,
         "arch": _origin(arch),

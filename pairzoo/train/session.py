@@ -141,6 +141,10 @@ def build_session(
     rank = 0 if group is None else group.rank
     torch.manual_seed(seed)
     model = build_architecture(cfg["arch"], cfg["arch_params"])
+    if t["init_from"]:
+        from pairzoo.train.warm_start import load_initial_weights
+
+        load_initial_weights(model, t["init_from"], cfg.get("init_sha256", ""))
     if group is not None:
         from pairzoo.train.ddp import convert_batchnorm
 
