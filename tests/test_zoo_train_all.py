@@ -90,6 +90,7 @@ def test_smoke_profile_end_to_end_then_rerun_skips_everything(tmp_path, tiny_dat
     assert {r["method"] for r in ens["rows"]} >= {"stacking (LightGBM)", "mean probability"}
     assert (runs / "ensemble" / "report.md").is_file() and (runs / "zoo_curves.png").is_file()
     assert (runs / "summary.md").read_text().startswith("# Zoo summary")
+    assert not (runs / "_pretrain").exists()  # the data has digit labels: nothing to pretrain
     assert len(registry.list(kind="model")) == 11 and len(registry.list(kind="ensemble")) == 1
     for name in ("stacking (LightGBM)", "best single", "total wall time", "resnet_optimized_1.12"):
         assert name in result.output

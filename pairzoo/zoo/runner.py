@@ -101,7 +101,7 @@ def run_zoo(
     say = echo or bar.write
     try:
         t = time.perf_counter()
-        _train_all(spec, outcomes, data_dir, force, plugins_dir, bar, say)
+        _train_all(spec, outcomes, data_dir, runs_dir, force, plugins_dir, bar, say)
         result.phases_s["train"] = time.perf_counter() - t
         t = time.perf_counter()
         _export_all(outcomes, data_dir, registry_dir, bar, say)
@@ -116,7 +116,7 @@ def run_zoo(
     return result
 
 
-def _train_all(spec, outcomes, data_dir, force, plugins_dir, bar: Progress, say) -> None:
+def _train_all(spec, outcomes, data_dir, runs_dir, force, plugins_dir, bar: Progress, say) -> None:
     by_name = {o.name: o for o in outcomes}
     floor = spec.settings["min_val_accuracy"]
 
@@ -125,21 +125,69 @@ def _train_all(spec, outcomes, data_dir, force, plugins_dir, bar: Progress, say)
         _record(outcome, trained, floor, say)
         bar.step(f"trained {trained.name}")
 
-    jobs = []
-    for model, outcome in zip(spec.models, outcomes, strict=True):
-        job = Job(model.name, {**model.config, "data": str(data_dir)}, outcome.run_dir)
+    jobs = [
+        Job(model.name, {**model.config, "data": str(data_dir)}, outcome.run_dir)
+        for model, outcome in zip(spec.models, outcomes, strict=True)
+    ]
+    jobs = _pretrained(spec, jobs, data_dir, runs_dir, force, plugins_dir, bar, say)
+    ready = []
+    for job, outcome in zip(jobs, outcomes, strict=True):
         try:
             outcome.status = prepare(job, force, say)
         except Exception as exc:  # e.g. an unknown architecture: this model fails, others go on
-            done(Trained(model.name, None, describe(exc), 0.0))
+            done(Trained(job.name, None, describe(exc), 0.0))
             continue
-        jobs.append(job)
-    workers = spec.settings["jobs"]
+        ready.append(job)
+    _train_jobs(ready, spec.settings["jobs"], plugins_dir, bar, done)
+
+
+def _train_jobs(jobs: list[Job], workers: int, plugins_dir, bar: Progress, done) -> None:
     if workers > 1 and len(jobs) > 1:
         train_in_workers(jobs, workers, plugins_dir, bar, done)
     else:
         for job in jobs:
             done(train_here(job, bar))
+
+
+def _pretrained(spec, jobs, data_dir, runs_dir, force, plugins_dir, bar, say) -> list[Job]:
+    """`jobs`, each starting from its tower's pretrained weights when the data has no digit
+    labels (see pairzoo/zoo/pretrain.py); a model whose pretraining failed starts from scratch."""
+    from pairzoo.train.resolve import data_rule
+    from pairzoo.zoo import pretrain
+
+    try:
+        if not pretrain.wanted(spec.settings, data_dir):
+            return jobs
+        say("pretraining: the train split has no digit labels; each tower first learns digits")
+        data = pretrain.pretrain_data(runs_dir, spec.settings, data_rule(data_dir), say)
+    except PairzooError as exc:  # unreadable data: each model reports it when it is prepared
+        say(f"pretraining: skipped ({exc})")
+        return jobs
+    towers, of_model = pretrain.pretrain_jobs(jobs, data)
+    finished: set[str] = set()
+
+    def done(trained: Trained) -> None:
+        if trained.error is not None:
+            say(f"{trained.name}: FAILED: {trained.error}; its models start from scratch")
+        else:
+            finished.add(trained.name)
+            acc = trained.metrics["val"]["accuracy"]
+            say(f"{trained.name}: val accuracy {100 * acc:.2f}% on the generated data")
+
+    ready = []
+    for job in towers:
+        try:
+            prepare(job, force, say)
+            ready.append(job)
+        except Exception as exc:
+            done(Trained(job.name, None, describe(exc), 0.0))
+    _train_jobs(ready, spec.settings["jobs"], plugins_dir, bar, done)
+    return [
+        pretrain.starting_from(job, of_model[job.name])
+        if of_model[job.name].name in finished
+        else job
+        for job in jobs
+    ]
 
 
 def _record(outcome: ModelOutcome, trained: Trained, floor: float, say) -> None:

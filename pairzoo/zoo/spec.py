@@ -60,6 +60,11 @@ RESERVED_NAMES = ("ensemble",)
 SETTINGS_DEFAULTS: dict[str, Any] = {
     "min_val_accuracy": 0.55,  # at or below: the model failed to learn
     "jobs": 1,  # models trained at once, each in its own worker process
+    # "auto": on data without digit labels, pretrain each tower on generated data that has
+    # them (pairzoo/zoo/pretrain.py); "off": never
+    "pretrain": "auto",
+    "pretrain_pairs": 20000,  # train pairs of the generated pretraining data
+    "pretrain_seed": 1,  # its seed: another one than `make data`'s default
 }
 ENSEMBLE_DEFAULTS: dict[str, Any] = {
     "enabled": True,
@@ -78,6 +83,9 @@ ENSEMBLE_DEFAULTS: dict[str, Any] = {
 _RANGES = {
     "min_val_accuracy": (lambda v: 0 <= v < 1, "in [0, 1)"),
     "jobs": (lambda v: v >= 1, "at least 1"),
+    "pretrain": (lambda v: v in ("auto", "off"), "'auto' or 'off'"),
+    "pretrain_pairs": (lambda v: v >= 20, "at least 20"),
+    "pretrain_seed": (lambda v: 0 <= v < 2**62, "in [0, 2**62)"),
     "batch_size": (lambda v: v >= 1, "at least 1"),
     "threads": (lambda v: v >= 0, "0 (all cores) or more"),
     "n_estimators": (lambda v: v >= 1, "at least 1"),

@@ -1,0 +1,85 @@
+"""train-all on data without digit labels: each tower is first trained on generated data that
+has them, and the models start from those weights."""
+
+import json
+import textwrap
+
+import pytest
+import torch
+from click.testing import CliRunner
+from train_fixtures import make_data
+
+from pairzoo.cli import main
+from pairzoo.data.meta import sha256_file
+
+ZOO = """
+    [settings]
+    min_val_accuracy = 0.0
+    pretrain_pairs = 40
+    jobs = 2  # pretraining and training in worker processes
+    [ensemble]
+    enabled = false
+    [defaults]
+    arch = "baseline"
+    arch_params = { width_mult = 0.125, feat_dim = 8 }
+    [defaults.train]
+    epochs = 1
+    batch_size = 16
+    threads = 1
+    device = "cpu"
+    [models.a]
+    seed = 1
+    [models.b]
+    seed = 2
+    [models.c]
+    arch_params = { width_mult = 0.125, feat_dim = 4 }
+    [profiles.plain.settings]
+    pretrain = "off"
+"""
+
+
+@pytest.fixture(autouse=True)
+def _one_thread():
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
+
+
+def _train_all(tmp_path, data, *args):
+    zoo = tmp_path / "zoo.toml"
+    zoo.write_text(textwrap.dedent(ZOO))
+    runs = tmp_path / "runs"
+    argv = ["train-all", "--zoo", str(zoo), "--data", str(data), "--runs", str(runs)]
+    argv += ["--registry", str(tmp_path / "registry"), "--no-progress", *args]
+    result = CliRunner().invoke(main, argv)
+    assert result.exit_code == 0, result.output
+    return result, runs
+
+
+def test_towers_are_pretrained_once_and_models_start_from_them(tmp_path):
+    data = make_data(tmp_path / "data", digits=False)
+    result, runs = _train_all(tmp_path, data, "--profile", "full")
+    assert "the train split has no digit labels" in result.output
+    meta = json.loads((runs / "_pretrain" / "data" / "meta.json").read_text())
+    assert meta["sizes"] == {"train": 40, "val": 100} and meta["rule"] == "greater"
+    towers = sorted(p.name for p in (runs / "_pretrain").iterdir() if p.name != "data")
+    assert towers == ["a", "c"]  # b has a's tower, so it starts from a's pretraining
+    for model, tower in (("a", "a"), ("b", "a"), ("c", "c")):
+        config = json.loads((runs / model / "config.json").read_text())
+        weights = runs / "_pretrain" / tower
+        assert config["train"]["init_from"] == str(weights)
+        assert config["init_sha256"] == sha256_file(weights / "model.pt")
+
+    stamp = (runs / "_pretrain" / "data" / "train.npz").stat().st_mtime_ns
+    again, _ = _train_all(tmp_path, data, "--profile", "full")
+    summary = json.loads((runs / "summary.json").read_text())
+    assert {m["status"] for m in summary["models"]} == {"kept"}
+    assert (runs / "_pretrain" / "data" / "train.npz").stat().st_mtime_ns == stamp
+
+
+def test_pretraining_can_be_turned_off(tmp_path):
+    data = make_data(tmp_path / "data", digits=False)
+    _, runs = _train_all(tmp_path, data, "--profile", "plain", "--only", "a")
+    assert not (runs / "_pretrain").exists()
+    assert json.loads((runs / "a" / "config.json").read_text())["train"]["init_from"] == ""
