@@ -20,13 +20,14 @@ $(STAMP): pyproject.toml constraints.txt
 test: $(STAMP)
 	$(BIN)/python -m pytest -q $(PYTEST_ARGS)
 
-$(DATA)/meta.json: | $(STAMP)
-	$(BIN)/pairzoo data make --out $(DATA)
-
 data: $(STAMP)
 	$(BIN)/pairzoo data make --out $(DATA)
 
-train-all: $(STAMP) $(DATA)/meta.json
+# The default data is made when $(DATA) holds none (or a `data make` there did not finish);
+# DATA=DIR with your own files trains on them, never overwriting them.
+train-all: $(STAMP)
+	@if [ ! -f $(DATA)/train.npz ] || [ -f $(DATA)/.data-make-unfinished ]; then \
+		$(BIN)/pairzoo data make --out $(DATA); fi
 	$(BIN)/pairzoo train-all --profile $(PROFILE) --data $(DATA)
 
 bench: $(STAMP)

@@ -107,6 +107,24 @@ def test_make_errors(tmp_path):
     assert result.exit_code == 2 and "severity" in result.output
 
 
+def test_make_never_overwrites_data_it_did_not_write(data_dir, tmp_path):
+    import shutil
+
+    theirs = shutil.copytree(data_dir, tmp_path / "theirs")
+    (theirs / "meta.json").unlink()  # like the original task's files
+    before = {p.name: p.read_bytes() for p in theirs.iterdir()}
+    assert_one_line_error(
+        run("make", "--out", theirs, "--seed", "4", *SIZES),
+        "did not write (train.npz, val.npz",
+        "--force",
+    )
+    assert {p.name: p.read_bytes() for p in theirs.iterdir()} == before
+    forced = run("make", "--out", theirs, "--seed", "4", "--force", *SIZES)
+    assert forced.exit_code == 0, forced.output
+    ours = run("make", "--out", theirs, "--seed", "5", *SIZES)  # now it has our meta.json
+    assert ours.exit_code == 0, ours.output
+
+
 def test_data_cmd_imports_nothing_heavy():
     code = "import sys, pairzoo.cli.data_cmd; print(sorted(m for m in ('numpy', 'scipy', 'torch', 'matplotlib') if m in sys.modules))"
     out = subprocess.run(

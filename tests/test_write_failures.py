@@ -199,7 +199,8 @@ def test_data_make_failing_mid_swap_leaves_no_meta_and_makes_again(made, tmp_pat
     monkeypatch.undo()
     assert result.exit_code == 1 and "Traceback" not in result.output
     assert not (out / "meta.json").exists()  # a mixed data set is never taken for a whole one
-    assert not [p for p in out.iterdir() if p.name.startswith(".")]  # no staging left
+    hidden = [p.name for p in out.iterdir() if p.name.startswith(".")]
+    assert hidden == [".data-make-unfinished"]  # no staging left; the marker says whose it is
     check = CliRunner().invoke(main, ["data", "check", str(out)])
     assert "meta.json: absent" in check.output  # and `make data` makes it again
     again = CliRunner().invoke(main, args)

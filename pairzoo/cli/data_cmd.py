@@ -96,7 +96,14 @@ def data() -> None:
     type=click.FloatRange(0, 1),
     help="Share of pairs of different digits that differ by exactly one",
 )
-def make(out, seed, severity, n_train, n_val, n_public, n_private, source, rule, adjacent) -> None:
+@click.option(
+    "--force",
+    is_flag=True,
+    help="Overwrite pair data in --out that `data make` did not write (no meta.json)",
+)
+def make(
+    out, seed, severity, n_train, n_val, n_public, n_private, source, rule, adjacent, force
+) -> None:
     """Generate train, val, test_public (+ labels CSV) and test_private with a meta.json."""
     from pairzoo.data.generate import make_dataset
 
@@ -112,6 +119,7 @@ def make(out, seed, severity, n_train, n_val, n_public, n_private, source, rule,
             rule=rule,
             adjacent=adjacent,
             log=lambda line: click.echo(f"  {line}"),
+            force=force,
         )
     click.echo(
         f"wrote {len(meta['files'])} files and meta.json to {out} "

@@ -23,7 +23,7 @@ from pairzoo.data.format import LABELLED, LABELS_CSV, SPLITS, save_split
 from pairzoo.data.labels_csv import write_labels
 from pairzoo.data.meta import META, sha256_file
 from pairzoo.data.sources import load_source
-from pairzoo.data.staging import staging_dir, swap_in
+from pairzoo.data.staging import UNFINISHED, staging_dir, swap_in
 from pairzoo.errors import DataError
 
 __all__ = ["DEFAULT_SIZES", "ID_PREFIX", "MIN_POOL", "make_dataset", "partition_pools"]
@@ -91,10 +91,15 @@ def make_dataset(
     rule: str = "greater",
     adjacent: float = 0.8,
     log: Callable[[str], None] | None = None,
+    force: bool = False,
 ) -> dict:
     """Write train.npz, val.npz, test_public.npz, test_public_labels.csv, test_private.npz and
     meta.json into `out_dir`; returns the meta dict. Raises DataError (or PluginError for an
-    unknown rule). The files are staged and swapped in whole (see pairzoo.data.staging)."""
+    unknown rule). The files are staged and swapped in whole (see pairzoo.data.staging).
+
+    Pair data in `out_dir` that `data make` did not write (no meta.json) is never overwritten
+    unless `force`: it may be someone's only copy of a real data set.
+    """
     from pairzoo.plugins import get_label_rule
 
     sizes = dict(DEFAULT_SIZES if sizes is None else sizes)
@@ -102,6 +107,8 @@ def make_dataset(
     label_rule = get_label_rule(rule)
     log = log or (lambda message: None)
     out_dir = Path(out_dir)
+    if not force:
+        _refuse_foreign(out_dir)
     src = load_source(source)
     streams = [
         np.random.default_rng(s) for s in np.random.SeedSequence(seed).spawn(1 + len(SPLITS))
@@ -126,6 +133,17 @@ def make_dataset(
         }
         swap_in(staging, out_dir, files, META, meta)
     return meta
+
+
+def _refuse_foreign(out_dir: Path) -> None:
+    if (out_dir / META).exists() or (out_dir / UNFINISHED).exists() or not out_dir.is_dir():
+        return
+    found = [n for n in (*(f"{s}.npz" for s in SPLITS), LABELS_CSV) if (out_dir / n).exists()]
+    if found:
+        raise DataError(
+            f"{out_dir}: holds pair data that `pairzoo data make` did not write ({', '.join(found)}"
+            f", no {META}); refusing to overwrite it: choose another --out, or pass --force"
+        )
 
 
 def _write_splits(out_dir, sizes, pools, streams, src, label_rule, severity, adjacent, log) -> list:
