@@ -38,6 +38,11 @@ class Stepper:
     group: Group | None = None  # data-parallel ranks; None = this process trains alone
     ddp: torch.nn.Module | None = None  # DistributedDataParallel around the model, with a group
 
+    @property
+    def main(self) -> bool:
+        """True for the process that writes the run: a lone one, or data-parallel rank 0."""
+        return self.group is None or self.group.main
+
 
 def split_inputs(pair: torch.Tensor, runtime: Runtime) -> tuple[torch.Tensor, torch.Tensor]:
     xa, xb = pair[:, 0:1], pair[:, 1:2]

@@ -107,7 +107,6 @@ def _train(
     group: Group | None,
 ) -> dict:
     t = cfg["train"]
-    main = group is None or group.main
     splits = load_splits(cfg, runtime, teacher_logits)
     if group is not None:
         check_config(cfg, group.world, len(splits.train))
@@ -118,6 +117,7 @@ def _train(
             "train it with `pairzoo distill`"
         )
     state = _load_last(out, resume, group)
+    main = session.stepper.main
     if state is not None:
         session.load_state_dict(state, 0 if group is None else group.rank, cfg["seed"])
     elif main:
@@ -199,10 +199,9 @@ def _run_epoch(
     val = binary_metrics(splits.val_y, val_logits.cpu().numpy())
     s.schedule.after_epoch(val["accuracy"])
     best = session.early.update(epoch, val["accuracy"])
-    main = s.group is None or s.group.main
     if best:
         session.best_state = cpu_state_dict(s.model)
-        if main:
+        if s.main:
             save_model(out / "model.pt", session.best_state, cfg)
     session.train_time_s += time.perf_counter() - start
     session.epoch = epoch
@@ -219,7 +218,7 @@ def _run_epoch(
     }
     session.history.append(row)
     ranks_rng = None if s.group is None else s.group.gather_objects(session.rng_state())
-    if not main:
+    if not s.main:
         return
     log.epoch(row)
     write_json(out / "history.json", session.history)
@@ -262,7 +261,7 @@ def _finish(session: Session, splits: Splits, cfg: dict, chash: str, out: Path) 
     metrics = _metrics(session, cfg, chash, _val_of_best(session), test, finished=True)
     metrics["params"] = sum(p.numel() for p in model.parameters())
     metrics["macs_per_pair"] = _macs(model)
-    if session.stepper.group is None or session.stepper.group.main:
+    if session.stepper.main:
         write_json(out / "metrics.json", metrics)
     return metrics
 

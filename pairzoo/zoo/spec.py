@@ -43,6 +43,7 @@ from typing import Any
 
 from pairzoo.errors import ConfigError
 from pairzoo.train.config import (
+    MAX_SEED,
     TOP_DEFAULTS,
     check_keys,
     check_type,
@@ -85,7 +86,7 @@ _RANGES = {
     "jobs": (lambda v: v >= 1, "at least 1"),
     "pretrain": (lambda v: v in ("auto", "off"), "'auto' or 'off'"),
     "pretrain_pairs": (lambda v: v >= 20, "at least 20"),
-    "pretrain_seed": (lambda v: 0 <= v < 2**62, "in [0, 2**62)"),
+    "pretrain_seed": (lambda v: 0 <= v < MAX_SEED, "in [0, 2**62)"),
     "batch_size": (lambda v: v >= 1, "at least 1"),
     "threads": (lambda v: v >= 0, "0 (all cores) or more"),
     "n_estimators": (lambda v: v >= 1, "at least 1"),
