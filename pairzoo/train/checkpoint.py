@@ -24,18 +24,20 @@ def save_torch(path: str | Path, obj: Any) -> None:
     write_bytes(path, buffer.getvalue())
 
 
-def load_torch(path: str | Path) -> Any:
+def load_torch(path: str | Path, data: bytes | None = None) -> Any:
     """A torch file of plain tensors and containers; RunError if missing, corrupted or unsafe.
 
     Only torch's weights-only unpickler reads the file (whatever TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD
     says, since weights_only is passed explicitly): a pickle that names any function or class
-    outside tensors and plain containers is refused before anything in it is called.
+    outside tensors and plain containers is refused before anything in it is called. `data`,
+    if given, is the file's bytes as the caller already read (and, say, hashed) them.
     """
     path = Path(path)
-    try:
-        data = path.read_bytes()
-    except FileNotFoundError:
-        raise RunError(f"{path}: file is missing") from None
+    if data is None:
+        try:
+            data = path.read_bytes()
+        except FileNotFoundError:
+            raise RunError(f"{path}: file is missing") from None
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # e.g. "Detected pickle protocol 4": one line is enough

@@ -28,17 +28,19 @@ def weights_file(init_from: str | Path) -> Path:
 
 def load_initial_weights(model: torch.nn.Module, init_from: str, expected_sha256: str) -> None:
     """Load the weights `init_from` names into `model`; ConfigError or RunError naming the file."""
-    from pairzoo.data.meta import sha256_file
+    import hashlib
+
     from pairzoo.train.checkpoint import load_torch
 
     path = weights_file(init_from)
-    found = sha256_file(path)
+    data = path.read_bytes()  # hashed and loaded from the same bytes
+    found = hashlib.sha256(data).hexdigest()
     if expected_sha256 and found != expected_sha256:
         raise ConfigError(
             f"{path}: sha256 {found[:12]} differs from {expected_sha256[:12]}, the one this run's "
             "config recorded; the initial weights changed since the run started"
         )
-    saved = load_torch(path)
+    saved = load_torch(path, data)
     state = saved.get("state_dict") if isinstance(saved, dict) else None
     if not isinstance(state, dict):
         raise ConfigError(f"{path}: expected a pairzoo model.pt with a 'state_dict', found none")
