@@ -63,11 +63,11 @@ def test_towers_are_pretrained_once_and_models_start_from_them(tmp_path):
     assert "the train split has no digit labels" in result.output
     meta = json.loads((runs / "_pretrain" / "data" / "meta.json").read_text())
     assert meta["sizes"] == {"train": 40, "val": 100} and meta["rule"] == "greater"
-    towers = sorted(p.name for p in (runs / "_pretrain").iterdir() if p.name != "data")
+    towers = sorted(p.name for p in (runs / "_pretrain" / "towers").iterdir())
     assert towers == ["a", "c"]  # b has a's tower, so it starts from a's pretraining
     for model, tower in (("a", "a"), ("b", "a"), ("c", "c")):
         config = json.loads((runs / model / "config.json").read_text())
-        weights = runs / "_pretrain" / tower
+        weights = runs / "_pretrain" / "towers" / tower
         assert config["train"]["init_from"] == str(weights)
         assert config["init_sha256"] == sha256_file(weights / "model.pt")
 

@@ -134,6 +134,7 @@ BAD = [
     ),
     ("[models.a]\n[profiles.auto]\n", r"profile name 'auto' is reserved"),
     ("[models.ensemble]\n", r"model name 'ensemble' is reserved"),
+    ("[models._pretrain]\n", r"model name '_pretrain' is reserved"),
     ("[models.'a b']\n", r"model name 'a b' is not usable"),
     ("format = 2\n[models.a]\n", r"key 'format' is 2, expected 1"),
     ("description = 'x'\n", r"no models; add a table \[models\.NAME\]"),

@@ -16,10 +16,11 @@ import json
 from pathlib import Path
 from typing import Any
 
+from pairzoo.zoo.spec import PRETRAIN_DIR
 from pairzoo.zoo.training import Job
 
-PRETRAIN_DIR = "_pretrain"
 DATA_DIR = "data"
+TOWERS_DIR = "towers"  # beside DATA_DIR, so that no model name can meet it
 
 
 def wanted(settings: dict[str, Any], data_dir: Path) -> bool:
@@ -53,14 +54,14 @@ def pretrain_jobs(jobs: list[Job], data: Path) -> tuple[list[Job], dict[str, Job
     """One pretraining job per distinct tower of `jobs`, and which one each model starts from.
 
     A tower is an architecture with its parameters; the first model of each is the recipe (its
-    train settings and seed) that its pretraining run follows.
+    train settings and seed) that its pretraining run follows, in runs/_pretrain/towers/NAME.
     """
     towers: dict[str, Job] = {}
     of_model: dict[str, Job] = {}
     for job in jobs:
         key = json.dumps([job.config.get("arch"), job.config.get("arch_params")], sort_keys=True)
         if key not in towers:
-            out = data.parent / job.name
+            out = data.parent / TOWERS_DIR / job.name
             towers[key] = Job(f"{PRETRAIN_DIR}/{job.name}", {**job.config, "data": str(data)}, out)
         of_model[job.name] = towers[key]
     return list(towers.values()), of_model

@@ -57,7 +57,8 @@ AUTO = "auto"
 # Profiles a zoo file need not declare: "full" is the file's own settings.
 IMPLICIT_PROFILES = ("full",)
 # Names used for the zoo's own outputs in the runs directory.
-RESERVED_NAMES = ("ensemble",)
+PRETRAIN_DIR = "_pretrain"  # the digit pretraining's data and tower runs (pairzoo/zoo/pretrain.py)
+RESERVED_NAMES = ("ensemble", PRETRAIN_DIR)
 SETTINGS_DEFAULTS: dict[str, Any] = {
     "min_val_accuracy": 0.55,  # at or below: the model failed to learn
     "jobs": 1,  # models trained at once, each in its own worker process
