@@ -13,6 +13,7 @@ from collections.abc import Iterator
 
 import click
 
+from pairzoo.cli.data_compare_cmd import compare
 from pairzoo.errors import PairzooError
 
 
@@ -27,6 +28,9 @@ def _one_line_errors() -> Iterator[None]:
 @click.group()
 def data() -> None:
     """Make, check, inspect and show pair data sets."""
+
+
+data.add_command(compare)
 
 
 @data.command()

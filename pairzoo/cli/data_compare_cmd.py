@@ -1,0 +1,110 @@
+"""`pairzoo data compare A B`: a realism report, registered on the `data` group.
+
+Only click is imported at module level; numpy, torch and matplotlib load inside the command.
+"""
+
+from __future__ import annotations
+
+import json
+
+import click
+
+
+@click.command("compare")
+@click.argument("a", type=click.Path())
+@click.argument("b", type=click.Path())
+@click.option("--json", "as_json", is_flag=True, help="Print the report as JSON instead of tables")
+@click.option(
+    "--out",
+    type=click.Path(file_okay=False),
+    help="Directory to write typical.png, random.png and report.json into",
+)
+@click.option(
+    "--seed",
+    default=0,
+    show_default=True,
+    type=click.IntRange(min=0),
+    help="Random seed of the two-sample test and the figures; equal seeds give equal reports",
+)
+def compare(a, b, as_json, out, seed) -> None:
+    """How well the digit images of B stand in for A's: statistics and a classifier test.
+
+    A and B are pair files or data directories (their test_public.npz). A classifier accuracy
+    near 50% means a small CNN cannot tell the two apart; the exit code is 0 whatever it finds.
+    """
+    from pathlib import Path
+
+    from pairzoo.cli.data_cmd import _one_line_errors
+    from pairzoo.data.format import load_split, split_path
+
+    with _one_line_errors():
+        splits = [
+            load_split(split_path(p, "test_public") if Path(p).is_dir() else p) for p in (a, b)
+        ]
+    report, result = _report(splits, seed)
+    text = json.dumps(report, indent=2, sort_keys=True)
+    if as_json:
+        click.echo(text)
+    else:
+        _print_tables(report)
+    if out is not None:
+        with _one_line_errors():
+            _write_out(Path(out), text, result, splits, seed)
+        click.echo(f"wrote typical.png, random.png and report.json to {out}", err=as_json)
+
+
+def _report(splits, seed):
+    from pairzoo.data.realism import realism_report
+
+    try:
+        return realism_report(*splits, seed=seed)
+    except ValueError as e:
+        small = min(splits, key=len)
+        raise click.ClickException(
+            f"{small.path}: {len(small)} pairs are too few for the classifier two-sample test ({e})"
+        ) from e
+
+
+def _write_out(out, text, result, splits, seed) -> None:
+    from pairzoo.atomic import write_text
+    from pairzoo.data.compare_figures import render_random, render_typical
+    from pairzoo.data.stats import digit_images
+
+    names = tuple(str(s.path) for s in splits)
+    render_typical(result, names, out / "typical.png")
+    render_random(*(digit_images(s.x) for s in splits), names, out / "random.png", seed)
+    write_text(out / "report.json", text + "\n")
+
+
+def _print_tables(report: dict) -> None:
+    for side in ("a", "b"):
+        r = report[side]
+        click.echo(f"{side.upper()}: {r['path']}, {r['pairs']} pairs ({r['images']} digit images)")
+    click.echo(f"\n{'statistic':52} {'original':>9} {'A':>9} {'B':>9} {'B vs A':>7}")
+    for row in report["seed_summary"]:
+        rel = "" if row["b_vs_a"] is None else f"{row['b_vs_a']:+7.1%}"
+        click.echo(
+            f"{row['label'] + ', ' + row['key']:52} {row['original']:9.4g} "
+            f"{_num(row['a'])} {_num(row['b'])} {rel:>7}"
+        )
+    click.echo(
+        f"\n{'separating statistic':72} {'A median':>9} {'B median':>9} {'A mean':>9} "
+        f"{'B mean':>9} {'KS':>6}"
+    )
+    for row in report["separating"]:
+        a, b, ks = row["a"], row["b"], row["ks"]["statistic"]
+        click.echo(
+            f"{row['label']:72} {_num(a['median'])} {_num(b['median'])} {_num(a['mean'])} "
+            f"{_num(b['mean'])} {'-' if ks is None else f'{ks:.3f}':>6}"
+        )
+    t = report["two_sample"]
+    click.echo(
+        f"\nclassifier two-sample test (seed {report['seed']}), {t['n_per_side']} images per "
+        f"side: accuracy {t['accuracy']:.1%} (95% CI {t['accuracy_ci95'][0]:.1%}-"
+        f"{t['accuracy_ci95'][1]:.1%}), ROC-AUC {t['roc_auc']:.3f} "
+        f"({t['roc_auc_ci95'][0]:.3f}-{t['roc_auc_ci95'][1]:.3f}); 50% means indistinguishable"
+    )
+
+
+def _num(value) -> str:
+    return f"{'-':>9}" if value is None else f"{value:9.4g}"
