@@ -16,16 +16,23 @@ from pairzoo.data.format import PairSplit
 from pairzoo.data.separating import separation
 from pairzoo.data.stats import LABELS, compare, digit_images, image_stats
 from pairzoo.data.two_sample import TwoSampleResult, two_sample_test
+from pairzoo.errors import DataError
 
 __all__ = ["realism_report"]
 
 
 def realism_report(a: PairSplit, b: PairSplit, *, seed: int) -> tuple[dict, TwoSampleResult]:
     """The report as JSON-ready data (strict JSON: None where a figure is undefined), and the
-    two-sample test's result, whose scores pick the figures' images. ValueError where a side
-    has too few images for the test."""
+    two-sample test's result, whose scores pick the figures' images. DataError naming the
+    smaller file where it has too few pairs for the test."""
     a_images, b_images = digit_images(a.x), digit_images(b.x)
-    result = two_sample_test(a_images, b_images, seed=seed)
+    try:
+        result = two_sample_test(a_images, b_images, seed=seed)
+    except ValueError as e:  # too few images per side for its folds, as it says
+        small = min((a, b), key=len)
+        raise DataError(
+            f"{small.path}: {len(small)} pairs are too few for the classifier two-sample test ({e})"
+        ) from e
     report = {
         "seed": seed,
         "a": _side(a, a_images),
