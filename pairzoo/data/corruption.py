@@ -1,89 +1,60 @@
 """Corruption modelled on the original task: jitter, blur, low contrast, noise, occlusion, lines.
 
-`corrupt(digits, rng, severity)` maps clean uint8 digits (N, 28, 28) to corrupted ones. Everything
-runs on whole chunks of images with numpy and scipy.ndimage; no Python loop per image. Severity 0
-returns the digits unchanged; 6 is calibrated on the original task's statistics; the effects
-grow with severity up to `MAX_SEVERITY`.
+`corrupt(digits, rng, severity, base)` maps clean uint8 digits (N, 28, 28) to corrupted ones.
+Everything runs on whole chunks of images with numpy and scipy.ndimage; no Python loop per image.
+Severity 0 returns the digits unchanged; `base` holds the figures at severity 6 (by default those
+of the shipped `corruption.toml`, fitted to the original task), which other severities scale.
 
-Order of operations, per image: small affine jitter (rotation, scale, shift) with bilinear
-sampling; contrast gain; a background level plus white noise; Gaussian blur of the whole image
-(so strokes are soft and the noise is smooth, as in the original); rounding to uint8 (the noise
-seldom reaches 0, so exact zeros come from what follows); one or two large black occlusion
-rectangles over the middle and small ones anywhere; thin black lines.
-
-The parameters at severity 6 were fitted to the original's per-image statistics (see
-`pairzoo.data.stats.ORIGINAL`) and checked by eye against its pairs.
+Order of operations, per image: affine jitter (rotation, zoom, a normal shift) with bilinear
+sampling; contrast gain; a background level plus noise smoothed on its own (the original's
+background is smoother than its strokes are blurred); Gaussian blur of the whole image; rounding
+to uint8 (the noise seldom reaches 0, so exact zeros come from what follows); one or two large
+black occlusion rectangles over the middle and small ones anywhere; thin black lines.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import functools
 
 import numpy as np
 
+from pairzoo.data.corruption_params import (
+    MAX_SEVERITY,
+    CorruptionParams,
+    RectGroup,
+    load_corruption,
+    scaled,
+)
+
 __all__ = ["MAX_SEVERITY", "CorruptionParams", "RectGroup", "corrupt", "params_for"]
 
-MAX_SEVERITY = 10.0
 SIZE = 28
 _CHUNK = 4096
 
 
-@dataclass(frozen=True)
-class RectGroup:
-    minimum: int  # rectangles per image: minimum + Binomial(*extra)
-    extra: tuple[int, float]
-    size: tuple[int, int]  # side length range, px, drawn per side
-    centre: tuple[float, float]  # centre range, as a fraction of the image side
+@functools.cache
+def _default_base() -> CorruptionParams:
+    return load_corruption().params
 
 
-@dataclass(frozen=True)
-class CorruptionParams:
-    rotation_deg: float  # rotation uniform in +-rotation_deg
-    scale: tuple[float, float]  # zoom factor range
-    shift_px: float  # shift uniform in +-shift_px, each axis
-    gain: tuple[float, float]  # stroke contrast gain range (uniform)
-    background: tuple[float, float]  # background level range, grey levels
-    noise_std: float  # white noise before the blur, grey levels
-    blur_sigma: tuple[float, ...]  # blur sigmas, one drawn per image
-    rects: tuple[RectGroup, ...]  # occlusion rectangles, exactly 0
-    line_count: tuple[int, float]  # Binomial(n, p) lines per image
-    line_length: tuple[float, float]  # px
+def params_for(severity: float, base: CorruptionParams | None = None) -> CorruptionParams:
+    """Corruption parameters at `severity` (0 < severity <= MAX_SEVERITY; 6 = `base` as given)."""
+    return scaled(base or _default_base(), severity)
 
 
-def params_for(severity: float) -> CorruptionParams:
-    """Corruption parameters at `severity` (0 < severity <= MAX_SEVERITY; 6 = original task)."""
-    if not 0 < severity <= MAX_SEVERITY:
-        raise ValueError(f"severity {severity} is outside (0, {MAX_SEVERITY:g}]")
-    k = severity / 6.0
-    return CorruptionParams(
-        rotation_deg=15.0 * k,
-        scale=(1.0 - 0.05 * k, 1.0 + 0.25 * k),
-        shift_px=2.0 * k,
-        gain=(max(0.1, 1.0 - 0.6 * k), 1.1),
-        background=(5.0 * k, 10.0 * k),
-        noise_std=8.0 * k,
-        blur_sigma=tuple(s * k**0.5 for s in (0.8, 1.0, 1.2)),
-        rects=(
-            RectGroup(1, (1, min(1.0, 0.45 * k)), _sides(10 * k, 22 * k, cap=26), (0.22, 0.78)),
-            RectGroup(0, (2, min(1.0, 0.55 * k)), _sides(4 * k, 13 * k, cap=16), (0.0, 1.0)),
-        ),
-        line_count=(3, min(1.0, 0.15 * k)),
-        line_length=(5.0, 11.0),
-    )
-
-
-def _sides(low: float, high: float, cap: int) -> tuple[int, int]:
-    return min(cap // 2, max(2, round(low))), min(cap, max(3, round(high)))
-
-
-def corrupt(digits: np.ndarray, rng: np.random.Generator, severity: float = 6.0) -> np.ndarray:
+def corrupt(
+    digits: np.ndarray,
+    rng: np.random.Generator,
+    severity: float = 6.0,
+    base: CorruptionParams | None = None,
+) -> np.ndarray:
     """Corrupt uint8 digit images (N, 28, 28); returns a new uint8 array of the same shape."""
     digits = np.asarray(digits)
     if digits.dtype != np.uint8 or digits.ndim != 3 or digits.shape[1:] != (SIZE, SIZE):
         raise ValueError(f"digits: expected uint8 (N, 28, 28), found {digits.dtype} {digits.shape}")
     if severity == 0:
         return digits.copy()
-    params = params_for(severity)
+    params = params_for(severity, base)
     out = np.empty_like(digits)
     for start in range(0, len(digits), _CHUNK):
         stop = start + _CHUNK
@@ -96,7 +67,7 @@ def _corrupt_chunk(digits: np.ndarray, rng: np.random.Generator, p: CorruptionPa
     img = _affine(digits.astype(np.float32), rng, p)
     img *= rng.uniform(*p.gain, size=(n, 1, 1)).astype(np.float32)
     img += rng.uniform(*p.background, size=(n, 1, 1)).astype(np.float32)
-    img += p.noise_std * rng.standard_normal(img.shape, dtype=np.float32)
+    img += _smooth(p.noise_std * rng.standard_normal(img.shape, dtype=np.float32), p.noise_blur)
     img = _blur(img, rng, p.blur_sigma)
     out = np.clip(np.rint(img), 0, 255).astype(np.uint8)
     out[_rectangles(n, rng, p)] = 0
@@ -109,7 +80,7 @@ def _affine(img: np.ndarray, rng: np.random.Generator, p: CorruptionParams) -> n
     n = len(img)
     theta = np.deg2rad(rng.uniform(-p.rotation_deg, p.rotation_deg, size=n))
     inv_scale = 1.0 / rng.uniform(*p.scale, size=n)
-    shift = rng.uniform(-p.shift_px, p.shift_px, size=(n, 2))
+    shift = rng.normal(0.0, p.shift_px, size=(n, 2))
     cos, sin = np.cos(theta) * inv_scale, np.sin(theta) * inv_scale
     centre = (SIZE - 1) / 2.0
     grid = np.arange(SIZE, dtype=np.float32) - centre
@@ -120,6 +91,9 @@ def _affine(img: np.ndarray, rng: np.random.Generator, p: CorruptionParams) -> n
     cos, sin = cos[:, None, None].astype(np.float32), sin[:, None, None].astype(np.float32)
     src_r = cos * dr - sin * dc + centre
     src_c = sin * dr + cos * dc + centre
+    if p.elastic_alpha > 0:
+        warp = _elastic_field(n, rng, p.elastic_alpha, p.elastic_sigma)
+        src_r, src_c = src_r + warp[:, 0], src_c + warp[:, 1]
     padded = np.zeros((n, SIZE + 2, SIZE + 2), dtype=np.float32)
     padded[:, 1:-1, 1:-1] = img
     r0, c0 = np.floor(src_r), np.floor(src_c)
@@ -133,6 +107,28 @@ def _affine(img: np.ndarray, rng: np.random.Generator, p: CorruptionParams) -> n
     top = flat[base + r0 * w + c0] * (1 - fc) + flat[base + r0 * w + c1] * fc
     bottom = flat[base + r1 * w + c0] * (1 - fc) + flat[base + r1 * w + c1] * fc
     return top * (1 - fr) + bottom * fr
+
+
+def _elastic_field(n: int, rng: np.random.Generator, alpha: float, sigma: float) -> np.ndarray:
+    """Smooth random displacements (n, 2, 28, 28), px: each reuse of a source digit is reshaped.
+
+    Random noise smoothed with `sigma` and scaled to a standard deviation of `alpha` px, so the
+    size of the displacements does not depend on how much the smoothing shrank them.
+    """
+    from scipy import ndimage
+
+    field = rng.standard_normal((n, 2, SIZE, SIZE), dtype=np.float32)
+    field = ndimage.gaussian_filter(field, sigma=(0, 0, sigma, sigma), mode="reflect")
+    field *= alpha / max(float(field.std()), 1e-6)
+    return field
+
+
+def _smooth(img: np.ndarray, sigma: float) -> np.ndarray:
+    from scipy import ndimage
+
+    if sigma == 0:
+        return img
+    return ndimage.gaussian_filter(img, sigma=(0, sigma, sigma), mode="nearest", truncate=3.0)
 
 
 def _blur(img: np.ndarray, rng: np.random.Generator, sigmas: tuple[float, ...]) -> np.ndarray:

@@ -35,13 +35,13 @@ one fails that model only; everything else is checked here, and errors name the 
 from __future__ import annotations
 
 import re
-import tomllib
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
 from typing import Any
 
 from pairzoo.errors import ConfigError
+from pairzoo.tomlfile import read_toml
 from pairzoo.train.config import (
     MAX_SEED,
     TOP_DEFAULTS,
@@ -163,7 +163,7 @@ def load_zoo(path: str | Path | None = None, profile: str = AUTO) -> ZooSpec:
     and the key.
     """
     path = Path(path) if path is not None else builtin_zoo_path()
-    raw = read_toml(path)
+    raw = read_toml(path, "zoo file")
     where = str(path)
     check_zoo(raw, where)
     profiles = raw.get("profiles", {})
@@ -178,17 +178,6 @@ def load_zoo(path: str | Path | None = None, profile: str = AUTO) -> ZooSpec:
             f"{where}: no profile '{name}' (profiles: {', '.join(available)}, or {AUTO})"
         )
     return _apply(raw, name, where)
-
-
-def read_toml(path: Path) -> dict[str, Any]:
-    try:
-        return tomllib.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise ConfigError(f"zoo file '{path}' does not exist") from None
-    except OSError as exc:
-        raise ConfigError(f"zoo file '{path}' cannot be read: {exc}") from exc
-    except (ValueError, RecursionError) as exc:  # TOML syntax, bad UTF-8, nesting too deep
-        raise ConfigError(f"{path}: not valid TOML: {type(exc).__name__}: {exc}") from None
 
 
 def check_zoo(raw: dict[str, Any], where: str) -> None:
