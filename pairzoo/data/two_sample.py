@@ -49,7 +49,7 @@ def two_sample_test(
     seed: int = 0,
     max_per_side: int = 4000,
     folds: int = 2,
-    epochs: int = 8,
+    epochs: int = 16,
 ) -> TwoSampleResult:
     """Held-out accuracy and ROC-AUC of a small CNN telling uint8 images `a` from `b` (M, 28, 28)."""
     from scipy.stats import binomtest
