@@ -7,9 +7,9 @@ import pytest
 import torch
 from click.testing import CliRunner
 from test_zoo_spec import ORIGINAL
+from train_fixtures import make_data, template_images
 
 from pairzoo.cli import main
-from train_fixtures import make_data, template_images
 from pairzoo.registry import Registry
 from pairzoo.zoo.spec import load_zoo
 

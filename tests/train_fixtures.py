@@ -48,7 +48,13 @@ def make_pairs(rng, n, rule="greater", images=None):
 
 
 def make_data(
-    path: Path, n_train=256, n_val=128, n_test=64, seed=0, rule="greater", digits=True,
+    path: Path,
+    n_train=256,
+    n_val=128,
+    n_test=64,
+    seed=0,
+    rule="greater",
+    digits=True,
     images=None,
 ) -> Path:
     """A data directory in the pair format: train/val (with digits), test_public + labels CSV."""
