@@ -2,8 +2,9 @@
 
 The data are clear pairs (no label noise, the halves' levels at least 15 apart), so the tiny
 members are right on every val pair with room to spare: int8 keeps 100% with the real train
-pairs as calibration, and loses far more than the 0.5-point gate with the same pairs at 1/16
-of their brightness (`dim`), whose activation ranges are too narrow for val.
+pairs as calibration, and loses a little more than the 0.5-point gate allows with the same pairs
+at 1/3 of their brightness (`dim`: tiny1 1.33 points, 4 of 300 pairs, measured), so a gate
+loosened even to 1 point would let it through. (A calibration far off: test_quantize_cli.py.)
 """
 
 from __future__ import annotations
@@ -29,7 +30,7 @@ def setup(tmp_path_factory):
     reg = Registry(tmp / "registry")
     register_tiny_models(reg, tmp, 2)
     data, dim = tmp / "data", tmp / "dim"
-    for path, scale in ((data, 1), (dim, 16)):
+    for path, scale in ((data, 1), (dim, 3)):
         path.mkdir()
         for split, n, seed in (("train", 300, 5), ("val", 300, 11), ("test_public", 100, 12)):
             x, y, _ = make_pairs(n, seed, noise=0.0, gap=15.0)
@@ -67,7 +68,7 @@ def test_int8_variant_below_the_gate_is_refused(setup):
         match=r"int8 variant refused, nothing registered: val accuracy fp32 100.00%, int8 .*% \(drop .* points, allowed 0.50\)",
     ) as refused:
         quantize_entry(reg, "tiny1", dim, name="refused", calibration=64)
-    assert float(str(refused.value).split("(drop ")[1].split(" points")[0]) > 5
+    assert float(str(refused.value).split("(drop ")[1].split(" points")[0]) > 0.5
     assert not [c for c in reg.list() if c["name"] == "refused"]
 
 
