@@ -4,8 +4,9 @@ the trainer with every builtin loss reach 90% val accuracy within three epochs, 
 
 The data are `template_images` pairs under the `greater` rule: each digit is a fixed random
 pattern, so an untrained network is near chance (the frozen runs here: 48.5-73% val, measured)
-and only learning the ten patterns gets past 90% (the trained runs: 96.5-100%). Parametrised over what the
-plugin manager discovered, as the model tests are, so a new architecture gets a learning test.
+and only learning the ten patterns gets past 90% (the trained runs: 96.5-100%). Parametrised
+over what the plugin manager discovered, as the model tests are, so a new architecture gets a
+learning test.
 """
 
 import json
