@@ -11,10 +11,18 @@ from pathlib import Path
 import numpy as np
 
 
-def make_pairs(n: int, seed: int, noise: float = 0.1) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """x uint8 (n, 28, 56), y int64 (n,), ids str (n,)."""
+def make_pairs(
+    n: int, seed: int, noise: float = 0.1, gap: float = 0.0
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """x uint8 (n, 28, 56), y int64 (n,), ids str (n,).
+
+    `gap` > 0: the two halves' mean levels differ by at least `gap`, so with `noise` 0 every
+    pair lies far from the decision boundary."""
     rng = np.random.default_rng(seed)
     level = rng.uniform(40, 80, (n, 2))
+    if gap > 0:
+        offset = rng.choice([-1.0, 1.0], n) * rng.uniform(gap, gap + 20, n)
+        level[:, 1] = level[:, 0] + offset
     halves = [rng.normal(level[:, k, None, None], 30, (n, 28, 28)) for k in (0, 1)]
     x = np.concatenate(halves, axis=2).clip(0, 255).astype(np.uint8)
     brightness = x[:, :, :28].mean(axis=(1, 2)) - x[:, :, 28:].mean(axis=(1, 2))

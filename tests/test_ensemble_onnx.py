@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+import shutil
 import subprocess
 import sys
 import sysconfig
@@ -10,14 +12,16 @@ import textwrap
 import numpy as np
 import onnx
 import pytest
+from click.testing import CliRunner
 from ensemble_fixtures import make_pairs, register_tiny_models
 
+from pairzoo.cli import main
+from pairzoo.data.format import save_split
 from pairzoo.ensemble.entry import save_and_register
 from pairzoo.ensemble.evaluate import evaluate
 from pairzoo.ensemble.export import export_ensemble
 from pairzoo.ensemble.members import load_ensemble, load_members, member_refs
 from pairzoo.ensemble.stacking import StackingParams
-from pairzoo.errors import ExportError
 from pairzoo.registry import Registry
 
 
@@ -48,14 +52,51 @@ def test_single_file_matches_python_path_and_is_written(stacked):
     assert props["pairzoo_ensemble"] == "stack@1" and "tiny2@1:" in props["pairzoo_members"]
 
 
-def test_parity_failure_writes_nothing(stacked):
-    reg, _, x, tmp = stacked
-    out = tmp / "refused.onnx"
-    with pytest.raises(
-        ExportError, match=r"label mismatches, max \|probability difference\|.*nothing written"
-    ):
-        export_ensemble(reg, "stack", x, out=out, tolerance=-1.0)
-    assert not out.exists()
+def export_cli(reg, data, out):
+    args = ["export", "--ensemble", "stack", "--registry", reg.root, "--data", data, "--out", out]
+    return CliRunner().invoke(main, [str(a) for a in args])
+
+
+@pytest.fixture
+def val_dir(stacked, tmp_path):
+    _, _, x, _ = stacked
+    ids = np.array([f"VAL_{i:07d}" for i in range(len(x))])
+    save_split(tmp_path / "val.npz", x, ids, y=make_pairs(400, seed=1)[1])
+    return tmp_path
+
+
+def test_a_member_wired_to_another_members_feature_is_refused(stacked, val_dir, monkeypatch):
+    # A merge that feeds the meta-learner's features from the wrong members (here the first two
+    # swapped) gives another ensemble: the parity gate must see it on val and write nothing.
+    import pairzoo.ensemble.export as export_module
+
+    merge = export_module.merge_ensemble
+    monkeypatch.setattr(
+        export_module,
+        "merge_ensemble",
+        lambda protos, booster: merge([protos[1], protos[0], *protos[2:]], booster),
+    )
+    reg, _, _, tmp = stacked
+    out = tmp / "swapped.onnx"
+    result = export_cli(reg, val_dir, out)
+    assert result.exit_code == 1, result.output
+    assert "stack@1: single-file ONNX differs from the Python path on" in result.output
+    assert "nothing written" in result.output and not out.exists()
+    mismatches = re.search(r"on 400 val pairs: (\d+) label mismatches", result.output)
+    assert mismatches and int(mismatches.group(1)) > 0
+
+
+def test_a_member_file_swapped_after_the_fit_is_refused(stacked, val_dir, tmp_path):
+    # Another model's ONNX file put in place of member tiny0 after the meta-learner was fit.
+    reg, _, _, _ = stacked
+    copy = Registry(shutil.copytree(reg.root, tmp_path / "registry"))
+    target = copy.file_path(copy.resolve("tiny0@1"))
+    target.write_bytes(copy.file_path(copy.resolve("tiny1@1")).read_bytes())
+    out = tmp_path / "stack.onnx"
+    result = export_cli(copy, val_dir, out)
+    assert result.exit_code == 1, result.output
+    assert str(target) in result.output and "sha256" in result.output
+    assert "Traceback" not in result.output and not out.exists()
 
 
 STANDALONE = textwrap.dedent(

@@ -1,13 +1,21 @@
-"""int8 variants: static QDQ quantization gated on val accuracy, usable as ensemble members."""
+"""int8 variants: static QDQ quantization gated on val accuracy, usable as ensemble members.
+
+The data are clear pairs (no label noise, the halves' levels at least 15 apart), so the tiny
+members are right on every val pair with room to spare: int8 keeps 100% with the real train
+pairs as calibration, and loses a little more than the 0.5-point gate allows with the same pairs
+at 1/3 of their brightness (`dim`: tiny1 1.33 points, 4 of 300 pairs, measured), so a gate
+loosened even to 1 point would let it through. (A calibration far off: test_quantize_cli.py.)
+"""
 
 from __future__ import annotations
 
 import numpy as np
 import onnx
 import pytest
-from ensemble_fixtures import make_data_dir, make_pairs, register_tiny_models
+from ensemble_fixtures import make_pairs, register_tiny_models
 
 from pairzoo.data.format import save_split
+from pairzoo.data.labels_csv import write_labels
 from pairzoo.ensemble.export import export_ensemble
 from pairzoo.ensemble.pipeline import run_ensemble_eval
 from pairzoo.ensemble.stacking import StackingParams
@@ -21,15 +29,23 @@ def setup(tmp_path_factory):
     tmp = tmp_path_factory.mktemp("quantize")
     reg = Registry(tmp / "registry")
     register_tiny_models(reg, tmp, 2)
-    data = make_data_dir(tmp / "data", n_val=300, n_test=100)
-    x, y, _ = make_pairs(300, seed=5)
-    save_split(data / "train.npz", x, np.array([f"T{i}" for i in range(300)]), y=y)
-    return reg, data, tmp
+    data, dim = tmp / "data", tmp / "dim"
+    for path, scale in ((data, 1), (dim, 3)):
+        path.mkdir()
+        for split, n, seed in (("train", 300, 5), ("val", 300, 11), ("test_public", 100, 12)):
+            x, y, _ = make_pairs(n, seed, noise=0.0, gap=15.0)
+            ids = np.array([f"{split[:3].upper()}_{i:07d}" for i in range(n)])
+            if split == "test_public":
+                save_split(path / f"{split}.npz", x, ids)
+                write_labels(path / "test_public_labels.csv", ids, y)
+            else:
+                save_split(path / f"{split}.npz", x // scale if split == "train" else x, ids, y=y)
+    return reg, data, dim, tmp
 
 
 def test_int8_variant_is_registered_with_its_figures(setup):
-    reg, data, _ = setup
-    card = quantize_entry(reg, "tiny0", data, calibration=128, max_drop=0.03)
+    reg, data, _, _ = setup
+    card = quantize_entry(reg, "tiny0", data, calibration=128)
     assert card["name"] == "tiny0-int8" and card["kind"] == "model"
     q = card["quantization"]
     assert q["from"] == "tiny0@1" and q["format"] == "QDQ"
@@ -39,26 +55,27 @@ def test_int8_variant_is_registered_with_its_figures(setup):
         "method": "Percentile",
         "percentile": 99.99,
     }
-    assert q["val_accuracy"]["drop_points"] <= 3.0  # 300 val pairs: one pair is 0.33 points
+    assert q["val_accuracy"] == {"fp32": 1.0, "int8": 1.0, "drop_points": 0.0, "pairs": 300}
     assert card["metrics"]["val"]["accuracy"] == q["val_accuracy"]["int8"]
     ops = {n.op_type for n in onnx.load(str(reg.file_path(card))).graph.node}
     assert {"QuantizeLinear", "DequantizeLinear"} <= ops
 
 
 def test_int8_variant_below_the_gate_is_refused(setup):
-    reg, data, _ = setup
+    reg, _, dim, _ = setup
     with pytest.raises(
         ExportError,
-        match=r"int8 variant refused, nothing registered: val accuracy fp32 .*%, int8 .*% \(drop .* points, allowed -100.00\)",
-    ):
-        quantize_entry(reg, "tiny1", data, name="refused", calibration=64, max_drop=-1.0)
+        match=r"int8 variant refused, nothing registered: val accuracy fp32 100.00%, int8 .*% \(drop .* points, allowed 0.50\)",
+    ) as refused:
+        quantize_entry(reg, "tiny1", dim, name="refused", calibration=64)
+    assert float(str(refused.value).split("(drop ")[1].split(" points")[0]) > 0.5
     assert not [c for c in reg.list() if c["name"] == "refused"]
 
 
 def test_ensemble_with_an_int8_member_exports_to_one_file(setup):
-    reg, data, tmp = setup
+    reg, data, _, tmp = setup
     if not [c for c in reg.list() if c["name"] == "tiny0-int8"]:
-        quantize_entry(reg, "tiny0", data, calibration=128, max_drop=0.03)
+        quantize_entry(reg, "tiny0", data, calibration=128)
     run = run_ensemble_eval(
         reg,
         data,

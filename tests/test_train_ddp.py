@@ -18,42 +18,7 @@ from pairzoo.train.rundir import load_run
 
 # The fixture tower without BatchNorm and dropout, whose per-process batch statistics and masks
 # would make two processes differ from one by design; it keeps the digit head (forward_aux).
-PLAIN_PLUGIN = """
-import torch
-from torch import nn
-from pairzoo.hookspecs import hookimpl
-
-__version__ = "0.0.1"
-
-
-class Plain(nn.Module):
-    def __init__(self):
-        super().__init__()
-        self.tower = nn.Sequential(
-            nn.Conv2d(1, 4, 3, stride=2, padding=1), nn.ReLU(),
-            nn.Conv2d(4, 4, 3, stride=2, padding=1), nn.ReLU(),
-            nn.AdaptiveAvgPool2d(2), nn.Flatten(), nn.Linear(16, 8),
-        )
-        self.head = nn.Linear(8, 1)
-        self.digits = nn.Linear(8, 10)
-
-    def embed(self, xa, xb):
-        e = self.tower(torch.cat([xa, xb]))
-        return e[: len(xa)], e[len(xa):]
-
-    def forward(self, xa, xb):
-        ea, eb = self.embed(xa, xb)
-        return self.head(ea - eb).squeeze(1)
-
-    def forward_aux(self, xa, xb):
-        ea, eb = self.embed(xa, xb)
-        return self.head(ea - eb).squeeze(1), torch.stack([self.digits(ea), self.digits(eb)], 1)
-
-
-@hookimpl
-def register_architectures(register):
-    register("tinyplain", Plain, params={})
-"""
+PLAIN_PLUGIN = (PLUGINS_DIR / "tinyplain.py").read_text()
 
 RUN_FILES = {
     "config.json",

@@ -7,6 +7,7 @@ import pytest
 import torch
 from click.testing import CliRunner
 from test_zoo_spec import ORIGINAL
+from train_fixtures import make_data, template_images
 
 from pairzoo.cli import main
 from pairzoo.registry import Registry
@@ -40,6 +41,29 @@ USER_ZOO = """
     epochs = 2
     [profiles.par.settings]
     jobs = 2
+"""
+
+# Two copies of a model that learns the easy data within 3 epochs; one with its learning rate at
+# (practically) zero, so it stays below the zoo's floor.
+FROZEN_ZOO = """
+    [settings]
+    min_val_accuracy = 0.8
+    [ensemble]
+    enabled = false
+    [defaults]
+    arch = "baseline"
+    arch_params = { width_mult = 0.125, feat_dim = 16 }
+    seed = 0
+    [defaults.train]
+    epochs = 3
+    batch_size = 16
+    lr = 0.01
+    augment = false
+    patience = 0
+    threads = 1
+    [models.learns]
+    [models.frozen]
+    train = { lr = 1e-9 }
 """
 
 
@@ -82,7 +106,8 @@ def test_smoke_profile_end_to_end_then_rerun_skips_everything(tmp_path, tiny_dat
     assert statuses(summary) == dict.fromkeys(ORIGINAL, "trained")
     for row in summary["models"]:
         assert row["export"] == "exported" and row["registry"] == f"{row['name']}@1"
-        assert 0 <= row["val"]["accuracy"] <= 1 and row["test_public"] is not None
+        metrics = json.loads((runs / row["name"] / "metrics.json").read_text())
+        assert row["val"] == metrics["val"] and row["test_public"] == metrics["test_public"]
         assert row["params"] > 0 and row["train_time_s"] > 0
         assert (runs / row["name"] / "curves.png").is_file()
     ens = summary["ensemble"]
@@ -117,6 +142,22 @@ def test_a_failing_model_is_reported_and_the_others_go_on(tmp_path, tiny_data):
     members = json.loads((runs / "ensemble" / "report.json").read_text())["members"]
     assert [m["name"] for m in members] == ["good_a", "good_b"]
     assert sorted(c["name"] for c in registry.list(kind="model")) == ["good_a", "good_b"]
+
+
+def test_a_model_that_does_not_learn_is_reported_as_failed_to_learn(tmp_path):
+    data = make_data(tmp_path / "data", n_train=256, n_val=200, n_test=32, images=template_images)
+    zoo = tmp_path / "zoo.toml"
+    zoo.write_text(textwrap.dedent(FROZEN_ZOO))
+    result, summary, runs, registry = train_all(tmp_path, data, "--zoo", str(zoo))
+    assert result.exit_code == 1, result.output
+    assert statuses(summary) == {"learns": "trained", "frozen": "failed to learn"}
+    learns, frozen = summary["models"]
+    assert learns["val"]["accuracy"] > 0.8 >= frozen["val"]["accuracy"]
+    assert frozen["error"] == (
+        f"val accuracy {100 * frozen['val']['accuracy']:.2f}% is at or below 80%"
+    )
+    assert "frozen: FAILED TO LEARN: val accuracy" in result.output and not summary["ok"]
+    assert [c["name"] for c in registry.list(kind="model")] == ["learns"]  # only it is exported
 
 
 def test_worker_processes_train_report_failures_and_progress(tmp_path, tiny_data):
