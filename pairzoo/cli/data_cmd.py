@@ -14,6 +14,7 @@ from collections.abc import Iterator
 import click
 
 from pairzoo.cli.data_compare_cmd import compare
+from pairzoo.cli.data_fit_cmd import fit
 from pairzoo.errors import PairzooError
 
 
@@ -60,6 +61,7 @@ def data() -> None:
 
 
 data.add_command(compare)
+data.add_command(fit)
 
 
 @data.command()

