@@ -105,3 +105,16 @@ def test_bad_inputs(files, tmp_path):
         f"corruption file '{absent}' does not exist",
     )
     assert not out.exists()
+
+
+def test_written_file_reads_back_as_the_same_corruption(tmp_path):
+    shipped = load_corruption()
+    copy = tmp_path / "copy.toml"
+    copy.write_text(corruption_text(shipped.raw, ["a header", ""]))
+    assert load_corruption(copy).params == shipped.params
+    assert copy.read_text().startswith("# a header\n#\nformat = 1\n\n[affine]\n")
+    wider = fitting.scaled_raw(shipped.raw, "affine.scale", 1.4)
+    assert wider["affine"]["scale"] == [0.93, 1.35]  # the distance from 1, scaled
+    bigger = fitting.scaled_raw(shipped.raw, "rects[0].size", 1.4)
+    assert bigger["rects"][0]["size"] == [14, 28]  # whole pixels, at most the image side
+    assert shipped.raw["rects"][0]["size"] == [10, 22]  # the original is left as it was
