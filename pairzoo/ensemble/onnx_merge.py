@@ -4,7 +4,7 @@ Each member's names are prefixed (``m0_``, ``m1_``, ...) with ``onnx.compose.add
 so are its symbolic dims but the batch (pairzoo.ensemble.onnx_dims says why); a
 fan-out graph feeds the shared inputs ``xa``/``xb`` to every member; the members' logits are
 reshaped to (N, 1) and concatenated into the meta-learner's input; the meta-learner is LightGBM
-converted by onnxmltools (``zipmap`` off). Outputs: ``probability`` float32 (N,) of label 1 and
+converted by onnxmltools (``zipmap`` off, thresholds made exact in float32). Outputs: ``probability`` float32 (N,) of label 1 and
 ``label`` int64 (N,). The pieces are joined with ``onnx.compose.merge_models``.
 """
 
@@ -24,12 +24,17 @@ BATCH = "N"
 
 
 def lightgbm_to_onnx(booster: Any, n_features: int) -> Any:
-    """The booster as an ONNX model: input ``input`` float (N, n_features), outputs label/probabilities."""
+    """The booster as an ONNX model: input ``input`` float (N, n_features), outputs label/probabilities.
+
+    The thresholds are rounded down to float32 first (pairzoo.ensemble.tree_thresholds says why).
+    """
     from onnxmltools import convert_lightgbm
     from onnxmltools.convert.common.data_types import FloatTensorType
 
+    from pairzoo.ensemble.tree_thresholds import float32_booster
+
     model = convert_lightgbm(
-        booster,
+        float32_booster(booster),
         initial_types=[("input", FloatTensorType([None, n_features]))],
         target_opset=LGBM_TARGET_OPSET,
         zipmap=False,

@@ -22,6 +22,7 @@ from typing import Any
 import numpy as np
 
 from pairzoo.errors import DataError, ExportError
+from pairzoo.exporting.batch_sequence import SEQUENCE
 
 CALIBRATION_PAIRS = 512
 CALIBRATION_BATCH = 64
@@ -222,6 +223,7 @@ def _int8_card(
                 "drop_points": round(100 * (fp32 - int8), 3),
                 "pairs": n_val,
             },
+            "batch_sequence": {"sizes": list(SEQUENCE), "tolerance": SEQUENCE_TOLERANCE},
             "seconds": round(seconds, 3),
         },
     }
