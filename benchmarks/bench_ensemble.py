@@ -8,7 +8,8 @@ while its config is unchanged; building it takes a while on 2 cores). Figures, e
 - onnxruntime session options: intra-op threads 1 vs 2, batch sizes, members in 2 threads;
 - PyTorch eager (inference_mode, 1 and 2 threads) on the same models and pairs;
 - int8 (static QDQ) members against fp32: throughput and the ensemble's accuracy;
-- the one-file ensemble against separate sessions + LightGBM;
+- the one-file ensemble against separate sessions + LightGBM (each file first passes the export's
+  gate: batch sizes 1, 7, 512, 1024, 300 in one session, against the separate sessions);
 - achieved GFLOP/s (2 x MACs per pair from the cards) against the 2-core fp32 peak.
 """
 
@@ -28,6 +29,11 @@ ZOO = {  # name -> (arch, arch_params)
     "resnet-w25": ("resnet", {"layers": [2, 2, 2], "width_mult": 0.25, "feat_dim": 64}),
     "resnet-w25-111": ("resnet", {"layers": [1, 1, 1], "width_mult": 0.25, "feat_dim": 64}),
     "fpn-w25": ("fpn", {"layers": [1, 1, 1], "width_mult": 0.25, "feat_dim": 64}),
+    # the zoo's ResNet-Fusion: the order-aware heads, whose int8 variant once broke the one file
+    "resnet-fusion-w25": (
+        "resnet",
+        {"layers": [1, 1, 1], "width_mult": 0.25, "feat_dim": 64, "heads": ["concat", "residual"]},
+    ),
 }
 PEAK_GFLOPS = 200.0  # fp32, 2 cores (AVX-512, 2 FMA units)
 GOAL_SPEEDUP, GOAL_DROP = 2.5, 0.005
@@ -223,7 +229,8 @@ def main() -> None:
     from pairzoo.ensemble.evaluate import evaluate
     from pairzoo.ensemble.inference import logit_matrix, open_session
     from pairzoo.ensemble.members import load_members
-    from pairzoo.ensemble.onnx_merge import merge_ensemble, run_merged
+    from pairzoo.ensemble.merged_parity import gate_merged, run_merged
+    from pairzoo.ensemble.onnx_merge import merge_ensemble
     from pairzoo.ensemble.stacking import StackingParams
     from pairzoo.exporting.quantize import calibration_pairs, quantize_onnx
     from pairzoo.train.rundir import load_run
@@ -303,8 +310,15 @@ def main() -> None:
             cfg[3],
             cfg[2],
         )
+        gate_x = val.x[:2000]  # the gate's batches repeat pairs when val is smaller
+        reference = stacked(booster, members_, gate_x, cfg[3], cfg[2])
         for inter in (1, 2):
             one = open_session(merged, cfg[0], spinning=cfg[1], inter_op=inter)
+            parity = gate_merged(one, gate_x, reference, batch_size=cfg[3])
+            if not parity.ok:
+                raise SystemExit(
+                    f"one-file {label} ensemble, inter-op {inter}: {parity.describe()}"
+                )
             contenders[f"stacked {label}, one file, inter-op {inter}"] = (
                 run_merged,
                 one,

@@ -53,7 +53,7 @@ def test_builtin_architecture_exports_and_passes_parity(arch, runs, data_dir, tm
     assert (card["name"], card["version"], card["kind"]) == (arch, 1, "model")
     parity = card["parity"]
     assert parity["passed"] and parity["tolerance"] == 1e-4
-    assert [b["batch_size"] for b in parity["batches"]] == [1, 7, 1000]
+    assert [b["batch_size"] for b in parity["batches"]] == [1, 7, 512, 1024, 300]
     assert all(b["max_abs_diff"] <= 1e-4 for b in parity["batches"])
     assert parity["swap"]["max_abs_diff"] <= 1e-4
     assert parity["repeated_pairs"] and "repeats the 24 validation pairs" in parity["note"]
@@ -137,7 +137,7 @@ def test_cli_export_then_registry_commands(runs, tmp_path):
         export_cli, [str(runs[ARCHS[0]]), "--registry", str(reg_dir), "--name", "cli"]
     )
     assert result.exit_code == 0, result.output
-    assert "registered cli@1" in result.output and "batch 1000:" in result.output
+    assert "registered cli@1" in result.output and "batch 1024:" in result.output
     listing = CliRunner().invoke(registry_cli, ["ls", "--registry", str(reg_dir)])
     assert "cli" in listing.output and ARCHS[0] in listing.output
     shown = CliRunner().invoke(registry_cli, ["show", "cli", "--registry", str(reg_dir)])
@@ -152,7 +152,7 @@ def test_failed_parity_gate_registers_nothing(plugins_dir, data_dir, tmp_path):
     result = CliRunner().invoke(export_cli, [str(run), "--registry", str(reg_dir)])
     assert result.exit_code == 1
     assert "parity gate failed, nothing was registered" in result.output
-    assert "batch 1:" in result.output and "batch 1000:" in result.output
+    assert "batch 1:" in result.output and "batch 1024:" in result.output
     assert "Traceback" not in result.output
     assert Registry(reg_dir).list() == []
     assert not [p for p in reg_dir.rglob("*") if p.is_file() and p.suffix == ".onnx"]

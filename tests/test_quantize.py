@@ -57,6 +57,7 @@ def test_int8_variant_is_registered_with_its_figures(setup):
     }
     assert q["val_accuracy"] == {"fp32": 1.0, "int8": 1.0, "drop_points": 0.0, "pairs": 300}
     assert card["metrics"]["val"]["accuracy"] == q["val_accuracy"]["int8"]
+    assert q["batch_sequence"] == {"sizes": [1, 7, 512, 1024, 300], "tolerance": 1e-4}
     ops = {n.op_type for n in onnx.load(str(reg.file_path(card))).graph.node}
     assert {"QuantizeLinear", "DequantizeLinear"} <= ops
 
@@ -70,6 +71,21 @@ def test_int8_variant_below_the_gate_is_refused(setup):
         quantize_entry(reg, "tiny1", dim, name="refused", calibration=64)
     assert float(str(refused.value).split("(drop ")[1].split(" points")[0]) > 0.5
     assert not [c for c in reg.list() if c["name"] == "refused"]
+
+
+def test_int8_variant_that_differs_across_batch_sizes_is_refused(setup, monkeypatch):
+    import pairzoo.exporting.quantize as quantize
+
+    reg, data, _ = setup
+    monkeypatch.setattr(quantize, "SEQUENCE_TOLERANCE", -1.0)  # no file can pass: the gate runs
+    with pytest.raises(
+        ExportError,
+        match=r"int8 variant refused, nothing registered: in one session batch 1: max \|logit "
+        r"difference\| 0 from the same pairs at another batch size \(allowed -1\); batch 7: .*"
+        r"batch 512: .*batch 1024: .*batch 300: ",
+    ):
+        quantize_entry(reg, "tiny1", data, name="unsteady", calibration=64, max_drop=1.0)
+    assert not [c for c in reg.list() if c["name"] == "unsteady"]
 
 
 def test_ensemble_with_an_int8_member_exports_to_one_file(setup):

@@ -1,8 +1,9 @@
 """`pairzoo export --ensemble`: the whole ensemble as one ONNX file, gated on parity with Python.
 
 The Python path is the one `pairzoo predict --ensemble` takes: one onnxruntime session per
-member, then the LightGBM booster. The single file must give identical labels on all of val and
-probabilities within 1e-5, else nothing is written.
+member, then the LightGBM booster. The single file, in one session, at batch sizes 1, 7, 512,
+1024 and 300 in a row and then over all of val, must give identical labels and probabilities
+within 1e-5, else nothing is written (pairzoo.ensemble.merged_parity).
 """
 
 from __future__ import annotations
@@ -15,7 +16,8 @@ import numpy as np
 
 from pairzoo.ensemble.inference import DEFAULT_BATCH, DEFAULT_THREADS, logit_matrix, open_session
 from pairzoo.ensemble.members import LoadedEnsemble, load_ensemble
-from pairzoo.ensemble.onnx_merge import Parity, check_parity, merge_ensemble, run_merged
+from pairzoo.ensemble.merged_parity import Parity, gate_merged
+from pairzoo.ensemble.onnx_merge import merge_ensemble
 from pairzoo.ensemble.stacking import predict_booster
 from pairzoo.errors import ExportError
 
@@ -63,7 +65,7 @@ def export_ensemble(
     batch_size: int = DEFAULT_BATCH,
     threads: int = DEFAULT_THREADS,
 ) -> EnsembleExport:
-    """Merge, check parity on every val pair, and write the file atomically only if it passes."""
+    """Merge, gate the file on val (pairzoo.ensemble.merged_parity), write it atomically if it passes."""
     from pairzoo.atomic import write_bytes
 
     loaded = load_ensemble(registry, ref, threads)
@@ -73,8 +75,7 @@ def export_ensemble(
     reference = predict_booster(
         loaded.booster, logit_matrix(loaded.members, x_val, batch_size).logits, threads
     )
-    proba, label = run_merged(open_session(data, threads), x_val, batch_size)
-    parity = check_parity(reference, proba, label, tolerance)
+    parity = gate_merged(open_session(data, threads), x_val, reference, tolerance, batch_size)
     if not parity.ok:
         raise ExportError(
             f"{full}: single-file ONNX differs from the Python path on {parity.describe()}; nothing written"

@@ -1,19 +1,21 @@
 """One ONNX graph for a whole stacking ensemble: members + LightGBM meta-learner.
 
-Each member's names are prefixed (``m0_``, ``m1_``, ...) with ``onnx.compose.add_prefix``; a
+Each member's names are prefixed (``m0_``, ``m1_``, ...) with ``onnx.compose.add_prefix``, and
+so are its symbolic dims but the batch (pairzoo.ensemble.onnx_dims says why); a
 fan-out graph feeds the shared inputs ``xa``/``xb`` to every member; the members' logits are
 reshaped to (N, 1) and concatenated into the meta-learner's input; the meta-learner is LightGBM
-converted by onnxmltools (``zipmap`` off). Outputs: ``probability`` float32 (N,) of label 1 and
+converted by onnxmltools (``zipmap`` off, thresholds made exact in float32). Outputs: ``probability`` float32 (N,) of label 1 and
 ``label`` int64 (N,). The pieces are joined with ``onnx.compose.merge_models``.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
+
+from pairzoo.ensemble.onnx_dims import scope_dims
 
 # onnxmltools converts LightGBM at default-domain opset 15 at most (an int, not a dict).
 LGBM_TARGET_OPSET = 15
@@ -22,12 +24,17 @@ BATCH = "N"
 
 
 def lightgbm_to_onnx(booster: Any, n_features: int) -> Any:
-    """The booster as an ONNX model: input ``input`` float (N, n_features), outputs label/probabilities."""
+    """The booster as an ONNX model: input ``input`` float (N, n_features), outputs label/probabilities.
+
+    The thresholds are rounded down to float32 first (pairzoo.ensemble.tree_thresholds says why).
+    """
     from onnxmltools import convert_lightgbm
     from onnxmltools.convert.common.data_types import FloatTensorType
 
+    from pairzoo.ensemble.tree_thresholds import float32_booster
+
     model = convert_lightgbm(
-        booster,
+        float32_booster(booster),
         initial_types=[("input", FloatTensorType([None, n_features]))],
         target_opset=LGBM_TARGET_OPSET,
         zipmap=False,
@@ -54,7 +61,7 @@ def merge_ensemble(members: Sequence[Any], booster: Any) -> Any:
     merged = _normalise(_fan_out(len(members), opsets), opsets, ir_version)
     logits = []
     for i, member in enumerate(members):
-        prefixed = compose.add_prefix(member, prefix=f"m{i}_")
+        prefixed = scope_dims(compose.add_prefix(member, prefix=f"m{i}_"), f"m{i}_", BATCH)
         inputs = [x.name for x in prefixed.graph.input]
         merged = compose.merge_models(merged, prefixed, io_map=[(name, name) for name in inputs])
         merged = _dedupe_opsets(merged)
@@ -193,49 +200,3 @@ def _meta_outputs(meta: Any) -> tuple[str, str]:
         o.name for o in meta.graph.output if o.type.tensor_type.elem_type == TensorProto.FLOAT
     )
     return label, proba
-
-
-@dataclass
-class Parity:
-    """How the one-file ensemble compares with the separate sessions + LightGBM."""
-
-    pairs: int
-    label_mismatches: int
-    max_abs_diff: float
-    tolerance: float
-
-    @property
-    def ok(self) -> bool:
-        return self.label_mismatches == 0 and self.max_abs_diff <= self.tolerance
-
-    def describe(self) -> str:
-        return (
-            f"{self.pairs} val pairs: {self.label_mismatches} label mismatches, max |probability "
-            f"difference| {self.max_abs_diff:.3g} (allowed: 0 mismatches, {self.tolerance:g})"
-        )
-
-
-def run_merged(session: Any, x: np.ndarray, batch_size: int = 256) -> tuple[np.ndarray, np.ndarray]:
-    """(probability, label) of the one-file ensemble over uint8 pairs `x`."""
-    from pairzoo.ensemble.inference import split_batch
-
-    probas, labels = [], []
-    for start in range(0, len(x), batch_size):
-        xa, xb = split_batch(x[start : start + batch_size])
-        p, lab = session.run(["probability", "label"], {"xa": xa, "xb": xb})
-        probas.append(p)
-        labels.append(lab)
-    return np.concatenate(probas).astype(np.float64), np.concatenate(labels).astype(np.int64)
-
-
-def check_parity(
-    proba_ref: np.ndarray, proba: np.ndarray, label: np.ndarray, tolerance: float = 1e-5
-) -> Parity:
-    from pairzoo.ensemble.metrics import to_labels
-
-    return Parity(
-        pairs=len(proba_ref),
-        label_mismatches=int(np.sum(to_labels(proba_ref) != label)),
-        max_abs_diff=float(np.max(np.abs(proba_ref - proba))) if len(proba) else 0.0,
-        tolerance=tolerance,
-    )

@@ -1,7 +1,9 @@
 """The parity gate: onnxruntime against PyTorch on real validation pairs, at several batch sizes.
 
-Each batch is one onnxruntime call, so the dynamic batch axis is proven by running it. A batch
-larger than the validation split repeats its pairs (the report says so). The swap check runs
+Each batch is one onnxruntime call, in one session, at the sizes of
+pairzoo.exporting.batch_sequence.SEQUENCE in order, so the dynamic batch axis is proven by running
+it, with a larger batch after a smaller one and a smaller after a larger. A batch larger than the
+validation split repeats its pairs (the report says so). The swap check runs
 the exported model on (xb, xa) too, as one batch of the largest size: its parity with PyTorch is
 gated on the first SWAP_REFERENCE_PAIRS pairs, and how the decisions change under the swap is
 reported over every distinct pair.
@@ -12,9 +14,10 @@ from __future__ import annotations
 import numpy as np
 
 from pairzoo.errors import ExportError
+from pairzoo.exporting.batch_sequence import SEQUENCE, batch_indices
 
 TOLERANCE = 1e-4
-BATCH_SIZES = (1, 7, 1000)
+BATCH_SIZES = SEQUENCE
 SWAP_REFERENCE_PAIRS = 256  # PyTorch is ~3x slower than onnxruntime on CPU: a subset suffices
 _TORCH_CHUNK = 256
 
@@ -51,11 +54,11 @@ def run_parity(
     ref_ab = _torch_logits(model, xa[:unique], xb[:unique])
     batches, problems, outputs = [], [], {}
     for size in batch_sizes:
-        idx = np.arange(size) % n
+        idx = batch_indices(n, size)
         outputs[size] = _ort_logits(session, xa[idx], xb[idx], problems, f"batch {size}")
         diff = _max_abs(outputs[size], ref_ab[idx % unique])
         batches.append({"batch_size": size, "max_abs_diff": diff, "repeated": size > n})
-    idx = np.arange(biggest) % n
+    idx = batch_indices(n, biggest)
     ort_ba = _ort_logits(session, xb[idx], xa[idx], problems, f"swapped batch {biggest}")
     checked = min(unique, SWAP_REFERENCE_PAIRS)
     ref_ba = _torch_logits(model, xb[:checked], xa[:checked])

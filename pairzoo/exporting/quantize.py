@@ -4,7 +4,9 @@ Activations uint8, weights int8 per channel (u8s8, the fast path of VNNI CPUs), 
 training pairs with the 99.99th percentile of each activation's histogram: on the builtin models
 plain MinMax let rare outliers stretch the ranges and cost up to 10 points of val accuracy (FPN,
 width 0.25), the percentile none. The variant is registered only if its val accuracy is at most
-``max_drop`` (0.5 points) below the fp32 model's, both measured through onnxruntime.
+``max_drop`` (0.5 points) below the fp32 model's, both measured through onnxruntime, and if the
+int8 file, in one session, gives the same logits at batch sizes 1, 7, 512, 1024 and 300 in a row
+as at the measuring batch size (pairzoo.exporting.batch_sequence).
 """
 
 from __future__ import annotations
@@ -20,11 +22,13 @@ from typing import Any
 import numpy as np
 
 from pairzoo.errors import DataError, ExportError
+from pairzoo.exporting.batch_sequence import SEQUENCE
 
 CALIBRATION_PAIRS = 512
 CALIBRATION_BATCH = 64
 CALIBRATION = {"method": "Percentile", "percentile": 99.99}
 MAX_DROP = 0.005
+SEQUENCE_TOLERANCE = 1e-4  # logits of the same pairs at different batch sizes
 
 
 class _PairReader:
@@ -105,16 +109,31 @@ def _quantize(pre: Path, dst: Path, calib: np.ndarray) -> None:
     )
 
 
-def metrics_of(model: Path, x: np.ndarray, y: np.ndarray | None) -> dict[str, Any] | None:
-    """Accuracy, F1, precision, recall, ROC-AUC of the ONNX pair model at `model` on `x`."""
+def logits_of(model: Path, x: np.ndarray) -> np.ndarray:
+    """Logits of the ONNX pair model at `model` on uint8 pairs `x`, in a session of its own."""
     from pairzoo.ensemble.inference import Member, logit_matrix, open_session
+
+    session = open_session(str(model))
+    return logit_matrix([Member("m", None, "", session)], x).logits[:, 0]
+
+
+def metrics_of(
+    model: Path, x: np.ndarray, y: np.ndarray | None, logits: np.ndarray | None = None
+) -> dict[str, Any] | None:
+    """Accuracy, F1, precision, recall, ROC-AUC of the ONNX pair model at `model` on `x`."""
     from pairzoo.ensemble.metrics import classification_metrics, sigmoid
 
     if y is None:
         return None
-    session = open_session(str(model))
-    logits = logit_matrix([Member("m", None, "", session)], x).logits[:, 0]
-    return classification_metrics(y, sigmoid(logits))
+    return classification_metrics(y, sigmoid(logits_of(model, x) if logits is None else logits))
+
+
+def sequence_gate(model: Path, x: np.ndarray, logits: np.ndarray) -> list[str]:
+    """The int8 file in one new session at every batch size of the sequence, against `logits`."""
+    from pairzoo.ensemble.inference import open_session
+    from pairzoo.exporting.batch_sequence import sequence_problems
+
+    return sequence_problems(open_session(str(model)), x, logits, SEQUENCE_TOLERANCE)
 
 
 def quantize_entry(
@@ -148,7 +167,11 @@ def quantize_entry(
             raise ExportError(
                 f"{full}: int8 quantization failed: {type(exc).__name__}: {exc}"
             ) from exc
-        fp32_val, int8_val = metrics_of(src, val.x, val.y), metrics_of(dst, val.x, val.y)
+        int8_logits = logits_of(dst, val.x)
+        fp32_val, int8_val = (
+            metrics_of(src, val.x, val.y),
+            metrics_of(dst, val.x, val.y, int8_logits),
+        )
         fp32, int8 = fp32_val["accuracy"], int8_val["accuracy"]
         figures = (
             f"val accuracy fp32 {100 * fp32:.2f}%, int8 {100 * int8:.2f}% "
@@ -156,6 +179,12 @@ def quantize_entry(
         )
         if fp32 - int8 > max_drop + 1e-12:
             raise ExportError(f"{full}: int8 variant refused, nothing registered: {figures}")
+        problems = sequence_gate(dst, val.x, int8_logits)
+        if problems:
+            raise ExportError(
+                f"{full}: int8 variant refused, nothing registered: in one session "
+                f"{'; '.join(problems)}"
+            )
         new = _int8_card(
             card, full, fp32, int8, len(val.y), len(calib), time.perf_counter() - start
         )
@@ -194,6 +223,7 @@ def _int8_card(
                 "drop_points": round(100 * (fp32 - int8), 3),
                 "pairs": n_val,
             },
+            "batch_sequence": {"sizes": list(SEQUENCE), "tolerance": SEQUENCE_TOLERANCE},
             "seconds": round(seconds, 3),
         },
     }
