@@ -95,7 +95,8 @@ def test_forced_modes_override_the_timing(tmp_path):
 
 def test_a_near_tie_goes_to_fp32_and_no_variant_means_fp32():
     assert pick("auto", {FP32: 100.0, INT8: 103.0}, True) == FP32
-    assert pick("auto", {FP32: 100.0, INT8: 110.0}, True) == INT8
+    assert pick("auto", {FP32: 100.0, INT8: 107.0}, True) == FP32
+    assert pick("auto", {FP32: 100.0, INT8: 115.0}, True) == INT8
     assert pick("always", None, False) == FP32
 
 
