@@ -1,6 +1,7 @@
 """Run every `benchmarks/bench_*.py` module's `main()`: `python -m benchmarks [NAME ...]`.
 
-With names, only modules whose name contains one of them run. A failing benchmark is reported
+With names, only modules whose name contains one of them run. The CPU model and its flags are
+printed first; each benchmark prints its figures as ratios to a reference measured in the same run. A failing benchmark is reported
 and the others still run; the exit status is 1 if any failed.
 """
 
@@ -24,6 +25,10 @@ def main(argv: list[str]) -> int:
     if not names:
         print(f"no benchmark matches {' '.join(argv)} (available: {', '.join(discover())})")
         return 1
+    from pairzoo.machine import this_cpu
+
+    # Speed ratios flip between CPU kinds (int8 against fp32 above all): name it first.
+    print(f"CPU: {this_cpu().describe()}", flush=True)
     failed = []
     for name in names:
         print(f"== {name}", flush=True)

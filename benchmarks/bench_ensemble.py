@@ -218,6 +218,23 @@ def eager_rate(models, x, batch: int, threads: int) -> Rate:
     return best_rate(len(x), eager_pass, models, xt, batch, threads)
 
 
+def auto_pick(fp32_members, int8_members) -> list:
+    """What `pairzoo eval --ensemble` picks per member here (mode auto), timed afresh, printed."""
+    from pairzoo.ensemble.variants import FP32, INT8, measure, pick
+
+    picked = []
+    print("\nper-member pick, fp32 vs int8 at batch 64, 1 thread, interleaved (int8/fp32 ratio):")
+    for a, b in zip(fp32_members, int8_members, strict=True):
+        speeds = measure({FP32: a.session, INT8: b.session})
+        choice = pick("auto", speeds, True)
+        picked.append(b if choice == INT8 else a)
+        print(
+            f"  {a.name:<20} fp32 {speeds[FP32]:7,.0f}  int8 {speeds[INT8]:7,.0f} pairs/s  "
+            f"{speeds[INT8] / speeds[FP32]:5.2f}x  -> {choice}"
+        )
+    return picked
+
+
 def main() -> None:
     import tempfile
 
@@ -227,7 +244,7 @@ def main() -> None:
 
     from pairzoo.data.format import load_data_dir
     from pairzoo.ensemble.evaluate import evaluate
-    from pairzoo.ensemble.inference import logit_matrix, open_session
+    from pairzoo.ensemble.inference import DEFAULT_BATCH, logit_matrix, open_session
     from pairzoo.ensemble.members import load_members
     from pairzoo.ensemble.merged_parity import gate_merged, run_merged
     from pairzoo.ensemble.onnx_merge import merge_ensemble
@@ -325,6 +342,13 @@ def main() -> None:
                 x,
                 cfg[3],
             )
+    contenders["onnxruntime, pairzoo's per-member pick (auto)"] = (
+        logit_matrix,
+        auto_pick(m32, m8),
+        x,
+        DEFAULT_BATCH,
+        1,
+    )
     rates = head_to_head(contenders, len(x))
     torch_best, ort_fp32, ort_int8 = (rates[k] for k in list(contenders)[:3])
 
@@ -334,13 +358,15 @@ def main() -> None:
     print(
         f"\nhead to head, {H2H_ROUNDS} interleaved rounds, best of each (torch {torch_threads} "
         f"thread(s) batch {torch_batch}; onnxruntime fp32 {cfg32}, int8 {cfg8}):\n"
-        "  pairs/s of wall time | GFLOP/s | share of the 200 GFLOP/s fp32 peak | pairs per "
-        "CPU-second of this process"
+        "  pairs/s of wall time | ratio to onnxruntime fp32 (the reference) | ratio to eager | "
+        "GFLOP/s | share of the 200 GFLOP/s fp32 peak | pairs per CPU-second of this process"
     )
     for label, rate in rates.items():
         g = gflops(rate.wall)
         print(
-            f"  {label:<38} {rate.wall:>7,.0f} | {g:6.1f} | {100 * g / PEAK_GFLOPS:5.1f}% | {rate.cpu:>7,.0f}"
+            f"  {label:<46} {rate.wall:>7,.0f} | {rate.wall / ort_fp32.wall:5.2f}x | "
+            f"{rate.wall / torch_best.wall:5.2f}x | {g:6.1f} | {100 * g / PEAK_GFLOPS:5.1f}% | "
+            f"{rate.cpu:>7,.0f}"
         )
     speed, cpu_speed = ort_int8.wall / torch_best.wall, ort_int8.cpu / torch_best.cpu
     ok = speed >= GOAL_SPEEDUP and drop <= GOAL_DROP

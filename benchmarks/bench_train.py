@@ -1,11 +1,15 @@
-"""Training throughput on this CPU: the trainer's data pipeline against pre-made tensors.
+"""Training throughput on this CPU: the trainer against a plain PyTorch loop, in one run.
 
-Model: builtin `resnet` [2, 2, 2], width 0.25, batch 64, fp32. "pipeline" is the trainer's own
-epoch loop: batches sliced by index from the whole uint8 dataset, paired affine augmentation and
-a/b swap on the batch. "pre-made" runs the same optimisation steps on float tensors prepared
-beforehand (no slicing, no augmentation). Rounds alternate so both share the machine's load;
-the best round of each is reported, per wall second and per CPU second of this process (the
-machine may be shared). PAIRZOO_BENCH_THREADS sets the torch threads (default: all cores).
+Model: the cpu profile's `resnet_seed42` of the builtin zoo (1/8 width, batch 128, digit
+supervision, swap), one thread (as each of train-all's workers). Contenders, in turns so that
+all share the machine's load, best round each:
+
+- plain PyTorch loop (the reference): pre-made float tensors, contiguous layout, AdamW's loop;
+- the trainer with the former CPU settings ($PAIRZOO_CPU_TUNED=0: contiguous, AdamW's loop);
+- the trainer as it runs now (channels_last, fused AdamW).
+
+Every figure is printed as a ratio to the reference. PAIRZOO_BENCH_MODELS (comma-separated zoo
+names) benchmarks other models of the zoo.
 """
 
 from __future__ import annotations
@@ -16,103 +20,112 @@ import time
 import numpy as np
 import torch
 
-BATCH = 64
-BATCHES = 12  # per timed round
+BATCHES = 4  # per timed round
 ROUNDS = 3
-GOAL = 0.9
+GOAL = 1.5  # tuned trainer over the former settings
 
 
-def _session(n: int):
+def _config(name: str) -> dict:
+    from pairzoo.zoo.spec import load_zoo
+
+    (spec,) = [m for m in load_zoo(None, "cpu").models if m.name == name]
+    return {**spec.config, "data": "-", "rule": "greater"}
+
+
+def _data(n: int):
     from pairzoo.train.batches import DeviceSplit
-    from pairzoo.train.config import validate
-    from pairzoo.train.device import pick_runtime
-    from pairzoo.train.session import build_session
 
-    cfg = validate(
-        {
-            "arch": "resnet",
-            "arch_params": {"layers": [2, 2, 2], "width_mult": 0.25},
-            "loss": "bce",
-            "rule": "greater",
-            "train": {"batch_size": BATCH, "epochs": 1000, "device": "cpu"},
-        }
-    )
-    runtime = pick_runtime("cpu")
     rng = np.random.default_rng(0)
     x = rng.integers(0, 256, size=(n, 28, 56), dtype=np.uint8)
     y = rng.integers(0, 2, size=n)
-    train = DeviceSplit.from_arrays(x, y, device=runtime.device)
-    return build_session(cfg, runtime, train), train
+    digits = rng.integers(0, 10, size=(n, 2))
+    return DeviceSplit.from_arrays(x, y, digits=digits)
 
 
-def _timed(fn, pairs: int) -> tuple[float, float]:
-    """(pairs per wall second, pairs per CPU second of this process)."""
-    wall, cpu = time.perf_counter(), time.process_time()
-    fn()
-    return pairs / (time.perf_counter() - wall), pairs / (time.process_time() - cpu)
+def _session(cfg: dict, train, tuned: bool):
+    from pairzoo.train.config import validate
+    from pairzoo.train.device import Runtime
+    from pairzoo.train.session import build_session
+
+    runtime = Runtime(torch.device("cpu"), None, channels_last=tuned, fused_optimizer=tuned)
+    return build_session(validate(cfg), runtime, train)
 
 
-def _pipeline_round(session, train) -> tuple[float, float]:
+def _trainer_round(session, train) -> float:
     from pairzoo.train.loop import train_epoch
 
     order = torch.from_numpy(session.np_rng.permutation(len(train)))
-    return _timed(lambda: train_epoch(session.stepper, train, order), len(train))
+    start = time.perf_counter()
+    train_epoch(session.stepper, train, order)
+    return len(train) / (time.perf_counter() - start)
 
 
-def _premade_round(session, batches) -> tuple[float, float]:
-    from pairzoo.train.loop import optimizer_step
+def _plain_loop(cfg: dict, train):
+    """A model and AdamW as a tutorial would train them: one callable per timed round."""
+    import torch.nn.functional as F
 
-    s = session.stepper
-    s.model.train()
-    params = [p for p in s.model.parameters() if p.requires_grad]
+    from pairzoo.plugins import build_architecture
+    from pairzoo.train.augment import to_pair
 
-    def run() -> None:
-        loss_sum = torch.zeros(())
-        for xa, xb, y in batches:
-            loss = s.loss_fn(s.model(xa, xb), y)
+    torch.manual_seed(0)
+    model = build_architecture(cfg["arch"], cfg["arch_params"])
+    opt = torch.optim.AdamW(model.parameters(), lr=cfg["train"]["lr"])
+    bs = cfg["train"]["batch_size"]
+    pairs = to_pair(train.x)
+    batches = [
+        (pairs[i : i + bs, 0:1].contiguous(), pairs[i : i + bs, 1:2].contiguous(), i)
+        for i in range(0, len(train), bs)
+    ]
+
+    def run() -> float:
+        model.train()
+        start = time.perf_counter()
+        for xa, xb, i in batches:
+            logits, digit_logits = model.forward_aux(xa, xb)
+            loss = F.binary_cross_entropy_with_logits(logits, train.y[i : i + bs])
+            loss = loss + F.cross_entropy(
+                digit_logits.reshape(-1, 10), train.digits[i : i + bs].reshape(-1)
+            )
+            opt.zero_grad(set_to_none=True)
             loss.backward()
-            loss_sum += loss.detach()
-            optimizer_step(s, params)
-        loss_sum.item()
+            opt.step()
+        return len(train) / (time.perf_counter() - start)
 
-    return _timed(run, len(batches) * BATCH)
+    return run
 
 
 def main() -> None:
     from pairzoo.train.device import cpu_threads
 
-    with cpu_threads(int(os.environ.get("PAIRZOO_BENCH_THREADS", "0"))):
-        _bench()
+    names = os.environ.get("PAIRZOO_BENCH_MODELS", "resnet_seed42").split(",")
+    with cpu_threads(1):
+        for name in names:
+            _bench(name.strip())
 
 
-def _bench() -> None:
-    from pairzoo.train.augment import to_pair
-
-    session, train = _session(BATCH * BATCHES)
-    pairs = to_pair(train.x)
-    batches = [
-        (
-            pairs[i : i + BATCH, 0:1].contiguous(),
-            pairs[i : i + BATCH, 1:2].contiguous(),
-            train.y[i : i + BATCH],
-        )
-        for i in range(0, len(train), BATCH)
-    ]
-    _premade_round(session, batches[:3])  # warm-up
-    piped, premade = [], []
+def _bench(name: str) -> None:
+    cfg = _config(name)
+    train = _data(cfg["train"]["batch_size"] * BATCHES)
+    former, tuned = _session(cfg, train, False), _session(cfg, train, True)
+    contenders = {
+        "plain PyTorch loop (reference)": _plain_loop(cfg, train),
+        "trainer, former CPU settings": lambda: _trainer_round(former, train),
+        "trainer (channels_last, fused AdamW)": lambda: _trainer_round(tuned, train),
+    }
+    for run in contenders.values():  # warm-up: oneDNN picks and caches its kernels
+        run()
+    best = dict.fromkeys(contenders, 0.0)
     for _ in range(ROUNDS):
-        piped.append(_pipeline_round(session, train))
-        premade.append(_premade_round(session, batches))
+        for label, run in contenders.items():
+            best[label] = max(best[label], run())
+    ref = best["plain PyTorch loop (reference)"]
     print(
-        f"resnet [2,2,2] width 0.25, batch {BATCH}, {torch.get_num_threads()} threads, "
-        f"{BATCHES} batches x {ROUNDS} rounds; training pairs/s (wall | per CPU second)"
+        f"{name} (cpu profile, batch {cfg['train']['batch_size']}, 1 thread, "
+        f"{BATCHES} batches x {ROUNDS} rounds, best round): training pairs/s, ratio to the reference"
     )
-    rows = (("pipeline (uint8 + paired augmentation)", piped), ("pre-made float tensors", premade))
-    for label, rounds in rows:
-        wall, cpu = max(r[0] for r in rounds), max(r[1] for r in rounds)
-        print(f"  {label:<40} {wall:8,.0f} | {cpu:8,.0f}")
-    for i, what in enumerate(("wall", "CPU")):
-        ratio = max(r[i] for r in piped) / max(r[i] for r in premade)
-        print(
-            f"  ratio by {what}: {ratio:.2f} (goal >= {GOAL}){'' if ratio >= GOAL else '  BELOW GOAL'}"
-        )
+    for label, rate in best.items():
+        print(f"  {label:<40} {rate:7,.0f}  {rate / ref:5.2f}x")
+    gain = best["trainer (channels_last, fused AdamW)"] / best["trainer, former CPU settings"]
+    print(
+        f"  now / former settings: {gain:.2f}x (goal >= {GOAL}){'' if gain >= GOAL else '  BELOW'}"
+    )

@@ -18,6 +18,7 @@ import threading
 from collections import Counter
 from datetime import timedelta
 
+import pytest
 from hypothesis import HealthCheck, settings
 
 HANG_LIMIT_S = 30.0
@@ -79,3 +80,11 @@ def pytest_terminal_summary(terminalreporter):
         f"hypothesis: {sum(_cases.values())} generated cases run by {len(_cases)} tests "
         f"(profile {profile})"
     )
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _speed_cache_in_a_temporary_directory(tmp_path_factory):
+    """int8/fp32 timings measured by tests never reach the user's cache directory."""
+    if "PAIRZOO_CACHE_DIR" not in os.environ:
+        os.environ["PAIRZOO_CACHE_DIR"] = str(tmp_path_factory.mktemp("speed-cache"))
+    yield

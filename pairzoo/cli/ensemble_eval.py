@@ -6,7 +6,7 @@ import json
 
 import click
 
-from pairzoo.cli.options import registry_option
+from pairzoo.cli.options import int8_option, registry_option
 
 
 def ensemble_options(f):
@@ -74,6 +74,7 @@ def ensemble_options(f):
             show_default=True,
             help="onnxruntime intra-op threads per model",
         ),
+        int8_option,
     ]
     for option in reversed(options):
         f = option(f)
@@ -94,6 +95,7 @@ def run_ensemble_eval(
     threads,
     batch_size,
     as_json,
+    int8="auto",
 ) -> None:
     from pairzoo.ensemble.pipeline import run_ensemble_eval as run
     from pairzoo.ensemble.stacking import StackingParams
@@ -118,6 +120,7 @@ def run_ensemble_eval(
             batch_size=batch_size,
             threads=threads,
             register=not no_register,
+            int8=int8,
         )
     except PairzooError as exc:
         raise click.ClickException(str(exc)) from None
@@ -130,6 +133,9 @@ def run_ensemble_eval(
         f"\n{t['pairs']} pairs x {t['models']} models: {t['pairs_per_second']:,.0f} pairs/s through "
         f"onnxruntime ({threads} thread{'s' if threads > 1 else ''}, batch {t['batch_size']})"
     )
+    for m in result.report["members"]:
+        if m.get("variant") and m["variant"].get("int8"):
+            click.echo(f"  {m['name']}@{m['version']}: {m['variant']['summary']}")
     click.echo(f"report: {result.out_dir / 'report.md'} (report.json, plots, meta_learner.txt)")
     if result.card is not None:
         click.echo(f"registered {result.card['name']}@{result.card['version']} (LightGBM stacker)")

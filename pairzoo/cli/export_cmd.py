@@ -6,7 +6,7 @@ import json
 
 import click
 
-from pairzoo.cli.options import plugins_dir_option, registry_option
+from pairzoo.cli.options import int8_option, plugins_dir_option, registry_option
 from pairzoo.errors import PairzooError
 
 
@@ -47,8 +47,19 @@ from pairzoo.errors import PairzooError
     type=click.Choice(["int8"]),
     help="Also register an int8 variant (static QDQ, calibrated on training pairs)",
 )
+@int8_option
 def export(
-    path, all_runs, registry_dir, name, data_dir, plugins_dir, as_json, ensemble, out, quantize
+    path,
+    all_runs,
+    registry_dir,
+    name,
+    data_dir,
+    plugins_dir,
+    as_json,
+    ensemble,
+    out,
+    quantize,
+    int8,
 ) -> None:
     """Export run directory PATH to ONNX, check parity with PyTorch and register it.
 
@@ -67,7 +78,7 @@ def export(
             from pairzoo.cli.export_extras import export_ensemble
             from pairzoo.registry import Registry
 
-            export_ensemble(Registry(registry_dir), ensemble or None, data_dir, out, as_json)
+            export_ensemble(Registry(registry_dir), ensemble or None, data_dir, out, as_json, int8)
         except PairzooError as exc:
             raise click.ClickException(str(exc)) from None
         return

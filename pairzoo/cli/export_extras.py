@@ -9,9 +9,15 @@ import click
 
 
 def export_ensemble(
-    registry: Any, ref: str | None, data_dir: str | None, out: str | None, as_json: bool
+    registry: Any,
+    ref: str | None,
+    data_dir: str | None,
+    out: str | None,
+    as_json: bool,
+    int8: str = "auto",
 ) -> None:
-    """Write the ensemble `ref` (latest when None) as one ONNX file behind the parity gate."""
+    """Write the ensemble `ref` (latest when None) as one ONNX file behind the parity gate;
+    each member with an int8 variant as the one `int8` picks on this CPU."""
     from pairzoo.data.format import load_data_dir
     from pairzoo.ensemble.export import export_ensemble as run
     from pairzoo.ensemble.members import load_ensemble_card
@@ -21,7 +27,7 @@ def export_ensemble(
     if not data_dir:
         raise click.UsageError("give --data DIR: the parity gate runs on its val pairs")
     val = load_data_dir(data_dir, "val")
-    result = run(registry, f"{card['name']}@{card['version']}", val.x, out=out)
+    result = run(registry, f"{card['name']}@{card['version']}", val.x, out=out, int8=int8)
     if as_json:
         click.echo(
             json.dumps(

@@ -16,6 +16,17 @@ plugins_dir_option = click.option(
     help="Directory of extra plugin .py files",
 )
 
+int8_option = click.option(
+    "--int8",
+    "int8",
+    type=click.Choice(["auto", "always", "never"]),
+    default="auto",
+    show_default=True,
+    envvar="PAIRZOO_INT8",
+    help="Members with an int8 variant: the faster one on this CPU (measured once, cached), "
+    "always int8, or never ($PAIRZOO_INT8)",
+)
+
 no_progress_option = click.option(
     "--no-progress", is_flag=True, help="No progress bar or per-epoch lines"
 )

@@ -6,7 +6,7 @@ import json
 
 import click
 
-from pairzoo.cli.options import registry_option
+from pairzoo.cli.options import int8_option, registry_option
 
 
 @click.command("predict")
@@ -48,9 +48,10 @@ from pairzoo.cli.options import registry_option
     show_default=True,
     help="onnxruntime intra-op threads per model",
 )
+@int8_option
 @click.option("--json", "as_json", is_flag=True, help="Print a summary as JSON")
 def predict(
-    ensemble, model, data_file, out_file, registry_dir, batch_size, threads, as_json
+    ensemble, model, data_file, out_file, registry_dir, batch_size, threads, int8, as_json
 ) -> None:
     """Predict a label for every pair of a data file and write `id,label` (one row per id).
 
@@ -74,6 +75,7 @@ def predict(
             model=model,
             batch_size=batch_size,
             threads=threads,
+            int8=int8,
         )
         labels = write_predictions(out_file, split.ids, proba, split.ids)
     except PairzooError as exc:

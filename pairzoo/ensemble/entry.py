@@ -24,7 +24,7 @@ ENSEMBLE_SIGNATURE: dict[str, Any] = {
 def ensemble_card(ev: Evaluation, data: dict[str, Any] | None = None) -> dict[str, Any]:
     s = ev.stacker
     return {
-        "members": [{"name": m.name, "version": m.version, "sha256": m.sha256} for m in ev.members],
+        "members": [_member(m) for m in ev.members],
         "meta_learner": META_LEARNER,
         "method": "stacking-lightgbm",
         "stacking": ev.params.to_dict(),
@@ -53,6 +53,16 @@ def save_and_register(
     if (out / "report.json").exists():
         files["report.json"] = out / "report.json"
     return registry.add_entry(name, "ensemble", files, ensemble_card(ev, data))
+
+
+def _member(m) -> dict[str, Any]:
+    """The member the meta-learner was fitted on; with both variants, so that each machine can
+    run the one faster there."""
+    out = {"name": m.name, "version": m.version, "sha256": m.sha256}
+    if m.variant and m.variant.get("int8"):
+        out["variants"] = {"fp32": m.variant["fp32"], "int8": m.variant["int8"]}
+        out["variant_fitted"] = m.variant["chosen"]
+    return out
 
 
 def _macs(ev: Evaluation) -> int | None:

@@ -64,11 +64,12 @@ def export_ensemble(
     tolerance: float = TOLERANCE,
     batch_size: int = DEFAULT_BATCH,
     threads: int = DEFAULT_THREADS,
+    int8: str = "auto",
 ) -> EnsembleExport:
     """Merge, gate the file on val (pairzoo.ensemble.merged_parity), write it atomically if it passes."""
     from pairzoo.atomic import write_bytes
 
-    loaded = load_ensemble(registry, ref, threads)
+    loaded = load_ensemble(registry, ref, threads, int8)
     full = f"{loaded.card['name']}@{loaded.card['version']}"
     model = build_onnx(registry, loaded)
     data = model.SerializeToString()

@@ -35,6 +35,8 @@ class Member:
     output: str = ""
     macs_per_pair: int | None = None
     card: dict = field(default_factory=dict)
+    variant: dict | None = None  # fp32 or int8, and why (pairzoo.ensemble.variants)
+    choice: Any = None  # the variants.Choice behind `variant`
 
     def __post_init__(self) -> None:
         if not self.output:

@@ -17,7 +17,9 @@ _COLUMNS = (
 
 
 def leaderboard_rows(ev: Evaluation) -> list[dict[str, Any]]:
-    """One JSON-ready row per single model and combiner, in evaluation order."""
+    """One JSON-ready row per single model and combiner, in evaluation order; a single model's
+    row names the variant it ran as (fp32 or int8) and both variants' speeds here."""
+    variants = {m.ref: _variant(m) for m in ev.members}
     return [
         {
             "method": r.name,
@@ -28,9 +30,27 @@ def leaderboard_rows(ev: Evaluation) -> list[dict[str, Any]]:
             "fold_accuracy": r.fold_accuracy,
             "latency_us_per_pair": round(r.latency_us, 3),
             "winner": r.winner,
+            "variant": variants.get(r.name) if r.kind == "single" else None,
         }
         for r in ev.results
     ]
+
+
+def _variant(member) -> dict[str, Any] | None:
+    if member.choice is None:
+        return None
+    c = member.choice
+    return {"chosen": c.chosen, "mode": c.mode, "pairs_per_s": c.to_dict()["pairs_per_s"]}
+
+
+def _variant_cell(row: dict[str, Any]) -> str:
+    v = row.get("variant")
+    if not v:
+        return "-"
+    s = v.get("pairs_per_s")
+    if not s:
+        return v["chosen"]
+    return f"{v['chosen']} ({s['fp32']:,.0f}|{s['int8']:,.0f})"
 
 
 def _cells(row: dict[str, Any]) -> list[str]:
@@ -39,11 +59,15 @@ def _cells(row: dict[str, Any]) -> list[str]:
         value = (row.get(split) or {}).get(metric)
         cells.append("-" if value is None else f"{100 * value:.2f}")
     cells.append(f"{row['latency_us_per_pair']:.1f}")
+    cells.append(_variant_cell(row))
     return cells
 
 
 def _headers() -> list[str]:
-    return ["  method", *(c[0] for c in _COLUMNS), "us/pair"]
+    return ["  method", *(c[0] for c in _COLUMNS), "us/pair", VARIANT_HEADER]
+
+
+VARIANT_HEADER = "variant (fp32|int8 pairs/s)"
 
 
 def format_table(rows: list[dict[str, Any]]) -> str:
@@ -63,11 +87,14 @@ def format_table(rows: list[dict[str, Any]]) -> str:
             body.append(sep)
         body.append(fmt(line))
     body.append("winner (*): best val accuracy, out-of-fold for combiners; test_public never used")
+    body.append(
+        "variant: what each member ran as; with an int8 variant, both speeds measured on this CPU"
+    )
     return "\n".join(body)
 
 
 def markdown_table(rows: list[dict[str, Any]]) -> str:
-    header = ["method", *(c[0] for c in _COLUMNS), "µs/pair"]
+    header = ["method", *(c[0] for c in _COLUMNS), "µs/pair", VARIANT_HEADER]
     lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
     for row in rows:
         cells = _cells(row)

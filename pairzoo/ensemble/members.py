@@ -8,13 +8,17 @@ from typing import Any
 
 from pairzoo.ensemble.inference import DEFAULT_THREADS, Member, open_session
 from pairzoo.ensemble.signature import check_signatures
+from pairzoo.ensemble.variants import int8_variant
 from pairzoo.errors import RegistryError
 
 META_LEARNER = "meta_learner.txt"
 
 
 def member_refs(registry: Any, models: Sequence[str] | None) -> list[str]:
-    """`models` as given, or the latest version of every model entry when None."""
+    """`models` as given, or the latest version of every fp32 model entry when None.
+
+    int8 variants are not members of their own: each comes in as its fp32 model's variant.
+    """
     if models:
         refs = [m.strip() for m in models if m.strip()]
         dupes = sorted({r for r in refs if refs.count(r) > 1})
@@ -23,6 +27,8 @@ def member_refs(registry: Any, models: Sequence[str] | None) -> list[str]:
         return refs
     latest: dict[str, dict] = {}
     for card in registry.list(kind="model"):
+        if "quantization" in card:
+            continue
         if card["name"] not in latest or card["version"] > latest[card["name"]]["version"]:
             latest[card["name"]] = card
     if not latest:
@@ -71,9 +77,12 @@ def load_member(
 
 
 def load_members(
-    registry: Any, refs: Sequence[str], threads: int = DEFAULT_THREADS
+    registry: Any, refs: Sequence[str], threads: int = DEFAULT_THREADS, int8: str = "auto"
 ) -> list[Member]:
-    members = [load_member(registry, ref, threads) for ref in refs]
+    """The members `refs`, each as its faster variant here (`int8`: auto|always|never)."""
+    members = [
+        with_variant(registry, load_member(registry, ref, threads), threads, int8) for ref in refs
+    ]
     seen: dict[tuple[str, int], str] = {}
     for m in members:
         key = (m.name, m.version)
@@ -82,6 +91,39 @@ def load_members(
         seen[key] = m.ref
     check_signatures([m.ref for m in members], [m.session for m in members])
     return members
+
+
+def with_variant(
+    registry: Any,
+    fp32: Member,
+    threads: int,
+    mode: str,
+    int8_ref: tuple[str, str] | None = None,
+) -> Member:
+    """`fp32` or its int8 variant, by `pairzoo.ensemble.variants.choose`; the choice is recorded
+    in `.variant`. `int8_ref` (ref, sha256) pins the variant, as an ensemble card does."""
+    from pairzoo.ensemble.variants import INT8, choose
+
+    if int8_ref is not None:
+        int8 = load_member(registry, int8_ref[0], threads, expect_sha=int8_ref[1])
+    else:
+        card = int8_variant(registry, fp32.card)
+        int8 = (
+            None
+            if card is None
+            else load_member(registry, f"{card['name']}@{card['version']}", threads)
+        )
+    choice = choose(fp32, int8, mode, threads)
+    chosen = int8 if choice.chosen == INT8 else fp32
+    chosen.variant = {
+        **choice.to_dict(),
+        "fp32": {"name": fp32.name, "version": fp32.version, "sha256": fp32.sha256},
+        "int8": None
+        if int8 is None
+        else {"name": int8.name, "version": int8.version, "sha256": int8.sha256},
+    }
+    chosen.choice = choice
+    return chosen
 
 
 def _macs(card: dict[str, Any]) -> int | None:
@@ -99,18 +141,33 @@ class LoadedEnsemble:
     booster: Any
 
 
-def load_ensemble(registry: Any, ref: str | None, threads: int = DEFAULT_THREADS) -> LoadedEnsemble:
-    """An ensemble entry (latest ensemble when `ref` is None) with its members and meta-learner."""
+def load_ensemble(
+    registry: Any, ref: str | None, threads: int = DEFAULT_THREADS, int8: str = "auto"
+) -> LoadedEnsemble:
+    """An ensemble entry (latest ensemble when `ref` is None) with its members and meta-learner.
+
+    A member the card lists with both variants runs as the faster one here (`int8` mode).
+    """
     import lightgbm as lgb
 
     card = load_ensemble_card(registry, ref)
     text = registry.read_file(card, card.get("meta_learner", META_LEARNER)).decode()
-    members = [
-        load_member(registry, f"{m['name']}@{m['version']}", threads, expect_sha=m["sha256"])
-        for m in card["members"]
-    ]
+    members = [_card_member(registry, m, threads, int8) for m in card["members"]]
     check_signatures([m.ref for m in members], [m.session for m in members])
     return LoadedEnsemble(card=card, members=members, booster=lgb.Booster(model_str=text))
+
+
+def _card_member(registry: Any, m: dict[str, Any], threads: int, mode: str) -> Member:
+    variants = m.get("variants") or {}
+    if not variants.get("int8"):
+        return load_member(registry, f"{m['name']}@{m['version']}", threads, expect_sha=m["sha256"])
+    fp32, int8 = variants["fp32"], variants["int8"]
+    base = load_member(
+        registry, f"{fp32['name']}@{fp32['version']}", threads, expect_sha=fp32["sha256"]
+    )
+    return with_variant(
+        registry, base, threads, mode, (f"{int8['name']}@{int8['version']}", int8["sha256"])
+    )
 
 
 def load_ensemble_card(registry: Any, ref: str | None) -> dict[str, Any]:

@@ -37,12 +37,16 @@ def run_ensemble_eval(
     batch_size: int = DEFAULT_BATCH,
     threads: int = DEFAULT_THREADS,
     register: bool = True,
+    int8: str = "auto",
 ) -> EnsembleRun:
-    """Evaluate `models` (default: the latest version of every model) and write the report."""
+    """Evaluate `models` (default: the latest version of every model) and write the report.
+
+    A member with an int8 variant runs as the one `int8` (auto|always|never) picks on this CPU.
+    """
     params = params or StackingParams()
     refs = member_refs(registry, models)
     val, test = _splits(data_dir)
-    members = load_members(registry, refs, threads)
+    members = load_members(registry, refs, threads, int8)
     ev = evaluate(
         members,
         val.x,
@@ -58,6 +62,8 @@ def run_ensemble_eval(
         "registry": str(registry.root),
         "data": {"path": str(data_dir), "fingerprint": _fingerprint(data_dir)},
         "threads": threads,
+        "int8": int8,
+        "cpu": _cpu(),
     }
     report = build_report(ev, context)
     plots = write_plots(ev, out)
@@ -67,6 +73,13 @@ def run_ensemble_eval(
         report["entry"] = f"{card['name']}@{card['version']}"
         write_report(out, report, plots)
     return EnsembleRun(ev, report, format_table(report["leaderboard"]), card, out)
+
+
+def _cpu() -> dict[str, Any]:
+    from pairzoo.machine import this_cpu
+
+    cpu = this_cpu()
+    return {"model": cpu.model, "flags": list(cpu.flags), "cores": cpu.cores}
 
 
 def _splits(data_dir: str | Path) -> tuple[Any, Any | None]:

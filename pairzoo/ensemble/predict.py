@@ -20,18 +20,20 @@ def predict_proba(
     model: str | None = None,
     batch_size: int = DEFAULT_BATCH,
     threads: int = DEFAULT_THREADS,
+    int8: str = "auto",
 ) -> tuple[np.ndarray, dict[str, Any]]:
     """Probability of label 1 for uint8 pairs `x`, and the card that produced it.
 
     Give `model` ("name[@version]") for one model; otherwise the ensemble `ensemble`
-    (the most recent ensemble entry when None).
+    (the most recent ensemble entry when None). Members with an int8 variant run as the one
+    `int8` (auto|always|never) picks.
     """
     from pairzoo.ensemble.members import load_ensemble, load_members
 
     if model is not None:
-        (member,) = load_members(registry, [model], threads)
+        (member,) = load_members(registry, [model], threads, int8)
         return sigmoid(logit_matrix([member], x, batch_size).logits[:, 0]), member.card
-    loaded = load_ensemble(registry, ensemble, threads)
+    loaded = load_ensemble(registry, ensemble, threads, int8)
     logits = logit_matrix(loaded.members, x, batch_size).logits
     return predict_booster(loaded.booster, logits, threads), loaded.card
 

@@ -35,6 +35,7 @@ def build_report(ev: Evaluation, context: dict[str, Any] | None = None) -> dict[
                 "val": classification_metrics(ev.y_val, sigmoid(ev.val.logits[:, j])),
                 "test_public": test,
                 "stacker_gain": float(importance[j]),
+                "variant": _variant(m),
             }
         )
     rows = leaderboard_rows(ev)
@@ -50,6 +51,13 @@ def build_report(ev: Evaluation, context: dict[str, Any] | None = None) -> dict[
         "winner": ev.winner.name,
         "throughput": throughput(ev),
     }
+
+
+def _variant(m) -> dict[str, Any] | None:
+    """fp32 or int8, the mode that chose it and both speeds here (pairs/s, when measured)."""
+    if m.variant is None:
+        return None
+    return {**m.variant, "summary": m.choice.describe() if m.choice is not None else ""}
 
 
 def throughput(ev: Evaluation) -> dict[str, Any]:

@@ -153,7 +153,7 @@ def build_session(
     if runtime.channels_last:
         model = model.to(memory_format=torch.channels_last)
     optimizer = torch.optim.AdamW(
-        _param_groups(model, t["weight_decay"]), lr=t["lr"], fused=True if runtime.cuda else None
+        _param_groups(model, t["weight_decay"]), lr=t["lr"], fused=runtime.fused_optimizer or None
     )
     steps_per_epoch = -(-train.n_batches(t["batch_size"]) // t["accum_steps"])
     generator = torch.Generator(device=runtime.device)

@@ -1,0 +1,146 @@
+"""fp32 or int8 for each ensemble member: whichever is faster on this CPU, by measurement.
+
+An int8 variant (`pairzoo export --quantize int8`) is in the registry only if it passed the
+accuracy gate. Whether it is also faster depends on the CPU: with VNNI (AVX-512 or AVX) its
+u8s8 kernels beat fp32, on an AVX2-only CPU they lose to it. So in mode ``auto`` both variants
+run the same batch in turns for a few rounds (about a second per member), the best round of
+each counts, and int8 is taken only if it is at least ``MIN_GAIN`` times faster; the figures are
+cached per CPU kind (`pairzoo.ensemble.speed_cache`). ``always`` and ``never`` force the choice.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+MODES = ("auto", "always", "never")
+MIN_GAIN = 1.10  # int8 costs a little accuracy: a near-tie (or noise) goes to fp32
+ROUNDS = 9
+BATCH = 64
+FP32, INT8 = "fp32", "int8"
+
+
+@dataclass
+class Choice:
+    """The variant a member runs as, why, and the speeds (pairs/s) behind it."""
+
+    mode: str
+    chosen: str
+    speeds: dict[str, float] | None  # None: no int8 variant, or a forced mode without a cache
+    cached: bool = False
+
+    def to_dict(self) -> dict[str, Any]:
+        speeds = None if self.speeds is None else {k: round(v, 1) for k, v in self.speeds.items()}
+        return {
+            "mode": self.mode,
+            "chosen": self.chosen,
+            "pairs_per_s": speeds,
+            "cached": self.cached,
+        }
+
+    def describe(self) -> str:
+        if self.speeds is None:
+            return f"{self.chosen} ({self.mode})"
+        s = self.speeds
+        return f"{self.chosen} (fp32 {s[FP32]:,.0f} | int8 {s[INT8]:,.0f} pairs/s, {self.mode})"
+
+
+def check_mode(mode: str) -> str:
+    if mode not in MODES:
+        raise ValueError(f"int8 mode {mode!r}: expected one of {', '.join(MODES)}")
+    return mode
+
+
+def pick(mode: str, speeds: dict[str, float] | None, has_int8: bool) -> str:
+    """The variant to run: `mode` auto|always|never, `speeds` in pairs/s (needed for auto)."""
+    check_mode(mode)
+    if not has_int8 or mode == "never":
+        return FP32
+    if mode == "always":
+        return INT8
+    if speeds is None:
+        raise ValueError("int8 mode 'auto' needs measured speeds of both variants")
+    return INT8 if speeds[INT8] >= MIN_GAIN * speeds[FP32] else FP32
+
+
+def calibration_feeds(batch: int = BATCH, seed: int = 0) -> dict[str, np.ndarray]:
+    """A fixed batch of pairs: convolution speed does not depend on the pixel values."""
+    from pairzoo.ensemble.inference import split_batch
+
+    x = np.random.default_rng(seed).integers(0, 256, size=(batch, 28, 56), dtype=np.uint8)
+    xa, xb = split_batch(x)
+    return {"xa": xa, "xb": xb}
+
+
+def measure(
+    sessions: dict[str, Any],
+    feeds: dict[str, np.ndarray] | None = None,
+    rounds: int = ROUNDS,
+    clock: Callable[[], float] = time.perf_counter,
+) -> dict[str, float]:
+    """Pairs/s of each session on `feeds`, run in turns (so both see the same load), best round."""
+    feeds = feeds or calibration_feeds()
+    pairs = len(next(iter(feeds.values())))
+    for session in sessions.values():
+        session.run(None, feeds)  # warm-up: first runs allocate and pick kernels
+    best = dict.fromkeys(sessions, float("inf"))
+    for _ in range(rounds):
+        for name, session in sessions.items():
+            start = clock()
+            session.run(None, feeds)
+            best[name] = min(best[name], clock() - start)
+    return {name: pairs / max(seconds, 1e-12) for name, seconds in best.items()}
+
+
+def int8_variant(registry: Any, card: dict[str, Any]) -> dict[str, Any] | None:
+    """The latest registered int8 variant made from exactly this fp32 entry, or None."""
+    if "quantization" in card or not card.get("onnx"):
+        return None
+    full = f"{card['name']}@{card['version']}"
+    sha = card["files"][card["onnx"]]["sha256"]
+    found = [
+        c
+        for c in registry.list(kind="model")
+        if (c.get("quantization") or {}).get("from") == full
+        and c["quantization"].get("from_sha256") == sha
+    ]
+    return max(found, key=lambda c: c["version"]) if found else None
+
+
+def choose(
+    fp32: Any,
+    int8: Any | None,
+    mode: str = "auto",
+    threads: int = 1,
+    cpu: Any | None = None,
+    clock: Callable[[], float] = time.perf_counter,
+    cache: Any | None = None,
+) -> Choice:
+    """The variant of one member (`fp32`, `int8`: Members) to run on `cpu` (default: this one).
+
+    Speeds come from the cache when this CPU kind measured this pair of files before; mode auto
+    measures otherwise (and caches), forced modes use what the cache knows and measure nothing.
+    """
+    from pairzoo.ensemble import speed_cache
+    from pairzoo.machine import this_cpu
+
+    check_mode(mode)
+    if int8 is None:
+        return Choice(mode, FP32, None)
+    import onnxruntime
+
+    machine = (cpu or this_cpu()).key()
+    key = (
+        f"{fp32.sha256}:{int8.sha256}:threads={threads}:batch={BATCH}:ort={onnxruntime.__version__}"
+    )
+    path = cache or speed_cache.cache_path()
+    speeds = speed_cache.lookup(path, machine, key)
+    cached = speeds is not None
+    if speeds is None and mode == "auto":
+        speeds = measure({FP32: fp32.session, INT8: int8.session}, clock=clock)
+        speed_cache.store(path, machine, key, speeds)
+    return Choice(mode, pick(mode, speeds, True), speeds, cached)
