@@ -66,7 +66,7 @@ def check(ctx, name: str, plugins_dir: str | None, arch_param: tuple[str, ...]) 
     """Run the builtins' tests on plugin NAME's items (or on the one item NAME).
 
     Forward and the contract, forward_aux, backward, ONNX export with parity at batch sizes 1, 7
-    and 64, swap behaviour, and learning easy data to 90% within 3 epochs. Exit 1 on a failure.
+    and 64, swap behaviour, and learning easy data to 90% within 4 epochs. Exit 1 on a failure.
     """
     from pairzoo.errors import PairzooError
     from pairzoo.plugin_check import FAIL, PASS, SKIP, items_of

@@ -6,7 +6,7 @@ from pathlib import Path
 
 PARITY_BATCHES = (1, 7, 64)
 LEARN_PAIRS, LEARN_VAL = 512, 256
-LEARN_EPOCHS = 3
+LEARN_EPOCHS = 4
 LEARN_TARGET = 0.9  # val accuracy the model must reach within LEARN_EPOCHS on easy data
 
 
@@ -54,7 +54,7 @@ def learns(arch: str, arch_params: dict, loss: str, rule: str, tmp: str) -> str:
         "data": str(data),
         "seed": 0,
         "train": {
-            "epochs": LEARN_EPOCHS, "batch_size": 32, "lr": 3e-3, "augment": False,
+            "epochs": LEARN_EPOCHS, "batch_size": 16, "lr": 3e-3, "augment": False,
             "patience": 0, "device": "cpu",
         },
     }  # fmt: skip
