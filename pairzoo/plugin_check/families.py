@@ -49,7 +49,8 @@ class Rows:
     def _one_line(self, exc: Exception) -> str:
         from pairzoo.errors import PairzooError
 
-        text = str(exc) if isinstance(exc, PairzooError) else f"{type(exc).__name__}: {exc}"
+        plain = isinstance(exc, PairzooError | AssertionError)  # their message says it all
+        text = str(exc) if plain else f"{type(exc).__name__}: {exc}"
         text = text.removeprefix(self.prefix)
         lines = [line.strip() for line in text.splitlines() if line.strip()]
         return lines[0] if lines else type(exc).__name__
