@@ -46,6 +46,13 @@ class PluginInfo:
     source: str  # "builtin", "entry point (dist NAME)", or "file PATH"
     registered: dict[str, list[str]] = field(default_factory=dict)
     error: str | None = None
+    warning: str | None = None  # e.g. it registered nothing, and why that may be
+    home: str | None = None  # the plugin module's file, or its package's directory
+
+    def where(self) -> str:
+        """The plugin's name and, for a loose file, its path: how an error names the plugin."""
+        path = self.source[len("file ") :] if self.source.startswith("file ") else ""
+        return f"{self.name}, {path}" if path else self.name
 
 
 @dataclass
@@ -64,6 +71,14 @@ class Catalog:
     def broken(self) -> list[PluginInfo]:
         return [p for p in self.plugins if p.error]
 
+    def plugin(self, name: str) -> PluginInfo | None:
+        return next((p for p in self.plugins if p.name == name), None)
+
+    def label(self, item: Registered) -> str:
+        """``architecture 'NAME' (PLUGIN[, FILE])``: the prefix of every error about `item`."""
+        info = self.plugin(item.plugin)
+        return f"{SINGULAR[item.family]} '{item.name}' ({info.where() if info else item.plugin})"
+
     def get(self, family: str, name: str) -> Registered:
         if (family, name) in self.conflicts:
             raise PluginError(self.conflicts[family, name])
@@ -77,6 +92,9 @@ class Catalog:
             message += "; plugins that failed to load: " + "; ".join(
                 f"'{p.name}' ({p.error})" for p in broken
             )
+        idle = [p for p in self.plugins if p.warning and not p.error]
+        if idle:
+            message += "; " + "; ".join(f"plugin '{p.name}' {p.warning}" for p in idle)
         raise PluginError(message)
 
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 import importlib
 import importlib.metadata
 import importlib.util
+import inspect
 import os
 import sys
 from pathlib import Path
@@ -30,7 +31,7 @@ from pairzoo.catalog import (
     make_register,
     resolve_params,
 )
-from pairzoo.errors import ConfigError, PluginError
+from pairzoo.errors import ConfigError, PairzooError, PluginError
 
 ENTRY_POINT_GROUP = "pairzoo"
 PLUGINS_DIR_ENV = "PAIRZOO_PLUGINS_DIR"
@@ -52,6 +53,7 @@ def load_plugins(plugins_dir: str | os.PathLike | None = None) -> Catalog:
     pm = pluggy.PluginManager(hookspecs.PROJECT)
     pm.add_hookspecs(hookspecs)
     infos: list[PluginInfo] = []
+    modules: dict[str, Any] = {}
     for module_name in BUILTIN_PLUGINS:
         infos.append(
             _load(
@@ -60,6 +62,7 @@ def load_plugins(plugins_dir: str | os.PathLike | None = None) -> Catalog:
                 lambda m=module_name: importlib.import_module(m),
                 "builtin",
                 __version__,
+                modules,
             )
         )
     for ep in sorted(
@@ -67,13 +70,25 @@ def load_plugins(plugins_dir: str | os.PathLike | None = None) -> Catalog:
     ):
         dist = ep.dist.name if ep.dist else "unknown"
         version = ep.dist.version if ep.dist else "unknown"
-        infos.append(_load(pm, f"{dist}.{ep.name}", ep.load, f"entry point ({dist})", version))
+        infos.append(
+            _load(pm, f"{dist}.{ep.name}", ep.load, f"entry point ({dist})", version, modules)
+        )
     for path in _loose_files(_plugins_dir):
         infos.append(
-            _load(pm, f"file:{path.stem}", lambda p=path: _import_file(p), f"file {path}", None)
+            _load(
+                pm,
+                f"file:{path.stem}",
+                lambda p=path: _import_file(p),
+                f"file {path}",
+                None,
+                modules,
+            )
         )
     pm.check_pending()
     _catalog = _collect(pm, infos)
+    for info in _catalog.plugins:
+        if not info.error and info.name in modules:
+            info.warning = _idle_warning(modules[info.name], info)
     return _catalog
 
 
@@ -82,10 +97,17 @@ def catalog() -> Catalog:
     return _catalog if _catalog is not None else load_plugins(_plugins_dir)
 
 
-def _load(pm, name: str, importer, source: str, version: str | None) -> PluginInfo:
+def loaded_catalog() -> Catalog | None:
+    """The catalogue if plugins were loaded in this process, without loading them."""
+    return _catalog
+
+
+def _load(pm, name: str, importer, source: str, version: str | None, modules) -> PluginInfo:
     info = PluginInfo(name=name, version=version or "unknown", source=source)
     try:
         module = importer()
+        modules[name] = module
+        info.home = _home(module)
         if version is None:
             info.version = str(getattr(module, "__version__", "unknown"))
         pm.register(module, name=name)
@@ -102,6 +124,38 @@ def _check_hooks(pm, module, name: str) -> None:
         pm.unregister(module, name=name)
         known = ", ".join(f"register_{family}" for family in FAMILIES)
         raise PluginError(f"unknown hook {', '.join(unknown)} (known hooks: {known})")
+
+
+def _home(module) -> str | None:
+    """Where the plugin's code lives: its package's directory, or its module's file."""
+    file = getattr(module, "__file__", None)
+    if not file:
+        return None
+    return os.path.dirname(file) if hasattr(module, "__path__") else file
+
+
+def _idle_warning(module, info: PluginInfo) -> str | None:
+    """Why a plugin that loaded may give nothing: hook-named functions without @hookimpl."""
+    marker = f"{hookspecs.PROJECT}_impl"
+    unmarked = sorted(
+        name
+        for name, value in vars(module).items()
+        if name.startswith("register_")
+        and inspect.isfunction(value)
+        and value.__module__ == module.__name__
+        and not hasattr(value, marker)
+    )
+    if unmarked:
+        what = "registered nothing" if not info.registered else "registered less than it defines"
+        names = ", ".join(unmarked)
+        return (
+            f"{what}: {names} {'is' if len(unmarked) == 1 else 'are'} not marked @hookimpl, so "
+            "pairzoo never calls it (add `from pairzoo.hookspecs import hookimpl` and decorate it)"
+        )
+    if not info.registered:
+        known = ", ".join(f"register_{family}" for family in FAMILIES)
+        return f"registered nothing: it implements none of the hooks ({known})"
+    return None
 
 
 def _loose_files(plugins_dir: str | None) -> list[Path]:
@@ -150,15 +204,26 @@ def get_registered(family: str, name: str) -> Registered:
 
 
 def build_architecture(name: str, params: dict[str, Any] | None = None):
-    return _build(get_registered("architectures", name), params)
+    """The architecture's model, checked on a tiny batch against the contract every consumer
+    relies on (:func:`pairzoo.contract.check_architecture`); PluginError names a breach."""
+    from pairzoo.contract import check_architecture
+
+    item = get_registered("architectures", name)
+    return check_architecture(_build(item, params), catalog().label(item))
 
 
 def build_fusion_head(name: str, feat_dim: int, params: dict[str, Any] | None = None):
-    return _build(get_registered("fusion_heads", name), params, feat_dim)
+    from pairzoo.contract import check_fusion_head
+
+    item = get_registered("fusion_heads", name)
+    return check_fusion_head(_build(item, params, feat_dim), feat_dim, catalog().label(item))
 
 
 def build_loss(name: str, params: dict[str, Any] | None = None):
-    return _build(get_registered("losses", name), params)
+    from pairzoo.contract import check_loss
+
+    item = get_registered("losses", name)
+    return check_loss(_build(item, params), catalog().label(item))
 
 
 def get_label_rule(name: str):
@@ -169,5 +234,9 @@ def _build(item: Registered, given: dict[str, Any] | None, *args):
     params = resolve_params(item, given)
     try:
         return item.obj(*args, **params)
+    except PairzooError:
+        raise  # e.g. a fusion head the architecture builds: already named
     except (ValueError, TypeError) as exc:
         raise ConfigError(f"{SINGULAR[item.family]} '{item.name}': {exc}") from exc
+    except Exception as exc:  # a bug in the plugin's own code: name the plugin and the item
+        raise PluginError(f"{catalog().label(item)}: {type(exc).__name__}: {exc}") from exc

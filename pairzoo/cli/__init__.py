@@ -75,9 +75,16 @@ class _RootGroup(LazyGroup):
 
     def invoke(self, ctx: click.Context):
         from pairzoo.errors import PairzooError
+        from pairzoo.plugin_errors import blame, debug_wanted
 
         try:
             return super().invoke(ctx)
+        except click.ClickException as exc:
+            if ctx.meta.get(_DEBUG) or debug_wanted():
+                _print_traceback(exc.__cause__ or exc.__context__)
+            raise
+        except (click.exceptions.Exit, click.exceptions.Abort):
+            raise
         except OSError as exc:
             if exc.errno == errno.EPIPE:
                 raise  # click's own handling of a closed pipe (`pairzoo ... | head`)
@@ -86,9 +93,33 @@ class _RootGroup(LazyGroup):
                 paths = " -> ".join(str(p) for p in (exc.filename, exc.filename2) if p is not None)
                 message = f"{paths}: {exc.strerror} (errno {exc.errno})"
             raise click.ClickException(message) from None
+        except Exception as exc:  # a plugin's own bug gets one line naming it; others propagate
+            failure = None if isinstance(exc, PairzooError) else blame(exc)
+            if failure is None:
+                raise
+            if ctx.meta.get(_DEBUG) or debug_wanted():
+                _print_traceback(exc)
+            raise click.ClickException(str(failure)) from exc
+
+
+_DEBUG = "pairzoo.debug"
+
+
+def _print_traceback(exc: BaseException | None) -> None:
+    import traceback
+
+    if exc is not None:
+        click.echo("".join(traceback.format_exception(exc)).rstrip(), err=True)
 
 
 @click.group(cls=_RootGroup)
 @click.version_option(__version__, prog_name="pairzoo")
-def main() -> None:
+@click.option(
+    "--debug",
+    is_flag=True,
+    help="Show the traceback behind an error (also PAIRZOO_DEBUG=1)",
+)
+@click.pass_context
+def main(ctx: click.Context, debug: bool) -> None:
     """pairzoo: train, export, register and ensemble pair-comparison image models."""
+    ctx.meta[_DEBUG] = debug

@@ -1,4 +1,4 @@
-"""`pairzoo plugins`: every plugin with its version, source and what it registered."""
+"""`pairzoo plugins`: every plugin with its version, source and what it registered; `check`."""
 
 from __future__ import annotations
 
@@ -13,30 +13,96 @@ FAMILY_TITLES = {
     "label_rules": "label rule",
 }
 
-
-@click.command()
-@click.option("--json", "as_json", is_flag=True, help="Print JSON instead of text")
-@click.option(
+_plugins_dir = click.option(
     "--plugins-dir",
     type=click.Path(file_okay=False),
     envvar="PAIRZOO_PLUGINS_DIR",
     help="Also load loose plugin files (*.py) from this directory",
 )
-def plugins(as_json: bool, plugins_dir: str | None) -> None:
-    """List plugins: version, source, and each registered item with its parameters."""
+
+
+@click.group(invoke_without_command=True)
+@click.option("--json", "as_json", is_flag=True, help="Print JSON instead of text")
+@_plugins_dir
+@click.option(
+    "--strict",
+    is_flag=True,
+    help="Exit 1 if any plugin is broken or registered nothing (for a plugin's CI)",
+)
+@click.pass_context
+def plugins(ctx, as_json: bool, plugins_dir: str | None, strict: bool) -> None:
+    """List plugins: version, source, and each registered item with its parameters.
+
+    `pairzoo plugins check NAME` runs the builtins' tests on a plugin's items.
+    """
+    ctx.obj = {"plugins_dir": plugins_dir}
+    if ctx.invoked_subcommand is not None:
+        return
+    cat = _load(plugins_dir)
+    listing = [_describe(cat, info) for info in cat.plugins]
+    if as_json:
+        click.echo(json.dumps({"plugins": listing}, indent=2))
+    else:
+        for entry in listing:
+            _echo_plugin(entry)
+    idle = [e["name"] for e in listing if e["error"] or e["warning"]]
+    if strict and idle:
+        raise click.ClickException(
+            f"--strict: {len(idle)} plugin(s) broken or registering nothing: {', '.join(idle)}"
+        )
+
+
+@plugins.command("check")
+@click.argument("name")
+@_plugins_dir
+@click.option(
+    "--arch-param",
+    multiple=True,
+    metavar="KEY=VALUE",
+    help="Architecture parameter for the checked models (default: the registered defaults)",
+)
+@click.pass_context
+def check(ctx, name: str, plugins_dir: str | None, arch_param: tuple[str, ...]) -> None:
+    """Run the builtins' tests on plugin NAME's items (or on the one item NAME).
+
+    Forward and the contract, forward_aux, backward, ONNX export with parity at batch sizes 1, 7
+    and 64, swap behaviour, and learning easy data to 90% within 4 epochs. Exit 1 on a failure.
+    """
+    from pairzoo.errors import PairzooError
+    from pairzoo.plugin_check import FAIL, PASS, SKIP, items_of
+    from pairzoo.plugin_check import check as run_checks
+    from pairzoo.train.config import parse_assignments
+
+    _load(plugins_dir or (ctx.obj or {}).get("plugins_dir"))
+    try:
+        params = parse_assignments(arch_param, "--arch-param")
+        width = max(len(f"{FAMILY_TITLES[i.family]} {i.name}") for i in items_of(name))
+    except PairzooError as exc:
+        raise click.ClickException(str(exc)) from exc
+    click.echo(f"{'item':<{width}}  {'test':<12} {'result':<6} detail")
+
+    def show(result) -> None:
+        line = f"{result.item:<{width}}  {result.test:<12} {result.status:<6} {result.detail}"
+        click.echo(line.rstrip())
+
+    try:
+        results = run_checks(name, params, on_result=show)
+    except PairzooError as exc:
+        raise click.ClickException(str(exc)) from exc
+    counts = {s: sum(r.status == s for r in results) for s in (PASS, FAIL, SKIP)}
+    click.echo(f"{counts[PASS]} passed, {counts[FAIL]} failed, {counts[SKIP]} skipped")
+    if counts[FAIL]:
+        ctx.exit(1)
+
+
+def _load(plugins_dir):
     from pairzoo.errors import PairzooError
     from pairzoo.plugins import load_plugins
 
     try:
-        cat = load_plugins(plugins_dir)
+        return load_plugins(plugins_dir)
     except PairzooError as exc:
         raise click.ClickException(str(exc)) from exc
-    listing = [_describe(cat, info) for info in cat.plugins]
-    if as_json:
-        click.echo(json.dumps({"plugins": listing}, indent=2))
-        return
-    for entry in listing:
-        _echo_plugin(entry)
 
 
 def _describe(cat, info) -> dict:
@@ -51,6 +117,7 @@ def _describe(cat, info) -> dict:
         "version": info.version,
         "source": info.source,
         "error": info.error,
+        "warning": info.warning,
         "registered": registered,
     }
 
@@ -60,6 +127,8 @@ def _echo_plugin(entry: dict) -> None:
     if entry["error"]:
         click.echo(f"  BROKEN: {entry['error']}")
         return
+    if entry["warning"]:
+        click.echo(f"  WARNING: {entry['warning']}")
     for family, items in entry["registered"].items():
         for item in items:
             params = ", ".join(f"{k}={json.dumps(v)}" for k, v in item["params"].items())

@@ -44,6 +44,8 @@ def run_parity(
         options = ort.SessionOptions()
         # Busy-waiting threads stall on a shared machine; the gate needs no spinning.
         options.add_session_config_entry("session.intra_op.allow_spinning", "0")
+        # A wrong output shape is the gate's finding, reported first; not a raw warning before it.
+        options.log_severity_level = 3
         session = ort.InferenceSession(
             str(onnx_path), sess_options=options, providers=["CPUExecutionProvider"]
         )
@@ -131,6 +133,20 @@ def _note(n: int, biggest: int, problems: list[str]) -> str:
     if biggest > n:
         notes.append(f"the {biggest}-pair batch repeats the {n} validation pairs")
     return "; ".join(notes)
+
+
+def refusal(report: dict) -> tuple[str, str]:
+    """(cause, figures) of a failed gate: what failed first, then the one line of figures."""
+    problems = [p for p in report["note"].split("; ") if p and " repeats the " not in p]
+    if not problems:
+        worst = [(b["max_abs_diff"], f"batch {b['batch_size']}") for b in report["batches"]]
+        swap = report["swap"]
+        worst.append((swap["max_abs_diff"], f"swapped batch {swap['batch_size']}"))
+        diff, where = max(worst, key=lambda d: float("inf") if d[0] != d[0] else d[0])
+        problems = [
+            f"{where}: max |onnx - torch| {diff:.3g} exceeds the tolerance {report['tolerance']:g}"
+        ]
+    return "; ".join(problems), describe(report)
 
 
 def describe(report: dict) -> str:

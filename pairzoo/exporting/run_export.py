@@ -16,7 +16,7 @@ from pairzoo.atomic import is_stale, owner_tag
 from pairzoo.errors import DataError, ExportError, PairzooError
 from pairzoo.exporting.model_card import ONNX_NAME, build_card, data_section
 from pairzoo.exporting.onnx_export import check_onnx, export_onnx
-from pairzoo.exporting.parity import describe, run_parity
+from pairzoo.exporting.parity import describe, refusal, run_parity
 from pairzoo.registry import Registry
 from pairzoo.registry.card import check_name, sha256_file
 
@@ -56,8 +56,9 @@ def export_run(
         parity = run_parity(loaded.model, onnx_path, xa, xb)
         timings["parity_s"] = time.perf_counter() - t
         if not parity["passed"]:
+            cause, figures = refusal(parity)
             raise ExportError(
-                f"{run_dir}: parity gate failed, nothing was registered: {describe(parity)}"
+                f"{run_dir}: parity gate failed, nothing was registered: {cause}\n  {figures}"
             )
         timings["total_s"] = time.perf_counter() - start
         card = build_card(

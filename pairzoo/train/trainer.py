@@ -26,6 +26,7 @@ from pairzoo.train.distributed import (
     threads_per_process,
     world_from_env,
 )
+from pairzoo.train.failures import run_failures
 from pairzoo.train.loop import predict_split, train_epoch
 from pairzoo.train.metrics import binary_metrics
 from pairzoo.train.resolve import resolve_config
@@ -61,14 +62,15 @@ def train_run(
     chash = config_hash(cfg)
     world = world_from_env()
     if world is not None:
-        return _train_parallel(
-            cfg, chash, out, resume, world, backend, progress, on_epoch, teacher_logits
-        )
+        with run_failures(out, cfg, writes=world.rank == 0):
+            return _train_parallel(
+                cfg, chash, out, resume, world, backend, progress, on_epoch, teacher_logits
+            )
     done = _check_out_dir(out, chash, resume)
     if done is not None:
         return done
     t = cfg["train"]
-    with cpu_threads(t["threads"]):
+    with run_failures(out, cfg), cpu_threads(t["threads"]):
         runtime = pick_runtime(t["device"], t["amp"])
         return _train(cfg, chash, out, resume, progress, on_epoch, teacher_logits, runtime, None)
 
