@@ -6,6 +6,7 @@ STAMP := $(VENV)/.installed
 DATA ?= data
 PROFILE ?= auto
 PYTEST_ARGS ?=
+UNLABELLED ?=
 
 .PHONY: install test data train-all bench fuzz lint clean
 
@@ -24,11 +25,13 @@ data: $(STAMP)
 	$(BIN)/pairzoo data make --out $(DATA)
 
 # The default data is made when $(DATA) holds none (or a `data make` there did not finish);
-# DATA=DIR with your own files trains on them, never overwriting them.
+# DATA=DIR with your own files trains on them, never overwriting them. UNLABELLED="a.npz b.npz"
+# adapts the ensemble to those unlabelled pairs as the last stage.
 train-all: $(STAMP)
 	@if [ ! -f $(DATA)/train.npz ] || [ -f $(DATA)/.data-make-unfinished ]; then \
 		$(BIN)/pairzoo data make --out $(DATA); fi
-	$(BIN)/pairzoo train-all --profile $(PROFILE) --data $(DATA)
+	$(BIN)/pairzoo train-all --profile $(PROFILE) --data $(DATA) \
+		$(foreach f,$(UNLABELLED),--unlabelled $(f))
 
 bench: $(STAMP)
 	$(BIN)/python -m benchmarks

@@ -233,3 +233,18 @@ def test_several_unlabelled_files_are_read_in_order_without_their_labels(tmp_pat
     targets = load_targets([tmp_path / "a.npz", tmp_path / "b.npz"])
     assert targets.x.shape == (4, 28, 56)
     assert [f["name"] for f in targets.files] == ["a.npz", "b.npz"]
+
+
+def test_train_all_with_unlabelled_adapts_its_ensemble_as_the_last_stage(zoo, tmp_path):
+    data, registry = zoo[0], _registry(zoo, tmp_path)
+    runs = tmp_path / "runs"
+    shutil.copytree(zoo[1].parent / "runs", runs)
+    args = ["train-all", "--zoo", str(zoo[1].parent / "zoo.toml"), "--data", str(data)]
+    paths = ["--runs", str(runs), "--registry", str(registry), "--no-progress"]
+    target = ["--unlabelled", str(data / "test_private.npz"), "--adapt-threshold", "0.5"]
+    result = CliRunner().invoke(main, [*args, *paths, *target])
+    assert result.exit_code == 0, result.output
+    assert "registered zoo-ensemble-adapted@1 (now the latest ensemble)" in result.output
+    card = Registry(registry).resolve("zoo-ensemble-adapted")
+    assert card["adaptation"]["parent"] == "zoo-ensemble@1"
+    assert (runs / "adapt").is_dir()

@@ -103,8 +103,9 @@ def adapt(unlabelled, more, ensemble, registry_dir, data_dir, out_dir, rounds, t
 
     try:
         result = run_adapt([*unlabelled, *more], ensemble, registry_dir, data_dir, out_dir,
-                           rounds, threshold, epochs, lr, batch_size, swap_weight, bn, seed,
-                           score, threads, log=lambda m: click.echo(m, err=True))  # fmt: skip
+                           score, threads, lambda m: click.echo(m, err=True), rounds, threshold,
+                           epochs=epochs, lr=lr, batch_size=batch_size, swap_weight=swap_weight,
+                           bn=bn, seed=seed)  # fmt: skip
     except PairzooError as exc:
         raise click.ClickException(str(exc)) from None
     if as_json:
@@ -115,15 +116,14 @@ def adapt(unlabelled, more, ensemble, registry_dir, data_dir, out_dir, rounds, t
         raise SystemExit(1)
 
 
-def run_adapt(files, ensemble, registry_dir, data_dir, out_dir, rounds, threshold, epochs, lr,
-              batch_size, swap_weight, bn, seed, score, threads, log):  # fmt: skip
+def run_adapt(files, ensemble, registry_dir, data_dir, out_dir, score=None, threads=0,
+              log=lambda message: None, rounds=1, threshold=0.9, **finetune):  # fmt: skip
+    """`adapt` with the command's settings; `finetune` holds FinetuneSettings fields."""
     from pairzoo.adapt.finetune import FinetuneSettings
     from pairzoo.adapt.run import AdaptSettings, adapt
     from pairzoo.registry import Registry
 
-    ft = FinetuneSettings(epochs=epochs, batch_size=batch_size, lr=lr, swap_weight=swap_weight,
-                          bn=bn, seed=seed)  # fmt: skip
-    settings = AdaptSettings(rounds=rounds, threshold=threshold, finetune=ft)
+    settings = AdaptSettings(rounds, threshold, FinetuneSettings(**finetune))
     return adapt(Registry(registry_dir), files, data_dir, out_dir, ensemble, settings, score,
                  threads, log)  # fmt: skip
 
