@@ -105,7 +105,9 @@ def test_adapted_members_and_ensemble_are_registered_with_lineage_and_used_by_pr
     report = json.loads((next((tmp_path / "adapt").iterdir()) / "report.json").read_text())
     assert report["entry"] == "zoo-ensemble-adapted@1"
     assert {"val_accuracy", "confident_share", "swap_consistency"} <= set(report["rounds"][1])
-    assert report["score"]["before"] == report["rounds"][0]["score_accuracy"]
+    assert (
+        report["score"][0]["before"] == report["rounds"][0]["score_accuracy"][str(data / "val.npz")]
+    )
 
     shown = CliRunner().invoke(main, ["registry", "show", "tiny_a@2", "--registry", str(registry)])
     assert "adapted from:      zoo-ensemble@1 (round 1 of 1, threshold 0.5)" in shown.output

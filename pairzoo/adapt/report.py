@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 
@@ -11,9 +12,9 @@ def _pct(value) -> str:
 
 def format_report(report: dict[str, Any]) -> str:
     head = "| round | val (out of fold) | confident | agreement with previous | swap consistency |"
-    score = report.get("score") is not None
-    if score:
-        head += " --score accuracy |"
+    scored = [entry["file"] for entry in report.get("score") or []]
+    for path in scored:
+        head += f" {Path(path).name} (labelled) |"
     rows = [head, "|" + " --- |" * (head.count("|") - 1)]
     for r, c in enumerate(report.get("rounds") or []):
         row = (
@@ -21,8 +22,8 @@ def format_report(report: dict[str, Any]) -> str:
             f"{_pct(c.get('confident_share'))} | {_pct(c.get('agreement_with_previous_round'))} | "
             f"{_pct(c.get('swap_consistency'))} |"
         )
-        if score:
-            row += f" {_pct(c.get('score_accuracy'))} |"
+        for path in scored:
+            row += f" {_pct((c.get('score_accuracy') or {}).get(path))} |"
         rows.append(row)
     rows.append(f"adapted {report.get('parent')} on "
                 + ", ".join(f"{f['name']} ({f['pairs']} pairs)" for f in report.get("unlabelled", []))

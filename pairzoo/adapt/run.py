@@ -61,7 +61,7 @@ class _Round:
     val: np.ndarray  # (N_val, members) logits
     target: np.ndarray
     target_swapped: np.ndarray
-    score: np.ndarray | None
+    score: list[np.ndarray]  # logits on each --score file
     proba: np.ndarray  # ensemble probability on the target pairs
     proba_swapped: np.ndarray
     checks: dict[str, Any]
@@ -74,7 +74,7 @@ def adapt(
     out_root: str | Path,
     ensemble: str | None = None,
     settings: AdaptSettings | None = None,
-    score: str | Path | None = None,
+    score: list[str | Path] | None = None,
     threads: int = 0,
     log: Callable[[str], None] = lambda message: None,
 ) -> AdaptResult:
@@ -103,7 +103,7 @@ def adapt(
         work = Path(out_root) / f"{own['parent'].split('@')[0]}-{own['key'][:12]}"
         return AdaptResult(work, _read_json(work / REPORT_FILE), parent, False)
     sources = source_members(registry, parent)
-    scored = _score_file(score)
+    scored = [_score_file(path) for path in score or []]
     key = _key(parent, request)
     work = Path(out_root) / f"{parent['name']}-{key[:12]}"
     work.mkdir(parents=True, exist_ok=True)
@@ -255,7 +255,7 @@ class _Context:
         val = _logits(models, self.labelled["val"].x)
         target = _logits(models, self.targets.x)
         swapped = _logits(models, _swap(self.targets.x), same_as=target)
-        score = None if self.scored is None else _logits(models, self.scored.x)
+        score = [_logits(models, split.x) for split in self.scored]
         if booster is None:
             stacker = LGBMStacker(self.params).fit(val, val_y)
             booster = stacker.booster
@@ -272,7 +272,10 @@ class _Context:
                 None if previous is None else previous.proba, p
             ),
             swap_consistency=swap_agreement(p, p_swapped, self.on_swap),
-            score_accuracy=None if score is None else round(accuracy(self.scored.y, proba(score)), 6),
+            score_accuracy={
+                str(split.path): round(accuracy(split.y, proba(logits)), 6)
+                for split, logits in zip(self.scored, score, strict=True)
+            } or None,
             pseudo=pseudo,
         )  # fmt: skip
         return _Round(models, val, target, swapped, score, p, p_swapped, checks)
@@ -287,8 +290,8 @@ class _Context:
             )
         if "swap_consistency" in c:
             parts.append(f"swap consistency {100 * c['swap_consistency']:.1f}%")
-        if "score_accuracy" in c:
-            parts.append(f"--score accuracy {100 * c['score_accuracy']:.2f}%")
+        for path, acc in (c.get("score_accuracy") or {}).items():
+            parts.append(f"{Path(path).name} accuracy {100 * acc:.2f}%")
         self.log(f"round {r}{' (parent)' if r == 0 else ''}: " + ", ".join(parts))
 
     # ---- registration --------------------------------------------------------------------
@@ -353,11 +356,12 @@ class _Context:
             "members": [s.ref for s in self.sources],
             "rounds": [r.checks for r in rounds],
             "val_accuracy": {"before": first["val_accuracy"], "after": last["val_accuracy"]},
-            "score": None if self.scored is None else {
-                "file": str(self.scored.path),
+            "score": [{
+                "file": str(split.path),
                 "note": "reported only; never used for any choice",
-                "before": first["score_accuracy"], "after": last["score_accuracy"],
-            },
+                "before": first["score_accuracy"][str(split.path)],
+                "after": last["score_accuracy"][str(split.path)],
+            } for split in self.scored],
             "seconds": round(seconds, 1),
         }  # fmt: skip
 
@@ -417,8 +421,6 @@ def _labelled(data_dir) -> dict[str, Any]:
 
 
 def _score_file(score):
-    if score is None:
-        return None
     from pairzoo.data.format import load_split
 
     split = load_split(score)

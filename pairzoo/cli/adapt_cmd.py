@@ -77,8 +77,9 @@ from pairzoo.cli.options import registry_option
 @click.option("--seed", type=int, default=0, show_default=True, help="Fine-tuning seed")
 @click.option(
     "--score",
+    multiple=True,
     type=click.Path(dir_okay=False),
-    help="Labelled pair file scored before and after; never used for any choice",
+    help="Labelled pair file scored before and after, repeatable; never used for any choice",
 )
 @click.option(
     "--threads",
