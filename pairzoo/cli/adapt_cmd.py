@@ -18,7 +18,7 @@ from pairzoo.cli.options import registry_option
     type=click.Path(dir_okay=False),
     help="Pair file (.npz, keys x and id) to adapt to; repeat it, or list several after it",
 )
-@click.argument("more", nargs=-1, type=click.Path(dir_okay=False))
+@click.argument("more", nargs=-1, metavar="[FILE]...", type=click.Path(dir_okay=False))
 @click.option("--ensemble", help="Registry ensemble NAME[@VERSION]  [default: the latest]")
 @registry_option
 @click.option(
