@@ -6,8 +6,12 @@ STAMP := $(VENV)/.installed
 DATA ?= data
 PROFILE ?= auto
 PYTEST_ARGS ?=
+UNLABELLED ?=
+# The labelled proxy of adaptation: data made with corruption the zoo did not train on.
+PROXY ?= --seed 7 --severity 9
+PROXY_DIR ?= $(DATA)_proxy
 
-.PHONY: install test data train-all bench fuzz lint clean
+.PHONY: install test data train-all adapt-proxy bench fuzz lint clean
 
 install: $(STAMP)
 
@@ -24,11 +28,21 @@ data: $(STAMP)
 	$(BIN)/pairzoo data make --out $(DATA)
 
 # The default data is made when $(DATA) holds none (or a `data make` there did not finish);
-# DATA=DIR with your own files trains on them, never overwriting them.
+# DATA=DIR with your own files trains on them, never overwriting them. UNLABELLED="a.npz b.npz"
+# adapts the ensemble to those unlabelled pairs as the last stage.
 train-all: $(STAMP)
 	@if [ ! -f $(DATA)/train.npz ] || [ -f $(DATA)/.data-make-unfinished ]; then \
 		$(BIN)/pairzoo data make --out $(DATA); fi
-	$(BIN)/pairzoo train-all --profile $(PROFILE) --data $(DATA)
+	$(BIN)/pairzoo train-all --profile $(PROFILE) --data $(DATA) \
+		$(foreach f,$(UNLABELLED),--unlabelled $(f))
+
+# Adapt the latest ensemble to the proxy's 10,000 val pairs (their labels unread), then score it
+# before and after on them (transductive) and on the proxy's 2,000 train pairs (not adapted on).
+adapt-proxy: $(STAMP)
+	@if [ ! -f $(PROXY_DIR)/val.npz ]; then $(BIN)/pairzoo data make --out $(PROXY_DIR) $(PROXY) \
+		--n-train 2000 --n-val 10000 --n-public 100 --n-private 100; fi
+	$(BIN)/pairzoo adapt --unlabelled $(PROXY_DIR)/val.npz --data $(DATA) \
+		--score $(PROXY_DIR)/val.npz --score $(PROXY_DIR)/train.npz
 
 bench: $(STAMP)
 	$(BIN)/python -m benchmarks

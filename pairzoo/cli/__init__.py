@@ -38,6 +38,11 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
         "distill",
         "Train one model on an exported ensemble's soft targets.",
     ),
+    "adapt": (
+        "pairzoo.cli.adapt_cmd",
+        "adapt",
+        "Adapt a registry ensemble to unlabelled pairs.",
+    ),
     "train-all": (
         "pairzoo.cli.train_all_cmd",
         "train_all",

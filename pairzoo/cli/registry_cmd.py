@@ -189,6 +189,10 @@ def _card_lines(card: dict, entry_dir) -> list[tuple[str, str]]:
                 f"{source.get('run_dir')} (config {str(source.get('config_hash'))[:12]})",
             )
         )
+    if isinstance(card.get("adaptation"), dict):
+        from pairzoo.adapt.lineage import describe
+
+        lines += describe(card["adaptation"])
     lines.append(("created", f"{card.get('created')} by pairzoo {card.get('pairzoo_version')}"))
     return lines
 

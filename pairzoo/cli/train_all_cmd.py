@@ -26,14 +26,28 @@ from pairzoo.cli.options import plugins_dir_option, registry_option
 @click.option("--force", is_flag=True, help="Train every selected model again, even if finished")
 @click.option("--only", help="Comma-separated model names to run (default: all)")
 @plugins_dir_option
+@click.option(
+    "--unlabelled",
+    multiple=True,
+    type=click.Path(dir_okay=False),
+    help="Unlabelled pair file to adapt the ensemble to, as the last stage (repeatable)",
+)
+@click.option(
+    "--adapt-threshold",
+    type=float,
+    default=0.9,
+    show_default=True,
+    help="With --unlabelled: ensemble confidence a pair needs to be pseudo-labelled",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print the summary as JSON")
 @click.option("--no-progress", is_flag=True, help="No progress bars or per-epoch lines")
-def train_all(as_json, **options):
+def train_all(as_json, unlabelled, adapt_threshold, **options):
     """Train every model of the zoo, export them to the registry and evaluate the ensemble.
 
     Finished runs with the same settings are kept and interrupted ones resumed, so running it
     again continues where it stopped. A model that fails is reported and the others go on; the
     exit code is then 1. Writes runs/summary.json, runs/summary.md and learning curves.
+    With --unlabelled, the zoo's ensemble is then adapted to those pairs (`pairzoo adapt`).
     """
     import json
     from pathlib import Path
@@ -50,6 +64,31 @@ def train_all(as_json, **options):
     if not as_json:
         click.echo(f"summary: {Path(options['runs_dir']) / 'summary.md'}")
     if not summary["ok"]:
+        raise SystemExit(1)
+    if unlabelled:
+        _adapt_stage(summary, unlabelled, adapt_threshold, options)
+
+
+def _adapt_stage(summary, unlabelled, threshold, options) -> None:
+    """`pairzoo adapt` on the zoo's own ensemble entry, into RUNS/adapt."""
+    from pathlib import Path
+
+    from pairzoo.cli.adapt_cmd import format_result, run_adapt
+    from pairzoo.errors import PairzooError
+
+    entry = (summary.get("ensemble") or {}).get("entry")
+    if not entry:
+        raise click.ClickException("--unlabelled: the zoo has no registered ensemble to adapt")
+    try:
+        result = run_adapt(
+            list(unlabelled), entry, options["registry_dir"], options["data_dir"],
+            str(Path(options["runs_dir"]) / "adapt"), threshold=threshold,
+            log=lambda m: click.echo(m, err=True),
+        )  # fmt: skip
+    except PairzooError as exc:
+        raise click.ClickException(str(exc)) from exc
+    click.echo(format_result(result))
+    if result.refused:
         raise SystemExit(1)
 
 

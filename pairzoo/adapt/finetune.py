@@ -1,0 +1,200 @@
+"""Fine-tuning one member on its labelled train pairs plus pseudo-labelled target pairs.
+
+Each step takes a batch of labelled train pairs and one of pseudo-labelled target pairs and
+forwards them together, so batch-norm sees both domains; the labelled half keeps the member's
+own loss and digit supervision, which is what keeps its val accuracy from drifting. A member
+that is not antisymmetric also learns swap consistency on target pairs, labelled or not: under
+a rule whose label flips on a swap, f(a, b) and -f(b, a) must agree (a rule that keeps the
+label: f(a, b) and f(b, a)). An antisymmetric member satisfies it exactly, so the term is left
+out. With bn = "target" the batch-norm statistics are re-estimated on the target pairs at the end.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from pairzoo.train.augment import to_pair
+from pairzoo.train.device import Runtime
+
+CPU = Runtime(torch.device("cpu"), None, channels_last=False)
+BN_MODES = ("mixed", "target")
+
+
+@dataclass(frozen=True)
+class FinetuneSettings:
+    epochs: float = 1.0  # passes over the pseudo-labelled pairs
+    batch_size: int = 128  # pairs of each kind per step
+    lr: float = 1e-3  # decays linearly to 0
+    swap_weight: float = 1.0
+    bn: str = "mixed"
+    seed: int = 0
+
+    def to_dict(self) -> dict[str, Any]:
+        return dict(self.__dict__)
+
+
+@dataclass
+class Labelled:
+    x: np.ndarray  # uint8 train pairs
+    y: np.ndarray
+    digits: np.ndarray | None
+
+
+def antisymmetric(model: torch.nn.Module) -> bool:
+    return any(getattr(m, "antisymmetric", False) for m in model.modules())
+
+
+def finetune(
+    model: torch.nn.Module,
+    config: dict[str, Any],
+    labelled: Labelled,
+    target_x: np.ndarray,
+    pseudo_index: np.ndarray,
+    pseudo_label: np.ndarray,
+    settings: FinetuneSettings,
+    on_swap: str,
+) -> dict[str, Any]:
+    """Fine-tune `model` in place; returns what happened (steps, losses, seconds)."""
+    from pairzoo.plugins import build_loss
+
+    start = time.perf_counter()
+    torch.manual_seed(settings.seed)
+    rng = np.random.default_rng(settings.seed)
+    loss_fn = _loss(config, build_loss)
+    smoothing = float(config.get("train", {}).get("label_smoothing", 0.0) or 0.0)
+    aux_weight = float(config.get("train", {}).get("aux_weight", 0.0) or 0.0)
+    aux = aux_weight > 0 and labelled.digits is not None and hasattr(model, "forward_aux")
+    consistency = on_swap in ("flip", "keep") and not antisymmetric(model)
+    b = settings.batch_size
+    steps = max(1, math.ceil(settings.epochs * len(pseudo_index) / b)) if len(pseudo_index) else 0
+    optimizer = torch.optim.AdamW(
+        model.parameters(),
+        lr=settings.lr,
+        weight_decay=float(config.get("train", {}).get("weight_decay", 0.0)),
+    )
+    schedule = torch.optim.lr_scheduler.LambdaLR(optimizer, lambda s: 1.0 - s / max(steps, 1))
+    model.train()
+    sums = np.zeros(3)
+    for _ in range(steps):
+        li = rng.integers(0, len(labelled.x), b)
+        pj = rng.integers(0, len(pseudo_index), b)
+        ti = rng.integers(0, len(target_x), b)
+        pair = to_pair(
+            torch.from_numpy(np.concatenate([labelled.x[li], target_x[pseudo_index[pj]]]))
+        )
+        y = torch.from_numpy(np.concatenate([labelled.y[li], pseudo_label[pj]]).astype("f4"))
+        pair, y, flip = _swap(pair, y, on_swap, rng)
+        xa, xb = pair[:, 0:1], pair[:, 1:2]
+        if aux:
+            logits, digit_logits = model.forward_aux(xa, xb)
+        else:
+            logits = model(xa, xb)
+        targets = y * (1 - smoothing) + 0.5 * smoothing
+        sup = loss_fn(logits[:b].float(), targets[:b])
+        pseudo = loss_fn(logits[b:].float(), targets[b:])
+        loss = sup + pseudo
+        if aux:
+            digits = torch.from_numpy(labelled.digits[li]).long()
+            digits = torch.where(flip[:b, None], digits.flip(1), digits)
+            loss = loss + aux_weight * F.cross_entropy(
+                digit_logits[:b].float().reshape(-1, 10), digits.reshape(-1)
+            )
+        swap_term = torch.zeros(())  # no grad: .item() below is safe
+        if consistency and settings.swap_weight > 0:
+            swap_term = _swap_consistency(model, target_x[ti], on_swap)
+            loss = loss + settings.swap_weight * swap_term
+        optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        optimizer.step()
+        schedule.step()
+        sums += [sup.item(), pseudo.item(), swap_term.item()]
+
+    if settings.bn == "target":
+        recompute_bn(model, target_x)
+    model.eval()
+    mean = sums / max(steps, 1)
+    return {
+        "steps": steps,
+        "pairs_per_step": 2 * b,
+        "swap_consistency_loss": bool(consistency and settings.swap_weight > 0),
+        "digit_supervision": aux,
+        "loss_labelled": round(float(mean[0]), 5),
+        "loss_pseudo": round(float(mean[1]), 5),
+        "loss_swap": round(float(mean[2]), 5),
+        "seconds": round(time.perf_counter() - start, 3),
+    }
+
+
+def _loss(config: dict[str, Any], build_loss):
+    """The member's own loss; plain BCE for one that learned from a teacher's logits."""
+    loss = build_loss(config.get("loss", "bce"), config.get("loss_params") or {})
+    if getattr(loss, "needs_teacher", False):
+        return build_loss("bce", {})
+    return loss
+
+
+def _swap(pair: torch.Tensor, y: torch.Tensor, on_swap: str, rng: np.random.Generator):
+    """Half the pairs swapped (a, b) -> (b, a), labels per the rule; returns the swap mask."""
+    flip = torch.from_numpy(rng.random(len(y)) < 0.5)
+    if on_swap not in ("flip", "keep"):
+        return pair, y, torch.zeros_like(flip)
+    pair = torch.where(flip[:, None, None, None], pair.flip(1), pair)
+    if on_swap == "flip":
+        y = torch.where(flip, 1.0 - y, y)
+    return pair, y, flip
+
+
+def _swap_consistency(model: torch.nn.Module, x_u8: np.ndarray, on_swap: str) -> torch.Tensor:
+    """Mean squared gap between p(a, b) and the probability the swapped pair implies for it."""
+    pair = to_pair(torch.from_numpy(x_u8))
+    both = torch.cat([pair, pair.flip(1)])
+    logits = model(both[:, 0:1], both[:, 1:2]).float()
+    direct, swapped = logits.chunk(2)
+    implied = -swapped if on_swap == "flip" else swapped
+    return (torch.sigmoid(direct) - torch.sigmoid(implied)).pow(2).mean()
+
+
+@torch.no_grad()
+def recompute_bn(model: torch.nn.Module, x_u8: np.ndarray, batch_size: int = 256) -> None:
+    """Batch-norm running statistics re-estimated as the plain mean over the pairs `x_u8`."""
+    norms = [m for m in model.modules() if isinstance(m, torch.nn.modules.batchnorm._BatchNorm)]
+    if not norms or len(x_u8) == 0:
+        return
+    model.eval()
+    saved = [m.momentum for m in norms]
+    for m in norms:
+        m.reset_running_stats()
+        m.momentum = None  # cumulative average over the batches below
+        m.train()
+    for i in range(0, len(x_u8), batch_size):
+        pair = to_pair(torch.from_numpy(x_u8[i : i + batch_size]))
+        model(pair[:, 0:1], pair[:, 1:2])
+    for m, momentum in zip(norms, saved, strict=True):
+        m.momentum = momentum
+    model.eval()
+
+
+def predict(model: torch.nn.Module, x_u8: np.ndarray, batch_size: int = 1024) -> np.ndarray:
+    """float32 logits (N,) of `model` on uint8 pairs, in eval mode."""
+    from pairzoo.train.loop import predict_logits
+
+    return predict_logits(model, torch.from_numpy(x_u8), CPU, batch_size).numpy()
+
+
+def save_run(out: Path, model: torch.nn.Module, config: dict, metrics: dict) -> None:
+    """A run directory that `pairzoo export` and `load_run` take: model.pt, config, metrics."""
+    from pairzoo.atomic import write_json
+    from pairzoo.train.checkpoint import cpu_state_dict, save_model
+
+    out.mkdir(parents=True, exist_ok=True)
+    write_json(out / "config.json", config)
+    save_model(out / "model.pt", cpu_state_dict(model), config)
+    write_json(out / "metrics.json", metrics)  # last: "finished" only once the weights are there

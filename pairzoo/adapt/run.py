@@ -1,0 +1,477 @@
+"""`pairzoo adapt` as a library call: rounds of pseudo-labelling and fine-tuning, the val guard,
+then registration of the adapted members and ensemble with their lineage.
+
+Everything up to registration happens in the work directory (OUT/NAME-KEY/): a kill there leaves
+the registry untouched, and a rerun keeps every member run already finished. The key hashes the
+parent ensemble's card, the unlabelled files, the labelled data and the settings, so the same
+command finds its own work again and another one never mixes with it.
+"""
+
+from __future__ import annotations
+
+import copy
+import hashlib
+import json
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from pairzoo.adapt.finetune import FinetuneSettings
+from pairzoo.adapt.lineage import SECTION
+from pairzoo.errors import ConfigError, DataError
+
+REPORT_FILE = "report.json"
+MAX_VAL_DROP = 0.01  # labelled val accuracy may fall by at most one point
+
+
+@dataclass(frozen=True)
+class AdaptSettings:
+    rounds: int = 1
+    threshold: float = 0.9
+    finetune: FinetuneSettings = field(default_factory=FinetuneSettings)
+
+    def __post_init__(self) -> None:
+        if self.rounds < 1:
+            raise ConfigError(f"--rounds must be at least 1, found {self.rounds}")
+        if not 0.5 <= self.threshold < 1.0:
+            raise ConfigError(f"--threshold must be in [0.5, 1), found {self.threshold}")
+        if self.finetune.bn not in ("mixed", "target"):
+            raise ConfigError(f"--bn must be mixed or target, found {self.finetune.bn!r}")
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"rounds": self.rounds, "threshold": self.threshold, **self.finetune.to_dict()}
+
+
+@dataclass
+class AdaptResult:
+    work: Path
+    report: dict[str, Any]
+    card: dict[str, Any] | None  # the adapted ensemble's, once registered
+    registered_now: bool
+    refused: str | None = None
+
+
+@dataclass
+class _Round:
+    models: list  # torch modules, eval mode
+    val: np.ndarray  # (N_val, members) logits
+    target: np.ndarray
+    target_swapped: np.ndarray
+    score: list[np.ndarray]  # logits on each --score file
+    proba: np.ndarray  # ensemble probability on the target pairs
+    proba_swapped: np.ndarray
+    checks: dict[str, Any]
+
+
+def adapt(
+    registry: Any,
+    unlabelled: list[str | Path],
+    data_dir: str | Path,
+    out_root: str | Path,
+    ensemble: str | None = None,
+    settings: AdaptSettings | None = None,
+    score: list[str | Path] | None = None,
+    threads: int = 0,
+    log: Callable[[str], None] = lambda message: None,
+) -> AdaptResult:
+    """Adapt ensemble `ensemble` (default: the latest) to the pairs of `unlabelled`.
+
+    Raises DataError, RegistryError, ConfigError or RunError, each before the long work where it
+    can be known then. A result with `refused` set registered nothing.
+    """
+    import torch
+
+    from pairzoo.adapt.members import source_members
+    from pairzoo.adapt.targets import load_targets
+    from pairzoo.ensemble.members import load_ensemble_card
+    from pairzoo.train.device import cpu_threads
+
+    settings = settings or AdaptSettings()
+    registry.check_catalogue()
+    parent = load_ensemble_card(registry, ensemble)
+    targets = load_targets(list(unlabelled))
+    labelled = _labelled(data_dir)
+    request = _request(targets.files, labelled["fingerprint"], settings)
+    own = parent.get(SECTION) or {}
+    if ensemble is None and own.get("request") == request:
+        # The latest ensemble is this very adaptation's result: the command ran before.
+        log(f"already adapted: {_ref(parent)} (same files, data and settings)")
+        work = Path(out_root) / f"{own['parent'].split('@')[0]}-{own['key'][:12]}"
+        return AdaptResult(work, _read_json(work / REPORT_FILE), parent, False)
+    sources = source_members(registry, parent)
+    scored = [_score_file(path) for path in score or []]
+    key = _key(parent, request)
+    work = Path(out_root) / f"{parent['name']}-{key[:12]}"
+    work.mkdir(parents=True, exist_ok=True)
+    with cpu_threads(threads):
+        log(f"adapting {_ref(parent)} ({len(sources)} members) to {len(targets)} pairs, "
+            f"{torch.get_num_threads()} threads; work in {work}")  # fmt: skip
+        context = _Context(registry, parent, sources, targets, labelled, scored, settings, key,
+                           work, log)  # fmt: skip
+        context.request = request
+        return context.run()
+
+
+class _Context:
+    def __init__(self, registry, parent, sources, targets, labelled, scored, settings, key,
+                 work, log):  # fmt: skip
+        from pairzoo.ensemble.stacking import StackingParams
+
+        self.registry, self.parent, self.sources = registry, parent, sources
+        self.targets, self.labelled, self.scored = targets, labelled, scored
+        self.settings, self.key, self.work, self.log = settings, key, work, log
+        self.params = StackingParams.from_dict(parent.get("stacking") or {})
+        self.on_swap = _on_swap(sources, labelled["rule"])
+
+    def run(self) -> AdaptResult:
+        from pairzoo.adapt.lineage import adapted_cards
+
+        start = time.perf_counter()
+        held = adapted_cards(self.registry, self.key, "ensemble")
+        if held:
+            report = _read_json(self.work / REPORT_FILE)
+            self.log(f"already adapted: {_ref(held[-1])} (same ensemble, files, data, settings)")
+            return AdaptResult(self.work, report, held[-1], False)
+        rounds = [self._parent_round()]
+        self._log_round(0, rounds[0])
+        for r in range(1, self.settings.rounds + 1):
+            rounds.append(self._adapt_round(r, rounds[-1]))
+            self._log_round(r, rounds[-1])
+        report = self._report(rounds, time.perf_counter() - start)
+        before, after = rounds[0].checks["val_accuracy"], rounds[-1].checks["val_accuracy"]
+        if after < before - MAX_VAL_DROP:
+            reason = (
+                f"labelled val accuracy would fall from {100 * before:.2f}% to "
+                f"{100 * after:.2f}% (more than {100 * MAX_VAL_DROP:.0f} point); nothing registered"
+            )
+            report["refused"] = reason
+            _write_report(self.work, report)
+            return AdaptResult(self.work, report, None, False, refused=reason)
+        _write_report(self.work, report)
+        card = self._register(report)
+        report["entry"] = _ref(card)
+        _write_report(self.work, report)
+        return AdaptResult(self.work, report, card, True)
+
+    # ---- rounds --------------------------------------------------------------------------
+
+    def _parent_round(self) -> _Round:
+        """Round 0: the parent's own members (from their runs) and its registered meta-learner."""
+        import lightgbm as lgb
+
+        from pairzoo.ensemble.members import META_LEARNER
+        from pairzoo.train.rundir import load_run
+
+        models = [load_run(s.run_dir).model for s in self.sources]
+        text = self.registry.read_file(self.parent, self.parent.get("meta_learner", META_LEARNER))
+        booster = lgb.Booster(model_str=text.decode())
+        return self._evaluate(models, None, booster=booster)
+
+    def _adapt_round(self, r: int, previous: _Round) -> _Round:
+        from pairzoo.adapt.pseudo import select_pseudo_labels
+
+        pseudo = select_pseudo_labels(previous.proba, self.settings.threshold)
+        facts = pseudo.facts(len(self.targets), self.settings.threshold)
+        self.log(f"round {r}: {facts['pseudo_labelled']} pseudo-labels of {len(self.targets)} "
+                 f"pairs ({facts['confident']} confident at {self.settings.threshold})")  # fmt: skip
+        if len(pseudo.index) == 0:
+            raise DataError(
+                f"round {r}: no target pair reaches confidence {self.settings.threshold}; "
+                "lower --threshold"
+            )
+        models = [
+            self._member(r, i, s, previous.models[i], pseudo, facts)
+            for i, s in enumerate(self.sources)
+        ]
+        return self._evaluate(models, previous, pseudo=facts)
+
+    def _member(self, r: int, i: int, source, start_model, pseudo, facts):
+        """The member fine-tuned in round `r`, from its run when that finished with this config."""
+        from pairzoo.adapt.finetune import finetune, save_run
+        from pairzoo.train.config import config_hash
+        from pairzoo.train.rundir import load_run
+
+        run_dir = self.work / f"round{r}" / source.card["name"]
+        config = self._config(r, source, facts)
+        done = _read_json(run_dir / "metrics.json")
+        if done.get("finished") and done.get("config_hash") == config_hash(config):
+            self.log(f"  {source.card['name']}: kept {run_dir}")
+            return load_run(run_dir).model
+        model = copy.deepcopy(start_model)
+        ft = FinetuneSettings(**{**self.settings.finetune.to_dict(),
+                                 "seed": self.settings.finetune.seed + 1000 * r + i})  # fmt: skip
+        info = finetune(model, config, self.labelled["train"], self.targets.x, pseudo.index,
+                        pseudo.label, ft, self.on_swap)  # fmt: skip
+        metrics = self._metrics(model, config, info)
+        save_run(run_dir, model, config, metrics)
+        self.log(f"  {source.card['name']}: val {100 * metrics['val']['accuracy']:.2f}% "
+                 f"({info['steps']} steps, {info['seconds']:.0f} s)")  # fmt: skip
+        return model
+
+    def _config(self, r: int, source, facts: dict) -> dict[str, Any]:
+        config = dict(source.card.get("config") or {})
+        config["name"] = source.card["name"]
+        config[SECTION] = {**self._lineage(r, facts), "parent_member": source.ref}
+        return config
+
+    def _metrics(self, model, config: dict, info: dict) -> dict[str, Any]:
+        from pairzoo.adapt.finetune import predict
+        from pairzoo.profiling import count_macs, count_params
+        from pairzoo.train.config import config_hash
+        from pairzoo.train.metrics import binary_metrics
+
+        val = self.labelled["val"]
+        test = self.labelled["test"]
+        return {
+            "finished": True,
+            "name": config["name"],
+            "best_epoch": 1,
+            "epochs_run": 1,
+            "val": binary_metrics(val.y, predict(model, val.x)),
+            "test_public": None if test is None else binary_metrics(test.y, predict(model, test.x)),
+            "train_time_s": info["seconds"],
+            "adapt": info,
+            "params": count_params(model),
+            "macs_per_pair": int(count_macs(copy.deepcopy(model).eval())),
+            "config_hash": config_hash(config),
+        }
+
+    def _evaluate(self, models, previous: _Round | None, booster=None, pseudo=None) -> _Round:
+        """Member logits on val, target (and swapped) and --score; the round's ensemble on them."""
+        from pairzoo.adapt.checks import (
+            label_agreement,
+            round_checks,
+            swap_agreement,
+            val_accuracy_oof,
+        )
+        from pairzoo.ensemble.metrics import accuracy
+        from pairzoo.ensemble.stacking import LGBMStacker, predict_booster
+
+        val_y = self.labelled["val"].y
+        val = _logits(models, self.labelled["val"].x)
+        target = _logits(models, self.targets.x)
+        swapped = _logits(models, _swap(self.targets.x), same_as=target)
+        score = [_logits(models, split.x) for split in self.scored]
+        if booster is None:
+            stacker = LGBMStacker(self.params).fit(val, val_y)
+            booster = stacker.booster
+
+        def proba(logits):
+            return predict_booster(booster, logits, self.params.num_threads)
+
+        p, p_swapped = proba(target), proba(swapped)
+        checks = round_checks(
+            val_accuracy=val_accuracy_oof(val, val_y, self.params),
+            confident_share=round(float((np.maximum(p, 1 - p) >= self.settings.threshold).mean()), 4),
+            predicted_1_share=round(float((p >= 0.5).mean()), 4),
+            agreement_with_previous_round=label_agreement(
+                None if previous is None else previous.proba, p
+            ),
+            swap_consistency=swap_agreement(p, p_swapped, self.on_swap),
+            score_accuracy={
+                str(split.path): round(accuracy(split.y, proba(logits)), 6)
+                for split, logits in zip(self.scored, score, strict=True)
+            } or None,
+            pseudo=pseudo,
+        )  # fmt: skip
+        return _Round(models, val, target, swapped, score, p, p_swapped, checks)
+
+    def _log_round(self, r: int, rnd: _Round) -> None:
+        c = rnd.checks
+        parts = [f"val {100 * c['val_accuracy']:.2f}% (out of fold)",
+                 f"confident {100 * c['confident_share']:.1f}%"]  # fmt: skip
+        if "agreement_with_previous_round" in c:
+            parts.append(
+                f"agreement with round {r - 1} {100 * c['agreement_with_previous_round']:.1f}%"
+            )
+        if "swap_consistency" in c:
+            parts.append(f"swap consistency {100 * c['swap_consistency']:.1f}%")
+        for path, acc in (c.get("score_accuracy") or {}).items():
+            parts.append(f"{Path(path).name} accuracy {100 * acc:.2f}%")
+        self.log(f"round {r}{' (parent)' if r == 0 else ''}: " + ", ".join(parts))
+
+    # ---- registration --------------------------------------------------------------------
+
+    def _lineage(self, r: int, facts: dict | None) -> dict[str, Any]:
+        from pairzoo.distill.teacher import card_sha256
+
+        return {
+            "key": self.key,
+            "request": self.request,
+            "parent": _ref(self.parent),
+            "parent_card_sha256": card_sha256(self.parent),
+            "round": r,
+            "rounds": self.settings.rounds,
+            "threshold": self.settings.threshold,
+            "unlabelled": [{k: f[k] for k in ("name", "sha256", "pairs")} for f in self.targets.files],
+            "settings": self.settings.to_dict(),
+            **({"pseudo": facts} if facts else {}),
+        }  # fmt: skip
+
+    def _register(self, report: dict) -> dict[str, Any]:
+        from pairzoo.adapt.lineage import LineageRegistry
+        from pairzoo.ensemble.pipeline import run_ensemble_eval
+        from pairzoo.exporting import export_run
+
+        r = self.settings.rounds
+        refs = []
+        for source in self.sources:
+            run_dir = self.work / f"round{r}" / source.card["name"]
+            config = _read_json(run_dir / "config.json")
+            card = _find_adapted(self.registry, run_dir)
+            if card is None:
+                lineage = LineageRegistry(self.registry.root, config[SECTION])
+                card = export_run(run_dir, lineage, name=source.card["name"],
+                                  data_dir=self.labelled["dir"])  # fmt: skip
+                self.log(f"registered {_ref(card)}")
+            refs.append(_ref(card))
+        last = report["rounds"][-1]
+        lineage = {**self._lineage(r, last.get("pseudo")), "checks": last}
+        name = self.parent["name"] if self.parent["name"].endswith("-adapted") else (
+            f"{self.parent['name']}-adapted")  # fmt: skip
+        run = run_ensemble_eval(
+            LineageRegistry(self.registry.root, lineage),
+            self.labelled["dir"],
+            self.work / "ensemble",
+            models=refs,
+            params=self.params,
+            name=name,
+        )
+        self.log(f"registered {_ref(run.card)} (val {100 * run.card['metrics']['val']['accuracy']:.2f}%"
+                 " out of fold)")  # fmt: skip
+        return run.card
+
+    def _report(self, rounds: list[_Round], seconds: float) -> dict[str, Any]:
+        first, last = rounds[0].checks, rounds[-1].checks
+        return {
+            "parent": _ref(self.parent),
+            "key": self.key,
+            "unlabelled": self.targets.files,
+            "data": str(self.labelled["dir"]),
+            "settings": self.settings.to_dict(),
+            "members": [s.ref for s in self.sources],
+            "rounds": [r.checks for r in rounds],
+            "val_accuracy": {"before": first["val_accuracy"], "after": last["val_accuracy"]},
+            "score": [{
+                "file": str(split.path),
+                "note": "reported only; never used for any choice",
+                "before": first["score_accuracy"][str(split.path)],
+                "after": last["score_accuracy"][str(split.path)],
+            } for split in self.scored],
+            "seconds": round(seconds, 1),
+        }  # fmt: skip
+
+
+def _find_adapted(registry, run_dir: Path) -> dict[str, Any] | None:
+    from pairzoo.exporting.run_export import run_key
+
+    key = run_key(run_dir)
+    for card in registry.list(kind="model"):
+        source = card.get("source") or {}
+        if SECTION in card and (source.get("config_hash"), source.get("model_pt_sha256")) == key:
+            return card
+    return None
+
+
+def _logits(models, x: np.ndarray, same_as: np.ndarray | None = None) -> np.ndarray:
+    """(N, members) float32 logits; an antisymmetric member's swapped logits are -`same_as`'s."""
+    from pairzoo.adapt.finetune import antisymmetric, predict
+
+    out = np.empty((len(x), len(models)), np.float32)
+    for j, model in enumerate(models):
+        if same_as is not None and antisymmetric(model):
+            out[:, j] = -same_as[:, j]
+        else:
+            out[:, j] = predict(model, x)
+    return out
+
+
+def _swap(x: np.ndarray) -> np.ndarray:
+    half = x.shape[2] // 2
+    return np.ascontiguousarray(np.concatenate([x[:, :, half:], x[:, :, :half]], axis=2))
+
+
+def _labelled(data_dir) -> dict[str, Any]:
+    from pairzoo.adapt.finetune import Labelled
+    from pairzoo.data.format import load_data_dir, read_meta
+    from pairzoo.data.meta import data_fingerprint
+
+    train = load_data_dir(data_dir, "train")
+    val = load_data_dir(data_dir, "val")
+    test = None
+    if (Path(data_dir) / "test_public.npz").exists():
+        test = load_data_dir(data_dir, "test_public")
+        test = test if test.y is not None else None
+    try:
+        fingerprint, rule = data_fingerprint(data_dir), read_meta(data_dir).get("rule")
+    except DataError:
+        fingerprint, rule = None, None
+    return {
+        "dir": Path(data_dir),
+        "train": Labelled(train.x, train.y, train.digits),
+        "val": val,
+        "test": test,
+        "fingerprint": fingerprint,
+        "rule": rule,
+    }
+
+
+def _score_file(score):
+    from pairzoo.data.format import load_split
+
+    split = load_split(score)
+    if split.y is None:
+        raise DataError(f"{score}: --score needs a labelled pair file, but key 'y' is missing")
+    return split
+
+
+def _on_swap(sources, data_rule: str | None) -> str:
+    from pairzoo.distill.compat import member_rule
+    from pairzoo.plugins import get_label_rule
+
+    rules = {r for r in (member_rule(s.card) for s in sources) if r}
+    if len(rules) > 1:
+        raise DataError(f"the members were trained for different label rules: {sorted(rules)}")
+    rule = next(iter(rules), data_rule or "greater")
+    if data_rule and data_rule != rule:
+        raise DataError(f"--data has label rule '{data_rule}', the members learned '{rule}'")
+    return get_label_rule(rule).on_swap
+
+
+def _request(files: list[dict], fingerprint: str | None, settings: AdaptSettings) -> str:
+    """sha256 of what the command asks for besides the parent: files, labelled data, settings."""
+    body = {
+        "unlabelled": [f["sha256"] for f in files],
+        "data": fingerprint,
+        "settings": settings.to_dict(),
+    }
+    return hashlib.sha256(json.dumps(body, sort_keys=True).encode()).hexdigest()
+
+
+def _key(parent: dict, request: str) -> str:
+    from pairzoo.distill.teacher import card_sha256
+
+    body = {"parent": _ref(parent), "parent_card_sha256": card_sha256(parent), "request": request}
+    return hashlib.sha256(json.dumps(body, sort_keys=True).encode()).hexdigest()
+
+
+def _ref(card: dict) -> str:
+    return f"{card['name']}@{card['version']}"
+
+
+def _read_json(path: Path) -> dict[str, Any]:
+    try:
+        value = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+    return value if isinstance(value, dict) else {}
+
+
+def _write_report(work: Path, report: dict) -> None:
+    from pairzoo.atomic import write_json
+
+    write_json(work / REPORT_FILE, report)

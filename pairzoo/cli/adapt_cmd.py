@@ -1,0 +1,144 @@
+"""`pairzoo adapt`: adapt a registry ensemble to unlabelled pairs and register the result."""
+
+from __future__ import annotations
+
+import json
+
+import click
+
+from pairzoo.cli.options import registry_option
+
+
+@click.command("adapt")
+@click.option(
+    "--unlabelled",
+    "unlabelled",
+    required=True,
+    multiple=True,
+    type=click.Path(dir_okay=False),
+    help="Pair file (.npz, keys x and id) to adapt to; repeat it, or list several after it",
+)
+@click.argument("more", nargs=-1, metavar="[FILE]...", type=click.Path(dir_okay=False))
+@click.option("--ensemble", help="Registry ensemble NAME[@VERSION]  [default: the latest]")
+@registry_option
+@click.option(
+    "--data", "data_dir", default="data", show_default=True, help="Labelled data (train, val)"
+)
+@click.option("--out", "out_dir", default="runs/adapt", show_default=True, help="Work directory")
+@click.option(
+    "--rounds",
+    type=click.IntRange(1),
+    default=1,
+    show_default=True,
+    help="Rounds of pseudo-labelling and fine-tuning; each ensemble teaches the next",
+)
+@click.option(
+    "--threshold",
+    type=float,
+    default=0.9,
+    show_default=True,
+    help="Ensemble confidence a pair needs to be pseudo-labelled",
+)
+@click.option(
+    "--epochs",
+    type=click.FloatRange(0, min_open=True),
+    default=1.0,
+    show_default=True,
+    help="Passes over the pseudo-labelled pairs per round",
+)
+@click.option(
+    "--lr",
+    type=click.FloatRange(0, min_open=True),
+    default=1e-3,
+    show_default=True,
+    help="Fine-tuning learning rate, decaying linearly to 0",
+)
+@click.option(
+    "--batch-size",
+    type=click.IntRange(1),
+    default=128,
+    show_default=True,
+    help="Labelled and pseudo-labelled pairs per step, each",
+)
+@click.option(
+    "--swap-weight",
+    type=click.FloatRange(0),
+    default=1.0,
+    show_default=True,
+    help="Weight of the swap-consistency loss (members that are not antisymmetric)",
+)
+@click.option(
+    "--bn",
+    type=click.Choice(["mixed", "target"]),
+    default="mixed",
+    show_default=True,
+    help="Batch-norm statistics: as fine-tuning on mixed batches left them, or the target pairs'",
+)
+@click.option("--seed", type=int, default=0, show_default=True, help="Fine-tuning seed")
+@click.option(
+    "--score",
+    multiple=True,
+    type=click.Path(dir_okay=False),
+    help="Labelled pair file scored before and after, repeatable; never used for any choice",
+)
+@click.option(
+    "--threads",
+    type=click.IntRange(0),
+    default=0,
+    show_default=True,
+    help="CPU threads, 0 = all cores",
+)
+@click.option("--json", "as_json", is_flag=True, help="Print the report as JSON")
+def adapt(unlabelled, more, ensemble, registry_dir, data_dir, out_dir, rounds, threshold, epochs,
+          lr, batch_size, swap_weight, bn, seed, score, threads, as_json):  # fmt: skip
+    """Adapt the members of a registry ensemble to unlabelled pairs, then register them.
+
+    The ensemble labels the pairs it is confident about (class shares kept); every member is
+    fine-tuned on its labelled train data plus those pairs, and the meta-learner is refit on the
+    labelled val data. An adaptation whose out-of-fold val accuracy falls by more than a point is
+    refused and registers nothing. The adapted members and ensemble are registered with their
+    lineage (files and sha256, round, threshold, parent); the ensemble becomes the latest, which
+    `predict --ensemble` and `eval --ensemble` use. Running it again keeps what is done.
+    """
+    from pairzoo.errors import PairzooError
+
+    try:
+        result = run_adapt([*unlabelled, *more], ensemble, registry_dir, data_dir, out_dir,
+                           score, threads, lambda m: click.echo(m, err=True), rounds, threshold,
+                           epochs=epochs, lr=lr, batch_size=batch_size, swap_weight=swap_weight,
+                           bn=bn, seed=seed)  # fmt: skip
+    except PairzooError as exc:
+        raise click.ClickException(str(exc)) from None
+    if as_json:
+        click.echo(json.dumps(result.report, indent=2))
+    else:
+        click.echo(format_result(result))
+    if result.refused:
+        raise SystemExit(1)
+
+
+def run_adapt(files, ensemble, registry_dir, data_dir, out_dir, score=None, threads=0,
+              log=lambda message: None, rounds=1, threshold=0.9, **finetune):  # fmt: skip
+    """`adapt` with the command's settings; `finetune` holds FinetuneSettings fields."""
+    from pairzoo.adapt.finetune import FinetuneSettings
+    from pairzoo.adapt.run import AdaptSettings, adapt
+    from pairzoo.registry import Registry
+
+    settings = AdaptSettings(rounds, threshold, FinetuneSettings(**finetune))
+    return adapt(Registry(registry_dir), files, data_dir, out_dir, ensemble, settings, score,
+                 threads, log)  # fmt: skip
+
+
+def format_result(result) -> str:
+    from pairzoo.adapt.report import format_report
+
+    lines = [format_report(result.report)]
+    if result.refused:
+        lines.append(f"refused: {result.refused}")
+    elif result.card is not None:
+        verb = "registered" if result.registered_now else "already registered:"
+        lines.append(
+            f"{verb} {result.card['name']}@{result.card['version']} (now the latest ensemble)"
+        )
+    lines.append(f"report: {result.work / 'report.json'}")
+    return "\n".join(lines)
