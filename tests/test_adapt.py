@@ -191,8 +191,13 @@ def test_a_registry_without_an_ensemble_is_refused_in_one_line(zoo, tmp_path):
 
 
 def test_a_kill_during_adaptation_leaves_the_registry_as_it_was_and_the_rerun_finishes(
-    zoo, tmp_path
+    zoo, tmp_path, monkeypatch
 ):
+    # The tiny zoo sits near chance, so whether its adaptation passes the val guard is noise;
+    # this test is about the kill and the rerun (the guard has its own test): accept any drop.
+    import pairzoo.adapt.run as run
+
+    monkeypatch.setattr(run, "MAX_VAL_DROP", 1.0)
     data, registry = zoo[0], _registry(zoo, tmp_path)
     before = snapshot(registry)
     args = _adapt_args(data, registry, tmp_path)[0:] + ["--rounds", "2"]

@@ -76,7 +76,7 @@ def test_int8_variant_below_the_gate_is_refused(setup):
 def test_int8_variant_that_differs_across_batch_sizes_is_refused(setup, monkeypatch):
     import pairzoo.exporting.quantize as quantize
 
-    reg, data, _ = setup
+    reg, data, _, _ = setup
     monkeypatch.setattr(quantize, "SEQUENCE_TOLERANCE", -1.0)  # no file can pass: the gate runs
     with pytest.raises(
         ExportError,
