@@ -45,12 +45,6 @@ class _Severity(click.ParamType):
             self.fail(f"{text!r} is outside 0-10 (a range needs LOW <= HIGH)", param, ctx)
         return parsed
 
-    @staticmethod
-    def text(severity) -> str:
-        return (
-            f"{severity[0]:g}-{severity[1]:g}" if isinstance(severity, tuple) else f"{severity:g}"
-        )
-
 
 SEVERITY = _Severity()
 
@@ -158,7 +152,7 @@ def make(
     force,
 ) -> None:
     """Generate train, val, test_public (+ labels CSV) and test_private with a meta.json."""
-    from pairzoo.data.generate import make_dataset
+    from pairzoo.data.generate import make_dataset, severity_text
 
     sizes = {"train": n_train, "val": n_val, "test_public": n_public, "test_private": n_private}
     started = time.perf_counter()
@@ -177,7 +171,7 @@ def make(
         )
     click.echo(
         f"wrote {len(meta['files'])} files and meta.json to {out} "
-        f"(rule {meta['rule']}, severity {SEVERITY.text(severity)}, seed {seed}) "
+        f"(rule {meta['rule']}, severity {severity_text(severity)}, seed {seed}) "
         f"in {time.perf_counter() - started:.1f} s"
     )
 

@@ -27,7 +27,14 @@ from pairzoo.data.sources import load_source
 from pairzoo.data.staging import UNFINISHED, staging_dir, swap_in
 from pairzoo.errors import DataError
 
-__all__ = ["DEFAULT_SIZES", "ID_PREFIX", "MIN_POOL", "make_dataset", "partition_pools"]
+__all__ = [
+    "DEFAULT_SIZES",
+    "ID_PREFIX",
+    "MIN_POOL",
+    "make_dataset",
+    "partition_pools",
+    "severity_text",
+]
 
 DEFAULT_SIZES = {"train": 50_000, "val": 10_000, "test_public": 2_000, "test_private": 8_000}
 ID_PREFIX = {"train": "TRN", "val": "VAL", "test_public": "PUB", "test_private": "PRV"}
@@ -82,7 +89,7 @@ def _check_args(sizes: dict[str, int], severity: Severity, adjacent: float) -> N
     low, high = severity if isinstance(severity, tuple) else (severity, severity)
     if not 0 <= low <= high <= MAX_SEVERITY:
         raise DataError(
-            f"severity {_severity_text(severity)} is outside 0-{MAX_SEVERITY:g} "
+            f"severity {severity_text(severity)} is outside 0-{MAX_SEVERITY:g} "
             "(expected a number, or LOW-HIGH with LOW <= HIGH)"
         )
     if not 0 <= adjacent <= 1:
@@ -166,7 +173,8 @@ def _refuse_foreign(out_dir: Path) -> None:
         )
 
 
-def _severity_text(severity: Severity) -> str:
+def severity_text(severity: Severity) -> str:
+    """6 or 5-7, as `--severity` takes it."""
     return f"{severity[0]:g}-{severity[1]:g}" if isinstance(severity, tuple) else f"{severity:g}"
 
 
