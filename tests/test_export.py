@@ -11,8 +11,7 @@ import torch
 from click.testing import CliRunner
 from export_fixtures import EXPORT_PLUGINS, shared_data, shared_run, train_tiny
 
-from pairzoo.cli.export_cmd import export as export_cli
-from pairzoo.cli.registry_cmd import registry as registry_cli
+from pairzoo.cli import main
 from pairzoo.errors import ExportError
 from pairzoo.exporting import export_run
 from pairzoo.exporting.onnx_export import export_onnx
@@ -134,22 +133,24 @@ def test_dynamo_exporter_is_never_used(monkeypatch, tmp_path):
 def test_cli_export_then_registry_commands(runs, tmp_path):
     reg_dir = tmp_path / "reg"
     result = CliRunner().invoke(
-        export_cli, [str(runs[ARCHS[0]]), "--registry", str(reg_dir), "--name", "cli"]
+        main, ["export", str(runs[ARCHS[0]]), "--registry", str(reg_dir), "--name", "cli"]
     )
     assert result.exit_code == 0, result.output
     assert "registered cli@1" in result.output and "batch 1024:" in result.output
-    listing = CliRunner().invoke(registry_cli, ["ls", "--registry", str(reg_dir)])
+    listing = CliRunner().invoke(main, ["registry", "ls", "--registry", str(reg_dir)])
     assert "cli" in listing.output and ARCHS[0] in listing.output
-    shown = CliRunner().invoke(registry_cli, ["show", "cli", "--registry", str(reg_dir)])
+    shown = CliRunner().invoke(main, ["registry", "show", "cli", "--registry", str(reg_dir)])
     assert "parity" in shown.output and "passed" in shown.output
-    assert CliRunner().invoke(registry_cli, ["verify", "--registry", str(reg_dir)]).exit_code == 0
+    assert (
+        CliRunner().invoke(main, ["registry", "verify", "--registry", str(reg_dir)]).exit_code == 0
+    )
 
 
 @pytest.mark.filterwarnings("ignore::torch.jit.TracerWarning")
 def test_failed_parity_gate_registers_nothing(plugins_dir, data_dir, tmp_path):
     run = train_tiny(tmp_path / "run", data_dir, "exp_untraceable", {"width": 4})
     reg_dir = tmp_path / "reg"
-    result = CliRunner().invoke(export_cli, [str(run), "--registry", str(reg_dir)])
+    result = CliRunner().invoke(main, ["export", str(run), "--registry", str(reg_dir)])
     assert result.exit_code == 1
     assert "parity gate failed, nothing was registered" in result.output
     assert "batch 1:" in result.output and "batch 1024:" in result.output

@@ -6,7 +6,7 @@ import torch
 from click.testing import CliRunner
 from export_fixtures import shared_run
 
-from pairzoo.cli.export_cmd import export as export_cli
+from pairzoo.cli import main
 from pairzoo.exporting import export_all
 from pairzoo.registry import Registry
 
@@ -36,7 +36,9 @@ def runs_dir(tmp_path_factory):
 
 def test_export_all_exports_each_new_run_once(runs_dir, tmp_path):
     reg_dir = tmp_path / "reg"
-    result = CliRunner().invoke(export_cli, ["--all", str(runs_dir), "--registry", str(reg_dir)])
+    result = CliRunner().invoke(
+        main, ["export", "--all", str(runs_dir), "--registry", str(reg_dir)]
+    )
     assert result.exit_code == 0, result.output
     assert "2 exported, 2 skipped, 0 failed" in result.output
     assert "run not finished" in result.output and "not a run" in result.output
@@ -66,7 +68,7 @@ def test_export_all_reports_failures_and_continues(runs_dir, tmp_path):
     broken = shutil.copytree(runs_dir / "a", runs / "broken")
     (broken / "model.pt").write_bytes((broken / "model.pt").read_bytes()[:100])
     result = CliRunner().invoke(
-        export_cli, ["--all", str(runs), "--registry", str(tmp_path / "reg")]
+        main, ["export", "--all", str(runs), "--registry", str(tmp_path / "reg")]
     )
     assert result.exit_code == 1
     assert "1 exported, 0 skipped, 1 failed" in result.output
@@ -75,9 +77,9 @@ def test_export_all_reports_failures_and_continues(runs_dir, tmp_path):
 
 
 def test_export_all_usage_errors(tmp_path):
-    result = CliRunner().invoke(export_cli, ["--all", str(tmp_path), "--name", "x"])
+    result = CliRunner().invoke(main, ["export", "--all", str(tmp_path), "--name", "x"])
     assert result.exit_code == 2 and "--name" in result.output
     result = CliRunner().invoke(
-        export_cli, ["--all", str(tmp_path / "none"), "--registry", str(tmp_path)]
+        main, ["export", "--all", str(tmp_path / "none"), "--registry", str(tmp_path)]
     )
     assert result.exit_code == 1 and "does not exist" in result.output

@@ -9,8 +9,7 @@ import torch
 from click.testing import CliRunner
 from export_fixtures import EXPORT_PLUGINS, shared_data, shared_run, train_tiny
 
-from pairzoo.cli.export_cmd import export as export_cli
-from pairzoo.cli.registry_cmd import registry as registry_cli
+from pairzoo.cli import main
 from pairzoo.plugins import load_plugins
 from pairzoo.registry import Registry
 
@@ -31,7 +30,7 @@ def run_copy(good_run, tmp_path):
 
 
 def export(*args):
-    result = CliRunner().invoke(export_cli, [str(a) for a in args])
+    result = CliRunner().invoke(main, ["export", *map(str, args)])
     assert "Traceback" not in result.output
     return result
 
@@ -131,7 +130,7 @@ def test_corrupted_catalogue_is_left_alone(good_run, tmp_path):
     )
     assert catalogue.read_bytes() == before
     assert sorted(p.name for p in (reg_dir / "baseline").iterdir()) == ["1"]
-    result = CliRunner().invoke(registry_cli, ["verify", "--registry", str(reg_dir)])
+    result = CliRunner().invoke(main, ["registry", "verify", "--registry", str(reg_dir)])
     assert result.exit_code == 1
     assert (
         "catalogue is corrupted" in result.output

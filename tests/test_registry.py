@@ -10,7 +10,7 @@ from click.testing import CliRunner
 from registry_fixtures import register_tiny, tiny_onnx
 
 from pairzoo import atomic
-from pairzoo.cli.registry_cmd import registry as registry_cli
+from pairzoo.cli import main
 from pairzoo.errors import RegistryError
 from pairzoo.registry import Registry, default_registry_dir, providers
 from pairzoo.registry.card import sha256_file
@@ -22,7 +22,7 @@ def reg(tmp_path):
 
 
 def cli(*args):
-    return CliRunner().invoke(registry_cli, [str(a) for a in args])
+    return CliRunner().invoke(main, ["registry", *map(str, args)])
 
 
 def test_versions_count_up_and_cards_record_hashes(reg, tmp_path):

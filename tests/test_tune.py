@@ -7,8 +7,7 @@ from click.testing import CliRunner
 from export_fixtures import EXPORT_PLUGINS
 from train_fixtures import PLUGINS_DIR, make_data
 
-from pairzoo.cli.export_cmd import export as export_cli
-from pairzoo.cli.tune_cmd import tune as tune_cli
+from pairzoo.cli import main
 from pairzoo.plugins import load_plugins
 
 
@@ -26,7 +25,7 @@ def builtin_plugins_afterwards():
 def tune(*args, plugins=PLUGINS_DIR, arch="tinypair", loss="tinybce"):
     base = ["--arch", arch, "--loss", loss, "--plugins-dir", str(plugins), "--threads", "1"]
     base += ["--batch-size", "32", "--quiet"]
-    return CliRunner().invoke(tune_cli, [*base, *map(str, args)])
+    return CliRunner().invoke(main, ["tune", *base, *map(str, args)])
 
 
 def study_json(out):
@@ -58,8 +57,15 @@ def test_study_exports_its_best_and_resumes_without_retraining(data, tmp_path):
     assert metrics["name"] == "s" and "best: trial" in first.output
 
     exported = CliRunner().invoke(
-        export_cli,
-        [str(out / "best"), "--registry", str(tmp_path / "reg"), "--plugins-dir", EXPORT_PLUGINS],
+        main,
+        [
+            "export",
+            str(out / "best"),
+            "--registry",
+            str(tmp_path / "reg"),
+            "--plugins-dir",
+            EXPORT_PLUGINS,
+        ],
     )
     assert exported.exit_code == 0, exported.output
     assert "registered s@1" in exported.output

@@ -5,6 +5,7 @@ from __future__ import annotations
 import errno
 import importlib
 import importlib.util
+import os
 
 import click
 
@@ -75,36 +76,57 @@ def _module_exists(module_name: str) -> bool:
 
 
 class _RootGroup(LazyGroup):
-    """The root: a file system error no command turned into a message (a full disk, a read-only
-    file system, a denied permission) still ends in one line and exit code 1, not a traceback."""
+    """The root, and the one place errors become messages: a PairzooError from any command, or a
+    file system error no command turned into a message (a full disk, a read-only file system, a
+    denied permission), ends in one line (control characters escaped) and exit code 1, not a
+    traceback."""
 
     def invoke(self, ctx: click.Context):
         from pairzoo.errors import PairzooError
-        from pairzoo.plugin_errors import blame, debug_wanted
+        from pairzoo.plugin_errors import blame
 
         try:
             return super().invoke(ctx)
         except click.ClickException as exc:
-            if ctx.meta.get(_DEBUG) or debug_wanted():
-                _print_traceback(exc.__cause__ or exc.__context__)
+            _maybe_traceback(ctx, exc.__cause__ or exc.__context__)
             raise
         except (click.exceptions.Exit, click.exceptions.Abort):
             raise
+        except PairzooError as exc:
+            _maybe_traceback(ctx, exc)
+            raise click.ClickException(_message(str(exc) or type(exc).__name__)) from None
         except OSError as exc:
             if exc.errno == errno.EPIPE:
                 raise  # click's own handling of a closed pipe (`pairzoo ... | head`)
-            message = str(exc) or type(exc).__name__
-            if exc.strerror and exc.filename is not None and not isinstance(exc, PairzooError):
-                paths = " -> ".join(str(p) for p in (exc.filename, exc.filename2) if p is not None)
-                message = f"{paths}: {exc.strerror} (errno {exc.errno})"
-            raise click.ClickException(message) from None
+            raise click.ClickException(_message(_os_message(exc))) from None
         except Exception as exc:  # a plugin's own bug gets one line naming it; others propagate
-            failure = None if isinstance(exc, PairzooError) else blame(exc)
+            failure = blame(exc)
             if failure is None:
                 raise
-            if ctx.meta.get(_DEBUG) or debug_wanted():
-                _print_traceback(exc)
+            _maybe_traceback(ctx, exc)
             raise click.ClickException(str(failure)) from exc
+
+
+def _os_message(exc: OSError) -> str:
+    if exc.strerror and exc.filename is not None:
+        paths = " -> ".join(str(p) for p in (exc.filename, exc.filename2) if p is not None)
+        return f"{paths}: {exc.strerror} (errno {exc.errno})"
+    return str(exc) or type(exc).__name__
+
+
+def _message(message: str) -> str:
+    """`message` escaped for the terminal; a data-parallel worker's names its rank."""
+    from pairzoo.cli.terminal import printable
+
+    rank = os.environ.get("RANK", "0") if "WORLD_SIZE" in os.environ else "0"
+    return ("" if rank == "0" else f"rank {rank}: ") + printable(message, keep_newlines=True)
+
+
+def _maybe_traceback(ctx: click.Context, exc: BaseException | None) -> None:
+    from pairzoo.plugin_errors import debug_wanted
+
+    if ctx.meta.get(_DEBUG) or debug_wanted():
+        _print_traceback(exc)
 
 
 _DEBUG = "pairzoo.debug"

@@ -100,15 +100,11 @@ def adapt(unlabelled, more, ensemble, registry_dir, data_dir, out_dir, rounds, t
     lineage (files and sha256, round, threshold, parent); the ensemble becomes the latest, which
     `predict --ensemble` and `eval --ensemble` use. Running it again keeps what is done.
     """
-    from pairzoo.errors import PairzooError
 
-    try:
-        result = run_adapt([*unlabelled, *more], ensemble, registry_dir, data_dir, out_dir,
-                           score, threads, lambda m: click.echo(m, err=True), rounds, threshold,
-                           epochs=epochs, lr=lr, batch_size=batch_size, swap_weight=swap_weight,
-                           bn=bn, seed=seed)  # fmt: skip
-    except PairzooError as exc:
-        raise click.ClickException(str(exc)) from None
+    result = run_adapt([*unlabelled, *more], ensemble, registry_dir, data_dir, out_dir,
+                       score, threads, lambda m: click.echo(m, err=True), rounds, threshold,
+                       epochs=epochs, lr=lr, batch_size=batch_size, swap_weight=swap_weight,
+                       bn=bn, seed=seed)  # fmt: skip
     if as_json:
         click.echo(json.dumps(result.report, indent=2))
     else:

@@ -6,24 +6,13 @@ the commands, so `pairzoo --help` stays fast.
 
 from __future__ import annotations
 
-import contextlib
 import json
 import time
-from collections.abc import Iterator
 
 import click
 
 from pairzoo.cli.data_compare_cmd import compare
 from pairzoo.cli.data_fit_cmd import fit
-from pairzoo.errors import PairzooError
-
-
-@contextlib.contextmanager
-def _one_line_errors() -> Iterator[None]:
-    try:
-        yield
-    except PairzooError as e:
-        raise click.ClickException(str(e)) from e
 
 
 class _Severity(click.ParamType):
@@ -156,19 +145,18 @@ def make(
 
     sizes = {"train": n_train, "val": n_val, "test_public": n_public, "test_private": n_private}
     started = time.perf_counter()
-    with _one_line_errors():
-        meta = make_dataset(
-            out,
-            seed=seed,
-            severity=severity,
-            corruption=corruption,
-            sizes=sizes,
-            source=source,
-            rule=rule,
-            adjacent=adjacent,
-            log=lambda line: click.echo(f"  {line}"),
-            force=force,
-        )
+    meta = make_dataset(
+        out,
+        seed=seed,
+        severity=severity,
+        corruption=corruption,
+        sizes=sizes,
+        source=source,
+        rule=rule,
+        adjacent=adjacent,
+        log=lambda line: click.echo(f"  {line}"),
+        force=force,
+    )
     click.echo(
         f"wrote {len(meta['files'])} files and meta.json to {out} "
         f"(rule {meta['rule']}, severity {severity_text(severity)}, seed {seed}) "
@@ -182,8 +170,7 @@ def check(path) -> None:
     """Validate a data directory or one file (.npz, labels .csv, meta.json)."""
     from pairzoo.data.check import check_path
 
-    with _one_line_errors():
-        lines = check_path(path)
+    lines = check_path(path)
     for line in lines:
         click.echo(f"ok  {line}")
     click.echo(f"{path}: valid")
@@ -205,9 +192,8 @@ def stats(data_dir, split, as_json) -> None:
     from pairzoo.data.format import load_split, split_path
     from pairzoo.data.stats import LABELS, ORIGINAL, compare, digit_images, image_stats
 
-    with _one_line_errors():
-        path = Path(data_dir) if Path(data_dir).is_file() else split_path(data_dir, split)
-        images = digit_images(load_split(path).x)
+    path = Path(data_dir) if Path(data_dir).is_file() else split_path(data_dir, split)
+    images = digit_images(load_split(path).x)
     measured = image_stats(images)
     if as_json:
         click.echo(
@@ -237,10 +223,9 @@ def show(file, out, n) -> None:
     from pairzoo.data.show import render_pairs
 
     file = Path(file)
-    with _one_line_errors():
-        if file.name == "test_public.npz" and (file.parent / LABELS_CSV).is_file():
-            split = load_data_dir(file.parent, "test_public")
-        else:
-            split = load_split(file)
-        drawn = render_pairs(split, out, n=n)
+    if file.name == "test_public.npz" and (file.parent / LABELS_CSV).is_file():
+        split = load_data_dir(file.parent, "test_public")
+    else:
+        split = load_split(file)
+    drawn = render_pairs(split, out, n=n)
     click.echo(f"wrote {out}: {drawn} pairs of {file}")

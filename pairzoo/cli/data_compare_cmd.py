@@ -34,23 +34,18 @@ def compare(a, b, as_json, out, seed) -> None:
     """
     from pathlib import Path
 
-    from pairzoo.cli.data_cmd import _one_line_errors
     from pairzoo.data.format import load_split, split_path
     from pairzoo.data.realism import realism_report
 
-    with _one_line_errors():
-        splits = [
-            load_split(split_path(p, "test_public") if Path(p).is_dir() else p) for p in (a, b)
-        ]
-        report, result = realism_report(*splits, seed=seed)
+    splits = [load_split(split_path(p, "test_public") if Path(p).is_dir() else p) for p in (a, b)]
+    report, result = realism_report(*splits, seed=seed)
     text = json.dumps(report, indent=2, sort_keys=True)
     if as_json:
         click.echo(text)
     else:
         _print_tables(report)
     if out is not None:
-        with _one_line_errors():
-            _write_out(Path(out), text, result, splits, seed)
+        _write_out(Path(out), text, result, splits, seed)
         click.echo(f"wrote typical.png, random.png and report.json to {out}", err=as_json)
 
 

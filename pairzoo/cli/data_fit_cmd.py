@@ -48,7 +48,6 @@ def fit(real, out, start, seed, budget, source) -> None:
     10% of REAL's. Use the file with `pairzoo data make --corruption FILE`.
     """
     from pairzoo.atomic import write_text
-    from pairzoo.cli.data_cmd import _one_line_errors
     from pairzoo.data import fit as fitting
     from pairzoo.data.corruption_params import load_corruption
     from pairzoo.data.format import load_split
@@ -58,15 +57,14 @@ def fit(real, out, start, seed, budget, source) -> None:
     from pairzoo.errors import DataError
 
     knobs = fitting.DEFAULT_KNOBS
-    with _one_line_errors():
-        split = load_split(real)
-        if len(split) < knobs.folds:
-            raise DataError(
-                f"{real}: {len(split)} pairs are too few for the classifier two-sample test "
-                f"(expected at least {knobs.folds})"
-            )
-        start_file = load_corruption(start)
-        digits = load_source(source).images
+    split = load_split(real)
+    if len(split) < knobs.folds:
+        raise DataError(
+            f"{real}: {len(split)} pairs are too few for the classifier two-sample test "
+            f"(expected at least {knobs.folds})"
+        )
+    start_file = load_corruption(start)
+    digits = load_source(source).images
     click.echo(
         f"fitting {start_file.path} to {real} ({len(split)} pairs), at most {budget} evaluations"
     )
@@ -79,8 +77,7 @@ def fit(real, out, start, seed, budget, source) -> None:
         knobs=knobs,
         report=_print_evaluation(budget),
     )
-    with _one_line_errors():
-        write_text(out, fitting.fitted_text(result, str(real), sha256_file(real), seed))
+    write_text(out, fitting.fitted_text(result, str(real), sha256_file(real), seed))
     click.echo(
         f"accuracy before {result.start_accuracy:.1%}, after {result.accuracy:.1%} "
         f"({sum(e.kept for e in result.evaluations[1:])} moves kept in "

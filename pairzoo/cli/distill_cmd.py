@@ -64,15 +64,11 @@ def distill(
     student, ensemble and the best single member on val and test_public: accuracy, the share of
     the ensemble's gain kept, MACs per pair and measured pairs per second.
     """
-    from pairzoo.errors import PairzooError
 
-    try:
-        result = _run(
-            ensemble, registry_dir, out, config_file, resume, register, name, plugins_dir,
-            not no_progress, options,
-        )  # fmt: skip
-    except PairzooError as exc:
-        raise click.ClickException(str(exc)) from exc
+    result = _run(
+        ensemble, registry_dir, out, config_file, resume, register, name, plugins_dir,
+        not no_progress, options,
+    )  # fmt: skip
     if as_json:
         click.echo(json.dumps(result.report, indent=2))
         return

@@ -99,7 +99,6 @@ def run_ensemble_eval(
 ) -> None:
     from pairzoo.ensemble.pipeline import run_ensemble_eval as run
     from pairzoo.ensemble.stacking import StackingParams
-    from pairzoo.errors import PairzooError
     from pairzoo.registry import Registry
 
     if models and all_models:
@@ -109,21 +108,18 @@ def run_ensemble_eval(
         from pairzoo.ensemble.inference import DEFAULT_BATCH
 
         batch_size = DEFAULT_BATCH
-    try:
-        result = run(
-            Registry(registry_dir),
-            data,
-            out_dir,
-            models=refs,
-            params=StackingParams(folds=folds, seed=seed, n_estimators=trees),
-            name=entry_name,
-            batch_size=batch_size,
-            threads=threads,
-            register=not no_register,
-            int8=int8,
-        )
-    except PairzooError as exc:
-        raise click.ClickException(str(exc)) from None
+    result = run(
+        Registry(registry_dir),
+        data,
+        out_dir,
+        models=refs,
+        params=StackingParams(folds=folds, seed=seed, n_estimators=trees),
+        name=entry_name,
+        batch_size=batch_size,
+        threads=threads,
+        register=not no_register,
+        int8=int8,
+    )
     if as_json:
         click.echo(json.dumps(result.report, indent=2, sort_keys=True))
         return

@@ -51,15 +51,11 @@ def eval_(model_dir, data, device, batch_size, plugins_dir, as_json, ensemble, *
         return run_ensemble_eval(data=data, batch_size=batch_size, as_json=as_json, **ensemble_opts)
     if not model_dir:
         raise click.UsageError("give --model RUN_DIR, or --ensemble for registry models")
-    from pairzoo.errors import PairzooError
     from pairzoo.plugins import load_plugins
     from pairzoo.train.evaluate import evaluate_run
 
-    try:
-        load_plugins(plugins_dir)
-        result = evaluate_run(model_dir, data, device=device, batch_size=batch_size)
-    except PairzooError as exc:
-        raise click.ClickException(str(exc)) from exc
+    load_plugins(plugins_dir)
+    result = evaluate_run(model_dir, data, device=device, batch_size=batch_size)
     if as_json:
         click.echo(json.dumps(result, indent=2, sort_keys=True))
         return

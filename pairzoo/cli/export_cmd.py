@@ -7,7 +7,6 @@ import json
 import click
 
 from pairzoo.cli.options import int8_option, plugins_dir_option, registry_option
-from pairzoo.errors import PairzooError
 
 
 @click.command("export")
@@ -74,13 +73,10 @@ def export(
     if ensemble is not None:
         if path or all_runs or quantize:
             raise click.UsageError("--ensemble takes no run directory, --all or --quantize")
-        try:
-            from pairzoo.cli.export_extras import export_ensemble
-            from pairzoo.registry import Registry
+        from pairzoo.cli.export_extras import export_ensemble
+        from pairzoo.registry import Registry
 
-            export_ensemble(Registry(registry_dir), ensemble or None, data_dir, out, as_json, int8)
-        except PairzooError as exc:
-            raise click.ClickException(str(exc)) from None
+        export_ensemble(Registry(registry_dir), ensemble or None, data_dir, out, as_json, int8)
         return
     if quantize and all_runs:
         raise click.UsageError("--quantize works on one run; it cannot be used with --all")
@@ -88,18 +84,15 @@ def export(
         raise click.UsageError("give a run directory, or --all with a directory of runs")
     if all_runs and name:
         raise click.UsageError("--name names one run; it cannot be used with --all")
-    try:
-        from pairzoo.plugins import load_plugins
-        from pairzoo.registry import Registry
+    from pairzoo.plugins import load_plugins
+    from pairzoo.registry import Registry
 
-        load_plugins(plugins_dir)
-        registry = Registry(registry_dir)
-        if all_runs:
-            _export_all(path, registry, data_dir, as_json)
-        else:
-            _export_one(path, registry, name, data_dir, as_json, quantize)
-    except PairzooError as exc:
-        raise click.ClickException(str(exc)) from None
+    load_plugins(plugins_dir)
+    registry = Registry(registry_dir)
+    if all_runs:
+        _export_all(path, registry, data_dir, as_json)
+    else:
+        _export_one(path, registry, name, data_dir, as_json, quantize)
 
 
 def _export_one(run_dir, registry, name, data_dir, as_json, quantize=None) -> None:

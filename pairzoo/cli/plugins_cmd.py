@@ -68,27 +68,20 @@ def check(ctx, name: str, plugins_dir: str | None, arch_param: tuple[str, ...]) 
     Forward and the contract, forward_aux, backward, ONNX export with parity at batch sizes 1, 7
     and 64, swap behaviour, and learning easy data to 90% within 4 epochs. Exit 1 on a failure.
     """
-    from pairzoo.errors import PairzooError
     from pairzoo.plugin_check import FAIL, PASS, SKIP, items_of
     from pairzoo.plugin_check import check as run_checks
     from pairzoo.train.config import parse_assignments
 
     _load(plugins_dir or (ctx.obj or {}).get("plugins_dir"))
-    try:
-        params = parse_assignments(arch_param, "--arch-param")
-        width = max(len(f"{FAMILY_TITLES[i.family]} {i.name}") for i in items_of(name))
-    except PairzooError as exc:
-        raise click.ClickException(str(exc)) from exc
+    params = parse_assignments(arch_param, "--arch-param")
+    width = max(len(f"{FAMILY_TITLES[i.family]} {i.name}") for i in items_of(name))
     click.echo(f"{'item':<{width}}  {'test':<12} {'result':<6} detail")
 
     def show(result) -> None:
         line = f"{result.item:<{width}}  {result.test:<12} {result.status:<6} {result.detail}"
         click.echo(line.rstrip())
 
-    try:
-        results = run_checks(name, params, on_result=show)
-    except PairzooError as exc:
-        raise click.ClickException(str(exc)) from exc
+    results = run_checks(name, params, on_result=show)
     counts = {s: sum(r.status == s for r in results) for s in (PASS, FAIL, SKIP)}
     click.echo(f"{counts[PASS]} passed, {counts[FAIL]} failed, {counts[SKIP]} skipped")
     if counts[FAIL]:
@@ -96,13 +89,9 @@ def check(ctx, name: str, plugins_dir: str | None, arch_param: tuple[str, ...]) 
 
 
 def _load(plugins_dir):
-    from pairzoo.errors import PairzooError
     from pairzoo.plugins import load_plugins
 
-    try:
-        return load_plugins(plugins_dir)
-    except PairzooError as exc:
-        raise click.ClickException(str(exc)) from exc
+    return load_plugins(plugins_dir)
 
 
 def _describe(cat, info) -> dict:

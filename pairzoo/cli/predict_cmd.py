@@ -63,23 +63,19 @@ def predict(
     from pairzoo.data.format import load_split
     from pairzoo.ensemble.metrics import accuracy
     from pairzoo.ensemble.predict import predict_proba, write_predictions
-    from pairzoo.errors import PairzooError
     from pairzoo.registry import Registry
 
-    try:
-        split = load_split(data_file)
-        proba, card = predict_proba(
-            Registry(registry_dir),
-            split.x,
-            ensemble=ensemble or None,
-            model=model,
-            batch_size=batch_size,
-            threads=threads,
-            int8=int8,
-        )
-        labels = write_predictions(out_file, split.ids, proba, split.ids)
-    except PairzooError as exc:
-        raise click.ClickException(str(exc)) from None
+    split = load_split(data_file)
+    proba, card = predict_proba(
+        Registry(registry_dir),
+        split.x,
+        ensemble=ensemble or None,
+        model=model,
+        batch_size=batch_size,
+        threads=threads,
+        int8=int8,
+    )
+    labels = write_predictions(out_file, split.ids, proba, split.ids)
     summary = {
         "out": out_file,
         "pairs": int(len(labels)),

@@ -2,39 +2,18 @@
 
 from __future__ import annotations
 
-import functools
 import json
 
 import click
 
 from pairzoo.cli.options import registry_option
-from pairzoo.errors import PairzooError
+from pairzoo.cli.terminal import printable as _printable
 
 
 def _open(registry_dir):
     from pairzoo.registry import Registry
 
     return Registry(registry_dir)
-
-
-_CONTROL = {c: f"\\x{c:02x}" for c in [*range(0x20), 0x7F]}
-
-
-def _printable(text) -> str:
-    """`text` with control characters escaped: card text is data from whoever made the entry,
-    and must not move the cursor, clear the screen or retitle the terminal."""
-    return str(text).translate(_CONTROL)
-
-
-def _clean_errors(func):
-    @functools.wraps(func)
-    def wrapper(*args, **kwargs):
-        try:
-            return func(*args, **kwargs)
-        except PairzooError as exc:
-            raise click.ClickException(_printable(exc)) from None
-
-    return wrapper
 
 
 @click.group("registry", invoke_without_command=True)
@@ -48,7 +27,6 @@ def registry(ctx: click.Context) -> None:
 @registry.command("ls")
 @registry_option
 @click.option("--json", "as_json", is_flag=True, help="Print a JSON list")
-@_clean_errors
 def ls(registry_dir=None, as_json=False) -> None:
     """List entries: name, version, architecture, val accuracy, parameters, MACs, size."""
     from pairzoo.registry.card import summary
@@ -95,7 +73,6 @@ def _si(value, unit: str = "") -> str:
 @click.argument("ref")
 @registry_option
 @click.option("--json", "as_json", is_flag=True, help="Print the whole card as JSON")
-@_clean_errors
 def show(ref: str, registry_dir=None, as_json=False) -> None:
     """Show the card of NAME[@VERSION] (latest version if none is given)."""
     reg = _open(registry_dir)
@@ -200,7 +177,6 @@ def _card_lines(card: dict, entry_dir) -> list[tuple[str, str]]:
 @registry.command("verify")
 @registry_option
 @click.option("--json", "as_json", is_flag=True, help="Print the report as JSON")
-@_clean_errors
 def verify(registry_dir=None, as_json=False) -> None:
     """Recompute every hash; list missing, tampered and orphaned files (exit 1 if any)."""
     report = _open(registry_dir).verify()
@@ -229,7 +205,6 @@ def verify(registry_dir=None, as_json=False) -> None:
     default=None,
     help="Fail unless this execution provider is really used",
 )
-@_clean_errors
 def load(ref: str, registry_dir=None, require_provider=None) -> None:
     """Check NAME[@VERSION] against its hashes, open it in onnxruntime and report the provider."""
     import onnxruntime
@@ -248,7 +223,6 @@ def load(ref: str, registry_dir=None, require_provider=None) -> None:
 @click.argument("ref")
 @registry_option
 @click.option("--yes", is_flag=True, help="Remove without asking")
-@_clean_errors
 def rm(ref: str, registry_dir=None, yes=False) -> None:
     """Remove NAME@VERSION (its version number is never reused)."""
     reg = _open(registry_dir)

@@ -52,12 +52,7 @@ def train_all(as_json, unlabelled, adapt_threshold, **options):
     import json
     from pathlib import Path
 
-    from pairzoo.errors import PairzooError
-
-    try:
-        summary = _run(**options)
-    except PairzooError as exc:
-        raise click.ClickException(str(exc)) from exc
+    summary = _run(**options)
     from pairzoo.zoo.summary import format_summary
 
     click.echo(json.dumps(summary, indent=2) if as_json else format_summary(summary))
@@ -74,19 +69,15 @@ def _adapt_stage(summary, unlabelled, threshold, options) -> None:
     from pathlib import Path
 
     from pairzoo.cli.adapt_cmd import format_result, run_adapt
-    from pairzoo.errors import PairzooError
 
     entry = (summary.get("ensemble") or {}).get("entry")
     if not entry:
         raise click.ClickException("--unlabelled: the zoo has no registered ensemble to adapt")
-    try:
-        result = run_adapt(
-            list(unlabelled), entry, options["registry_dir"], options["data_dir"],
-            str(Path(options["runs_dir"]) / "adapt"), threshold=threshold,
-            log=lambda m: click.echo(m, err=True),
-        )  # fmt: skip
-    except PairzooError as exc:
-        raise click.ClickException(str(exc)) from exc
+    result = run_adapt(
+        list(unlabelled), entry, options["registry_dir"], options["data_dir"],
+        str(Path(options["runs_dir"]) / "adapt"), threshold=threshold,
+        log=lambda m: click.echo(m, err=True),
+    )  # fmt: skip
     click.echo(format_result(result))
     if result.refused:
         raise SystemExit(1)

@@ -52,15 +52,9 @@ _THREADS_HELP = "CPU threads per process, 0 = all cores (shared among data-paral
 @click.pass_context
 def train(ctx, config_file, out, resume, plugins_dir, no_progress, nproc, backend, **options):
     """Train one pair model into a run directory (model.pt, metrics.json, history, logs)."""
-    from pairzoo.errors import PairzooError
-
     if nproc > 1:
         ctx.exit(_launch(ctx, nproc))
-    try:
-        metrics = _train(config_file, out, resume, plugins_dir, not no_progress, options, backend)
-    except PairzooError as exc:
-        rank = os.environ.get("RANK", "0") if "WORLD_SIZE" in os.environ else "0"
-        raise click.ClickException(("" if rank == "0" else f"rank {rank}: ") + str(exc)) from exc
+    metrics = _train(config_file, out, resume, plugins_dir, not no_progress, options, backend)
     if os.environ.get("RANK", "0") != "0":
         return  # one summary line per data-parallel run, from rank 0
     val = metrics["val"]

@@ -94,12 +94,8 @@ def tune(config_file, out, plugins_dir, quiet, **options):
     any parameter whose default lists fusion heads (subsets of the base list), and the loss's
     float parameters (label smoothing 0 to 0.2; others half to twice). --space FILE changes it.
     """
-    from pairzoo.errors import PairzooError
 
-    try:
-        result = _tune(config_file, out, plugins_dir, quiet, options)
-    except PairzooError as exc:
-        raise click.ClickException(str(exc)) from exc
+    result = _tune(config_file, out, plugins_dir, quiet, options)
     from pairzoo.tune.summary import table
 
     summary = result.summary
