@@ -133,8 +133,6 @@ def format_result(result) -> str:
         lines.append(f"refused: {result.refused}")
     elif result.card is not None:
         verb = "registered" if result.registered_now else "already registered:"
-        lines.append(
-            f"{verb} {result.card['name']}@{result.card['version']} (now the latest ensemble)"
-        )
+        lines.append(f"{verb} {result.card.ref} (now the latest ensemble)")
     lines.append(f"report: {result.work / 'report.json'}")
     return "\n".join(lines)

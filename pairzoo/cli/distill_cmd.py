@@ -76,7 +76,7 @@ def distill(
 
     if result.card is not None:
         verb = "registered" if result.registered_now else "already registered as"
-        click.echo(f"{verb} {result.card['name']}@{result.card['version']}")
+        click.echo(f"{verb} {result.card.ref}")
     click.echo(format_report(result.report))
     click.echo(f"report: {Path(out) / 'distill_report.json'}")
 

@@ -134,7 +134,7 @@ def run_ensemble_eval(
             click.echo(f"  {m['name']}@{m['version']}: {m['variant']['summary']}")
     click.echo(f"report: {result.out_dir / 'report.md'} (report.json, plots, meta_learner.txt)")
     if result.card is not None:
-        click.echo(f"registered {result.card['name']}@{result.card['version']} (LightGBM stacker)")
+        click.echo(f"registered {result.card.ref} (LightGBM stacker)")
 
 
 def _is_default(param: str) -> bool:

@@ -103,18 +103,18 @@ def _export_one(run_dir, registry, name, data_dir, as_json, quantize=None) -> No
     card = export_run(run_dir, registry, name=name, data_dir=data_dir)
     int8 = quantize_exported(card, registry, data_dir) if quantize else None
     if as_json:
-        doc = card if int8 is None else {"model": card, "int8": int8}
+        doc = card.to_dict() if int8 is None else {"model": card.to_dict(), "int8": int8.to_dict()}
         click.echo(json.dumps(doc, indent=2, sort_keys=True))
         return
-    info = card["files"][card["onnx"]]
-    click.echo(f"registered {card['name']}@{card['version']} in {registry.root} from {run_dir}")
+    info, timings = card.onnx_file, card.section("timings")
+    click.echo(f"registered {card.ref} in {registry.root} from {run_dir}")
     click.echo(
-        f"  onnx: opset {card['onnx_info']['opset']}, {info['bytes']:,} bytes, sha256 {info['sha256']}"
+        f"  onnx: opset {card.section('onnx_info').get('opset')}, {info['bytes']:,} bytes, sha256 {info['sha256']}"
     )
-    click.echo(f"  parity: {describe(card['parity'])}")
+    click.echo(f"  parity: {describe(card.section('parity'))}")
     click.echo(
-        f"  time: {card['timings']['total_s']:.1f} s (export {card['timings']['export_s']:.1f} s, "
-        f"parity {card['timings']['parity_s']:.1f} s)"
+        f"  time: {timings['total_s']:.1f} s (export {timings['export_s']:.1f} s, "
+        f"parity {timings['parity_s']:.1f} s)"
     )
     if int8 is not None:
         click.echo(describe_int8(int8))

@@ -7,6 +7,8 @@ from typing import Any
 
 import click
 
+from pairzoo.registry.card import Card
+
 
 def export_ensemble(
     registry: Any,
@@ -23,11 +25,11 @@ def export_ensemble(
     from pairzoo.ensemble.members import load_ensemble_card
 
     card = load_ensemble_card(registry, ref)
-    data_dir = data_dir or (card.get("data") or {}).get("path")
+    data_dir = data_dir or card.section("data").get("path")
     if not data_dir:
         raise click.UsageError("give --data DIR: the parity gate runs on its val pairs")
     val = load_data_dir(data_dir, "val")
-    result = run(registry, f"{card['name']}@{card['version']}", val.x, out=out, int8=int8)
+    result = run(registry, card.ref, val.x, out=out, int8=int8)
     if as_json:
         click.echo(
             json.dumps(
@@ -48,23 +50,23 @@ def export_ensemble(
     click.echo(f"  parity with the Python path: {result.parity.describe()}")
 
 
-def quantize_exported(card: dict, registry: Any, data_dir: str | None) -> dict:
+def quantize_exported(card: Card, registry: Any, data_dir: str | None) -> Card:
     """Add the int8 variant of the just-exported `card`; the error says the fp32 entry stays."""
     from pairzoo.errors import ExportError
     from pairzoo.exporting.quantize import quantize_entry
 
-    ref = f"{card['name']}@{card['version']}"
-    data_dir = data_dir or (card.get("data") or {}).get("parity_data")
+    ref = card.ref
+    data_dir = data_dir or card.section("data").get("parity_data")
     try:
         return quantize_entry(registry, ref, data_dir)
     except ExportError as exc:
         raise ExportError(f"registered {ref} (fp32), but {exc}") from None
 
 
-def describe_int8(card: dict) -> str:
-    q = card["quantization"]
+def describe_int8(card: Card) -> str:
+    q = card.section("quantization")
     acc = q["val_accuracy"]
     return (
-        f"registered {card['name']}@{card['version']} (int8 {q['format']}, from {q['from']}): val accuracy "
+        f"registered {card.ref} (int8 {q['format']}, from {q['from']}): val accuracy "
         f"{100 * acc['int8']:.2f}% vs fp32 {100 * acc['fp32']:.2f}% (drop {acc['drop_points']:.2f} points)"
     )

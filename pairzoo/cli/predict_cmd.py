@@ -79,8 +79,8 @@ def predict(
     summary = {
         "out": out_file,
         "pairs": int(len(labels)),
-        "by": f"{card['name']}@{card['version']}",
-        "kind": card["kind"],
+        "by": card.ref,
+        "kind": card.kind,
         "label_1_share": round(float(labels.mean()), 4) if len(labels) else None,
         "accuracy": accuracy(split.y, proba) if split.y is not None else None,
     }

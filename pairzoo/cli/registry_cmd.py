@@ -78,100 +78,84 @@ def show(ref: str, registry_dir=None, as_json=False) -> None:
     reg = _open(registry_dir)
     card = reg.resolve(ref)
     if as_json:
-        click.echo(json.dumps(card, indent=2, sort_keys=True))  # JSON escapes control characters
+        click.echo(
+            json.dumps(card.to_dict(), indent=2, sort_keys=True)
+        )  # JSON escapes control characters
         return
     for label, value in _card_lines(card, reg.entry_dir(card)):
         click.echo(f"{label + ':':<18} {_printable(value)}")
 
 
-def _card_lines(card: dict, entry_dir) -> list[tuple[str, str]]:
-    lines = [
-        ("entry", f"{card['name']}@{card['version']} ({card.get('kind')})"),
-        ("dir", str(entry_dir)),
-    ]
-    arch = card.get("architecture")
-    if isinstance(arch, dict):
-        lines.append(
-            (
-                "architecture",
-                f"{arch.get('name')} {json.dumps(arch.get('params', {}), sort_keys=True)}",
-            )
-        )
+def _card_lines(card, entry_dir) -> list[tuple[str, str]]:
+    """`registry show`: one (label, text) per line; sections that are absent or not objects are
+    left out, whatever JSON a card holds."""
+    arch, loss, source = (
+        _object(card, "architecture"),
+        _object(card, "loss"),
+        card.section("source"),
+    )
+    lines = [("entry", f"{card.ref} ({card.kind})"), ("dir", str(entry_dir))]
+    if arch is not None:
+        params = json.dumps(arch.get("params", {}), sort_keys=True)
+        lines.append(("architecture", f"{arch.get('name')} {params}"))
         lines.append(("  plugin", f"{arch.get('plugin')} {arch.get('plugin_version')}"))
-    loss = card.get("loss")
-    if isinstance(loss, dict):
-        lines.append(
-            (
-                "loss",
-                f"{loss.get('name')} (plugin {loss.get('plugin')} {loss.get('plugin_version')})",
-            )
-        )
+    if loss is not None:
+        plugin = f"{loss.get('plugin')} {loss.get('plugin_version')}"
+        lines.append(("loss", f"{loss.get('name')} (plugin {plugin})"))
     for key in ("parameters", "macs_per_pair"):
         if key in card:
+            value = card[key]
             lines.append(
-                (
-                    key.replace("_", " "),
-                    f"{card[key]:,}" if isinstance(card[key], int) else str(card[key]),
-                )
+                (key.replace("_", " "), f"{value:,}" if isinstance(value, int) else str(value))
             )
-    main = card.get("onnx")
-    info = card.get("files", {}).get(main, {}) if main else {}
-    if main:
-        opset = (card.get("onnx_info") or {}).get("opset")
+    if card.onnx:
+        info, opset = card.onnx_file, card.section("onnx_info").get("opset")
+        sha = info.get("sha256")
         lines.append(
-            (
-                "onnx",
-                f"{main}  opset {opset}  {info.get('bytes')} bytes  sha256 {info.get('sha256')}",
-            )
+            ("onnx", f"{card.onnx}  opset {opset}  {info.get('bytes')} bytes  sha256 {sha}")
         )
-    parity = card.get("parity")
-    if isinstance(parity, dict):
-        figures = ", ".join(
-            f"batch {b['batch_size']}: {b['max_abs_diff']:.2e}" for b in parity.get("batches", [])
-        )
-        lines.append(
-            ("parity", f"{'passed' if parity.get('passed') else 'FAILED'} (max |diff| {figures})")
-        )
-        swap = parity.get("swap") or {}
-        if swap:
-            lines.append(
-                (
-                    "  swap",
-                    f"max |diff| {swap.get('max_abs_diff'):.2e}, "
-                    f"decisions flipped {swap.get('flip_rate'):.3f}",
-                )
-            )
-    for split, metrics in sorted(
-        (card.get("metrics") or {}).items(), key=lambda kv: kv[0] != "val"
-    ):
-        if isinstance(metrics, dict):
-            lines.append(
-                (
-                    f"{split}",
-                    ", ".join(
-                        f"{k} {v:.4f}"
-                        for k, v in sorted(metrics.items())
-                        if isinstance(v, int | float)
-                    ),
-                )
-            )
-    data = card.get("data") or {}
-    if data.get("fingerprint"):
-        lines.append(("data fingerprint", str(data["fingerprint"])))
-    source = card.get("source") or {}
+    lines += _parity_lines(_object(card, "parity")) + _metric_lines(card.section("metrics"))
+    if card.section("data").get("fingerprint"):
+        lines.append(("data fingerprint", str(card.section("data")["fingerprint"])))
     if source:
-        lines.append(
-            (
-                "source run",
-                f"{source.get('run_dir')} (config {str(source.get('config_hash'))[:12]})",
-            )
-        )
-    if isinstance(card.get("adaptation"), dict):
+        config = str(source.get("config_hash"))[:12]
+        lines.append(("source run", f"{source.get('run_dir')} (config {config})"))
+    if _object(card, "adaptation") is not None:
         from pairzoo.adapt.lineage import describe
 
         lines += describe(card["adaptation"])
-    lines.append(("created", f"{card.get('created')} by pairzoo {card.get('pairzoo_version')}"))
+    lines.append(("created", f"{card.created} by pairzoo {card.pairzoo_version}"))
     return lines
+
+
+def _object(card, key: str) -> dict | None:
+    """The card's `key` if it is a JSON object (an empty one too), else None."""
+    return card[key] if isinstance(card.get(key), dict) else None
+
+
+def _parity_lines(parity: dict | None) -> list[tuple[str, str]]:
+    if parity is None:
+        return []
+    batches = parity.get("batches", [])
+    figures = ", ".join(f"batch {b['batch_size']}: {b['max_abs_diff']:.2e}" for b in batches)
+    lines = [("parity", f"{'passed' if parity.get('passed') else 'FAILED'} (max |diff| {figures})")]
+    swap = parity.get("swap") or {}
+    if swap:
+        flips = f"decisions flipped {swap.get('flip_rate'):.3f}"
+        lines.append(("  swap", f"max |diff| {swap.get('max_abs_diff'):.2e}, {flips}"))
+    return lines
+
+
+def _metric_lines(metrics: dict) -> list[tuple[str, str]]:
+    """One line per split, val first."""
+    return [
+        (
+            split,
+            ", ".join(f"{k} {v:.4f}" for k, v in sorted(m.items()) if isinstance(v, int | float)),
+        )
+        for split, m in sorted(metrics.items(), key=lambda kv: kv[0] != "val")
+        if isinstance(m, dict)
+    ]
 
 
 @registry.command("verify")
@@ -210,9 +194,8 @@ def load(ref: str, registry_dir=None, require_provider=None) -> None:
     import onnxruntime
 
     opened = _open(registry_dir).open_session(ref, require_provider=require_provider)
-    card = opened.card
     click.echo(
-        f"{card['name']}@{card['version']}: hashes OK, onnxruntime {onnxruntime.__version__}, "
+        f"{opened.card.ref}: hashes OK, onnxruntime {onnxruntime.__version__}, "
         f"provider {opened.provider}"
     )
     if opened.note:

@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from pairzoo.ensemble.signature import check_signatures
 from pairzoo.errors import DataError
+from pairzoo.registry.card import Card
 
 
 def check_image_shape(ref: str, inputs: list, pair_shape: tuple[int, int], data_dir) -> None:
@@ -26,13 +25,13 @@ def check_image_shape(ref: str, inputs: list, pair_shape: tuple[int, int], data_
             )
 
 
-def member_rule(card: dict[str, Any]) -> str | None:
+def member_rule(card: Card) -> str | None:
     """The label rule a member was trained for, as its card records it (None when it does not)."""
-    rule = (card.get("label_rule") or {}).get("name") or (card.get("config") or {}).get("rule")
+    rule = card.section("label_rule").get("name") or card.section("config").get("rule")
     return rule if isinstance(rule, str) and rule else None
 
 
-def check_rule(ref: str, member_cards: list[dict[str, Any]], rule: str, data_dir) -> str | None:
+def check_rule(ref: str, member_cards: list[Card], rule: str, data_dir) -> str | None:
     """DataError when the members recorded a label rule other than the data's; returns theirs."""
     rules = {r for r in (member_rule(c) for c in member_cards) if r is not None}
     if len(rules) > 1:
@@ -51,7 +50,7 @@ def check_rule(ref: str, member_cards: list[dict[str, Any]], rule: str, data_dir
 
 def check_data(loaded, pair_shape: tuple[int, int], rule: str, data_dir) -> str | None:
     """Both checks for a LoadedEnsemble; returns the members' rule (None if none recorded)."""
-    ref = f"{loaded.card['name']}@{loaded.card['version']}"
+    ref = loaded.card.ref
     sig = check_signatures([m.ref for m in loaded.members], [m.session for m in loaded.members])
     check_image_shape(ref, sig["inputs"], pair_shape, data_dir)
     return check_rule(ref, [m.card for m in loaded.members], rule, data_dir)

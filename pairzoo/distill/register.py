@@ -10,7 +10,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from pairzoo.registry import Registry
+from pairzoo.registry import Card, Registry
 
 
 class _TeacherRegistry(Registry):
@@ -18,17 +18,17 @@ class _TeacherRegistry(Registry):
         super().__init__(root)
         self._teacher = teacher
 
-    def add_entry(self, name: str, kind: str, files: dict[str, Path], card: dict[str, Any]) -> dict:
+    def add_entry(self, name: str, kind: str, files: dict[str, Path], card: dict[str, Any]) -> Card:
         return super().add_entry(name, kind, files, {**card, "teacher": self._teacher})
 
 
-def find_registered(registry: Registry, run_dir: Path) -> dict[str, Any] | None:
+def find_registered(registry: Registry, run_dir: Path) -> Card | None:
     """The model card already registered from this run (same config hash and model.pt), if any."""
     from pairzoo.exporting.run_export import run_key
 
     key = run_key(run_dir)
     for card in registry.list(kind="model"):
-        source = card.get("source") or {}
+        source = card.section("source")
         if "teacher" in card and (source.get("config_hash"), source.get("model_pt_sha256")) == key:
             return card
     return None
@@ -36,7 +36,7 @@ def find_registered(registry: Registry, run_dir: Path) -> dict[str, Any] | None:
 
 def register_student(
     registry: Registry, run_dir: Path, teacher: dict[str, Any], name: str | None
-) -> tuple[dict[str, Any], bool]:
+) -> tuple[Card, bool]:
     """(card, newly registered): export and register `run_dir` unless the registry holds it."""
     from pairzoo.exporting import export_run
 

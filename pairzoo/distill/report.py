@@ -10,7 +10,7 @@ from typing import Any
 
 import numpy as np
 
-from pairzoo.distill.teacher import ensemble_proba, entry_ref
+from pairzoo.distill.teacher import ensemble_proba
 from pairzoo.ensemble.inference import DEFAULT_BATCH, Member, logit_matrix
 from pairzoo.ensemble.metrics import accuracy, sigmoid
 
@@ -95,12 +95,10 @@ def build_report(
     return {
         "student": {"ref": student.ref, **(student_info or {}), "macs_per_pair": student_macs},
         "ensemble": {
-            "ref": entry_ref(loaded.card),
+            "ref": loaded.card.ref,
             "members": len(loaded.members),
             "macs_per_pair": ensemble_macs,
-            "val_out_of_fold": ((loaded.card.get("metrics") or {}).get("val") or {}).get(
-                "accuracy"
-            ),
+            "val_out_of_fold": loaded.card.metrics_of("val").get("accuracy"),
         },
         "best_single": {
             "ref": best,

@@ -11,6 +11,7 @@ from __future__ import annotations
 import datetime as dt
 import io
 import json
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -19,6 +20,7 @@ import numpy as np
 from pairzoo.ensemble.inference import DEFAULT_BATCH, logit_matrix
 from pairzoo.ensemble.stacking import predict_booster
 from pairzoo.errors import RunError
+from pairzoo.registry.card import ref_of
 
 LOGITS_FILE = "teacher_logits.npy"
 RECORD_FILE = "teacher.json"
@@ -26,11 +28,11 @@ _CHUNK = 4096  # pairs per progress step
 EPS = 1e-6  # probabilities are clipped to [EPS, 1 - EPS]: logits within +-13.8
 
 
-def entry_ref(card: dict[str, Any]) -> str:
-    return f"{card['name']}@{card['version']}"
+def entry_ref(card: Mapping[str, Any]) -> str:
+    return ref_of(card)
 
 
-def card_sha256(card: dict[str, Any]) -> str:
+def card_sha256(card: Mapping[str, Any]) -> str:
     """sha256 of the card as the registry wrote it (the catalogue's card_sha256)."""
     from pairzoo.registry.card import card_bytes, sha256_bytes
 
@@ -82,7 +84,7 @@ def teacher_proba(
     return proba, time.perf_counter() - start
 
 
-def save_teacher(out: Path, logits: np.ndarray, card: dict[str, Any], **facts: Any) -> dict:
+def save_teacher(out: Path, logits: np.ndarray, card: Mapping[str, Any], **facts: Any) -> dict:
     """Write the logits (np.save) and then their record, each atomically; returns the record."""
     from pairzoo.atomic import write_bytes, write_json
     from pairzoo.registry.card import sha256_bytes
@@ -91,7 +93,7 @@ def save_teacher(out: Path, logits: np.ndarray, card: dict[str, Any], **facts: A
     np.save(buffer, np.ascontiguousarray(logits, dtype=np.float32), allow_pickle=False)
     data = buffer.getvalue()
     record = {
-        "ensemble": entry_ref(card),
+        "ensemble": ref_of(card),
         "version": card["version"],
         "card_sha256": card_sha256(card),
         "n": int(len(logits)),
@@ -119,7 +121,9 @@ def read_record(out: Path) -> dict[str, Any] | None:
     return record
 
 
-def load_teacher(out: Path, card: dict[str, Any], n_train: int, fingerprint: str | None) -> tuple:
+def load_teacher(
+    out: Path, card: Mapping[str, Any], n_train: int, fingerprint: str | None
+) -> tuple:
     """(logits, record) saved in `out`, after checking they came from `card` for this data.
 
     Raises RunError naming the file and what differs: another ensemble or card, a logits file
@@ -130,7 +134,7 @@ def load_teacher(out: Path, card: dict[str, Any], n_train: int, fingerprint: str
     record = read_record(out)
     if record is None:
         raise RunError(f"{out / RECORD_FILE}: missing, so the saved teacher cannot be checked")
-    ref, where = entry_ref(card), out / RECORD_FILE
+    ref, where = ref_of(card), out / RECORD_FILE
     if record["ensemble"] != ref or record.get("card_sha256") != card_sha256(card):
         raise RunError(
             f"{where}: the run learned from {record['ensemble']} (card sha256 "

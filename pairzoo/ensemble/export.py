@@ -20,6 +20,7 @@ from pairzoo.ensemble.merged_parity import Parity, gate_merged
 from pairzoo.ensemble.onnx_merge import merge_ensemble
 from pairzoo.ensemble.stacking import predict_booster
 from pairzoo.errors import ExportError
+from pairzoo.registry.card import Card
 
 TOLERANCE = 1e-5
 
@@ -32,8 +33,8 @@ class EnsembleExport:
     bytes: int
 
 
-def default_path(card: dict[str, Any], export_dir: str | Path = "export") -> Path:
-    return Path(export_dir) / f"{card['name']}-{card['version']}.onnx"
+def default_path(card: Card, export_dir: str | Path = "export") -> Path:
+    return Path(export_dir) / f"{card.name}-{card.version}.onnx"
 
 
 def build_onnx(registry: Any, loaded: LoadedEnsemble) -> Any:
@@ -41,10 +42,10 @@ def build_onnx(registry: Any, loaded: LoadedEnsemble) -> Any:
     import onnx
 
     protos = [
-        onnx.load_from_string(registry.read_file(m.card, m.card["onnx"])) for m in loaded.members
+        onnx.load_from_string(registry.read_file(m.card, m.card.onnx)) for m in loaded.members
     ]
     model = merge_ensemble(protos, loaded.booster)
-    ref = f"{loaded.card['name']}@{loaded.card['version']}"
+    ref = loaded.card.ref
     onnx.helper.set_model_props(
         model,
         {
@@ -70,7 +71,7 @@ def export_ensemble(
     from pairzoo.atomic import write_bytes
 
     loaded = load_ensemble(registry, ref, threads, int8)
-    full = f"{loaded.card['name']}@{loaded.card['version']}"
+    full = loaded.card.ref
     model = build_onnx(registry, loaded)
     data = model.SerializeToString()
     reference = predict_booster(

@@ -16,6 +16,8 @@ from typing import Any
 
 import numpy as np
 
+from pairzoo.registry.card import format_ref
+
 # Measured (benchmarks/bench_ensemble.py) on the 2-core reference CPU, shared with other work,
 # for three width-0.25 builtin models (18-40 M MACs per pair): one intra-op thread per session
 # and batches of 64 pairs were fastest for fp32 and int8 (fp32: 507 pairs/s at batch 64, 413 at
@@ -44,7 +46,7 @@ class Member:
 
     @property
     def ref(self) -> str:
-        return self.name if self.version is None else f"{self.name}@{self.version}"
+        return format_ref(self.name, self.version)
 
 
 @dataclass

@@ -10,6 +10,7 @@ from pairzoo.ensemble.inference import DEFAULT_THREADS, Member, open_session
 from pairzoo.ensemble.signature import check_signatures
 from pairzoo.ensemble.variants import int8_variant
 from pairzoo.errors import RegistryError
+from pairzoo.registry.card import Card, ref_of
 
 META_LEARNER = "meta_learner.txt"
 
@@ -25,17 +26,17 @@ def member_refs(registry: Any, models: Sequence[str] | None) -> list[str]:
         if dupes:
             raise RegistryError(f"model {dupes[0]!r} is listed twice in --models")
         return refs
-    latest: dict[str, dict] = {}
+    latest: dict[str, Card] = {}
     for card in registry.list(kind="model"):
         if "quantization" in card:
             continue
-        if card["name"] not in latest or card["version"] > latest[card["name"]]["version"]:
-            latest[card["name"]] = card
+        if card.name not in latest or card.version > latest[card.name].version:
+            latest[card.name] = card
     if not latest:
         raise RegistryError(
             f"registry {registry.root} has no model entries; add some with `pairzoo export RUN`"
         )
-    return [f"{c['name']}@{c['version']}" for c in latest.values()]
+    return [c.ref for c in latest.values()]
 
 
 def load_member(
@@ -43,21 +44,21 @@ def load_member(
 ) -> Member:
     """Resolve `ref`, check its ONNX file against the card's sha256 and open a tuned session."""
     card = registry.resolve(ref)
-    full = f"{card['name']}@{card['version']}"
-    if card.get("kind") != "model":
+    full = card.ref
+    if card.kind != "model":
         raise RegistryError(
-            f"{full} is an entry of kind '{card.get('kind')}'; ensemble members must be models"
+            f"{full} is an entry of kind '{card.kind}'; ensemble members must be models"
         )
-    if not card.get("onnx"):
+    if not card.onnx:
         raise RegistryError(f"{full}: card names no onnx file")
-    sha = card["files"][card["onnx"]]["sha256"]
+    sha = card.onnx_sha256
     if expect_sha is not None and sha != expect_sha:
         raise RegistryError(
             f"member {full}: ONNX sha256 is {sha[:12]}… ({registry.file_path(card)}), the "
             f"ensemble was built with {expect_sha[:12]}…; the member changed, rebuild the "
             "ensemble (pairzoo eval --ensemble)"
         )
-    data = registry.read_file(card, card["onnx"])  # refused unless it matches the card
+    data = registry.read_file(card, card.onnx)  # refused unless it matches the card
     try:
         session = open_session(data, threads, what=f"{registry.file_path(card)} ({full})")
     except RegistryError:
@@ -67,8 +68,8 @@ def load_member(
             f"{full}: onnxruntime cannot load it ({type(exc).__name__}: {exc})"
         ) from exc
     return Member(
-        name=card["name"],
-        version=card["version"],
+        name=card.name,
+        version=card.version,
         sha256=sha,
         session=session,
         macs_per_pair=_macs(card),
@@ -108,11 +109,7 @@ def with_variant(
         int8 = load_member(registry, int8_ref[0], threads, expect_sha=int8_ref[1])
     else:
         card = int8_variant(registry, fp32.card)
-        int8 = (
-            None
-            if card is None
-            else load_member(registry, f"{card['name']}@{card['version']}", threads)
-        )
+        int8 = None if card is None else load_member(registry, card.ref, threads)
     choice = choose(fp32, int8, mode, threads)
     chosen = int8 if choice.chosen == INT8 else fp32
     chosen.variant = {
@@ -126,8 +123,8 @@ def with_variant(
     return chosen
 
 
-def _macs(card: dict[str, Any]) -> int | None:
-    for source in (card, card.get("model") or {}, card.get("metrics") or {}):
+def _macs(card: Card) -> int | None:
+    for source in (card, card.section("model"), card.section("metrics")):
         value = source.get("macs_per_pair")
         if isinstance(value, int):
             return value
@@ -136,7 +133,7 @@ def _macs(card: dict[str, Any]) -> int | None:
 
 @dataclass
 class LoadedEnsemble:
-    card: dict[str, Any]
+    card: Card
     members: list[Member]
     booster: Any
 
@@ -152,7 +149,7 @@ def load_ensemble(
 
     card = load_ensemble_card(registry, ref)
     text = registry.read_file(card, card.get("meta_learner", META_LEARNER)).decode()
-    members = [_card_member(registry, m, threads, int8) for m in card["members"]]
+    members = [_card_member(registry, m, threads, int8) for m in card.members]
     check_signatures([m.ref for m in members], [m.session for m in members])
     return LoadedEnsemble(card=card, members=members, booster=lgb.Booster(model_str=text))
 
@@ -160,31 +157,24 @@ def load_ensemble(
 def _card_member(registry: Any, m: dict[str, Any], threads: int, mode: str) -> Member:
     variants = m.get("variants") or {}
     if not variants.get("int8"):
-        return load_member(registry, f"{m['name']}@{m['version']}", threads, expect_sha=m["sha256"])
+        return load_member(registry, ref_of(m), threads, expect_sha=m["sha256"])
     fp32, int8 = variants["fp32"], variants["int8"]
-    base = load_member(
-        registry, f"{fp32['name']}@{fp32['version']}", threads, expect_sha=fp32["sha256"]
-    )
-    return with_variant(
-        registry, base, threads, mode, (f"{int8['name']}@{int8['version']}", int8["sha256"])
-    )
+    base = load_member(registry, ref_of(fp32), threads, expect_sha=fp32["sha256"])
+    return with_variant(registry, base, threads, mode, (ref_of(int8), int8["sha256"]))
 
 
-def load_ensemble_card(registry: Any, ref: str | None) -> dict[str, Any]:
+def load_ensemble_card(registry: Any, ref: str | None) -> Card:
     """The card of ensemble `ref`, or of the most recent ensemble entry when None."""
     card = registry.resolve(ref) if ref else _latest_ensemble(registry)
-    if card.get("kind") != "ensemble":
-        raise RegistryError(
-            f"{card['name']}@{card['version']} is an entry of kind '{card.get('kind')}', "
-            "expected an ensemble"
-        )
+    if card.kind != "ensemble":
+        raise RegistryError(f"{card.ref} is an entry of kind '{card.kind}', expected an ensemble")
     return card
 
 
-def _latest_ensemble(registry: Any) -> dict[str, Any]:
+def _latest_ensemble(registry: Any) -> Card:
     cards = registry.list(kind="ensemble")
     if not cards:
         raise RegistryError(
             f"registry {registry.root} has no ensemble entries; build one with `pairzoo eval --ensemble`"
         )
-    return max(cards, key=lambda c: c["created"])
+    return max(cards, key=lambda c: c.created)

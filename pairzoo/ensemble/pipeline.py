@@ -70,7 +70,7 @@ def run_ensemble_eval(
     write_report(out, report, plots)
     card = save_and_register(ev, out, registry if register else None, name, context["data"])
     if card is not None:
-        report["entry"] = f"{card['name']}@{card['version']}"
+        report["entry"] = card.ref
         write_report(out, report, plots)
     return EnsembleRun(ev, report, format_table(report["leaderboard"]), card, out)
 

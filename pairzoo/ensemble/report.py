@@ -13,6 +13,7 @@ from pairzoo.atomic import write_json, write_text
 from pairzoo.ensemble.evaluate import Evaluation
 from pairzoo.ensemble.leaderboard import leaderboard_rows, markdown_table
 from pairzoo.ensemble.metrics import classification_metrics, sigmoid
+from pairzoo.registry.card import format_ref
 
 
 def build_report(ev: Evaluation, context: dict[str, Any] | None = None) -> dict[str, Any]:
@@ -99,7 +100,7 @@ def render_markdown(report: dict[str, Any], plots: dict[str, str] | None = None)
         "|---|---|---|---|---|",
     ]
     for m in report["members"]:
-        ref = m["name"] if m["version"] is None else f"{m['name']}@{m['version']}"
+        ref = format_ref(m["name"], m["version"])
         lines.append(
             f"| {ref} | `{m['sha256'][:12]}` | {m['macs_per_pair'] or '-'} | "
             f"{m['latency_us_per_pair']:.1f} | {m['stacker_gain']:.1f} |"

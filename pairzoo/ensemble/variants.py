@@ -17,6 +17,8 @@ from typing import Any
 
 import numpy as np
 
+from pairzoo.registry.card import Card
+
 MODES = ("auto", "always", "never")
 MIN_GAIN = 1.10  # int8 costs a little accuracy: a near-tie (or noise) goes to fp32
 ROUNDS = 9
@@ -96,19 +98,18 @@ def measure(
     return {name: pairs / max(seconds, 1e-12) for name, seconds in best.items()}
 
 
-def int8_variant(registry: Any, card: dict[str, Any]) -> dict[str, Any] | None:
+def int8_variant(registry: Any, card: Card) -> Card | None:
     """The latest registered int8 variant made from exactly this fp32 entry, or None."""
-    if "quantization" in card or not card.get("onnx"):
+    if "quantization" in card or not card.onnx:
         return None
-    full = f"{card['name']}@{card['version']}"
-    sha = card["files"][card["onnx"]]["sha256"]
+    sha = card.onnx_sha256
     found = [
         c
         for c in registry.list(kind="model")
-        if (c.get("quantization") or {}).get("from") == full
-        and c["quantization"].get("from_sha256") == sha
+        if c.section("quantization").get("from") == card.ref
+        and c.section("quantization").get("from_sha256") == sha
     ]
-    return max(found, key=lambda c: c["version"]) if found else None
+    return max(found, key=lambda c: c.version) if found else None
 
 
 def choose(

@@ -23,6 +23,7 @@ import numpy as np
 
 from pairzoo.errors import DataError, ExportError
 from pairzoo.exporting.batch_sequence import SEQUENCE
+from pairzoo.registry.card import Card
 
 CALIBRATION_PAIRS = 512
 CALIBRATION_BATCH = 64
@@ -143,24 +144,22 @@ def quantize_entry(
     name: str | None = None,
     calibration: int = CALIBRATION_PAIRS,
     max_drop: float = MAX_DROP,
-) -> dict[str, Any]:
+) -> Card:
     """Quantize registry model `ref` to int8 and register it as `name` (default NAME-int8)."""
     from pairzoo.data.format import load_data_dir
     from pairzoo.registry.card import check_name
 
     start = time.perf_counter()
     card = registry.resolve(ref)
-    full = f"{card['name']}@{card['version']}"
-    if card.get("kind") != "model":
-        raise ExportError(
-            f"{full} is an entry of kind '{card.get('kind')}'; only models are quantized"
-        )
-    name = check_name(name or f"{card['name']}-int8")
+    full = card.ref
+    if card.kind != "model":
+        raise ExportError(f"{full} is an entry of kind '{card.kind}'; only models are quantized")
+    name = check_name(name or f"{card.name}-int8")
     val = load_data_dir(data_dir, "val")
     calib = calibration_pairs(data_dir, calibration)
     with tempfile.TemporaryDirectory(prefix="pairzoo-quantize-") as tmp:
         src, dst = Path(tmp) / "fp32.onnx", Path(tmp) / "model.onnx"
-        src.write_bytes(registry.read_file(card, card["onnx"]))
+        src.write_bytes(registry.read_file(card, card.onnx))
         try:
             quantize_onnx(src, dst, calib)
         except Exception as exc:  # onnxruntime.quantization raises many unrelated types
@@ -193,7 +192,7 @@ def quantize_entry(
 
 
 def _int8_card(
-    card: dict, full: str, fp32: float, int8: float, n_val: int, n_calib: int, seconds: float
+    card: Card, full: str, fp32: float, int8: float, n_val: int, n_calib: int, seconds: float
 ) -> dict:
     keep = (
         "signature",
@@ -208,11 +207,11 @@ def _int8_card(
         "config",
     )
     return {
-        **{k: card[k] for k in keep if k in card},
+        **{k: v for k, v in card.to_dict().items() if k in keep},
         "onnx": "model.onnx",
         "quantization": {
             "from": full,
-            "from_sha256": card["files"][card["onnx"]]["sha256"],
+            "from_sha256": card.onnx_sha256,
             "format": "QDQ",
             "activations": "uint8 (per tensor)",
             "weights": "int8 (per channel)",

@@ -18,7 +18,7 @@ from pairzoo.exporting.model_card import ONNX_NAME, build_card, data_section
 from pairzoo.exporting.onnx_export import check_onnx, export_onnx
 from pairzoo.exporting.parity import describe, refusal, run_parity
 from pairzoo.registry import Registry
-from pairzoo.registry.card import check_name, sha256_file
+from pairzoo.registry.card import Card, check_name, sha256_file
 
 
 def export_run(
@@ -26,7 +26,7 @@ def export_run(
     registry: Registry | str | Path | None = None,
     name: str | None = None,
     data_dir: str | Path | None = None,
-) -> dict[str, Any]:
+) -> Card:
     """Export `run_dir` and register it as the next version of `name`; returns the card.
 
     `name` defaults to the run's config name, else the directory name; `data_dir` (for the
@@ -168,7 +168,7 @@ def _export_one(run: Path, registry: Registry, data_dir, held: dict) -> dict[str
             return {
                 **result,
                 "status": "skipped",
-                "reason": f"already registered as {card['name']}@{card['version']}",
+                "reason": f"already registered as {card.ref}",
             }
         card = export_run(run, registry, data_dir=data_dir)
     except PairzooError as exc:
@@ -177,11 +177,11 @@ def _export_one(run: Path, registry: Registry, data_dir, held: dict) -> dict[str
     return {
         **result,
         "status": "exported",
-        "ref": f"{card['name']}@{card['version']}",
-        "parity": describe(card["parity"]),
+        "ref": card.ref,
+        "parity": describe(card.section("parity")),
     }
 
 
-def _card_key(card: dict[str, Any]) -> tuple[str | None, str | None]:
-    source = card.get("source") or {}
+def _card_key(card: Card) -> tuple[str | None, str | None]:
+    source = card.section("source")
     return source.get("config_hash"), source.get("model_pt_sha256")

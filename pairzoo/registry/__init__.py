@@ -14,6 +14,7 @@ entry before its card and files have been checked against the recorded hashes.
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -22,15 +23,17 @@ from pairzoo.errors import RegistryError
 from pairzoo.registry import catalogue, store
 from pairzoo.registry.card import (
     CARD_FILE,
+    Card,
     check_arcname,
     check_name,
+    format_ref,
     parse_ref,
     read_card,
     sha256_bytes,
 )
 from pairzoo.registry.providers import check_self_contained
 
-__all__ = ["REGISTRY_ENV", "OpenedModel", "Registry", "default_registry_dir"]
+__all__ = ["REGISTRY_ENV", "Card", "OpenedModel", "Registry", "default_registry_dir"]
 
 REGISTRY_ENV = "PAIRZOO_REGISTRY"
 
@@ -53,7 +56,7 @@ class OpenedModel:
     """An onnxruntime session over a verified entry, and the provider it really runs on."""
 
     session: Any
-    card: dict[str, Any]
+    card: Card
     provider: str
     note: str | None = None  # set when onnxruntime fell back from the provider asked for
 
@@ -80,45 +83,45 @@ class Registry:
 
     # ---- reading -------------------------------------------------------------------------
 
-    def list(self, kind: str | None = None) -> list[dict[str, Any]]:
+    def list(self, kind: str | None = None) -> list[Card]:
         """Every entry's card (hash-checked), sorted by name and version; optionally one kind."""
         rows = catalogue.read(self.root)["entries"]
         cards = [
             self._load_card(row) for row in sorted(rows, key=lambda r: (r["name"], r["version"]))
         ]
-        return [c for c in cards if kind is None or c.get("kind") == kind]
+        return [c for c in cards if kind is None or c.kind == kind]
 
     def check_catalogue(self) -> None:
         """Raise RegistryError now if the catalogue is unreadable (before any long work)."""
         catalogue.read(self.root)
 
-    def resolve(self, ref: str) -> dict[str, Any]:
+    def resolve(self, ref: str) -> Card:
         """The card of `name@version`, or of the latest version of `name`."""
         return self._load_card(self._row(ref))
 
-    def entry_dir(self, card: dict[str, Any]) -> Path:
-        return store.entry_path(self.root, card["name"], card["version"])
+    def entry_dir(self, card: Mapping[str, Any]) -> Path:
+        card = _as_card(card)
+        return store.entry_path(self.root, card.name, card.version)
 
-    def file_path(self, card: dict[str, Any], arcname: str | None = None) -> Path:
+    def file_path(self, card: Mapping[str, Any], arcname: str | None = None) -> Path:
         """Path of one of the entry's files (default: its main ONNX file)."""
-        arcname = arcname or card.get("onnx")
-        if arcname not in card.get("files", {}):
+        card = _as_card(card)
+        arcname = arcname or card.onnx
+        if arcname not in card.files:
             card_path = self.entry_dir(card) / CARD_FILE
             what = f"file '{arcname}'" if arcname else "main ONNX file (key 'onnx')"
-            raise RegistryError(
-                f"{card_path}: {card['name']}@{card['version']} has no {what} among its files"
-            )
+            raise RegistryError(f"{card_path}: {card.ref} has no {what} among its files")
         return self.entry_dir(card) / check_arcname(arcname)
 
-    def check_files(self, card: dict[str, Any]) -> None:
+    def check_files(self, card: Card) -> None:
         """Recompute the sha256 of every file of the entry; raises RegistryError on any mismatch."""
-        for arcname in sorted(card.get("files", {})):
+        for arcname in sorted(card.files):
             self._read_checked(card, arcname)
 
-    def read_file(self, card: dict[str, Any], arcname: str | None = None) -> bytes:
+    def read_file(self, card: Card, arcname: str | None = None) -> bytes:
         """The bytes of one file of the entry, refused unless they match the card's sha256
         (and, for the main ONNX file, unless it is self-contained: no external data)."""
-        return self._read_checked(card, arcname or card.get("onnx"))
+        return self._read_checked(card, arcname or card.onnx)
 
     def verify(self):
         from pairzoo.registry.verify import verify
@@ -127,13 +130,13 @@ class Registry:
 
     # ---- writing -------------------------------------------------------------------------
 
-    def add_entry(self, name: str, kind: str, files: dict[str, Path], card: dict[str, Any]) -> dict:
+    def add_entry(self, name: str, kind: str, files: dict[str, Path], card: dict[str, Any]) -> Card:
         """Register `files` with `card` as the next version of `name`; returns the final card.
 
         Fills name, version, kind, files ({arcname: {sha256, bytes}}), created and
         pairzoo_version; the files are copied, so the caller may delete its own.
         """
-        return store.add(self.root, name, kind, {a: Path(p) for a, p in files.items()}, card)
+        return Card(store.add(self.root, name, kind, {a: Path(p) for a, p in files.items()}, card))
 
     def remove(self, ref: str) -> dict[str, Any]:
         """Remove `name@version` (a version is required); its number is never reused."""
@@ -152,14 +155,13 @@ class Registry:
         """
         from pairzoo.registry.providers import create_session
 
-        if isinstance(ref_or_card, dict):
-            ref_or_card = f"{ref_or_card['name']}@{ref_or_card['version']}"
+        if isinstance(ref_or_card, Mapping):
+            ref_or_card = _as_card(ref_or_card).ref
         card = self.resolve(ref_or_card)  # never trust a card handed in: re-read and check it
-        ref = f"{card['name']}@{card['version']}"
-        if not card.get("onnx"):
-            raise RegistryError(f"{ref}: card names no onnx file")
-        model = self.read_file(card, card["onnx"])
-        what = f"{self.file_path(card)} ({ref})"
+        if not card.onnx:
+            raise RegistryError(f"{card.ref}: card names no onnx file")
+        model = self.read_file(card, card.onnx)
+        what = f"{self.file_path(card)} ({card.ref})"
         session, provider, note = create_session(model, require_provider, what=what)
         return OpenedModel(session=session, card=card, provider=provider, note=note)
 
@@ -184,10 +186,10 @@ class Registry:
         removed = version in catalogue.used_versions(cat, name)
         why = "was removed" if removed else "does not exist"
         raise RegistryError(
-            f"'{name}@{version}' {why} in registry {self.root} (versions: {versions})"
+            f"'{format_ref(name, version)}' {why} in registry {self.root} (versions: {versions})"
         )
 
-    def _load_card(self, row: dict[str, Any]) -> dict[str, Any]:
+    def _load_card(self, row: dict[str, Any]) -> Card:
         if not valid_name(row["name"]):  # a row's dir is NAME/VERSION: a bad name could leave root
             raise RegistryError(
                 f"{self.root / catalogue.CATALOGUE_FILE}: entry name {row['name']!r} is not a "
@@ -202,28 +204,30 @@ class Registry:
                 f"{row['card_sha256'][:12]}…; the card was changed after registration, refusing to "
                 "use it (see `pairzoo registry verify`)"
             )
-        if card.get("name") != row["name"] or card.get("version") != row["version"]:
+        if card.name != row["name"] or card.version != row["version"]:
             raise RegistryError(
-                f"{path}: card names {card.get('name')}@{card.get('version')}, "
-                f"expected {row['name']}@{row['version']}"
+                f"{path}: card names {card.ref}, expected {format_ref(row['name'], row['version'])}"
             )
         return card
 
-    def _read_checked(self, card: dict[str, Any], arcname: str) -> bytes:
+    def _read_checked(self, card: Card, arcname: str) -> bytes:
         path = self.file_path(card, arcname)
         try:
             data = path.read_bytes()
         except (FileNotFoundError, IsADirectoryError):
             raise RegistryError(
-                f"{path}: file of {card['name']}@{card['version']} is missing "
-                "(see `pairzoo registry verify`)"
+                f"{path}: file of {card.ref} is missing (see `pairzoo registry verify`)"
             ) from None
-        want, got = card["files"][arcname].get("sha256"), sha256_bytes(data)
+        want, got = card.files[arcname].get("sha256"), sha256_bytes(data)
         if got != want:
             raise RegistryError(
                 f"{path}: sha256 {got[:12]}… does not match the card's {str(want)[:12]}…; the file "
                 "was modified or corrupted, refusing to load it (see `pairzoo registry verify`)"
             )
-        if arcname == card.get("onnx"):  # whoever reads it next (onnx, a quantizer) gets it whole
-            check_self_contained(data, f"{path} ({card['name']}@{card['version']})")
+        if arcname == card.onnx:  # whoever reads it next (onnx, a quantizer) gets it whole
+            check_self_contained(data, f"{path} ({card.ref})")
         return data
+
+
+def _as_card(card: Mapping[str, Any]) -> Card:
+    return card if isinstance(card, Card) else Card(card)

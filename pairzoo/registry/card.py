@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import copy
 import hashlib
 import json
 import os
 import re
+from collections.abc import Iterator, Mapping
 from pathlib import Path, PurePosixPath
 from typing import Any
 
@@ -42,9 +44,9 @@ def sha256_bytes(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 
 
-def card_bytes(card: dict[str, Any]) -> bytes:
+def card_bytes(card: Mapping[str, Any]) -> bytes:
     """The exact bytes written to card.json (and hashed into the catalogue)."""
-    return (json.dumps(card, indent=2, sort_keys=True, allow_nan=False) + "\n").encode()
+    return (json.dumps(dict(card), indent=2, sort_keys=True, allow_nan=False) + "\n").encode()
 
 
 def check_name(name: str) -> str:
@@ -92,7 +94,7 @@ def parse_ref(ref: str) -> tuple[str, int | None]:
     return name, int(version)
 
 
-def read_card(path: Path) -> tuple[dict[str, Any], str]:
+def read_card(path: Path) -> tuple[Card, str]:
     """Load a card.json; returns (card, sha256 of its bytes)."""
     try:
         data = path.read_bytes()
@@ -109,7 +111,7 @@ def read_card(path: Path) -> tuple[dict[str, Any], str]:
     if not isinstance(card, dict):
         raise RegistryError(f"{path}: card is a {type(card).__name__}, expected a JSON object")
     check_card_shape(card, path)
-    return card, sha256_bytes(data)
+    return Card(card), sha256_bytes(data)
 
 
 def check_card_shape(card: dict[str, Any], path: Path) -> None:
@@ -143,29 +145,126 @@ def check_card_shape(card: dict[str, Any], path: Path) -> None:
         )
 
 
-def onnx_bytes(card: dict[str, Any]) -> int | None:
-    files, main = card.get("files"), card.get("onnx")
-    info = files.get(main) if isinstance(files, dict) and isinstance(main, str) else None
-    size = info.get("bytes") if isinstance(info, dict) else None
-    return size if isinstance(size, int) and not isinstance(size, bool) else None
+def format_ref(name: str, version: int | None) -> str:
+    """`name@version`, or `name` alone when no version is given (the latest)."""
+    return name if version is None else f"{name}@{version}"
 
 
-def _get(table: Any, key: str) -> Any:
-    return table.get(key) if isinstance(table, dict) else None
+def ref_of(row: Mapping[str, Any]) -> str:
+    """`name@version` of any mapping that names an entry: a card, an ensemble's member row."""
+    return format_ref(row["name"], row["version"])
 
 
-def summary(card: dict[str, Any]) -> dict[str, Any]:
+def _dict(value: Any) -> dict[str, Any]:
+    return value if isinstance(value, dict) else {}
+
+
+class Card(Mapping[str, Any]):
+    """A registry entry's card.json as the registry read or wrote it.
+
+    Typed properties for what pairzoo reads; every key (unknown ones too) stays reachable as a
+    read-only mapping, so a card round-trips byte for byte (`card_bytes`). Only `name`,
+    `version`, `files` and `onnx` are checked at read time (`check_card_shape`); the optional
+    sections tolerate any JSON, reading as empty when they are not objects.
+    """
+
+    __slots__ = ("_doc",)
+
+    def __init__(self, doc: Mapping[str, Any]):
+        self._doc = copy.deepcopy(dict(doc))
+
+    def __getitem__(self, key: str) -> Any:
+        return self._doc[key]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._doc)
+
+    def __len__(self) -> int:
+        return len(self._doc)
+
+    def __repr__(self) -> str:
+        return f"Card({self.ref})"
+
+    def to_dict(self) -> dict[str, Any]:
+        """A deep copy of the whole card, unknown keys included (what card.json holds)."""
+        return copy.deepcopy(self._doc)
+
+    @property
+    def name(self) -> str:
+        return self._doc["name"]
+
+    @property
+    def version(self) -> int:
+        return self._doc["version"]
+
+    @property
+    def ref(self) -> str:
+        """`name@version`: how commands and messages name the entry."""
+        return format_ref(self.name, self.version)
+
+    @property
+    def kind(self) -> str | None:
+        return self._doc.get("kind")
+
+    @property
+    def files(self) -> dict[str, dict[str, Any]]:
+        """{arcname: {"sha256": str, "bytes": int}} of the entry's files."""
+        return _dict(self._doc.get("files"))
+
+    @property
+    def onnx(self) -> str | None:
+        """Arcname of the main ONNX file, if the entry has one."""
+        return self._doc.get("onnx") or None
+
+    @property
+    def onnx_file(self) -> dict[str, Any]:
+        """The files row of the main ONNX file ({} if none)."""
+        return _dict(self.files.get(self.onnx)) if self.onnx else {}
+
+    @property
+    def onnx_sha256(self) -> str | None:
+        return self.onnx_file.get("sha256")
+
+    @property
+    def onnx_bytes(self) -> int | None:
+        size = self.onnx_file.get("bytes")
+        return size if isinstance(size, int) and not isinstance(size, bool) else None
+
+    @property
+    def created(self) -> str | None:
+        return self._doc.get("created")
+
+    @property
+    def pairzoo_version(self) -> str | None:
+        return self._doc.get("pairzoo_version")
+
+    @property
+    def members(self) -> list[dict[str, Any]]:
+        """An ensemble's member rows ({name, version, sha256, variants}); [] for a model."""
+        members = self._doc.get("members")
+        return members if isinstance(members, list) else []
+
+    def section(self, key: str) -> dict[str, Any]:
+        """An optional object of the card (architecture, loss, data, source, metrics, parity,
+        timings, quantization, ...); {} when absent or not an object."""
+        return _dict(self._doc.get(key))
+
+    def metrics_of(self, split: str) -> dict[str, Any]:
+        """The metrics of one split (val, test_public), {} if the card has none."""
+        return _dict(self.section("metrics").get(split))
+
+
+def summary(card: Card) -> dict[str, Any]:
     """The listing row for `registry ls` (tolerates any JSON in the card's optional keys)."""
-    arch = card.get("architecture") or {}
-    val = _get(_get(card, "metrics"), "val") or {}
+    arch = card.get("architecture")
     return {
-        "name": card.get("name"),
-        "version": card.get("version"),
-        "kind": card.get("kind"),
-        "architecture": arch.get("name") if isinstance(arch, dict) else arch,
-        "val_accuracy": _get(val, "accuracy"),
+        "name": card.name,
+        "version": card.version,
+        "kind": card.kind,
+        "architecture": arch.get("name") if isinstance(arch, dict) else arch or None,
+        "val_accuracy": card.metrics_of("val").get("accuracy"),
         "parameters": card.get("parameters"),
         "macs_per_pair": card.get("macs_per_pair"),
-        "onnx_bytes": onnx_bytes(card),
-        "created": card.get("created"),
+        "onnx_bytes": card.onnx_bytes,
+        "created": card.created,
     }

@@ -30,6 +30,7 @@ from pairzoo.registry.card import (
     check_arcname,
     check_kind,
     check_name,
+    format_ref,
     sha256_bytes,
 )
 
@@ -232,7 +233,9 @@ def remove(root: Path, name: str, version: int) -> dict[str, Any]:
     with catalogue.locked(root) as cat:
         rows = catalogue.find(cat, name, version)
         if not rows:
-            raise RegistryError(f"no entry '{name}@{version}' in {root / catalogue.CATALOGUE_FILE}")
+            raise RegistryError(
+                f"no entry '{format_ref(name, version)}' in {root / catalogue.CATALOGUE_FILE}"
+            )
         row = rows[0]
         cat["entries"].remove(row)
         cat["retired"].append(

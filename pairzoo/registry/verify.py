@@ -8,7 +8,14 @@ from typing import Any
 
 from pairzoo.errors import RegistryError
 from pairzoo.registry import catalogue
-from pairzoo.registry.card import CARD_FILE, check_arcname, check_name, read_card, sha256_file
+from pairzoo.registry.card import (
+    CARD_FILE,
+    check_arcname,
+    check_name,
+    format_ref,
+    read_card,
+    sha256_file,
+)
 from pairzoo.registry.store import STAGING_DIR
 
 _ROOT_FILES = {catalogue.CATALOGUE_FILE, catalogue.LOCK_FILE, "README.md"}
@@ -83,7 +90,7 @@ def _rows_on_disk(root: Path) -> list[dict[str, Any]]:
 
 
 def _check_entry(root: Path, row: dict[str, Any], trusted: bool, report: VerifyReport) -> None:
-    ref = f"{row['name']}@{row['version']}"
+    ref = format_ref(row["name"], row["version"])
     report.entries_checked += 1
     try:
         check_name(row["name"])
@@ -113,7 +120,7 @@ def _check_entry(root: Path, row: dict[str, Any], trusted: bool, report: VerifyR
                 f"{row['card_sha256'][:12]}…",
             )
         )
-    files = card.get("files") if isinstance(card.get("files"), dict) else {}
+    files = card.files
     for arcname, info in sorted(files.items()):
         try:
             check_arcname(arcname)
@@ -123,7 +130,7 @@ def _check_entry(root: Path, row: dict[str, Any], trusted: bool, report: VerifyR
             )
             continue
         _check_file(entry / arcname, ref, info, report)
-        if arcname == card.get("onnx") and (entry / arcname).is_file():
+        if arcname == card.onnx and (entry / arcname).is_file():
             _check_self_contained(entry / arcname, ref, report)
     expected = {entry / CARD_FILE} | {entry / a for a in files}
     for path in sorted(p for p in entry.rglob("*") if p.is_file()):

@@ -234,7 +234,7 @@ def _export_all(
             else:
                 held = export_run(outcome.run_dir, registry, name=outcome.name, data_dir=data_dir)
                 outcome.export = "exported"
-            outcome.ref = f"{held['name']}@{held['version']}"
+            outcome.ref = held.ref
         except Exception as exc:  # one export's failure must not stop the others
             outcome.export, outcome.export_error = "failed", describe(exc)
             say(f"{outcome.name}: EXPORT FAILED: {outcome.export_error}")
@@ -245,9 +245,9 @@ def _held_card(registry, name: str, key: tuple[str, str]) -> dict[str, Any] | No
     """The newest card of `name` made from the same config and weights, if any."""
     found = None
     for card in registry.list(kind="model"):
-        source = card.get("source") or {}
+        source = card.section("source")
         same = (source.get("config_hash"), source.get("model_pt_sha256")) == key
-        if card["name"] == name and same and (found is None or card["version"] > found["version"]):
+        if card.name == name and same and (found is None or card.version > found.version):
             found = card
     return found
 
