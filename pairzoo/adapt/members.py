@@ -7,31 +7,32 @@ from pathlib import Path
 from typing import Any
 
 from pairzoo.errors import RegistryError
+from pairzoo.registry.card import Card, ref_of
 
 
 @dataclass
 class SourceMember:
     ref: str  # NAME@VERSION in the registry
-    card: dict[str, Any]
+    card: Card
     run_dir: Path
 
 
-def source_members(registry: Any, ensemble_card: dict[str, Any]) -> list[SourceMember]:
+def source_members(registry: Any, ensemble_card: Card) -> list[SourceMember]:
     """Each member's card (ONNX sha256 as the ensemble recorded it) and its source run directory,
     whose model.pt must still be the one that was exported; RegistryError otherwise."""
     from pairzoo.registry.card import sha256_file
 
     out = []
-    for m in ensemble_card["members"]:
-        ref = f"{m['name']}@{m['version']}"
+    for m in ensemble_card.members:
+        ref = ref_of(m)
         card = registry.resolve(ref)
-        onnx_sha = card["files"][card["onnx"]]["sha256"] if card.get("onnx") else None
+        onnx_sha = card.onnx_sha256
         if onnx_sha != m["sha256"]:
             raise RegistryError(
                 f"member {ref}: ONNX sha256 {str(onnx_sha)[:12]} differs from the ensemble's "
                 f"{m['sha256'][:12]}; rebuild the ensemble (pairzoo eval --ensemble)"
             )
-        source = card.get("source") or {}
+        source = card.section("source")
         run_dir = Path(str(source.get("run_dir") or ""))
         model_pt = run_dir / "model.pt"
         if not source.get("run_dir") or not model_pt.is_file():

@@ -99,7 +99,7 @@ def adapt(
     own = parent.get(SECTION) or {}
     if ensemble is None and own.get("request") == request:
         # The latest ensemble is this very adaptation's result: the command ran before.
-        log(f"already adapted: {_ref(parent)} (same files, data and settings)")
+        log(f"already adapted: {parent.ref} (same files, data and settings)")
         work = Path(out_root) / f"{own['parent'].split('@')[0]}-{own['key'][:12]}"
         return AdaptResult(work, _read_json(work / REPORT_FILE), parent, False)
     sources = source_members(registry, parent)
@@ -108,7 +108,7 @@ def adapt(
     work = Path(out_root) / f"{parent['name']}-{key[:12]}"
     work.mkdir(parents=True, exist_ok=True)
     with cpu_threads(threads):
-        log(f"adapting {_ref(parent)} ({len(sources)} members) to {len(targets)} pairs, "
+        log(f"adapting {parent.ref} ({len(sources)} members) to {len(targets)} pairs, "
             f"{torch.get_num_threads()} threads; work in {work}")  # fmt: skip
         context = _Context(registry, parent, sources, targets, labelled, scored, settings, key,
                            work, log)  # fmt: skip
@@ -134,7 +134,7 @@ class _Context:
         held = adapted_cards(self.registry, self.key, "ensemble")
         if held:
             report = _read_json(self.work / REPORT_FILE)
-            self.log(f"already adapted: {_ref(held[-1])} (same ensemble, files, data, settings)")
+            self.log(f"already adapted: {held[-1].ref} (same ensemble, files, data, settings)")
             return AdaptResult(self.work, report, held[-1], False)
         rounds = [self._parent_round()]
         self._log_round(0, rounds[0])
@@ -153,7 +153,7 @@ class _Context:
             return AdaptResult(self.work, report, None, False, refused=reason)
         _write_report(self.work, report)
         card = self._register(report)
-        report["entry"] = _ref(card)
+        report["entry"] = card.ref
         _write_report(self.work, report)
         return AdaptResult(self.work, report, card, True)
 
@@ -195,11 +195,11 @@ class _Context:
         from pairzoo.train.config import config_hash
         from pairzoo.train.rundir import load_run
 
-        run_dir = self.work / f"round{r}" / source.card["name"]
+        run_dir = self.work / f"round{r}" / source.card.name
         config = self._config(r, source, facts)
         done = _read_json(run_dir / "metrics.json")
         if done.get("finished") and done.get("config_hash") == config_hash(config):
-            self.log(f"  {source.card['name']}: kept {run_dir}")
+            self.log(f"  {source.card.name}: kept {run_dir}")
             return load_run(run_dir).model
         model = copy.deepcopy(start_model)
         ft = FinetuneSettings(**{**self.settings.finetune.to_dict(),
@@ -208,13 +208,13 @@ class _Context:
                         pseudo.label, ft, self.on_swap)  # fmt: skip
         metrics = self._metrics(model, config, info)
         save_run(run_dir, model, config, metrics)
-        self.log(f"  {source.card['name']}: val {100 * metrics['val']['accuracy']:.2f}% "
+        self.log(f"  {source.card.name}: val {100 * metrics['val']['accuracy']:.2f}% "
                  f"({info['steps']} steps, {info['seconds']:.0f} s)")  # fmt: skip
         return model
 
     def _config(self, r: int, source, facts: dict) -> dict[str, Any]:
-        config = dict(source.card.get("config") or {})
-        config["name"] = source.card["name"]
+        config = dict(source.card.section("config"))
+        config["name"] = source.card.name
         config[SECTION] = {**self._lineage(r, facts), "parent_member": source.ref}
         return config
 
@@ -302,7 +302,7 @@ class _Context:
         return {
             "key": self.key,
             "request": self.request,
-            "parent": _ref(self.parent),
+            "parent": self.parent.ref,
             "parent_card_sha256": card_sha256(self.parent),
             "round": r,
             "rounds": self.settings.rounds,
@@ -320,18 +320,18 @@ class _Context:
         r = self.settings.rounds
         refs = []
         for source in self.sources:
-            run_dir = self.work / f"round{r}" / source.card["name"]
+            run_dir = self.work / f"round{r}" / source.card.name
             config = _read_json(run_dir / "config.json")
             card = _find_adapted(self.registry, run_dir)
             if card is None:
                 lineage = LineageRegistry(self.registry.root, config[SECTION])
-                card = export_run(run_dir, lineage, name=source.card["name"],
+                card = export_run(run_dir, lineage, name=source.card.name,
                                   data_dir=self.labelled["dir"])  # fmt: skip
-                self.log(f"registered {_ref(card)}")
-            refs.append(_ref(card))
+                self.log(f"registered {card.ref}")
+            refs.append(card.ref)
         last = report["rounds"][-1]
         lineage = {**self._lineage(r, last.get("pseudo")), "checks": last}
-        name = self.parent["name"] if self.parent["name"].endswith("-adapted") else (
+        name = self.parent.name if self.parent.name.endswith("-adapted") else (
             f"{self.parent['name']}-adapted")  # fmt: skip
         run = run_ensemble_eval(
             LineageRegistry(self.registry.root, lineage),
@@ -341,14 +341,14 @@ class _Context:
             params=self.params,
             name=name,
         )
-        self.log(f"registered {_ref(run.card)} (val {100 * run.card['metrics']['val']['accuracy']:.2f}%"
+        self.log(f"registered {run.card.ref} (val {100 * run.card.metrics_of('val')['accuracy']:.2f}%"
                  " out of fold)")  # fmt: skip
         return run.card
 
     def _report(self, rounds: list[_Round], seconds: float) -> dict[str, Any]:
         first, last = rounds[0].checks, rounds[-1].checks
         return {
-            "parent": _ref(self.parent),
+            "parent": self.parent.ref,
             "key": self.key,
             "unlabelled": self.targets.files,
             "data": str(self.labelled["dir"]),
@@ -371,7 +371,7 @@ def _find_adapted(registry, run_dir: Path) -> dict[str, Any] | None:
 
     key = run_key(run_dir)
     for card in registry.list(kind="model"):
-        source = card.get("source") or {}
+        source = card.section("source")
         if SECTION in card and (source.get("config_hash"), source.get("model_pt_sha256")) == key:
             return card
     return None
@@ -455,12 +455,8 @@ def _request(files: list[dict], fingerprint: str | None, settings: AdaptSettings
 def _key(parent: dict, request: str) -> str:
     from pairzoo.distill.teacher import card_sha256
 
-    body = {"parent": _ref(parent), "parent_card_sha256": card_sha256(parent), "request": request}
+    body = {"parent": parent.ref, "parent_card_sha256": card_sha256(parent), "request": request}
     return hashlib.sha256(json.dumps(body, sort_keys=True).encode()).hexdigest()
-
-
-def _ref(card: dict) -> str:
-    return f"{card['name']}@{card['version']}"
 
 
 def _read_json(path: Path) -> dict[str, Any]:
