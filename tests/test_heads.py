@@ -3,12 +3,13 @@
 import pytest
 import torch
 
-from pairzoo.plugins import build_fusion_head
+from pairzoo.plugins import build_fusion_head, catalog
 from pairzoo.siamese import FusionCombiner
 
 D = 8
-ALL_HEADS = ["diff", "concat", "product", "cosine", "l2", "residual"]
+ALL_HEADS = ["diff", "concat", "product", "cosine", "l2", "residual"]  # the builtins
 SYMMETRIC = {"diff", "product", "cosine", "l2"}
+HEADS = sorted(catalog().fusion_heads)  # every registered head, a third-party one too
 
 
 def embeddings(n=5, seed=0):
@@ -77,6 +78,10 @@ VARYING = {
 }
 
 
+def test_builtin_heads_are_registered():
+    assert set(ALL_HEADS) <= set(HEADS)
+
+
 @pytest.mark.parametrize("name", ALL_HEADS)
 def test_feature_is_the_defined_one(name):
     head = build_fusion_head(name, D)
@@ -110,6 +115,26 @@ def test_output_follows_own_feature_only(name):
         torch.testing.assert_close(head(*transform(a, b)), base, atol=1e-5, rtol=1e-5)
     for transform in VARYING[name]:
         assert not torch.allclose(head(*transform(a, b)), base, atol=1e-4), transform
+
+
+@pytest.mark.parametrize("name", HEADS)
+def test_head_keeps_its_contract(name):
+    """Any registered head: a finite (N,) logit that trains both embeddings, and `symmetric`
+    as it claims."""
+    torch.manual_seed(5)
+    head = build_fusion_head(name, D).eval()
+    a, b = (e.requires_grad_(True) for e in embeddings())
+    out = head(a, b)
+    assert out.shape == (5,) and torch.isfinite(out).all()
+    out.sum().backward()
+    assert a.grad.abs().sum() > 0 and b.grad.abs().sum() > 0
+    a, b = a.detach(), b.detach()
+    assert isinstance(head.symmetric, bool)
+    swapped = head(b, a)
+    if head.symmetric:
+        torch.testing.assert_close(swapped, out, atol=1e-5, rtol=1e-5)
+    else:
+        assert not torch.allclose(swapped, out, atol=1e-4)
 
 
 def test_every_head_weight_moves_the_combined_logit():

@@ -6,11 +6,12 @@ import pytest
 import torch
 
 from pairzoo.errors import ConfigError
-from pairzoo.plugins import build_loss
+from pairzoo.plugins import build_loss, catalog
 
 S = [2.0, -1.0, 0.5, 0.0]
 Y = [1.0, 0.0, 0.0, 1.0]
 T = [3.0, -2.0, 1.0, -0.5]
+LOSSES = sorted(catalog().losses)  # every registered loss, a third-party one too
 
 
 def sigmoid(x):
@@ -40,6 +41,27 @@ def mean(values):
 def test_bce(ls):
     expected = mean([bce(s, smooth(y, ls)) for s, y in zip(S, Y, strict=True)])
     assert run("bce", {"label_smoothing": ls}) == pytest.approx(expected, rel=1e-6)
+
+
+def test_builtin_losses_are_registered():
+    assert {"bce", "focal", "distill"} <= set(LOSSES)
+
+
+@pytest.mark.parametrize("name", LOSSES)
+def test_loss_keeps_its_contract(name):
+    """Any registered loss, at its defaults: a finite scalar that trains the logits, lower when
+    the logits agree with the labels, and a teacher given when it says it needs one."""
+    loss = build_loss(name, {})
+    teacher = torch.tensor(T) if getattr(loss, "needs_teacher", False) else None
+    logits = torch.tensor(S, requires_grad=True)
+    value = loss(logits, torch.tensor(Y), teacher)
+    assert value.shape == () and torch.isfinite(value)
+    value.backward()
+    assert logits.grad is not None and logits.grad.abs().sum() > 0
+    right = torch.tensor([4.0 if y else -4.0 for y in Y])
+    assert float(loss(right, torch.tensor(Y), teacher)) < float(
+        loss(-right, torch.tensor(Y), teacher)
+    )
 
 
 def test_bce_known_number():
