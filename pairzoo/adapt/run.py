@@ -10,8 +10,6 @@ command finds its own work again and another one never mixes with it.
 from __future__ import annotations
 
 import copy
-import hashlib
-import json
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -20,8 +18,18 @@ from typing import Any
 
 import numpy as np
 
-from pairzoo.adapt.finetune import FinetuneSettings
+from pairzoo.adapt.finetune import BN_MODES, FinetuneSettings
+from pairzoo.adapt.inputs import (
+    adaptation_key,
+    card_ref,
+    labelled_data,
+    read_json,
+    request_hash,
+    score_file,
+    swap_rule,
+)
 from pairzoo.adapt.lineage import SECTION
+from pairzoo.adapt.publish import lineage_section, publish
 from pairzoo.errors import ConfigError, DataError
 
 REPORT_FILE = "report.json"
@@ -39,8 +47,10 @@ class AdaptSettings:
             raise ConfigError(f"--rounds must be at least 1, found {self.rounds}")
         if not 0.5 <= self.threshold < 1.0:
             raise ConfigError(f"--threshold must be in [0.5, 1), found {self.threshold}")
-        if self.finetune.bn not in ("mixed", "target"):
-            raise ConfigError(f"--bn must be mixed or target, found {self.finetune.bn!r}")
+        if self.finetune.bn not in BN_MODES:
+            raise ConfigError(
+                f"--bn must be one of {', '.join(BN_MODES)}, found {self.finetune.bn!r}"
+            )
 
     def to_dict(self) -> dict[str, Any]:
         return {"rounds": self.rounds, "threshold": self.threshold, **self.finetune.to_dict()}
@@ -94,21 +104,21 @@ def adapt(
     registry.check_catalogue()
     parent = load_ensemble_card(registry, ensemble)
     targets = load_targets(list(unlabelled))
-    labelled = _labelled(data_dir)
-    request = _request(targets.files, labelled["fingerprint"], settings)
+    labelled = labelled_data(data_dir)
+    request = request_hash(targets.files, labelled["fingerprint"], settings.to_dict())
     own = parent.get(SECTION) or {}
     if ensemble is None and own.get("request") == request:
         # The latest ensemble is this very adaptation's result: the command ran before.
-        log(f"already adapted: {parent.ref} (same files, data and settings)")
+        log(f"already adapted: {card_ref(parent)} (same files, data and settings)")
         work = Path(out_root) / f"{own['parent'].split('@')[0]}-{own['key'][:12]}"
-        return AdaptResult(work, _read_json(work / REPORT_FILE), parent, False)
+        return AdaptResult(work, read_json(work / REPORT_FILE), parent, False)
     sources = source_members(registry, parent)
-    scored = [_score_file(path) for path in score or []]
-    key = _key(parent, request)
+    scored = [score_file(path) for path in score or []]
+    key = adaptation_key(parent, request)
     work = Path(out_root) / f"{parent['name']}-{key[:12]}"
     work.mkdir(parents=True, exist_ok=True)
     with cpu_threads(threads):
-        log(f"adapting {parent.ref} ({len(sources)} members) to {len(targets)} pairs, "
+        log(f"adapting {card_ref(parent)} ({len(sources)} members) to {len(targets)} pairs, "
             f"{torch.get_num_threads()} threads; work in {work}")  # fmt: skip
         context = _Context(registry, parent, sources, targets, labelled, scored, settings, key,
                            work, log)  # fmt: skip
@@ -125,7 +135,7 @@ class _Context:
         self.targets, self.labelled, self.scored = targets, labelled, scored
         self.settings, self.key, self.work, self.log = settings, key, work, log
         self.params = StackingParams.from_dict(parent.get("stacking") or {})
-        self.on_swap = _on_swap(sources, labelled["rule"])
+        self.on_swap = swap_rule(sources, labelled["rule"])
 
     def run(self) -> AdaptResult:
         from pairzoo.adapt.lineage import adapted_cards
@@ -133,8 +143,10 @@ class _Context:
         start = time.perf_counter()
         held = adapted_cards(self.registry, self.key, "ensemble")
         if held:
-            report = _read_json(self.work / REPORT_FILE)
-            self.log(f"already adapted: {held[-1].ref} (same ensemble, files, data, settings)")
+            report = read_json(self.work / REPORT_FILE)
+            self.log(
+                f"already adapted: {card_ref(held[-1])} (same ensemble, files, data, settings)"
+            )
             return AdaptResult(self.work, report, held[-1], False)
         rounds = [self._parent_round()]
         self._log_round(0, rounds[0])
@@ -152,8 +164,8 @@ class _Context:
             _write_report(self.work, report)
             return AdaptResult(self.work, report, None, False, refused=reason)
         _write_report(self.work, report)
-        card = self._register(report)
-        report["entry"] = card.ref
+        card = publish(self, report)
+        report["entry"] = card_ref(card)
         _write_report(self.work, report)
         return AdaptResult(self.work, report, card, True)
 
@@ -195,11 +207,11 @@ class _Context:
         from pairzoo.train.config import config_hash
         from pairzoo.train.rundir import load_run
 
-        run_dir = self.work / f"round{r}" / source.card.name
+        run_dir = self.work / f"round{r}" / source.card["name"]
         config = self._config(r, source, facts)
-        done = _read_json(run_dir / "metrics.json")
+        done = read_json(run_dir / "metrics.json")
         if done.get("finished") and done.get("config_hash") == config_hash(config):
-            self.log(f"  {source.card.name}: kept {run_dir}")
+            self.log(f"  {source.card['name']}: kept {run_dir}")
             return load_run(run_dir).model
         model = copy.deepcopy(start_model)
         ft = FinetuneSettings(**{**self.settings.finetune.to_dict(),
@@ -208,14 +220,14 @@ class _Context:
                         pseudo.label, ft, self.on_swap)  # fmt: skip
         metrics = self._metrics(model, config, info)
         save_run(run_dir, model, config, metrics)
-        self.log(f"  {source.card.name}: val {100 * metrics['val']['accuracy']:.2f}% "
+        self.log(f"  {source.card['name']}: val {100 * metrics['val']['accuracy']:.2f}% "
                  f"({info['steps']} steps, {info['seconds']:.0f} s)")  # fmt: skip
         return model
 
     def _config(self, r: int, source, facts: dict) -> dict[str, Any]:
-        config = dict(source.card.section("config"))
-        config["name"] = source.card.name
-        config[SECTION] = {**self._lineage(r, facts), "parent_member": source.ref}
+        config = dict(source.card.get("config") or {})
+        config["name"] = source.card["name"]
+        config[SECTION] = {**lineage_section(self, r, facts), "parent_member": source.ref}
         return config
 
     def _metrics(self, model, config: dict, info: dict) -> dict[str, Any]:
@@ -294,61 +306,10 @@ class _Context:
             parts.append(f"{Path(path).name} accuracy {100 * acc:.2f}%")
         self.log(f"round {r}{' (parent)' if r == 0 else ''}: " + ", ".join(parts))
 
-    # ---- registration --------------------------------------------------------------------
-
-    def _lineage(self, r: int, facts: dict | None) -> dict[str, Any]:
-        from pairzoo.distill.teacher import card_sha256
-
-        return {
-            "key": self.key,
-            "request": self.request,
-            "parent": self.parent.ref,
-            "parent_card_sha256": card_sha256(self.parent),
-            "round": r,
-            "rounds": self.settings.rounds,
-            "threshold": self.settings.threshold,
-            "unlabelled": [{k: f[k] for k in ("name", "sha256", "pairs")} for f in self.targets.files],
-            "settings": self.settings.to_dict(),
-            **({"pseudo": facts} if facts else {}),
-        }  # fmt: skip
-
-    def _register(self, report: dict) -> dict[str, Any]:
-        from pairzoo.adapt.lineage import LineageRegistry
-        from pairzoo.ensemble.pipeline import run_ensemble_eval
-        from pairzoo.exporting import export_run
-
-        r = self.settings.rounds
-        refs = []
-        for source in self.sources:
-            run_dir = self.work / f"round{r}" / source.card.name
-            config = _read_json(run_dir / "config.json")
-            card = _find_adapted(self.registry, run_dir)
-            if card is None:
-                lineage = LineageRegistry(self.registry.root, config[SECTION])
-                card = export_run(run_dir, lineage, name=source.card.name,
-                                  data_dir=self.labelled["dir"])  # fmt: skip
-                self.log(f"registered {card.ref}")
-            refs.append(card.ref)
-        last = report["rounds"][-1]
-        lineage = {**self._lineage(r, last.get("pseudo")), "checks": last}
-        name = self.parent.name if self.parent.name.endswith("-adapted") else (
-            f"{self.parent['name']}-adapted")  # fmt: skip
-        run = run_ensemble_eval(
-            LineageRegistry(self.registry.root, lineage),
-            self.labelled["dir"],
-            self.work / "ensemble",
-            models=refs,
-            params=self.params,
-            name=name,
-        )
-        self.log(f"registered {run.card.ref} (val {100 * run.card.metrics_of('val')['accuracy']:.2f}%"
-                 " out of fold)")  # fmt: skip
-        return run.card
-
     def _report(self, rounds: list[_Round], seconds: float) -> dict[str, Any]:
         first, last = rounds[0].checks, rounds[-1].checks
         return {
-            "parent": self.parent.ref,
+            "parent": card_ref(self.parent),
             "key": self.key,
             "unlabelled": self.targets.files,
             "data": str(self.labelled["dir"]),
@@ -364,17 +325,6 @@ class _Context:
             } for split in self.scored],
             "seconds": round(seconds, 1),
         }  # fmt: skip
-
-
-def _find_adapted(registry, run_dir: Path) -> dict[str, Any] | None:
-    from pairzoo.exporting.run_export import run_key
-
-    key = run_key(run_dir)
-    for card in registry.list(kind="model"):
-        source = card.section("source")
-        if SECTION in card and (source.get("config_hash"), source.get("model_pt_sha256")) == key:
-            return card
-    return None
 
 
 def _logits(models, x: np.ndarray, same_as: np.ndarray | None = None) -> np.ndarray:
@@ -393,78 +343,6 @@ def _logits(models, x: np.ndarray, same_as: np.ndarray | None = None) -> np.ndar
 def _swap(x: np.ndarray) -> np.ndarray:
     half = x.shape[2] // 2
     return np.ascontiguousarray(np.concatenate([x[:, :, half:], x[:, :, :half]], axis=2))
-
-
-def _labelled(data_dir) -> dict[str, Any]:
-    from pairzoo.adapt.finetune import Labelled
-    from pairzoo.data.format import load_data_dir, read_meta
-    from pairzoo.data.meta import data_fingerprint
-
-    train = load_data_dir(data_dir, "train")
-    val = load_data_dir(data_dir, "val")
-    test = None
-    if (Path(data_dir) / "test_public.npz").exists():
-        test = load_data_dir(data_dir, "test_public")
-        test = test if test.y is not None else None
-    try:
-        fingerprint, rule = data_fingerprint(data_dir), read_meta(data_dir).get("rule")
-    except DataError:
-        fingerprint, rule = None, None
-    return {
-        "dir": Path(data_dir),
-        "train": Labelled(train.x, train.y, train.digits),
-        "val": val,
-        "test": test,
-        "fingerprint": fingerprint,
-        "rule": rule,
-    }
-
-
-def _score_file(score):
-    from pairzoo.data.format import load_split
-
-    split = load_split(score)
-    if split.y is None:
-        raise DataError(f"{score}: --score needs a labelled pair file, but key 'y' is missing")
-    return split
-
-
-def _on_swap(sources, data_rule: str | None) -> str:
-    from pairzoo.distill.compat import member_rule
-    from pairzoo.plugins import get_label_rule
-
-    rules = {r for r in (member_rule(s.card) for s in sources) if r}
-    if len(rules) > 1:
-        raise DataError(f"the members were trained for different label rules: {sorted(rules)}")
-    rule = next(iter(rules), data_rule or "greater")
-    if data_rule and data_rule != rule:
-        raise DataError(f"--data has label rule '{data_rule}', the members learned '{rule}'")
-    return get_label_rule(rule).on_swap
-
-
-def _request(files: list[dict], fingerprint: str | None, settings: AdaptSettings) -> str:
-    """sha256 of what the command asks for besides the parent: files, labelled data, settings."""
-    body = {
-        "unlabelled": [f["sha256"] for f in files],
-        "data": fingerprint,
-        "settings": settings.to_dict(),
-    }
-    return hashlib.sha256(json.dumps(body, sort_keys=True).encode()).hexdigest()
-
-
-def _key(parent: dict, request: str) -> str:
-    from pairzoo.distill.teacher import card_sha256
-
-    body = {"parent": parent.ref, "parent_card_sha256": card_sha256(parent), "request": request}
-    return hashlib.sha256(json.dumps(body, sort_keys=True).encode()).hexdigest()
-
-
-def _read_json(path: Path) -> dict[str, Any]:
-    try:
-        value = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return {}
-    return value if isinstance(value, dict) else {}
 
 
 def _write_report(work: Path, report: dict) -> None:

@@ -69,10 +69,11 @@ from pairzoo.cli.options import registry_option
 )
 @click.option(
     "--bn",
-    type=click.Choice(["mixed", "target"]),
+    type=click.Choice(["source", "mixed", "target"]),
     default="mixed",
     show_default=True,
-    help="Batch-norm statistics: as fine-tuning on mixed batches left them, or the target pairs'",
+    help="Batch-norm statistics after fine-tuning: the labelled data's, re-estimated on labelled "
+    "and target pairs alike, or on the target pairs alone",
 )
 @click.option("--seed", type=int, default=0, show_default=True, help="Fine-tuning seed")
 @click.option(
