@@ -14,7 +14,11 @@ from pairzoo import __version__
 # name -> (module, attribute, one-line help). Modules are imported only when their command runs,
 # and must not import torch at module level.
 COMMANDS: dict[str, tuple[str, str, str]] = {
-    "data": ("pairzoo.cli.data_cmd", "data", "Make, check, inspect and show pair data sets."),
+    "data": (
+        "pairzoo.cli.data_cmd",
+        "data",
+        "Make, check, show, compare and fit pair data sets, and report their stats.",
+    ),
     "plugins": ("pairzoo.cli.plugins_cmd", "plugins", "List plugins and what each registered."),
     "train": ("pairzoo.cli.train_cmd", "train", "Train one pair model into a run directory."),
     "eval": ("pairzoo.cli.eval_cmd", "eval_", "Evaluate a run, or an ensemble of registry models."),
@@ -22,7 +26,7 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
     "registry": (
         "pairzoo.cli.registry_cmd",
         "registry",
-        "List, show, verify and remove registry entries.",
+        "List, show, verify, load and remove registry entries.",
     ),
     "predict": (
         "pairzoo.cli.predict_cmd",

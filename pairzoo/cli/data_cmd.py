@@ -1,4 +1,4 @@
-"""`pairzoo data`: make, check, inspect and show pair data sets.
+"""`pairzoo data`: make, check, show, compare and fit pair data sets, and report their stats.
 
 Only click is imported at module level; numpy, scipy, matplotlib and the generator load inside
 the commands, so `pairzoo --help` stays fast.
@@ -40,7 +40,7 @@ SEVERITY = _Severity()
 
 @click.group()
 def data() -> None:
-    """Make, check, inspect and show pair data sets."""
+    """Make, check, show, compare and fit pair data sets, and report their stats."""
 
 
 data.add_command(compare)
