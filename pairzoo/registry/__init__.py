@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from pairzoo.errors import RegistryError
-from pairzoo.registry import catalogue, store
+from pairzoo.registry import index, store
 from pairzoo.registry.card import (
     CARD_FILE,
     Card,
@@ -85,7 +85,7 @@ class Registry:
 
     def list(self, kind: str | None = None) -> list[Card]:
         """Every entry's card (hash-checked), sorted by name and version; optionally one kind."""
-        rows = catalogue.read(self.root)["entries"]
+        rows = index.read(self.root)["entries"]
         cards = [
             self._load_card(row) for row in sorted(rows, key=lambda r: (r["name"], r["version"]))
         ]
@@ -93,7 +93,7 @@ class Registry:
 
     def check_catalogue(self) -> None:
         """Raise RegistryError now if the catalogue is unreadable (before any long work)."""
-        catalogue.read(self.root)
+        index.read(self.root)
 
     def resolve(self, ref: str) -> Card:
         """The card of `name@version`, or of the latest version of `name`."""
@@ -169,8 +169,8 @@ class Registry:
 
     def _row(self, ref: str) -> dict[str, Any]:
         name, version = parse_ref(ref)
-        cat = catalogue.read(self.root)
-        rows = catalogue.find(cat, name, None)
+        cat = index.read(self.root)
+        rows = index.find(cat, name, None)
         if not rows:
             names = sorted({e["name"] for e in cat["entries"]})
             raise RegistryError(
@@ -183,7 +183,7 @@ class Registry:
             if row["version"] == version:
                 return row
         versions = ", ".join(str(r["version"]) for r in rows)
-        removed = version in catalogue.used_versions(cat, name)
+        removed = version in index.used_versions(cat, name)
         why = "was removed" if removed else "does not exist"
         raise RegistryError(
             f"'{format_ref(name, version)}' {why} in registry {self.root} (versions: {versions})"
@@ -192,7 +192,7 @@ class Registry:
     def _load_card(self, row: dict[str, Any]) -> Card:
         if not valid_name(row["name"]):  # a row's dir is NAME/VERSION: a bad name could leave root
             raise RegistryError(
-                f"{self.root / catalogue.CATALOGUE_FILE}: entry name {row['name']!r} is not a "
+                f"{self.root / index.CATALOGUE_FILE}: entry name {row['name']!r} is not a "
                 "valid registry name (letters, digits, '_', '.', '-'); refusing to read "
                 f"{row['dir']!r}"
             )

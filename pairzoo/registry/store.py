@@ -23,7 +23,7 @@ from typing import Any
 from pairzoo import __version__
 from pairzoo.atomic import fsync_dir, is_stale, owner_tag
 from pairzoo.errors import RegistryError
-from pairzoo.registry import catalogue
+from pairzoo.registry import index
 from pairzoo.registry.card import (
     CARD_FILE,
     card_bytes,
@@ -141,7 +141,7 @@ def _commit(root: Path, name: str, kind: str, staging: tuple[Path, dict], card: 
     staged_dir, infos = staging
     step = f"taking the catalogue lock of {root}"
     try:
-        with catalogue.locked(root) as cat:
+        with index.locked(root) as cat:
             step = f"clearing unlisted versions of '{name}'"
             remove_unlisted(root, cat, name)
             version = next_version(root, cat, name)
@@ -176,7 +176,7 @@ def _commit(root: Path, name: str, kind: str, staging: tuple[Path, dict], card: 
                     "created": final["created"],
                 }
             )
-            step = f"writing {root / catalogue.CATALOGUE_FILE}"
+            step = f"writing {root / index.CATALOGUE_FILE}"
     except OSError as exc:  # an entry dir already renamed stays, unlisted, for the next write
         raise _failed(name, step, exc) from exc
     return final
@@ -189,8 +189,8 @@ def remove_unlisted(root: Path, cat: dict[str, Any], name: str) -> None:
     that died before deleting its dir), since both happen under the lock the caller holds. The
     number of a dir that was never catalogued is retired, so it is still never handed out.
     """
-    listed = {e["version"] for e in catalogue.find(cat, name)}
-    used = catalogue.used_versions(cat, name)
+    listed = {e["version"] for e in index.find(cat, name)}
+    used = index.used_versions(cat, name)
     name_dir = root / name
     if not name_dir.is_dir():
         return
@@ -221,7 +221,7 @@ def _discard(root: Path, entry_dir: Path) -> None:
 
 def next_version(root: Path, cat: dict[str, Any], name: str) -> int:
     """One more than any version the catalogue has used or any directory on disk holds."""
-    used = catalogue.used_versions(cat, name)
+    used = index.used_versions(cat, name)
     name_dir = root / name
     if name_dir.is_dir():
         used |= {int(p.name) for p in name_dir.iterdir() if p.name.isdigit()}
@@ -230,11 +230,11 @@ def next_version(root: Path, cat: dict[str, Any], name: str) -> int:
 
 def remove(root: Path, name: str, version: int) -> dict[str, Any]:
     """Drop `name@version` from the catalogue (its number is retired), then delete its files."""
-    with catalogue.locked(root) as cat:
-        rows = catalogue.find(cat, name, version)
+    with index.locked(root) as cat:
+        rows = index.find(cat, name, version)
         if not rows:
             raise RegistryError(
-                f"no entry '{format_ref(name, version)}' in {root / catalogue.CATALOGUE_FILE}"
+                f"no entry '{format_ref(name, version)}' in {root / index.CATALOGUE_FILE}"
             )
         row = rows[0]
         cat["entries"].remove(row)

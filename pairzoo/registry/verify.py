@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from pairzoo.errors import RegistryError
-from pairzoo.registry import catalogue
+from pairzoo.registry import index
 from pairzoo.registry.card import (
     CARD_FILE,
     check_arcname,
@@ -18,7 +18,7 @@ from pairzoo.registry.card import (
 )
 from pairzoo.registry.store import STAGING_DIR
 
-_ROOT_FILES = {catalogue.CATALOGUE_FILE, catalogue.LOCK_FILE, "README.md"}
+_ROOT_FILES = {index.CATALOGUE_FILE, index.LOCK_FILE, "README.md"}
 
 
 @dataclass
@@ -50,9 +50,9 @@ def verify(root: Path) -> VerifyReport:
         raise RegistryError(f"registry directory '{root}' does not exist")
     report = VerifyReport(root=str(root))
     try:
-        rows = catalogue.read(root)["entries"]
+        rows = index.read(root)["entries"]
         trusted = True
-    except catalogue.CorruptCatalogue as exc:
+    except index.CorruptCatalogue as exc:
         rows, trusted = _rows_on_disk(root), False
         report.problems.append(
             Problem(
@@ -61,7 +61,7 @@ def verify(root: Path) -> VerifyReport:
                 f"catalogue is corrupted: {exc.why}. Nothing was changed; {len(rows)} entry "
                 "directories were found on disk and their files checked against their own "
                 "card.json (card hashes cannot be checked without the catalogue). Restore "
-                f"{catalogue.CATALOGUE_FILE} from a backup; until then exports into this registry "
+                f"{index.CATALOGUE_FILE} from a backup; until then exports into this registry "
                 "are refused",
             )
         )
@@ -96,7 +96,7 @@ def _check_entry(root: Path, row: dict[str, Any], trusted: bool, report: VerifyR
         check_name(row["name"])
     except RegistryError as exc:
         report.problems.append(
-            Problem("catalogue", str(root / catalogue.CATALOGUE_FILE), f"{ref}: {exc}")
+            Problem("catalogue", str(root / index.CATALOGUE_FILE), f"{ref}: {exc}")
         )
         return
     entry = root / row["dir"]

@@ -1,4 +1,4 @@
-"""The catalogue file: the index of every entry, read without a lock and changed under one.
+"""The registry's index, catalogue.json: every entry, read without a lock and changed under one.
 
 `catalogue.json` = {"format": 1, "entries": [{name, version, kind, dir, card_sha256, created}],
 "retired": [{name, version, card_sha256, removed}]}. Writers hold `.catalogue.lock` (filelock)
