@@ -165,3 +165,28 @@ def test_export_quantize_int8_takes_one_run(zoo):
     reg, _, tmp = zoo
     result = invoke("export", "--all", tmp / "runs", "--quantize", "int8", "--registry", reg.root)
     assert result.exit_code == 2 and "cannot be used with --all" in result.output
+
+
+def test_the_ensemble_group_does_what_the_mode_options_do(zoo):
+    """`pairzoo ensemble eval|export|predict` are the commands `--ensemble` leads to."""
+    reg, data, tmp = zoo
+    args = ["--registry", reg.root, "--data", data, "--out", tmp / "grp", "--trees", 10]
+    result = invoke("ensemble", "eval", "--models", "b0,b1", *args, "--name", "grp", "--json")
+    assert result.exit_code == 0, result.output
+    report = json.loads(result.output)
+    assert [m["name"] for m in report["members"]] == ["b0", "b1"] and report["entry"] == "grp@1"
+    out = tmp / "grp.onnx"
+    result = invoke(
+        "ensemble", "export", "grp", "--registry", reg.root, "--data", data, "--out", out
+    )
+    assert result.exit_code == 0, result.output
+    assert out.is_file() and "grp@1 as one ONNX graph" in result.output
+    pred = tmp / "grp.csv"
+    result = invoke(
+        "ensemble", "predict", "grp@1", "--registry", reg.root, "--data", data / "val.npz",
+        "--out", pred,
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    assert "with ensemble grp@1" in result.output and pred.is_file()
+    result = invoke("ensemble", "eval", "--all", "--models", "b2", "--registry", reg.root)
+    assert result.exit_code == 2 and "not both" in result.output

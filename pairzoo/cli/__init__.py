@@ -22,6 +22,11 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
     "plugins": ("pairzoo.cli.plugins_cmd", "plugins", "List plugins and what each registered."),
     "train": ("pairzoo.cli.train_cmd", "train", "Train one pair model into a run directory."),
     "eval": ("pairzoo.cli.eval_cmd", "eval_", "Evaluate a run, or an ensemble of registry models."),
+    "ensemble": (
+        "pairzoo.cli.ensemble_cmd",
+        "ensemble",
+        "Evaluate, export and predict with registry ensembles.",
+    ),
     "export": ("pairzoo.cli.export_cmd", "export", "Export runs (or an ensemble) to ONNX."),
     "registry": (
         "pairzoo.cli.registry_cmd",

@@ -6,13 +6,18 @@ import json
 
 import click
 
-from pairzoo.cli.ensemble_eval import ensemble_options, run_ensemble_eval
 from pairzoo.cli.options import plugins_dir_option
 
 METRICS = ("accuracy", "f1", "precision", "recall", "roc_auc")
 
 
-@click.command(name="eval")
+TORCH_BATCH = 1024
+
+
+# Unknown options are kept for --ensemble, which hands them to `pairzoo ensemble eval`.
+@click.command(
+    name="eval", context_settings={"ignore_unknown_options": True, "allow_extra_args": True}
+)
 @click.option(
     "--model",
     "model_dir",
@@ -34,23 +39,35 @@ METRICS = ("accuracy", "f1", "precision", "recall", "roc_auc")
     help="Compute device",
 )
 @click.option(
-    "--batch-size", type=int, default=1024, show_default=True, help="Evaluation batch size"
+    "--batch-size",
+    type=int,
+    default=None,
+    help=f"Evaluation batch size  [default: {TORCH_BATCH}; with --ensemble, onnxruntime's]",
 )
 @plugins_dir_option
 @click.option("--json", "as_json", is_flag=True, help="Print the metrics as JSON")
-@ensemble_options
-def eval_(model_dir, data, device, batch_size, plugins_dir, as_json, ensemble, **ensemble_opts):
+@click.option(
+    "--ensemble",
+    is_flag=True,
+    help="Evaluate and stack registry models: `pairzoo ensemble eval`, whose options it takes",
+)
+@click.pass_context
+def eval_(ctx, model_dir, data, device, batch_size, plugins_dir, as_json, ensemble):
     """Evaluate a run's best model on the labelled splits (val, test_public).
 
     With --ensemble: evaluate registry models through onnxruntime, stack them (LightGBM,
-    cross-validated on val) beside the baselines, and write the leaderboard report.
+    cross-validated on val) beside the baselines, and write the leaderboard report; the options
+    of `pairzoo ensemble eval` (--models, --all, --registry, --out, ...) apply.
     """
     if ensemble:
         if model_dir:
             raise click.UsageError("give --model RUN_DIR or --ensemble, not both")
-        return run_ensemble_eval(data=data, batch_size=batch_size, as_json=as_json, **ensemble_opts)
+        return _ensemble_eval(ctx, data, batch_size, as_json)
+    if ctx.args:
+        _refuse_extra(ctx)
     if not model_dir:
         raise click.UsageError("give --model RUN_DIR, or --ensemble for registry models")
+    batch_size = TORCH_BATCH if batch_size is None else batch_size
     from pairzoo.plugins import load_plugins
     from pairzoo.train.evaluate import evaluate_run
 
@@ -60,6 +77,25 @@ def eval_(model_dir, data, device, batch_size, plugins_dir, as_json, ensemble, *
         click.echo(json.dumps(result, indent=2, sort_keys=True))
         return
     click.echo(format_table(result))
+
+
+def _ensemble_eval(ctx: click.Context, data, batch_size, as_json) -> None:
+    """`pairzoo ensemble eval` with the options this command did not know, and its own shared
+    ones (a batch size only when given: onnxruntime's default is not PyTorch's)."""
+    from pairzoo.cli.ensemble_cmd import ensemble_eval
+
+    args = [*ctx.args, "--data", data]
+    args += [] if batch_size is None else ["--batch-size", str(batch_size)]
+    args += ["--json"] if as_json else []
+    with ensemble_eval.make_context("ensemble eval", args, parent=ctx.parent) as sub:
+        ensemble_eval.invoke(sub)
+
+
+def _refuse_extra(ctx: click.Context) -> None:
+    first = ctx.args[0]
+    if first.startswith("-"):
+        raise click.NoSuchOption(first.split("=", 1)[0], ctx=ctx)
+    raise click.UsageError(f"Got unexpected extra argument ({' '.join(ctx.args)})", ctx=ctx)
 
 
 def format_table(result: dict) -> str:

@@ -68,16 +68,16 @@ def export(
     the int8 variant is registered as NAME-int8 if its val accuracy is at most 0.5 points lower.
 
     With --ensemble, writes a registry ensemble (members + LightGBM meta-learner) as one ONNX
-    file, only if it matches the Python path on every val pair.
+    file, only if it matches the Python path on every val pair (`pairzoo ensemble export`).
     """
     if ensemble is not None:
         if path or all_runs or quantize:
             raise click.UsageError("--ensemble takes no run directory, --all or --quantize")
-        from pairzoo.cli.export_extras import export_ensemble
-        from pairzoo.registry import Registry
+        from pairzoo.cli.ensemble_cmd import ensemble_export
 
-        export_ensemble(Registry(registry_dir), ensemble or None, data_dir, out, as_json, int8)
-        return
+        ctx = click.get_current_context()
+        kwargs = {"data_dir": data_dir, "out": out, "as_json": as_json, "int8": int8}
+        return ctx.invoke(ensemble_export, entry=ensemble, registry_dir=registry_dir, **kwargs)
     if quantize and all_runs:
         raise click.UsageError("--quantize works on one run; it cannot be used with --all")
     if path is None:

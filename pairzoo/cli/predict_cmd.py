@@ -50,16 +50,25 @@ from pairzoo.cli.options import int8_option, registry_option
 )
 @int8_option
 @click.option("--json", "as_json", is_flag=True, help="Print a summary as JSON")
-def predict(
-    ensemble, model, data_file, out_file, registry_dir, batch_size, threads, int8, as_json
-) -> None:
+def predict(ensemble, model, **options) -> None:
     """Predict a label for every pair of a data file and write `id,label` (one row per id).
 
     The CSV is checked before it is written (ids unique and equal to the file's, labels 0 or 1)
-    and written atomically.
+    and written atomically. `--ensemble` is `pairzoo ensemble predict`.
     """
     if (ensemble is None) == (model is None):
         raise click.UsageError("give exactly one of --ensemble [ENTRY] or --model NAME[@VERSION]")
+    if ensemble is not None:
+        from pairzoo.cli.ensemble_cmd import ensemble_predict
+
+        return click.get_current_context().invoke(ensemble_predict, entry=ensemble, **options)
+    write_csv(ensemble=None, model=model, **options)
+
+
+def write_csv(
+    ensemble, model, data_file, out_file, registry_dir, batch_size, threads, int8, as_json
+) -> None:
+    """The CSV of one model (`model`) or of an ensemble (`ensemble`, "" for the latest)."""
     from pairzoo.data.format import load_split
     from pairzoo.ensemble.metrics import accuracy
     from pairzoo.ensemble.predict import predict_proba, write_predictions

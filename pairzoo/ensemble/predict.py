@@ -11,6 +11,7 @@ from pairzoo.ensemble.inference import DEFAULT_BATCH, DEFAULT_THREADS, logit_mat
 from pairzoo.ensemble.metrics import sigmoid, to_labels
 from pairzoo.ensemble.stacking import predict_booster
 from pairzoo.errors import DataError
+from pairzoo.registry.card import Card
 
 
 def predict_proba(
@@ -21,7 +22,7 @@ def predict_proba(
     batch_size: int = DEFAULT_BATCH,
     threads: int = DEFAULT_THREADS,
     int8: str = "auto",
-) -> tuple[np.ndarray, dict[str, Any]]:
+) -> tuple[np.ndarray, Card]:
     """Probability of label 1 for uint8 pairs `x`, and the card that produced it.
 
     Give `model` ("name[@version]") for one model; otherwise the ensemble `ensemble`

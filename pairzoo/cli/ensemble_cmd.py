@@ -1,0 +1,269 @@
+"""`pairzoo ensemble`: evaluate and stack registry models, export an ensemble as one ONNX file,
+and predict with it. `eval --ensemble`, `export --ensemble` and `predict --ensemble` lead here."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import click
+
+from pairzoo.cli.options import int8_option, registry_option
+from pairzoo.registry.card import ref_of
+
+# onnxruntime's batch (pairzoo.ensemble.inference.DEFAULT_BATCH), not PyTorch's
+ONNX_BATCH = 64
+
+
+@click.group("ensemble")
+def ensemble() -> None:
+    """Evaluate and stack registry models, export an ensemble, predict with it."""
+
+
+def _data_option(f):
+    return click.option(
+        "--data",
+        default="data",
+        show_default=True,
+        type=click.Path(file_okay=False),
+        help="Data directory",
+    )(f)
+
+
+def _threads_option(f):
+    return click.option(
+        "--threads",
+        type=click.IntRange(1),
+        default=1,
+        show_default=True,
+        help="onnxruntime intra-op threads per model",
+    )(f)
+
+
+def _eval_options(f):
+    """What `ensemble eval` takes beyond the data, batch and --json."""
+    options = [
+        registry_option,
+        click.option(
+            "--models", help="Comma-separated members, NAME[@VERSION] each (default: --all)"
+        ),
+        click.option(
+            "--all",
+            "all_models",
+            is_flag=True,
+            help="Use the latest version of every registry model",
+        ),
+        click.option(
+            "--out",
+            "out_dir",
+            type=click.Path(file_okay=False),
+            default="reports/ensemble",
+            show_default=True,
+            help="Directory for report.json, report.md, plots and the meta-learner",
+        ),
+        click.option(
+            "--folds",
+            type=click.IntRange(2, 50),
+            default=5,
+            show_default=True,
+            help="Stratified cross-validation folds on val",
+        ),
+        click.option(
+            "--seed",
+            type=int,
+            default=42,
+            show_default=True,
+            help="Seed of the folds and the meta-learner",
+        ),
+        click.option(
+            "--trees",
+            type=click.IntRange(1),
+            default=100,
+            show_default=True,
+            help="Meta-learner trees",
+        ),
+        click.option(
+            "--name",
+            "entry_name",
+            default="ensemble",
+            show_default=True,
+            help="Registry name of the ensemble entry",
+        ),
+        click.option(
+            "--no-register", is_flag=True, help="Write the report but add no registry entry"
+        ),
+        _threads_option,
+        int8_option,
+    ]
+    for option in reversed(options):
+        f = option(f)
+    return f
+
+
+@ensemble.command("eval")
+@_data_option
+@click.option(
+    "--batch-size",
+    type=click.IntRange(1),
+    default=ONNX_BATCH,
+    show_default=True,
+    help="Pairs per onnxruntime call",
+)
+@click.option("--json", "as_json", is_flag=True, help="Print the report as JSON")
+@_eval_options
+def ensemble_eval(**options) -> None:
+    """Evaluate registry models through onnxruntime, stack them (LightGBM, cross-validated on
+    val) beside the baselines, write the leaderboard report and register the ensemble."""
+    _evaluate(**options)
+
+
+def _evaluate(
+    registry_dir,
+    models,
+    all_models,
+    data,
+    out_dir,
+    folds,
+    seed,
+    trees,
+    entry_name,
+    no_register,
+    threads,
+    batch_size,
+    as_json,
+    int8="auto",
+) -> None:
+    from pairzoo.ensemble.pipeline import run_ensemble_eval as run
+    from pairzoo.ensemble.stacking import StackingParams
+    from pairzoo.registry import Registry
+
+    if models and all_models:
+        raise click.UsageError("give --models or --all, not both")
+    refs = [m for m in models.split(",") if m.strip()] if models else None
+    result = run(
+        Registry(registry_dir),
+        data,
+        out_dir,
+        models=refs,
+        params=StackingParams(folds=folds, seed=seed, n_estimators=trees),
+        name=entry_name,
+        batch_size=batch_size,
+        threads=threads,
+        register=not no_register,
+        int8=int8,
+    )
+    if as_json:
+        click.echo(json.dumps(result.report, indent=2, sort_keys=True))
+        return
+    t = result.report["throughput"]
+    click.echo(result.table)
+    click.echo(
+        f"\n{t['pairs']} pairs x {t['models']} models: {t['pairs_per_second']:,.0f} pairs/s through "
+        f"onnxruntime ({threads} thread{'s' if threads > 1 else ''}, batch {t['batch_size']})"
+    )
+    for m in result.report["members"]:
+        if m.get("variant") and m["variant"].get("int8"):
+            click.echo(f"  {ref_of(m)}: {m['variant']['summary']}")
+    click.echo(f"report: {result.out_dir / 'report.md'} (report.json, plots, meta_learner.txt)")
+    if result.card is not None:
+        click.echo(f"registered {result.card.ref} (LightGBM stacker)")
+
+
+@ensemble.command("export")
+@click.argument("entry", required=False)
+@registry_option
+@click.option(
+    "--data",
+    "data_dir",
+    type=click.Path(file_okay=False),
+    default=None,
+    help="Data directory for the parity gate's val pairs (default: the ensemble's data)",
+)
+@click.option(
+    "--out",
+    type=click.Path(dir_okay=False),
+    help="ONNX file to write (default: export/NAME-VERSION.onnx)",
+)
+@click.option("--json", "as_json", is_flag=True, help="Print the result as JSON")
+@int8_option
+def ensemble_export(entry, registry_dir, data_dir, out, as_json, int8) -> None:
+    """Write ensemble ENTRY (default: the latest) as one ONNX file: members and meta-learner,
+    only if it matches the Python path on every val pair."""
+    from pairzoo.registry import Registry
+
+    export_ensemble(Registry(registry_dir), entry or None, data_dir, out, as_json, int8)
+
+
+def export_ensemble(
+    registry: Any,
+    ref: str | None,
+    data_dir: str | None,
+    out: str | None,
+    as_json: bool,
+    int8: str = "auto",
+) -> None:
+    """Write the ensemble `ref` (latest when None) as one ONNX file behind the parity gate;
+    each member with an int8 variant as the one `int8` picks on this CPU."""
+    from pairzoo.data.format import load_data_dir
+    from pairzoo.ensemble.export import export_ensemble as run
+    from pairzoo.ensemble.members import load_ensemble_card
+
+    card = load_ensemble_card(registry, ref)
+    data_dir = data_dir or card.section("data").get("path")
+    if not data_dir:
+        raise click.UsageError("give --data DIR: the parity gate runs on its val pairs")
+    val = load_data_dir(data_dir, "val")
+    result = run(registry, card.ref, val.x, out=out, int8=int8)
+    if as_json:
+        click.echo(
+            json.dumps(
+                {
+                    "path": str(result.path),
+                    "ensemble": result.ref,
+                    "bytes": result.bytes,
+                    "parity": vars(result.parity) | {"passed": result.parity.ok},
+                },
+                indent=2,
+            )
+        )
+        return
+    click.echo(f"wrote {result.path} ({result.bytes:,} bytes): {result.ref} as one ONNX graph")
+    click.echo(
+        "  inputs xa, xb float32 (N, 1, 28, 28); outputs probability float32 (N,), label int64 (N,)"
+    )
+    click.echo(f"  parity with the Python path: {result.parity.describe()}")
+
+
+@ensemble.command("predict")
+@click.argument("entry", required=False)
+@click.option(
+    "--data",
+    "data_file",
+    required=True,
+    type=click.Path(dir_okay=False),
+    help="Pair file (.npz with keys x, id)",
+)
+@click.option(
+    "--out",
+    "out_file",
+    required=True,
+    type=click.Path(dir_okay=False),
+    help="CSV to write (id,label)",
+)
+@registry_option
+@click.option(
+    "--batch-size",
+    type=click.IntRange(1),
+    default=ONNX_BATCH,
+    show_default=True,
+    help="Pairs per onnxruntime call",
+)
+@_threads_option
+@int8_option
+@click.option("--json", "as_json", is_flag=True, help="Print a summary as JSON")
+def ensemble_predict(entry, **options) -> None:
+    """Predict a label for every pair of a data file with ensemble ENTRY (default: the latest)
+    and write `id,label` (one row per id), checked and written atomically."""
+    from pairzoo.cli.predict_cmd import write_csv
+
+    write_csv(ensemble=entry or "", model=None, **options)
