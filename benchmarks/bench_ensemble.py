@@ -347,7 +347,7 @@ def main() -> None:
         auto_pick(m32, m8),
         x,
         DEFAULT_BATCH,
-        1,
+        None,  # the worker layout `pairzoo eval --ensemble` uses here
     )
     rates = head_to_head(contenders, len(x))
     torch_best, ort_fp32, ort_int8 = (rates[k] for k in list(contenders)[:3])

@@ -101,7 +101,7 @@ def evaluate(
     y_test: np.ndarray | None = None,
     params: StackingParams | None = None,
     batch_size: int = DEFAULT_BATCH,
-    workers: int = 1,
+    workers: int | None = None,
     caruana_rounds: int = 25,
 ) -> Evaluation:
     """Score every member and combiner; the LightGBM stacker's refit is in ``.stacker.final``."""

@@ -9,7 +9,7 @@ from typing import Any
 
 from pairzoo.ensemble.entry import save_and_register
 from pairzoo.ensemble.evaluate import Evaluation, evaluate
-from pairzoo.ensemble.inference import DEFAULT_BATCH, DEFAULT_THREADS
+from pairzoo.ensemble.inference import DEFAULT_BATCH, DEFAULT_THREADS, default_workers
 from pairzoo.ensemble.leaderboard import format_table
 from pairzoo.ensemble.members import load_members, member_refs
 from pairzoo.ensemble.plots import write_plots
@@ -55,6 +55,7 @@ def run_ensemble_eval(
         test.y if test is not None else None,
         params=params,
         batch_size=batch_size,
+        workers=default_workers(len(members), threads),
     )
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)

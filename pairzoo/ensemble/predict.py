@@ -7,7 +7,12 @@ from typing import Any
 
 import numpy as np
 
-from pairzoo.ensemble.inference import DEFAULT_BATCH, DEFAULT_THREADS, logit_matrix
+from pairzoo.ensemble.inference import (
+    DEFAULT_BATCH,
+    DEFAULT_THREADS,
+    default_workers,
+    logit_matrix,
+)
 from pairzoo.ensemble.metrics import sigmoid, to_labels
 from pairzoo.ensemble.stacking import predict_booster
 from pairzoo.errors import DataError
@@ -35,7 +40,8 @@ def predict_proba(
         (member,) = load_members(registry, [model], threads, int8)
         return sigmoid(logit_matrix([member], x, batch_size).logits[:, 0]), member.card
     loaded = load_ensemble(registry, ensemble, threads, int8)
-    logits = logit_matrix(loaded.members, x, batch_size).logits
+    workers = default_workers(len(loaded.members), threads)
+    logits = logit_matrix(loaded.members, x, batch_size, workers).logits
     return predict_booster(loaded.booster, logits, threads), loaded.card
 
 
