@@ -95,7 +95,7 @@ def distill(
     metrics = train_run(config, out, resume=True, progress=progress, teacher_logits=logits)
     card, registered_now = None, False
     if register:
-        from pairzoo.distill.register import register_student
+        from pairzoo.distill.publish import register_student
 
         log(f"exporting {out} to ONNX and registering it in {reg.root}")
         card, registered_now = register_student(reg, out, _card_teacher(record, cfg), cfg["name"])
