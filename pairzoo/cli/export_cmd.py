@@ -96,9 +96,9 @@ def export(
 
 
 def _export_one(run_dir, registry, name, data_dir, as_json, quantize=None) -> None:
-    from pairzoo.cli.export_extras import describe_int8, quantize_exported
+    from pairzoo.cli.export_extras import int8_line, quantize_exported
     from pairzoo.exporting import export_run
-    from pairzoo.exporting.parity import describe
+    from pairzoo.exporting.parity import parity_line
 
     card = export_run(run_dir, registry, name=name, data_dir=data_dir)
     int8 = quantize_exported(card, registry, data_dir) if quantize else None
@@ -111,13 +111,13 @@ def _export_one(run_dir, registry, name, data_dir, as_json, quantize=None) -> No
     click.echo(
         f"  onnx: opset {card.section('onnx_info').get('opset')}, {info['bytes']:,} bytes, sha256 {info['sha256']}"
     )
-    click.echo(f"  parity: {describe(card.section('parity'))}")
+    click.echo(f"  parity: {parity_line(card.section('parity'))}")
     click.echo(
         f"  time: {timings['total_s']:.1f} s (export {timings['export_s']:.1f} s, "
         f"parity {timings['parity_s']:.1f} s)"
     )
     if int8 is not None:
-        click.echo(describe_int8(int8))
+        click.echo(int8_line(int8))
 
 
 def _export_all(runs_dir, registry, data_dir, as_json) -> None:

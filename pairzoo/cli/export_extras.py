@@ -20,7 +20,7 @@ def quantize_exported(card: Card, registry: Any, data_dir: str | None) -> Card:
         raise ExportError(f"registered {ref} (fp32), but {exc}") from None
 
 
-def describe_int8(card: Card) -> str:
+def int8_line(card: Card) -> str:
     q = card.section("quantization")
     acc = q["val_accuracy"]
     return (

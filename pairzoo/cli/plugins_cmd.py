@@ -39,7 +39,7 @@ def plugins(ctx, as_json: bool, plugins_dir: str | None, strict: bool) -> None:
     if ctx.invoked_subcommand is not None:
         return
     cat = _load(plugins_dir)
-    listing = [_describe(cat, info) for info in cat.plugins]
+    listing = [_plugin_entry(cat, info) for info in cat.plugins]
     if as_json:
         click.echo(json.dumps({"plugins": listing}, indent=2))
     else:
@@ -94,7 +94,7 @@ def _load(plugins_dir):
     return load_plugins(plugins_dir)
 
 
-def _describe(cat, info) -> dict:
+def _plugin_entry(cat, info) -> dict:
     registered = {
         family: [
             cat.family(family)[name].describe() for name in names if name in cat.family(family)

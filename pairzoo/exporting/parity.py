@@ -146,10 +146,10 @@ def refusal(report: dict) -> tuple[str, str]:
         problems = [
             f"{where}: max |onnx - torch| {diff:.3g} exceeds the tolerance {report['tolerance']:g}"
         ]
-    return "; ".join(problems), describe(report)
+    return "; ".join(problems), parity_line(report)
 
 
-def describe(report: dict) -> str:
+def parity_line(report: dict) -> str:
     """One line of parity figures, for the CLI and for a failed gate's message."""
     parts = [f"batch {b['batch_size']}: {b['max_abs_diff']:.3g}" for b in report["batches"]]
     swap = report["swap"]

@@ -16,7 +16,7 @@ from pairzoo.atomic import is_stale, owner_tag
 from pairzoo.errors import DataError, ExportError, PairzooError
 from pairzoo.exporting.model_card import ONNX_NAME, build_card, data_section
 from pairzoo.exporting.onnx_export import check_onnx, export_onnx
-from pairzoo.exporting.parity import describe, refusal, run_parity
+from pairzoo.exporting.parity import parity_line, refusal, run_parity
 from pairzoo.registry import Registry
 from pairzoo.registry.card import Card, check_name, sha256_file
 
@@ -178,7 +178,7 @@ def _export_one(run: Path, registry: Registry, data_dir, held: dict) -> dict[str
         **result,
         "status": "exported",
         "ref": card.ref,
-        "parity": describe(card.section("parity")),
+        "parity": parity_line(card.section("parity")),
     }
 
 
