@@ -5,10 +5,12 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
 from pairzoo.errors import DataError
+from pairzoo.registry.card import ref_of
 
 
 def labelled_data(data_dir) -> dict[str, Any]:
@@ -79,8 +81,8 @@ def adaptation_key(parent: dict, request: str) -> str:
     return hashlib.sha256(json.dumps(body, sort_keys=True).encode()).hexdigest()
 
 
-def card_ref(card: dict) -> str:
-    return f"{card['name']}@{card['version']}"
+def card_ref(card: Mapping[str, Any]) -> str:
+    return ref_of(card)
 
 
 def read_json(path: Path) -> dict[str, Any]:

@@ -8,6 +8,7 @@ from typing import Any
 
 from pairzoo.adapt.inputs import card_ref, read_json
 from pairzoo.adapt.lineage import SECTION
+from pairzoo.registry.card import Card
 
 
 def lineage_section(ctx: Any, r: int, facts: dict | None) -> dict[str, Any]:
@@ -38,14 +39,12 @@ def publish(ctx: Any, report: dict) -> dict[str, Any]:
     r = ctx.settings.rounds
     refs = []
     for source in ctx.sources:
-        run_dir = ctx.work / f"round{r}" / source.card["name"]
+        run_dir = ctx.work / f"round{r}" / source.card.name
         config = read_json(run_dir / "config.json")
         card = find_adapted(ctx.registry, run_dir)
         if card is None:
             lineage = LineageRegistry(ctx.registry.root, config[SECTION])
-            card = export_run(
-                run_dir, lineage, name=source.card["name"], data_dir=ctx.labelled["dir"]
-            )
+            card = export_run(run_dir, lineage, name=source.card.name, data_dir=ctx.labelled["dir"])
             ctx.log(f"registered {card_ref(card)}")
         refs.append(card_ref(card))
     last = report["rounds"][-1]
@@ -60,18 +59,18 @@ def publish(ctx: Any, report: dict) -> dict[str, Any]:
         params=ctx.params,
         name=name,
     )
-    accuracy = run.card["metrics"]["val"]["accuracy"]
+    accuracy = run.card.metrics_of("val")["accuracy"]
     ctx.log(f"registered {card_ref(run.card)} (val {100 * accuracy:.2f}% out of fold)")
     return run.card
 
 
-def find_adapted(registry: Any, run_dir: Path) -> dict[str, Any] | None:
+def find_adapted(registry: Any, run_dir: Path) -> Card | None:
     """The adapted member already exported from `run_dir`, if a killed run got that far."""
     from pairzoo.exporting.run_export import run_key
 
     key = run_key(run_dir)
     for card in registry.list(kind="model"):
-        source = card.get("source") or {}
+        source = card.section("source")
         if SECTION in card and (source.get("config_hash"), source.get("model_pt_sha256")) == key:
             return card
     return None

@@ -207,11 +207,11 @@ class _Context:
         from pairzoo.train.config import config_hash
         from pairzoo.train.rundir import load_run
 
-        run_dir = self.work / f"round{r}" / source.card["name"]
+        run_dir = self.work / f"round{r}" / source.card.name
         config = self._config(r, source, facts)
         done = read_json(run_dir / "metrics.json")
         if done.get("finished") and done.get("config_hash") == config_hash(config):
-            self.log(f"  {source.card['name']}: kept {run_dir}")
+            self.log(f"  {source.card.name}: kept {run_dir}")
             return load_run(run_dir).model
         model = copy.deepcopy(start_model)
         ft = FinetuneSettings(**{**self.settings.finetune.to_dict(),
@@ -220,13 +220,13 @@ class _Context:
                         pseudo.label, ft, self.on_swap)  # fmt: skip
         metrics = self._metrics(model, config, info)
         save_run(run_dir, model, config, metrics)
-        self.log(f"  {source.card['name']}: val {100 * metrics['val']['accuracy']:.2f}% "
+        self.log(f"  {source.card.name}: val {100 * metrics['val']['accuracy']:.2f}% "
                  f"({info['steps']} steps, {info['seconds']:.0f} s)")  # fmt: skip
         return model
 
     def _config(self, r: int, source, facts: dict) -> dict[str, Any]:
-        config = dict(source.card.get("config") or {})
-        config["name"] = source.card["name"]
+        config = dict(source.card.section("config"))
+        config["name"] = source.card.name
         config[SECTION] = {**lineage_section(self, r, facts), "parent_member": source.ref}
         return config
 
