@@ -6,7 +6,12 @@ import json
 
 import click
 
-from pairzoo.cli.options import int8_option, plugins_dir_option, registry_option
+from pairzoo.cli.options import (
+    ensemble_entry_option,
+    int8_option,
+    plugins_dir_option,
+    registry_option,
+)
 
 
 @click.command("export")
@@ -28,13 +33,8 @@ from pairzoo.cli.options import int8_option, plugins_dir_option, registry_option
 )
 @plugins_dir_option
 @click.option("--json", "as_json", is_flag=True, help="Print the card (or the results) as JSON")
-@click.option(
-    "--ensemble",
-    is_flag=False,
-    flag_value="",
-    default=None,
-    metavar="[ENTRY]",
-    help="Write ensemble ENTRY (alone: the latest) as one ONNX file instead of exporting a run",
+@ensemble_entry_option(
+    "Write ensemble ENTRY (alone: the latest) as one ONNX file instead of exporting a run"
 )
 @click.option(
     "--out",

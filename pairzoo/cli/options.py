@@ -27,6 +27,15 @@ int8_option = click.option(
     "always int8, or never ($PAIRZOO_INT8)",
 )
 
+
+# `--ensemble` alone means the latest ensemble, `--ensemble ENTRY` that one; absent, None. The
+# optional value needs flag_value; `pairzoo ensemble export|predict [ENTRY]` take an argument.
+def ensemble_entry_option(help_text: str):
+    return click.option(
+        "--ensemble", is_flag=False, flag_value="", default=None, metavar="[ENTRY]", help=help_text
+    )
+
+
 no_progress_option = click.option(
     "--no-progress", is_flag=True, help="No progress bar or per-epoch lines"
 )

@@ -6,18 +6,11 @@ import json
 
 import click
 
-from pairzoo.cli.options import int8_option, registry_option
+from pairzoo.cli.options import ensemble_entry_option, int8_option, registry_option
 
 
 @click.command("predict")
-@click.option(
-    "--ensemble",
-    is_flag=False,
-    flag_value="",
-    default=None,
-    metavar="[ENTRY]",
-    help="Ensemble entry NAME[@VERSION] (alone: the latest ensemble)",
-)
+@ensemble_entry_option("Ensemble entry NAME[@VERSION] (alone: the latest ensemble)")
 @click.option("--model", help="One registry model, NAME[@VERSION]")
 @click.option(
     "--data",
