@@ -6,6 +6,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
+from pairzoo.checks import check_type
 from pairzoo.errors import ConfigError, PluginError
 
 FAMILIES = ("architectures", "fusion_heads", "losses", "label_rules")
@@ -168,21 +169,6 @@ def resolve_params(item: Registered, given: dict[str, Any] | None) -> dict[str, 
 
 
 def _coerce(item: Registered, key: str, default: Any, value: Any) -> Any:
-    where = f"{SINGULAR[item.family]} '{item.name}' parameter '{key}'"
-    if default is None or value is None:
+    if default is None or value is None:  # a None default takes any value; None means "unset"
         return value
-    if isinstance(default, bool):
-        ok = isinstance(value, bool)
-    elif isinstance(default, int):
-        ok = isinstance(value, int) and not isinstance(value, bool)
-    elif isinstance(default, float):
-        ok = isinstance(value, int | float) and not isinstance(value, bool)
-        value = float(value) if ok else value
-    elif isinstance(default, list | tuple):
-        ok = isinstance(value, list | tuple)
-        value = list(value) if ok else value
-    else:
-        ok = isinstance(value, type(default))
-    if not ok:
-        raise ConfigError(f"{where} must be {type(default).__name__}, got {value!r}")
-    return value
+    return check_type(f"{SINGULAR[item.family]} '{item.name}' parameter '{key}'", default, value)

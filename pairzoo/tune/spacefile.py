@@ -23,11 +23,11 @@ architecture and the loss registered). Every value is checked against the parame
 
 from __future__ import annotations
 
-import tomllib
 from pathlib import Path
 from typing import Any
 
 from pairzoo.errors import ConfigError
+from pairzoo.tomlfile import read_toml
 from pairzoo.tune.space import Dim, label
 
 # Train keys a trial cannot vary: the budget, where it runs, and what pruning counts on.
@@ -38,12 +38,7 @@ _ENTRY_KEYS = ("low", "high", "log", "choices", "fixed", "off")
 def load_space_file(path: str | Path, cfg: dict[str, Any], catalog) -> tuple[bool, dict]:
     """(derived, {key: Dim | ("fixed", value) | ("off",)}); ConfigError naming file and key."""
     path = Path(path)
-    try:
-        raw = tomllib.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise ConfigError(f"space file '{path}' does not exist") from None
-    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
-        raise ConfigError(f"{path}: not valid TOML: {exc}") from exc
+    raw = read_toml(path, "space file")
     derived = raw.pop("derived", True)
     if not isinstance(derived, bool):
         raise ConfigError(f"{path}: key 'derived' must be true or false, got {derived!r}")
