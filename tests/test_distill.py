@@ -262,6 +262,7 @@ def test_with_a_subset_only_its_pairs_go_through_the_ensemble(distilled, tmp_pat
     from pairzoo.data.format import load_data_dir
     from pairzoo.distill.teacher import proba_to_logit
     from pairzoo.ensemble.predict import predict_proba
+    from pairzoo.train.runconfig import RunConfig
     from pairzoo.train.session import train_subset
 
     reg, data, _, _ = distilled
@@ -270,7 +271,7 @@ def test_with_a_subset_only_its_pairs_go_through_the_ensemble(distilled, tmp_pat
     result = CliRunner().invoke(main, _args(reg, data, out, *sub, "--epochs", "1"))
     assert result.exit_code == 0, result.output
     cfg = json.loads((out / "config.json").read_text())
-    idx = train_subset(cfg, N_TRAIN)
+    idx = train_subset(RunConfig.from_dict(cfg), N_TRAIN)
     saved = np.load(out / "teacher_logits.npy", allow_pickle=False)
     proba, _ = predict_proba(reg, load_data_dir(data, "train").x[idx], ensemble="stack")
     np.testing.assert_allclose(saved[idx], proba_to_logit(proba), rtol=1e-6, atol=1e-6)
