@@ -148,6 +148,7 @@ def test_in_memory_study_writes_summary_and_cannot_resume(data, tmp_path):
 def test_derived_space_follows_registered_parameters():
     from pairzoo.plugins import catalog
     from pairzoo.train.config import default_config
+    from pairzoo.train.runconfig import RunConfig
     from pairzoo.tune.space import derive_space
 
     def space(arch, loss, **train):
@@ -157,7 +158,7 @@ def test_derived_space_follows_registered_parameters():
         cfg["arch_params"] = dict(cat.architectures[arch].params)
         cfg["loss_params"] = dict(cat.losses[loss].params)
         cfg["train"].update(train)
-        return {d.key: d for d in derive_space(cfg, cat)}
+        return {d.key: d for d in derive_space(RunConfig.from_dict(cfg), cat)}
 
     dims = space("resnet", "focal")
     assert sorted(dims) == [

@@ -23,7 +23,10 @@ from __future__ import annotations
 
 import itertools
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from pairzoo.train.runconfig import RunConfig
 
 SECTIONS = {"train": "train", "arch": "arch_params", "loss": "loss_params"}
 
@@ -100,24 +103,24 @@ def apply_params(config: dict[str, Any], values: dict[str, Any]) -> dict[str, An
     return out
 
 
-def derive_space(cfg: dict[str, Any], catalog) -> list[Dim]:
+def derive_space(cfg: RunConfig, catalog) -> list[Dim]:
     """Dimensions for resolved config `cfg` (see the module docstring for the rules)."""
-    t = cfg["train"]
-    dims = [Dim("train.lr", t["lr"] / 10, t["lr"] * 10, log=True)]
-    if t["weight_decay"] > 0:
-        dims.append(Dim("train.weight_decay", t["weight_decay"] / 10, t["weight_decay"] * 10, True))
-    arch = catalog.architectures[cfg["arch"]]
+    t = cfg.train
+    dims = [Dim("train.lr", t.lr / 10, t.lr * 10, log=True)]
+    if t.weight_decay > 0:
+        dims.append(Dim("train.weight_decay", t.weight_decay / 10, t.weight_decay * 10, True))
+    arch = catalog.architectures[cfg.model.arch]
     heads = set(catalog.fusion_heads)
     for name, default in arch.params.items():
-        dim = _arch_dim(name, default, cfg["arch_params"].get(name, default), heads)
+        dim = _arch_dim(name, default, cfg.model.params.get(name, default), heads)
         if dim is not None and dim.choices:
             dim = _accepted(dim, cfg, name)
         if dim is not None:
             dims.append(dim)
-    loss = catalog.losses[cfg["loss"]]
+    loss = catalog.losses[cfg.loss.name]
     for name, default in loss.params.items():
-        value = cfg["loss_params"].get(name, default)
-        if name == "label_smoothing" and t["label_smoothing"]:
+        value = cfg.loss.params.get(name, default)
+        if name == "label_smoothing" and t.label_smoothing:
             continue  # the trainer's value is the loss's; searching both would clash
         dim = _loss_dim(name, default, value)
         if dim is not None:
@@ -139,7 +142,7 @@ def _arch_dim(name: str, default: Any, value: Any, heads: set[str]) -> Dim | Non
     return None
 
 
-def _accepted(dim: Dim, cfg: dict[str, Any], name: str) -> Dim | None:
+def _accepted(dim: Dim, cfg: RunConfig, name: str) -> Dim | None:
     """`dim` keeping the choices the architecture can be built with; None if one or none is left."""
     from pairzoo.errors import PairzooError
     from pairzoo.plugins import build_architecture
@@ -147,7 +150,7 @@ def _accepted(dim: Dim, cfg: dict[str, Any], name: str) -> Dim | None:
     kept = []
     for choice in dim.choices:
         try:
-            build_architecture(cfg["arch"], {**cfg["arch_params"], name: choice})
+            build_architecture(cfg.model.arch, {**cfg.model.params, name: choice})
         except (PairzooError, ValueError, TypeError):
             continue
         kept.append(choice)
