@@ -39,7 +39,7 @@ METRICS = ("accuracy", "f1", "precision", "recall", "roc_auc")
 @plugins_dir_option
 @click.option("--json", "as_json", is_flag=True, help="Print the metrics as JSON")
 @ensemble_options
-def eval_(model_dir, data, device, batch_size, plugins_dir, as_json, ensemble, **ensemble_opts):
+def eval_(model_dir, data, device, batch_size, as_json, ensemble, **ensemble_opts):
     """Evaluate a run's best model on the labelled splits (val, test_public).
 
     With --ensemble: evaluate registry models through onnxruntime, stack them (LightGBM,
@@ -56,7 +56,7 @@ def eval_(model_dir, data, device, batch_size, plugins_dir, as_json, ensemble, *
     from pairzoo.train.evaluate import evaluate_run
 
     try:
-        load_plugins(plugins_dir)
+        load_plugins()
         result = evaluate_run(model_dir, data, device=device, batch_size=batch_size)
     except PairzooError as exc:
         raise click.ClickException(str(exc)) from exc

@@ -80,7 +80,7 @@ _HELP = {
 )  # fmt: skip
 @plugins_dir_option
 @click.option("--quiet", is_flag=True, help="No line per finished trial")
-def tune(config_file, out, plugins_dir, quiet, **options):
+def tune(config_file, out, quiet, **options):
     """Search hyper-parameters of one architecture with Optuna (TPE sampler, pruning).
 
     Each trial is a normal training run in OUT/trials/trial-NNNN, scored by the val accuracy of
@@ -97,7 +97,7 @@ def tune(config_file, out, plugins_dir, quiet, **options):
     from pairzoo.errors import PairzooError
 
     try:
-        result = _tune(config_file, out, plugins_dir, quiet, options)
+        result = _tune(config_file, out, quiet, options)
     except PairzooError as exc:
         raise click.ClickException(str(exc)) from exc
     from pairzoo.tune.summary import table
@@ -114,13 +114,13 @@ def tune(config_file, out, plugins_dir, quiet, **options):
         click.echo(f"best: trial {best['number']}, val accuracy {best['value']:.4f} -> {where}")
 
 
-def _tune(config_file, out, plugins_dir, quiet, options):
+def _tune(config_file, out, quiet, options):
     from pairzoo.cli.train_options import config_overrides
     from pairzoo.plugins import load_plugins
     from pairzoo.train.config import load_toml, merge
     from pairzoo.tune.run import TuneSettings, run_tune
 
-    load_plugins(plugins_dir)
+    load_plugins()
     base = load_toml(config_file) if config_file else {}
     settings = TuneSettings(
         n_trials=options.pop("n_trials"),

@@ -82,7 +82,6 @@ class ZooRun:
     runs_dir: Path
     registry_dir: Path
     force: bool  # retrain finished runs too
-    plugins_dir: str | None  # loaded by worker processes too
     bar: Progress
     say: Callable[[str], None]
 
@@ -94,14 +93,13 @@ def run_zoo(
     registry_dir: str | Path,
     force: bool = False,
     progress: bool = True,
-    plugins_dir: str | None = None,
     echo: Callable[[str], None] | None = None,
 ) -> ZooResult:
     """Train, export and ensemble `spec`'s models; returns what happened to each.
 
     Finished runs whose config hashes the same are kept (``force`` retrains them); an
     unfinished one is resumed. With ``settings.jobs`` above 1, models train in that many worker
-    processes (which load `plugins_dir` too). Raises only for problems common to every model; a
+    processes (which load the plugins of $PAIRZOO_PLUGINS_DIR too). Raises only for problems common to every model; a
     model's own failure is recorded in its outcome.
     """
     start = time.perf_counter()
@@ -112,7 +110,7 @@ def run_zoo(
     ]
     result = ZooResult(spec, data_dir, runs_dir, registry_dir, outcomes)
     bar = Progress(total=2 * len(outcomes) + 1, enabled=progress)
-    run = ZooRun(spec, data_dir, runs_dir, registry_dir, force, plugins_dir, bar, echo or bar.write)
+    run = ZooRun(spec, data_dir, runs_dir, registry_dir, force, bar, echo or bar.write)
     try:
         t = time.perf_counter()
         _train_all(run, outcomes)
@@ -160,7 +158,7 @@ def _prepare_and_train(run: ZooRun, jobs: list[Job], done, outcomes=None) -> Non
         ready.append(job)
     workers = run.spec.settings["jobs"]
     if workers > 1 and len(ready) > 1:
-        train_in_workers(ready, workers, run.plugins_dir, run.bar, done)
+        train_in_workers(ready, workers, run.bar, done)
     else:
         for job in ready:
             done(train_here(job, run.bar))
