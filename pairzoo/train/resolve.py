@@ -7,11 +7,10 @@ from typing import Any
 
 from pairzoo import __version__
 from pairzoo.catalog import Registered, resolve_params
+from pairzoo.data.rules import DEFAULT_RULE
 from pairzoo.errors import ConfigError
 from pairzoo.plugins import catalog
 from pairzoo.train.config import validate
-
-DEFAULT_RULE = "greater"
 
 
 def resolve_config(config: dict[str, Any], out_dir: str | Path | None = None) -> dict[str, Any]:
@@ -65,7 +64,7 @@ def _smoothing_into_loss(loss_params: dict[str, Any], train: dict[str, Any]) -> 
 
 
 def data_rule(data_dir: str | Path) -> str:
-    """The label rule named in the data's meta.json; "greater" when it names none."""
+    """The label rule named in the data's meta.json; DEFAULT_RULE when it names none."""
     from pairzoo.data.meta import read_meta
 
     if not (Path(data_dir) / "meta.json").exists():
