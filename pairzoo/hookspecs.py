@@ -59,6 +59,10 @@ def register_losses(register):
     :param register: ``register(name, factory, params=None, description="")``.
         ``factory(**params)`` returns a module whose ``forward(logits, targets,
         teacher_logits=None)`` returns a scalar loss; ``targets`` are float labels in [0, 1].
+        A loss that learns from a teacher's logits sets ``needs_teacher = True`` on its
+        factory (a class attribute when the factory is the module's class): the trainer then
+        refuses to train it without teacher logits, and ``pairzoo distill`` trains with it
+        (the config's loss if it is one, else the first such loss registered).
 
     The return value is ignored.
     """

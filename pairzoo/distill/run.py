@@ -18,11 +18,10 @@ from typing import Any
 import numpy as np
 
 from pairzoo.distill.teacher import LOGITS_FILE, RECORD_FILE, entry_ref
-from pairzoo.errors import ConfigError, RunError
+from pairzoo.errors import ConfigError, PluginError, RunError
 from pairzoo.train.runconfig import RunConfig
 
 REPORT_FILE = "distill_report.json"
-LOSS = "distill"
 _FROM_BASE_DROPPED = ("name", "data_fingerprint", "provenance")
 
 
@@ -52,7 +51,8 @@ class DistillResult:
 
 
 def distill_config(base: dict[str, Any], overrides: dict[str, Any]) -> dict[str, Any]:
-    """`base` (a TOML file or a run's config.json) with `overrides`, and the distill loss.
+    """`base` (a TOML file or a run's config.json) with `overrides`, and a loss that learns
+    from a teacher: the base's own if it does (its `needs_teacher`), else `teacher_loss()`.
 
     A base made for another loss (or architecture) gives up its loss (architecture) parameters;
     its name and recorded outputs (fingerprint, provenance) are dropped: they describe another run.
@@ -60,11 +60,29 @@ def distill_config(base: dict[str, Any], overrides: dict[str, Any]) -> dict[str,
     from pairzoo.train.config import merge
 
     base = {k: v for k, v in base.items() if k not in _FROM_BASE_DROPPED}
-    if base.get("loss", LOSS) != LOSS:
+    loss = teacher_loss(base.get("loss"))
+    if base.get("loss", loss) != loss:
         base.pop("loss_params", None)
     if overrides.get("arch", base.get("arch")) != base.get("arch"):
         base.pop("arch_params", None)
-    return merge(base, {**overrides, "loss": LOSS})
+    return merge(base, {**overrides, "loss": loss})
+
+
+def teacher_loss(preferred: str | None = None) -> str:
+    """`preferred` if it names a registered loss that learns from a teacher's logits, else the
+    first such loss registered (the builtin `distill`); PluginError when none is."""
+    from pairzoo.plugins import catalog
+
+    losses = catalog().losses
+    names = [n for n, item in losses.items() if getattr(item.obj, "needs_teacher", False)]
+    if preferred in names:
+        return preferred
+    if not names:
+        raise PluginError(
+            "no registered loss learns from a teacher (none sets needs_teacher = True), so "
+            f"there is nothing to distill with (losses: {', '.join(sorted(losses)) or 'none'})"
+        )
+    return names[0]
 
 
 def distill(
@@ -198,7 +216,7 @@ def _card_teacher(record: dict[str, Any], cfg: RunConfig) -> dict[str, Any]:
     return {
         **{k: record.get(k) for k in keep},
         "logits_file": LOGITS_FILE,
-        "loss": LOSS,
+        "loss": cfg.loss.name,
         "loss_params": cfg.loss.params,
     }
 
