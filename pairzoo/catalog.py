@@ -72,6 +72,12 @@ class Catalog:
     def broken(self) -> list[PluginInfo]:
         return [p for p in self.plugins if p.error]
 
+    def order_aware_heads(self) -> list[str]:
+        """Fusion heads whose factory does not declare ``symmetric = True``, sorted: the ones an
+        antisymmetric model can keep."""
+        heads = self.fusion_heads.items()
+        return sorted(n for n, item in heads if not getattr(item.obj, "symmetric", False))
+
     def plugin(self, name: str) -> PluginInfo | None:
         return next((p for p in self.plugins if p.name == name), None)
 

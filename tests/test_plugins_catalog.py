@@ -193,3 +193,33 @@ def test_catalog_is_cached_and_reloadable():
     first = load_plugins()
     assert catalog() is first
     assert load_plugins() is not first
+
+
+ORDER_AWARE_HEAD = """
+import torch
+from torch import nn
+from pairzoo.hookspecs import hookimpl
+
+class Left(nn.Module):
+    def __init__(self, feat_dim):
+        super().__init__()
+        self.fc = nn.Linear(feat_dim, 1)
+
+    def forward(self, ea, eb):
+        return self.fc(ea).squeeze(1)
+
+@hookimpl
+def register_fusion_heads(register):
+    register("leftonly", Left)
+"""
+
+
+def test_the_refusal_of_all_symmetric_heads_names_the_registered_order_aware_ones(plugin_dir):
+    from pairzoo.siamese import FusionCombiner
+
+    assert catalog().order_aware_heads() == ["concat", "residual"]
+    (plugin_dir / "leftonly.py").write_text(ORDER_AWARE_HEAD)
+    load_plugins(plugin_dir)
+    assert catalog().order_aware_heads() == ["concat", "leftonly", "residual"]
+    with pytest.raises(ValueError, match=r"add an order-aware head \(concat, leftonly, residual\)"):
+        FusionCombiner(8, ["diff", "product"], antisymmetric=True)
