@@ -223,3 +223,28 @@ def test_the_refusal_of_all_symmetric_heads_names_the_registered_order_aware_one
     assert catalog().order_aware_heads() == ["concat", "leftonly", "residual"]
     with pytest.raises(ValueError, match=r"add an order-aware head \(concat, leftonly, residual\)"):
         FusionCombiner(8, ["diff", "product"], antisymmetric=True)
+
+
+TUNABLE_PLUGIN = """
+from pairzoo.hookspecs import hookimpl
+
+@hookimpl
+def register_architectures(register):
+    register("{name}", lambda **kw: None, params={{"width": 4, "depth": 3}}, tunable={tunable})
+"""
+
+
+@pytest.mark.parametrize(
+    ("tunable", "message"),
+    [
+        ('{"nope": {"scale": 2}}', "tunable 'nope', which is no numeric parameter"),
+        ('{"depth": {"scale": 1}}', "expected {'scale': K} with K > 1"),
+        ('{"depth": {"low": 5, "high": 1}}', "expected {'scale': K}"),
+        ('{"depth": {"low": 0, "high": 4, "log": True}}', "expected {'scale': K}"),
+        ('[("depth", 2)]', "expected a dict by parameter"),
+    ],
+)
+def test_a_tunable_range_is_checked_when_it_is_registered(plugin_dir, tunable, message):
+    write(plugin_dir, "tun", TUNABLE_PLUGIN.format(name="tun", tunable=tunable))
+    info = plugin(load_plugins(plugin_dir), "file:tun")
+    assert message in info.error and "tun" not in catalog().architectures

@@ -48,10 +48,16 @@ def resolve_config(config: dict[str, Any], out_dir: str | Path | None = None) ->
     return cfg
 
 
+def loss_params_from_train(train: dict[str, Any]) -> dict[str, Any]:
+    """The loss parameters a config's train table sets: ``train.label_smoothing`` (when not 0)
+    is the loss's ``label_smoothing``, kept in the train table for the files that hold it."""
+    return {"label_smoothing": train["label_smoothing"]} if train["label_smoothing"] else {}
+
+
 def _smoothing_into_loss(loss_params: dict[str, Any], train: dict[str, Any]) -> dict[str, Any]:
-    # A loss that smooths its own targets gets train.label_smoothing as its parameter (the
-    # trainer then leaves targets alone); other losses get smoothed targets from the trainer.
-    smoothing = train["label_smoothing"]
+    # A loss that smooths its own targets gets train.label_smoothing as its parameter; a loss
+    # without one is given smoothed targets (see build_run_loss).
+    smoothing = loss_params_from_train(train).get("label_smoothing")
     if "label_smoothing" not in loss_params or not smoothing:
         return loss_params
     given = loss_params["label_smoothing"]
