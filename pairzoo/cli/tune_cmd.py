@@ -90,9 +90,9 @@ def tune(config_file, out, quiet, **options):
     study: it runs only the trials missing to reach --trials finished or pruned ones.
 
     The space centres on the base config: learning rate and weight decay (log, a tenth to ten
-    times the base), any architecture parameter whose name holds "width" (log, half to twice),
-    any parameter whose default lists fusion heads (subsets of the base list), and the loss's
-    float parameters (label smoothing 0 to 0.2; others half to twice). --space FILE changes it.
+    times the base), the ranges plugins declared (the builtins: width_mult half to twice, label
+    smoothing 0 to 0.2), any parameter whose default lists fusion heads (subsets of the base
+    list), and the loss's other float parameters (half to twice). --space FILE changes it.
     """
     from pairzoo.errors import PairzooError
 
