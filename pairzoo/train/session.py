@@ -10,13 +10,14 @@ import numpy as np
 import torch
 
 from pairzoo.errors import ConfigError
-from pairzoo.plugins import build_architecture, build_loss, get_label_rule
+from pairzoo.plugins import build_architecture, get_label_rule
 from pairzoo.train.augment import PairAugment
 from pairzoo.train.batches import DeviceSplit
 from pairzoo.train.checkpoint import cpu_state_dict, restore_rng, rng_state
 from pairzoo.train.device import Runtime
 from pairzoo.train.early_stopping import EarlyStopping
 from pairzoo.train.loop import Stepper
+from pairzoo.train.loss import build_run_loss
 from pairzoo.train.schedules import Schedule
 
 if TYPE_CHECKING:
@@ -168,7 +169,7 @@ def build_session(
         ddp = wrap(model, runtime.device, aux and t.aux_weight > 0)
     stepper = Stepper(
         model=model,
-        loss_fn=build_loss(cfg.loss.name, cfg.loss.params).to(runtime.device),
+        loss_fn=build_run_loss(cfg).to(runtime.device),
         optimizer=optimizer,
         schedule=Schedule(t.schedule, optimizer, t.lr, steps_per_epoch * t.epochs),
         scaler=torch.amp.GradScaler(
@@ -187,7 +188,6 @@ def build_session(
         batch_size=t.batch_size,
         accum_steps=t.accum_steps,
         grad_clip=t.grad_clip,
-        label_smoothing=0.0 if "label_smoothing" in cfg.loss.params else t.label_smoothing,
         aux_weight=t.aux_weight if aux else 0.0,
         group=group,
         ddp=ddp,
