@@ -159,22 +159,14 @@ def _teacher(run: DistillRun, x: np.ndarray, rule: str) -> tuple[np.ndarray, dic
     Only the pairs the run trains on (its --subset) are given to the ensemble; the other
     entries of the saved array are 0 and never read.
     """
-    from pairzoo.distill.teacher import load_teacher, proba_to_logit, save_teacher, teacher_proba
+    from pairzoo.distill.teacher import proba_to_logit, save_teacher, teacher_proba
     from pairzoo.train.session import train_subset
 
     out, cfg, loaded, threads = run.out, run.config, run.ensemble, run.threads
     indices = train_subset(cfg, len(x))
     subset = None if indices is None else _subset_facts(cfg)
     if run.resume and (out / RECORD_FILE).exists():
-        logits, record = load_teacher(out, loaded.card, len(x), cfg.data.fingerprint)
-        if record.get("subset") != subset:
-            raise RunError(
-                f"{out / RECORD_FILE}: the teacher was computed for train subset "
-                f"{record.get('subset')}, this run trains on {subset}; resume with the same "
-                "--subset, --subset-mode and --seed, or choose another --out"
-            )
-        run.log(f"teacher: reusing {out / LOGITS_FILE} ({record['ensemble']}, sha256 checked)")
-        return logits, record, True
+        return (*_saved_teacher(run, len(x), subset), True)
     if run.resume and ((out / "last.pt").exists() or (out / "config.json").exists()):
         raise RunError(
             f"{out} holds a run without {RECORD_FILE}: it was not trained by `pairzoo distill`, "
@@ -205,6 +197,21 @@ def _teacher(run: DistillRun, x: np.ndarray, rule: str) -> tuple[np.ndarray, dic
     )
     run.log(f"teacher: {len(pairs)} logits in {seconds:.1f} s, saved to {out / LOGITS_FILE}")
     return logits, record, False
+
+
+def _saved_teacher(run: DistillRun, n: int, subset: dict | None) -> tuple[np.ndarray, dict]:
+    from pairzoo.distill.teacher import load_teacher
+
+    out = run.out
+    logits, record = load_teacher(out, run.ensemble.card, n, run.config.data.fingerprint)
+    if record.get("subset") != subset:
+        raise RunError(
+            f"{out / RECORD_FILE}: the teacher was computed for train subset "
+            f"{record.get('subset')}, this run trains on {subset}; resume with the same "
+            "--subset, --subset-mode and --seed, or choose another --out"
+        )
+    run.log(f"teacher: reusing {out / LOGITS_FILE} ({record['ensemble']}, sha256 checked)")
+    return logits, record
 
 
 def _subset_facts(cfg: RunConfig) -> dict[str, Any]:
