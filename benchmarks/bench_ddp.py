@@ -24,10 +24,10 @@ ROUNDS = 3
 WORLD = 2
 
 
-def _config() -> dict:
-    from pairzoo.train.config import validate
+def _config():
+    from pairzoo.train.runconfig import RunConfig
 
-    return validate(
+    return RunConfig.from_dict(
         {
             "arch": "resnet",
             "arch_params": {"layers": [2, 2, 2], "width_mult": 0.25},

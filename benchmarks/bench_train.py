@@ -43,12 +43,12 @@ def _data(n: int):
 
 
 def _session(cfg: dict, train, tuned: bool):
-    from pairzoo.train.config import validate
     from pairzoo.train.device import Runtime
+    from pairzoo.train.runconfig import RunConfig
     from pairzoo.train.session import build_session
 
     runtime = Runtime(torch.device("cpu"), None, channels_last=tuned, fused_optimizer=tuned)
-    return build_session(validate(cfg), runtime, train)
+    return build_session(RunConfig.from_dict(cfg), runtime, train)
 
 
 def _trainer_round(session, train) -> float:

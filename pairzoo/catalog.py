@@ -6,6 +6,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
+from pairzoo.checks import check_type
 from pairzoo.errors import ConfigError, PluginError
 
 FAMILIES = ("architectures", "fusion_heads", "losses", "label_rules")
@@ -28,6 +29,9 @@ class Registered:
     description: str
     plugin: str
     plugin_version: str
+    # parameter -> how `pairzoo tune` searches it: {"scale": k} (log, from v / k to v * k around
+    # the run's value v) or {"low": a, "high": b, "log": False} (widened to hold v)
+    tunable: dict[str, dict[str, Any]] = field(default_factory=dict)
 
     def describe(self) -> dict[str, Any]:
         return {
@@ -71,6 +75,12 @@ class Catalog:
     def broken(self) -> list[PluginInfo]:
         return [p for p in self.plugins if p.error]
 
+    def order_aware_heads(self) -> list[str]:
+        """Fusion heads whose factory does not declare ``symmetric = True``, sorted: the ones an
+        antisymmetric model can keep."""
+        heads = self.fusion_heads.items()
+        return sorted(n for n, item in heads if not getattr(item.obj, "symmetric", False))
+
     def plugin(self, name: str) -> PluginInfo | None:
         return next((p for p in self.plugins if p.name == name), None)
 
@@ -101,12 +111,15 @@ class Catalog:
 def make_register(catalog: Catalog, family: str, info: PluginInfo):
     """Build the `register` callback handed to one plugin's hook for one family."""
 
-    def register(name, factory=None, params=None, description=""):
+    def register(name, factory=None, params=None, description="", tunable=None):
         if family == "label_rules":
             rule = name
             name, factory, params = getattr(rule, "name", None), rule, {}
             description = getattr(rule, "description", "")
         _check_item(info.name, family, name, factory, params)
+        _check_tunable(
+            f"plugin '{info.name}' registered {SINGULAR[family]} '{name}'", params, tunable
+        )
         items = catalog.family(family)
         if name in items:
             message = (
@@ -116,8 +129,9 @@ def make_register(catalog: Catalog, family: str, info: PluginInfo):
             catalog.conflicts[family, name] = message
             raise PluginError(message)
         items[name] = Registered(
-            name, family, factory, dict(params or {}), description, info.name, info.version
-        )
+            name, family, factory, dict(params or {}), description, info.name, info.version,
+            {k: dict(v) for k, v in (tunable or {}).items()},
+        )  # fmt: skip
         info.registered.setdefault(family, []).append(name)
 
     return register
@@ -154,6 +168,38 @@ def _check_item(plugin: str, family: str, name, factory, params) -> None:
             )
 
 
+def _check_tunable(what: str, params, tunable) -> None:
+    if tunable is None:
+        return
+    if not isinstance(tunable, dict):
+        raise PluginError(f"{what} with tunable {tunable!r:.80}, expected a dict by parameter")
+    for key, spec in tunable.items():
+        default = (params or {}).get(key)
+        number = isinstance(default, int | float) and not isinstance(default, bool)
+        if not number:
+            raise PluginError(f"{what} with tunable {key!r}, which is no numeric parameter of it")
+        if not _valid_spec(spec):
+            raise PluginError(
+                f"{what} with tunable {key!r} {spec!r:.80}: expected {{'scale': K}} with K > 1, "
+                "or {'low': A, 'high': B} with A < B and an optional 'log': True"
+            )
+
+
+def _valid_spec(spec) -> bool:
+    def num(v) -> bool:
+        return isinstance(v, int | float) and not isinstance(v, bool)
+
+    if not isinstance(spec, dict):
+        return False
+    if set(spec) == {"scale"}:
+        return num(spec["scale"]) and spec["scale"] > 1
+    if not {"low", "high"} <= set(spec) <= {"low", "high", "log"}:
+        return False
+    log = spec.get("log", False)
+    ok = num(spec["low"]) and num(spec["high"]) and spec["low"] < spec["high"]
+    return ok and isinstance(log, bool) and not (log and spec["low"] <= 0)
+
+
 def resolve_params(item: Registered, given: dict[str, Any] | None) -> dict[str, Any]:
     """Defaults overlaid with `given`; unknown names and wrongly typed values raise ConfigError."""
     params = dict(item.params)
@@ -168,21 +214,6 @@ def resolve_params(item: Registered, given: dict[str, Any] | None) -> dict[str, 
 
 
 def _coerce(item: Registered, key: str, default: Any, value: Any) -> Any:
-    where = f"{SINGULAR[item.family]} '{item.name}' parameter '{key}'"
-    if default is None or value is None:
+    if default is None or value is None:  # a None default takes any value; None means "unset"
         return value
-    if isinstance(default, bool):
-        ok = isinstance(value, bool)
-    elif isinstance(default, int):
-        ok = isinstance(value, int) and not isinstance(value, bool)
-    elif isinstance(default, float):
-        ok = isinstance(value, int | float) and not isinstance(value, bool)
-        value = float(value) if ok else value
-    elif isinstance(default, list | tuple):
-        ok = isinstance(value, list | tuple)
-        value = list(value) if ok else value
-    else:
-        ok = isinstance(value, type(default))
-    if not ok:
-        raise ConfigError(f"{where} must be {type(default).__name__}, got {value!r}")
-    return value
+    return check_type(f"{SINGULAR[item.family]} '{item.name}' parameter '{key}'", default, value)

@@ -23,11 +23,15 @@ hookimpl = pluggy.HookimplMarker(PROJECT)
 def register_architectures(register):
     """Register pair-model architectures.
 
-    :param register: ``register(name, factory, params=None, description="")``.
+    :param register: ``register(name, factory, params=None, description="", tunable=None)``.
         ``factory(**params)`` returns a ``torch.nn.Module`` whose ``forward(xa, xb)`` takes two
         float32 tensors of shape (N, 1, 28, 28) and returns one logit per pair, shape (N,).
         ``params`` maps every parameter name to its default; the core rejects unknown
-        parameters and values whose type differs from the default's.
+        parameters and values whose type differs from the default's. ``tunable`` maps numeric
+        parameters to the range ``pairzoo tune`` searches: ``{"scale": k}`` (log-uniform from
+        the run's value over k to k times it) or ``{"low": a, "high": b, "log": False}``
+        (widened to hold the run's value); the others are left as they are (a parameter
+        listing fusion heads is searched over subsets of its heads).
 
     The return value is ignored.
     """
@@ -56,9 +60,16 @@ def register_fusion_heads(register):
 def register_losses(register):
     """Register training losses.
 
-    :param register: ``register(name, factory, params=None, description="")``.
+    :param register: ``register(name, factory, params=None, description="", tunable=None)``.
         ``factory(**params)`` returns a module whose ``forward(logits, targets,
         teacher_logits=None)`` returns a scalar loss; ``targets`` are float labels in [0, 1].
+        ``tunable`` is as for architectures; a float parameter it leaves out is searched from
+        half its value. A ``label_smoothing`` parameter receives ``train.label_smoothing``;
+        a loss without one is given targets smoothed to ``y (1 - ls) + ls / 2`` instead.
+        A loss that learns from a teacher's logits sets ``needs_teacher = True`` on its
+        factory (a class attribute when the factory is the module's class): the trainer then
+        refuses to train it without teacher logits, and ``pairzoo distill`` trains with it
+        (the config's loss if it is one, else the first such loss registered).
 
     The return value is ignored.
     """

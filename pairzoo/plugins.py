@@ -15,6 +15,7 @@ import importlib.util
 import inspect
 import os
 import sys
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -90,6 +91,26 @@ def load_plugins(plugins_dir: str | os.PathLike | None = None) -> Catalog:
         if not info.error and info.name in modules:
             info.warning = _idle_warning(modules[info.name], info)
     return _catalog
+
+
+def use_plugins_dir(plugins_dir: str | os.PathLike | None) -> Callable[[], None]:
+    """Make `plugins_dir` the directory every later load reads, here and in the worker processes
+    this one spawns (they inherit $PAIRZOO_PLUGINS_DIR); the catalogue loads afresh on next use.
+    Returns the function that puts the previous setting back (None: nothing changes)."""
+    global _catalog, _plugins_dir
+    if not plugins_dir:
+        return lambda: None
+    previous = os.environ.get(PLUGINS_DIR_ENV)
+    os.environ[PLUGINS_DIR_ENV] = _plugins_dir = str(plugins_dir)
+    _catalog = None
+
+    def restore() -> None:
+        if previous is None:
+            os.environ.pop(PLUGINS_DIR_ENV, None)
+        else:
+            os.environ[PLUGINS_DIR_ENV] = previous
+
+    return restore
 
 
 def catalog() -> Catalog:

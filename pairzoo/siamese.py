@@ -8,9 +8,9 @@ Antisymmetry. With ``antisymmetric=True`` the logit is ``f(a, b) - f(b, a)``, wh
 softmax-weighted mix of the heads, so swapping the two images flips the logit exactly. A head
 whose own output is symmetric in its two inputs (it declares ``symmetric = True``, like
 ``diff``, ``product``, ``cosine`` and ``l2``) contributes exactly zero to that difference, so it
-is left out: the mixing weights are a softmax over the order-aware heads only (``concat``,
-``residual`` and any head that does not declare itself symmetric), and the left-out names are in
-:attr:`FusionCombiner.dropped`. If no order-aware head remains, the logit would always be 0, so
+is left out: the mixing weights are a softmax over the order-aware heads only (those that do not
+declare themselves symmetric, as ``Catalog.order_aware_heads`` lists them), and the left-out
+names are in :attr:`FusionCombiner.dropped`. If no order-aware head remains, the logit would always be 0, so
 construction fails with a ``ValueError``.
 """
 
@@ -21,7 +21,7 @@ from collections.abc import Mapping, Sequence
 import torch
 from torch import nn
 
-from pairzoo.plugins import build_fusion_head
+from pairzoo.plugins import build_fusion_head, catalog
 
 __all__ = ["FusionCombiner", "SiameseNet", "DIGIT_CLASSES"]
 
@@ -65,9 +65,10 @@ class FusionCombiner(nn.Module):
         ]
         self.names = [n for n in heads if n not in self.dropped]
         if not self.names:
+            aware = ", ".join(catalog().order_aware_heads()) or "none is registered"
             raise ValueError(
                 f"heads {heads!r} are all symmetric: with antisymmetric true their contributions "
-                "cancel and the logit would always be 0; add an order-aware head (concat, residual) "
+                f"cancel and the logit would always be 0; add an order-aware head ({aware}) "
                 "or set antisymmetric false"
             )
         self.heads = nn.ModuleDict({n: built[n] for n in self.names})

@@ -88,18 +88,30 @@ class DistillLoss(nn.Module):
         return self.alpha * t * t * soft + (1 - self.alpha) * hard
 
 
+# `pairzoo tune` searches label smoothing in [0, 0.2] (widened to hold the run's value).
+TUNABLE = {"label_smoothing": {"low": 0.0, "high": 0.2}}
+
+
 @hookimpl
 def register_losses(register):
-    register("bce", BCELoss, params={"label_smoothing": 0.0}, description="binary cross-entropy")
+    register(
+        "bce",
+        BCELoss,
+        params={"label_smoothing": 0.0},
+        description="binary cross-entropy",
+        tunable=TUNABLE,
+    )
     register(
         "focal",
         FocalLoss,
         params={"alpha": 1.0, "gamma": 2.0, "label_smoothing": 0.0},
         description="focal loss: alpha * (1 - p_t)^gamma * BCE",
+        tunable=TUNABLE,
     )
     register(
         "distill",
         DistillLoss,
         params={"temperature": 3.0, "alpha": 0.7, "label_smoothing": 0.0},
         description="alpha * T^2 * BCE(sigmoid(s/T), sigmoid(t/T)) + (1 - alpha) * BCE(s, y)",
+        tunable=TUNABLE,
     )

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from pairzoo_plugins.label_rules import GREATER, SAME
 
-from pairzoo.data.rules import GREATER, SAME, LabelRule
+from pairzoo.data.rules import LabelRule
 from pairzoo.plugins import get_label_rule
 
 

@@ -262,6 +262,7 @@ def test_with_a_subset_only_its_pairs_go_through_the_ensemble(distilled, tmp_pat
     from pairzoo.data.format import load_data_dir
     from pairzoo.distill.teacher import proba_to_logit
     from pairzoo.ensemble.predict import predict_proba
+    from pairzoo.train.runconfig import RunConfig
     from pairzoo.train.session import train_subset
 
     reg, data, _, _ = distilled
@@ -270,7 +271,7 @@ def test_with_a_subset_only_its_pairs_go_through_the_ensemble(distilled, tmp_pat
     result = CliRunner().invoke(main, _args(reg, data, out, *sub, "--epochs", "1"))
     assert result.exit_code == 0, result.output
     cfg = json.loads((out / "config.json").read_text())
-    idx = train_subset(cfg, N_TRAIN)
+    idx = train_subset(RunConfig.from_dict(cfg), N_TRAIN)
     saved = np.load(out / "teacher_logits.npy", allow_pickle=False)
     proba, _ = predict_proba(reg, load_data_dir(data, "train").x[idx], ensemble="stack")
     np.testing.assert_allclose(saved[idx], proba_to_logit(proba), rtol=1e-6, atol=1e-6)
@@ -283,3 +284,41 @@ def test_with_a_subset_only_its_pairs_go_through_the_ensemble(distilled, tmp_pat
     other = ("--subset", "300", "--subset-mode", "random", "--seed", "3", "--no-register")
     again = CliRunner().invoke(main, _args(reg, data, out, *other, "--epochs", "1", "--resume"))
     assert again.exit_code == 1 and "computed for train subset" in again.output
+
+
+TEACHER_LOSS = """
+from torch import nn
+from pairzoo.hookspecs import hookimpl
+
+class Soft(nn.Module):
+    needs_teacher = True
+
+    def forward(self, logits, targets, teacher_logits=None):
+        return ((logits - teacher_logits) ** 2).mean()
+
+@hookimpl
+def register_losses(register):
+    register("soft2", Soft)
+"""
+
+
+def test_the_loss_is_chosen_by_needs_teacher_not_by_name(tmp_path, monkeypatch):
+    from pairzoo.catalog import Catalog
+    from pairzoo.distill.run import distill_config, teacher_loss
+    from pairzoo.errors import PluginError
+    from pairzoo.plugins import load_plugins
+
+    (tmp_path / "soft2.py").write_text(TEACHER_LOSS)
+    try:
+        load_plugins(tmp_path)
+        kept = distill_config({"loss": "soft2", "loss_params": {}}, {})
+        assert kept["loss"] == "soft2" and kept["loss_params"] == {}
+        swapped = distill_config({"loss": "focal", "loss_params": {"gamma": 1.0}}, {})
+        assert swapped["loss"] == "distill" and "loss_params" not in swapped
+        assert teacher_loss() == "distill"  # the first registered: the builtin
+        with monkeypatch.context() as m:
+            m.setattr("pairzoo.plugins._catalog", Catalog())
+            with pytest.raises(PluginError, match="no registered loss learns from a teacher"):
+                teacher_loss("soft2")
+    finally:
+        load_plugins(None)

@@ -193,3 +193,58 @@ def test_catalog_is_cached_and_reloadable():
     first = load_plugins()
     assert catalog() is first
     assert load_plugins() is not first
+
+
+ORDER_AWARE_HEAD = """
+import torch
+from torch import nn
+from pairzoo.hookspecs import hookimpl
+
+class Left(nn.Module):
+    def __init__(self, feat_dim):
+        super().__init__()
+        self.fc = nn.Linear(feat_dim, 1)
+
+    def forward(self, ea, eb):
+        return self.fc(ea).squeeze(1)
+
+@hookimpl
+def register_fusion_heads(register):
+    register("leftonly", Left)
+"""
+
+
+def test_the_refusal_of_all_symmetric_heads_names_the_registered_order_aware_ones(plugin_dir):
+    from pairzoo.siamese import FusionCombiner
+
+    assert catalog().order_aware_heads() == ["concat", "residual"]
+    (plugin_dir / "leftonly.py").write_text(ORDER_AWARE_HEAD)
+    load_plugins(plugin_dir)
+    assert catalog().order_aware_heads() == ["concat", "leftonly", "residual"]
+    with pytest.raises(ValueError, match=r"add an order-aware head \(concat, leftonly, residual\)"):
+        FusionCombiner(8, ["diff", "product"], antisymmetric=True)
+
+
+TUNABLE_PLUGIN = """
+from pairzoo.hookspecs import hookimpl
+
+@hookimpl
+def register_architectures(register):
+    register("{name}", lambda **kw: None, params={{"width": 4, "depth": 3}}, tunable={tunable})
+"""
+
+
+@pytest.mark.parametrize(
+    ("tunable", "message"),
+    [
+        ('{"nope": {"scale": 2}}', "tunable 'nope', which is no numeric parameter"),
+        ('{"depth": {"scale": 1}}', "expected {'scale': K} with K > 1"),
+        ('{"depth": {"low": 5, "high": 1}}', "expected {'scale': K}"),
+        ('{"depth": {"low": 0, "high": 4, "log": True}}', "expected {'scale': K}"),
+        ('[("depth", 2)]', "expected a dict by parameter"),
+    ],
+)
+def test_a_tunable_range_is_checked_when_it_is_registered(plugin_dir, tunable, message):
+    write(plugin_dir, "tun", TUNABLE_PLUGIN.format(name="tun", tunable=tunable))
+    info = plugin(load_plugins(plugin_dir), "file:tun")
+    assert message in info.error and "tun" not in catalog().architectures

@@ -137,6 +137,28 @@ def test_loose_file_plugin_through_plugins_dir(tmp_path):
     assert [i["name"] for i in info["registered"]["architectures"]] == ["flatfile"]
 
 
+def test_root_plugins_dir_reaches_the_command_and_the_processes_it_starts(tmp_path):
+    loose = tmp_path / "loose"
+    loose.mkdir()
+    (loose / "rootfile.py").write_text(textwrap.dedent(PLUGIN.format(name="rootfile")))
+    result = CliRunner().invoke(main, ["--plugins-dir", str(loose), "plugins", "--json"])
+    assert result.exit_code == 0, result.output
+    assert "file:rootfile" in by_name(json.loads(result.output))
+    assert "PAIRZOO_PLUGINS_DIR" not in os.environ  # set for the command's time only
+
+    from pairzoo.plugins import use_plugins_dir
+
+    restore = use_plugins_dir(loose)
+    try:
+        code = "from pairzoo.plugins import catalog; print(sorted(catalog().architectures))"
+        child = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    finally:
+        restore()
+    assert child.returncode == 0, child.stderr
+    assert "rootfile" in child.stdout
+    assert "PAIRZOO_PLUGINS_DIR" not in os.environ
+
+
 def test_command_module_does_not_import_torch():
     code = "import sys, pairzoo.cli.plugins_cmd; sys.exit('torch' in sys.modules)"
     assert subprocess.run([sys.executable, "-c", code], timeout=60).returncode == 0

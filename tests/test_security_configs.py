@@ -106,11 +106,12 @@ def test_python_in_a_tune_space_file_is_refused(data, tmp_path, marker):
     from pairzoo.errors import ConfigError
     from pairzoo.plugins import catalog
     from pairzoo.train.resolve import resolve_config
+    from pairzoo.train.runconfig import RunConfig
     from pairzoo.tune.spacefile import load_space_file
 
     space = tmp_path / "space.toml"
     space.write_text(f'[train.lr]\nlow = "{expr(marker)}"\nhigh = 1e-2\n')
-    cfg = resolve_config({"arch": "baseline", "data": str(data)})
+    cfg = RunConfig.from_dict(resolve_config({"arch": "baseline", "data": str(data)}))
     with pytest.raises(ConfigError, match="train.lr"):
         load_space_file(space, cfg, catalog())
     assert not marker.exists()

@@ -33,11 +33,12 @@ def source(tmp_path_factory):
 def _initial_state(cfg, out):
     from pairzoo.train.device import pick_runtime
     from pairzoo.train.resolve import resolve_config
+    from pairzoo.train.runconfig import RunConfig
     from pairzoo.train.session import build_session, load_splits
 
     cfg = resolve_config(cfg, out)
-    runtime = pick_runtime("cpu")
-    return cfg, build_session(cfg, runtime, load_splits(cfg, runtime).train).stepper.model
+    run, runtime = RunConfig.from_dict(cfg), pick_runtime("cpu")
+    return cfg, build_session(run, runtime, load_splits(run, runtime).train).stepper.model
 
 
 def test_the_run_starts_from_the_given_weights_and_records_their_hash(source, tmp_path):

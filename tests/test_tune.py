@@ -154,6 +154,7 @@ def test_in_memory_study_writes_summary_and_cannot_resume(data, tmp_path):
 def test_derived_space_follows_registered_parameters():
     from pairzoo.plugins import catalog
     from pairzoo.train.config import default_config
+    from pairzoo.train.runconfig import RunConfig
     from pairzoo.tune.space import derive_space
 
     def space(arch, loss, **train):
@@ -163,7 +164,7 @@ def test_derived_space_follows_registered_parameters():
         cfg["arch_params"] = dict(cat.architectures[arch].params)
         cfg["loss_params"] = dict(cat.losses[loss].params)
         cfg["train"].update(train)
-        return {d.key: d for d in derive_space(cfg, cat)}
+        return {d.key: d for d in derive_space(RunConfig.from_dict(cfg), cat)}
 
     dims = space("resnet", "focal")
     assert sorted(dims) == [
@@ -187,6 +188,28 @@ def test_derived_space_follows_registered_parameters():
     assert (dims["loss.gamma"].low, dims["loss.gamma"].high) == (1.0, 4.0)
     assert len(space("improved_v2", "bce")["arch.heads"].choices) == 11  # singles and prefixes
     assert "loss.label_smoothing" not in space("resnet", "bce", label_smoothing=0.1)
+
+
+def test_only_declared_ranges_are_searched_whatever_the_name(tmp_path):
+    from pairzoo.plugins import catalog
+    from pairzoo.train.config import default_config
+    from pairzoo.train.runconfig import RunConfig
+    from pairzoo.tune.space import derive_space
+
+    (tmp_path / "tun.py").write_text(
+        "from pairzoo.hookspecs import hookimpl\n"
+        "@hookimpl\n"
+        "def register_architectures(register):\n"
+        "    params = {'width': 4, 'depth': 3}\n"
+        "    register('tun', lambda **kw: None, params=params, "
+        "tunable={'depth': {'low': 1, 'high': 5}})\n"
+    )
+    load_plugins(tmp_path)
+    cfg = {**default_config(), "arch": "tun", "arch_params": {"width": 4, "depth": 3}}
+    dims = {d.key: d for d in derive_space(RunConfig.from_dict(cfg), catalog())}
+    assert "arch.width" not in dims  # a name holding "width" gets no range of its own
+    depth = dims["arch.depth"]
+    assert (depth.low, depth.high, depth.integer, depth.log) == (1, 5, True, False)
 
 
 SPACE_ERRORS = {

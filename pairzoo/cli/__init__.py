@@ -10,6 +10,7 @@ import os
 import click
 
 from pairzoo import __version__
+from pairzoo.cli.options import use_plugins_dir
 
 # name -> (module, attribute, one-line help). Modules are imported only when their command runs,
 # and must not import torch at module level.
@@ -154,6 +155,14 @@ def _print_traceback(exc: BaseException | None) -> None:
     "--debug",
     is_flag=True,
     help="Show the traceback behind an error (also PAIRZOO_DEBUG=1)",
+)
+@click.option(
+    "--plugins-dir",
+    type=click.Path(file_okay=False),
+    expose_value=False,
+    callback=use_plugins_dir,
+    help="Also load loose plugin files (*.py) from this directory, for every command and the "
+    "worker processes it starts (also PAIRZOO_PLUGINS_DIR)",
 )
 @click.pass_context
 def main(ctx: click.Context, debug: bool) -> None:

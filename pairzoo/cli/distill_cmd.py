@@ -50,7 +50,6 @@ def distill(
     resume,
     register,
     name,
-    plugins_dir,
     no_progress,
     as_json,
     **options,
@@ -66,8 +65,8 @@ def distill(
     """
 
     result = _run(
-        ensemble, registry_dir, out, config_file, resume, register, name, plugins_dir,
-        not no_progress, options,
+        ensemble, registry_dir, out, config_file, resume, register, name, not no_progress,
+        options,
     )  # fmt: skip
     if as_json:
         click.echo(json.dumps(result.report, indent=2))
@@ -82,15 +81,14 @@ def distill(
 
 
 def _run(
-    ensemble, registry_dir, out, config_file, resume, register, name, plugins_dir, progress,
-    options,
+    ensemble, registry_dir, out, config_file, resume, register, name, progress, options,
 ):  # fmt: skip
     from pairzoo.cli.train_options import base_config, config_overrides
     from pairzoo.distill.run import distill as run_distill
     from pairzoo.distill.run import distill_config
     from pairzoo.plugins import load_plugins
 
-    load_plugins(plugins_dir)
+    load_plugins()
     base = base_config(config_file, out, resume)
     if resume and not config_file:
         name = name or base.get("name")  # a resumed run keeps its name

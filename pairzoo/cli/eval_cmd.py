@@ -52,7 +52,7 @@ TORCH_BATCH = 1024
     help="Evaluate and stack registry models: `pairzoo ensemble eval`, whose options it takes",
 )
 @click.pass_context
-def eval_(ctx, model_dir, data, device, batch_size, plugins_dir, as_json, ensemble):
+def eval_(ctx, model_dir, data, device, batch_size, as_json, ensemble):
     """Evaluate a run's best model on the labelled splits (val, test_public).
 
     With --ensemble: evaluate registry models through onnxruntime, stack them (LightGBM,
@@ -71,7 +71,7 @@ def eval_(ctx, model_dir, data, device, batch_size, plugins_dir, as_json, ensemb
     from pairzoo.plugins import load_plugins
     from pairzoo.train.evaluate import evaluate_run
 
-    load_plugins(plugins_dir)
+    load_plugins()
     result = evaluate_run(model_dir, data, device=device, batch_size=batch_size)
     if as_json:
         click.echo(json.dumps(result, indent=2, sort_keys=True))

@@ -53,7 +53,6 @@ def export(
     registry_dir,
     name,
     data_dir,
-    plugins_dir,
     as_json,
     ensemble,
     out,
@@ -87,7 +86,7 @@ def export(
     from pairzoo.plugins import load_plugins
     from pairzoo.registry import Registry
 
-    load_plugins(plugins_dir)
+    load_plugins()
     registry = Registry(registry_dir)
     if all_runs:
         _export_all(path, registry, data_dir, as_json)

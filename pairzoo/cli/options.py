@@ -10,10 +10,22 @@ registry_option = click.option(
     help="Registry directory (default: $PAIRZOO_REGISTRY, else ./registry)",
 )
 
+
+def use_plugins_dir(ctx: click.Context, _param, value: str | None) -> None:
+    """`pairzoo --plugins-dir DIR` (or a command's own --plugins-dir, its alias): every plugin
+    load of this command, and of the worker processes it starts, reads DIR."""
+    if value:
+        from pairzoo.plugins import use_plugins_dir as use
+
+        ctx.call_on_close(use(value))
+
+
 plugins_dir_option = click.option(
     "--plugins-dir",
     type=click.Path(file_okay=False),
-    help="Directory of extra plugin .py files",
+    expose_value=False,
+    callback=use_plugins_dir,
+    help="Directory of extra plugin .py files (the same as pairzoo --plugins-dir)",
 )
 
 int8_option = click.option(

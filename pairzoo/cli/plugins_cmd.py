@@ -6,6 +6,8 @@ import json
 
 import click
 
+from pairzoo.cli.options import use_plugins_dir
+
 FAMILY_TITLES = {
     "architectures": "architecture",
     "fusion_heads": "fusion head",
@@ -16,8 +18,9 @@ FAMILY_TITLES = {
 _plugins_dir = click.option(
     "--plugins-dir",
     type=click.Path(file_okay=False),
-    envvar="PAIRZOO_PLUGINS_DIR",
-    help="Also load loose plugin files (*.py) from this directory",
+    expose_value=False,
+    callback=use_plugins_dir,
+    help="Also load loose plugin files (*.py) from this directory (as pairzoo --plugins-dir)",
 )
 
 
@@ -30,15 +33,14 @@ _plugins_dir = click.option(
     help="Exit 1 if any plugin is broken or registered nothing (for a plugin's CI)",
 )
 @click.pass_context
-def plugins(ctx, as_json: bool, plugins_dir: str | None, strict: bool) -> None:
+def plugins(ctx, as_json: bool, strict: bool) -> None:
     """List plugins: version, source, and each registered item with its parameters.
 
     `pairzoo plugins check NAME` runs the builtins' tests on a plugin's items.
     """
-    ctx.obj = {"plugins_dir": plugins_dir}
     if ctx.invoked_subcommand is not None:
         return
-    cat = _load(plugins_dir)
+    cat = _load()
     listing = [_plugin_entry(cat, info) for info in cat.plugins]
     if as_json:
         click.echo(json.dumps({"plugins": listing}, indent=2))
@@ -62,7 +64,7 @@ def plugins(ctx, as_json: bool, plugins_dir: str | None, strict: bool) -> None:
     help="Architecture parameter for the checked models (default: the registered defaults)",
 )
 @click.pass_context
-def check(ctx, name: str, plugins_dir: str | None, arch_param: tuple[str, ...]) -> None:
+def check(ctx, name: str, arch_param: tuple[str, ...]) -> None:
     """Run the builtins' tests on plugin NAME's items (or on the one item NAME).
 
     Forward and the contract, forward_aux, backward, ONNX export with parity at batch sizes 1, 7
@@ -72,7 +74,7 @@ def check(ctx, name: str, plugins_dir: str | None, arch_param: tuple[str, ...]) 
     from pairzoo.plugin_check import check as run_checks
     from pairzoo.train.config import parse_assignments
 
-    _load(plugins_dir or (ctx.obj or {}).get("plugins_dir"))
+    _load()
     params = parse_assignments(arch_param, "--arch-param")
     width = max(len(f"{FAMILY_TITLES[i.family]} {i.name}") for i in items_of(name))
     click.echo(f"{'item':<{width}}  {'test':<12} {'result':<6} detail")
@@ -88,10 +90,10 @@ def check(ctx, name: str, plugins_dir: str | None, arch_param: tuple[str, ...]) 
         ctx.exit(1)
 
 
-def _load(plugins_dir):
+def _load():
     from pairzoo.plugins import load_plugins
 
-    return load_plugins(plugins_dir)
+    return load_plugins()
 
 
 def _plugin_entry(cat, info) -> dict:

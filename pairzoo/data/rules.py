@@ -1,7 +1,8 @@
 """Label rules: how the two source digits of a pair become its label, and how pairs are sampled.
 
 Rules are looked up by name through the plugin manager (`pairzoo.plugins.get_label_rule`); the
-builtin plugin registers `GREATER` (the original task) and `SAME`.
+builtin plugin (`pairzoo_plugins.label_rules`) defines and registers `greater` (the original
+task, `DEFAULT_RULE`) and `same`. This module holds what every rule is made of.
 """
 
 from __future__ import annotations
@@ -11,9 +12,11 @@ from dataclasses import dataclass
 
 import numpy as np
 
-__all__ = ["GREATER", "SAME", "LabelRule", "balanced_labels", "sample_different"]
+__all__ = ["DEFAULT_RULE", "LabelRule", "balanced_labels", "sample_different"]
 
 ON_SWAP = ("flip", "keep", "none")
+# The rule of data whose meta.json names none, and of `pairzoo data make` unless told otherwise.
+DEFAULT_RULE = "greater"
 
 
 @dataclass(frozen=True)
@@ -67,48 +70,3 @@ def sample_different(
     pick_far = _FAR[rng.integers(len(_FAR), size=n)]
     pairs = np.where(is_adjacent[:, None], pick_adjacent, pick_far)
     return pairs[:, 0], pairs[:, 1]
-
-
-def _greater_label(left: np.ndarray, right: np.ndarray) -> np.ndarray:
-    return (np.asarray(left) > np.asarray(right)).astype(np.int64)
-
-
-def _greater_sample(
-    rng: np.random.Generator, n: int, adjacent: float
-) -> tuple[np.ndarray, np.ndarray]:
-    low, high = sample_different(rng, n, adjacent)
-    y = balanced_labels(rng, n).astype(bool)
-    return np.where(y, high, low), np.where(y, low, high)
-
-
-def _same_label(left: np.ndarray, right: np.ndarray) -> np.ndarray:
-    return (np.asarray(left) == np.asarray(right)).astype(np.int64)
-
-
-def _same_sample(
-    rng: np.random.Generator, n: int, adjacent: float
-) -> tuple[np.ndarray, np.ndarray]:
-    low, high = sample_different(rng, n, adjacent)
-    swap = rng.random(n) < 0.5
-    left, right = np.where(swap, high, low), np.where(swap, low, high)
-    same = balanced_labels(rng, n).astype(bool)
-    digit = rng.integers(10, size=n)
-    return np.where(same, digit, left), np.where(same, digit, right)
-
-
-GREATER = LabelRule(
-    name="greater",
-    label=_greater_label,
-    sample=_greater_sample,
-    on_swap="flip",
-    description="1 iff the left digit is greater than the right one; the digits always differ "
-    "(the original task)",
-)
-
-SAME = LabelRule(
-    name="same",
-    label=_same_label,
-    sample=_same_sample,
-    on_swap="keep",
-    description="1 iff both digits are equal; half of the pairs are equal",
-)

@@ -18,11 +18,25 @@ from typing import Any
 import numpy as np
 
 from pairzoo.distill.teacher import LOGITS_FILE, RECORD_FILE, entry_ref
-from pairzoo.errors import ConfigError, RunError
+from pairzoo.errors import ConfigError, PluginError, RunError
+from pairzoo.train.runconfig import RunConfig
 
 REPORT_FILE = "distill_report.json"
-LOSS = "distill"
 _FROM_BASE_DROPPED = ("name", "data_fingerprint", "provenance")
+
+
+@dataclass(frozen=True)
+class DistillRun:
+    """One distillation as its steps share it, built once by `distill`."""
+
+    config: RunConfig  # resolved: the student's run config
+    out: Path
+    registry: Any  # pairzoo.registry.Registry
+    ensemble: Any  # the teacher, a loaded ensemble (pairzoo.ensemble.members)
+    threads: int  # for the teacher's and the report's inference
+    resume: bool
+    progress: bool
+    log: Callable[[str], None]
 
 
 @dataclass
@@ -37,7 +51,8 @@ class DistillResult:
 
 
 def distill_config(base: dict[str, Any], overrides: dict[str, Any]) -> dict[str, Any]:
-    """`base` (a TOML file or a run's config.json) with `overrides`, and the distill loss.
+    """`base` (a TOML file or a run's config.json) with `overrides`, and a loss that learns
+    from a teacher: the base's own if it does (its `needs_teacher`), else `teacher_loss()`.
 
     A base made for another loss (or architecture) gives up its loss (architecture) parameters;
     its name and recorded outputs (fingerprint, provenance) are dropped: they describe another run.
@@ -45,11 +60,29 @@ def distill_config(base: dict[str, Any], overrides: dict[str, Any]) -> dict[str,
     from pairzoo.train.config import merge
 
     base = {k: v for k, v in base.items() if k not in _FROM_BASE_DROPPED}
-    if base.get("loss", LOSS) != LOSS:
+    loss = teacher_loss(base.get("loss"))
+    if base.get("loss", loss) != loss:
         base.pop("loss_params", None)
     if overrides.get("arch", base.get("arch")) != base.get("arch"):
         base.pop("arch_params", None)
-    return merge(base, {**overrides, "loss": LOSS})
+    return merge(base, {**overrides, "loss": loss})
+
+
+def teacher_loss(preferred: str | None = None) -> str:
+    """`preferred` if it names a registered loss that learns from a teacher's logits, else the
+    first such loss registered (the builtin `distill`); PluginError when none is."""
+    from pairzoo.plugins import catalog
+
+    losses = catalog().losses
+    names = [n for n, item in losses.items() if getattr(item.obj, "needs_teacher", False)]
+    if preferred in names:
+        return preferred
+    if not names:
+        raise PluginError(
+            "no registered loss learns from a teacher (none sets needs_teacher = True), so "
+            f"there is nothing to distill with (losses: {', '.join(sorted(losses)) or 'none'})"
+        )
+    return names[0]
 
 
 def distill(
@@ -76,19 +109,17 @@ def distill(
     from pairzoo.train.resolve import resolve_config
 
     out = Path(out)
-    cfg = resolve_config(config, out)  # unknown architecture or parameter: refused here
-    build_architecture(cfg["arch"], cfg["arch_params"])  # and bad values, before the teacher
-    build_loss(cfg["loss"], cfg["loss_params"])
+    cfg = RunConfig.from_dict(resolve_config(config, out))  # unknown plugin names: refused here
+    build_architecture(cfg.model.arch, cfg.model.params)  # and bad values, before the teacher
+    build_loss(cfg.loss.name, cfg.loss.params)
     _check_out(out, resume)
-    threads = _threads(cfg)
     reg = registry if isinstance(registry, Registry) else Registry(registry)
     reg.check_catalogue()
     loaded = load_ensemble(reg, ensemble, threads=1)  # members run side by side, one thread each
-    train = load_data_dir(cfg["data"], "train")
-    rule = check_data(loaded, tuple(train.x.shape[1:]), cfg["rule"], cfg["data"])
-    logits, record, reused = _teacher(
-        out, loaded, train.x, cfg, threads, resume, rule, log, progress
-    )
+    run = DistillRun(cfg, out, reg, loaded, _threads(cfg), resume, progress, log)
+    train = load_data_dir(cfg.data.path, "train")
+    rule = check_data(loaded, tuple(train.x.shape[1:]), cfg.data.rule, cfg.data.path)
+    logits, record, reused = _teacher(run, train.x, rule)
     del train
     # The run directory already holds the teacher files, so training always goes through the
     # trainer's resume path; a fresh run was checked to have an empty --out above.
@@ -98,8 +129,8 @@ def distill(
         from pairzoo.distill.publish import register_student
 
         log(f"exporting {out} to ONNX and registering it in {reg.root}")
-        card, registered_now = register_student(reg, out, _card_teacher(record, cfg), cfg["name"])
-    report = _report(reg, loaded, out, cfg, metrics, card, record, threads, log)
+        card, registered_now = register_student(reg, out, _card_teacher(record, cfg), cfg.name)
+    report = _report(run, metrics, card, record)
     return DistillResult(out, metrics, record, reused, card, registered_now, report)
 
 
@@ -112,8 +143,8 @@ def _check_out(out: Path, resume: bool) -> None:
         )
 
 
-def _threads(cfg: dict[str, Any]) -> int:
-    threads = cfg["train"]["threads"]
+def _threads(cfg: RunConfig) -> int:
+    threads = cfg.train.threads
     if threads > 0:
         return threads
     try:
@@ -122,42 +153,33 @@ def _threads(cfg: dict[str, Any]) -> int:
         return os.cpu_count() or 1
 
 
-def _teacher(
-    out, loaded, x, cfg, threads, resume, rule, log, progress
-) -> tuple[np.ndarray, dict, bool]:
+def _teacher(run: DistillRun, x: np.ndarray, rule: str) -> tuple[np.ndarray, dict, bool]:
     """The saved logits on resume (checked), else the ensemble's, computed and saved now.
 
     Only the pairs the run trains on (its --subset) are given to the ensemble; the other
     entries of the saved array are 0 and never read.
     """
-    from pairzoo.distill.teacher import load_teacher, proba_to_logit, save_teacher, teacher_proba
+    from pairzoo.distill.teacher import proba_to_logit, save_teacher, teacher_proba
     from pairzoo.train.session import train_subset
 
+    out, cfg, loaded, threads = run.out, run.config, run.ensemble, run.threads
     indices = train_subset(cfg, len(x))
     subset = None if indices is None else _subset_facts(cfg)
-    if resume and (out / RECORD_FILE).exists():
-        logits, record = load_teacher(out, loaded.card, len(x), cfg["data_fingerprint"])
-        if record.get("subset") != subset:
-            raise RunError(
-                f"{out / RECORD_FILE}: the teacher was computed for train subset "
-                f"{record.get('subset')}, this run trains on {subset}; resume with the same "
-                "--subset, --subset-mode and --seed, or choose another --out"
-            )
-        log(f"teacher: reusing {out / LOGITS_FILE} ({record['ensemble']}, sha256 checked)")
-        return logits, record, True
-    if resume and ((out / "last.pt").exists() or (out / "config.json").exists()):
+    if run.resume and (out / RECORD_FILE).exists():
+        return (*_saved_teacher(run, len(x), subset), True)
+    if run.resume and ((out / "last.pt").exists() or (out / "config.json").exists()):
         raise RunError(
             f"{out} holds a run without {RECORD_FILE}: it was not trained by `pairzoo distill`, "
             "so there is no teacher to resume with"
         )
     ref = entry_ref(loaded.card)
     pairs = x if indices is None else x[indices]
-    log(
+    run.log(
         f"teacher: {ref} ({len(loaded.members)} members) on {len(pairs)} of {len(x)} train "
         f"pairs, {threads} at a time"
     )
     proba, seconds = teacher_proba(
-        loaded, pairs, workers=threads, threads=threads, progress=progress
+        loaded, pairs, workers=threads, threads=threads, progress=run.progress
     )
     logits = np.zeros(len(x), np.float32)
     logits[slice(None) if indices is None else indices] = proba_to_logit(proba)
@@ -167,56 +189,71 @@ def _teacher(
         loaded.card,
         members=[m.ref for m in loaded.members],
         rule=rule,
-        data=str(cfg["data"]),
-        data_fingerprint=cfg["data_fingerprint"],
+        data=str(cfg.data.path),
+        data_fingerprint=cfg.data.fingerprint,
         seconds=round(seconds, 3),
         computed=len(pairs),
         subset=subset,
     )
-    log(f"teacher: {len(pairs)} logits in {seconds:.1f} s, saved to {out / LOGITS_FILE}")
+    run.log(f"teacher: {len(pairs)} logits in {seconds:.1f} s, saved to {out / LOGITS_FILE}")
     return logits, record, False
 
 
-def _subset_facts(cfg: dict[str, Any]) -> dict[str, Any]:
-    t = cfg["train"]
-    return {"size": t["subset"], "mode": t["subset_mode"], "seed": cfg["seed"]}
+def _saved_teacher(run: DistillRun, n: int, subset: dict | None) -> tuple[np.ndarray, dict]:
+    from pairzoo.distill.teacher import load_teacher
+
+    out = run.out
+    logits, record = load_teacher(out, run.ensemble.card, n, run.config.data.fingerprint)
+    if record.get("subset") != subset:
+        raise RunError(
+            f"{out / RECORD_FILE}: the teacher was computed for train subset "
+            f"{record.get('subset')}, this run trains on {subset}; resume with the same "
+            "--subset, --subset-mode and --seed, or choose another --out"
+        )
+    run.log(f"teacher: reusing {out / LOGITS_FILE} ({record['ensemble']}, sha256 checked)")
+    return logits, record
 
 
-def _card_teacher(record: dict[str, Any], cfg: dict[str, Any]) -> dict[str, Any]:
+def _subset_facts(cfg: RunConfig) -> dict[str, Any]:
+    return {"size": cfg.train.subset, "mode": cfg.train.subset_mode, "seed": cfg.seed}
+
+
+def _card_teacher(record: dict[str, Any], cfg: RunConfig) -> dict[str, Any]:
     keep = ("ensemble", "card_sha256", "members", "n", "sha256", "clip_eps", "data_fingerprint")
     return {
         **{k: record.get(k) for k in keep},
         "logits_file": LOGITS_FILE,
-        "loss": LOSS,
-        "loss_params": cfg["loss_params"],
+        "loss": cfg.loss.name,
+        "loss_params": cfg.loss.params,
     }
 
 
-def _report(reg, loaded, out, cfg, metrics, card, record, threads, log) -> dict[str, Any]:
+def _report(run: DistillRun, metrics: dict, card: dict | None, record: dict) -> dict[str, Any]:
     from pairzoo.atomic import write_json
     from pairzoo.data.format import load_data_dir
     from pairzoo.distill.report import build_report
 
-    log("evaluating student, ensemble and members on val and test_public through onnxruntime")
-    val = load_data_dir(cfg["data"], "val")
+    cfg, out, threads = run.config, run.out, run.threads
+    run.log("evaluating student, ensemble and members on val and test_public through onnxruntime")
+    val = load_data_dir(cfg.data.path, "val")
     splits = {"val": (val.x, val.y)}
-    if (Path(cfg["data"]) / "test_public.npz").exists():
-        test = load_data_dir(cfg["data"], "test_public")
+    if (Path(cfg.data.path) / "test_public.npz").exists():
+        test = load_data_dir(cfg.data.path, "test_public")
         if test.y is not None:
             splits["test_public"] = (test.x, test.y)
     info = {
         "run": str(out),
-        "arch": cfg["arch"],
-        "arch_params": cfg["arch_params"],
-        "loss_params": cfg["loss_params"],
+        "arch": cfg.model.arch,
+        "arch_params": cfg.model.params,
+        "loss_params": cfg.loss.params,
         "params": metrics.get("params"),
         "train_time_s": metrics.get("train_time_s"),
         "torch_val_accuracy": (metrics.get("val") or {}).get("accuracy"),
     }
     with tempfile.TemporaryDirectory(prefix="pairzoo-distill-") as tmp:
-        student = _student_member(reg, card, out, metrics, threads, Path(tmp))
+        student = _student_member(run.registry, card, out, metrics, threads, Path(tmp))
         start = time.perf_counter()
-        report = build_report(loaded, student, splits, threads, student_info=info)
+        report = build_report(run.ensemble, student, splits, threads, student_info=info)
     report["teacher"] = record
     report["seconds"] = round(time.perf_counter() - start, 3)
     write_json(out / REPORT_FILE, report)

@@ -19,17 +19,18 @@ from __future__ import annotations
 
 import hashlib
 import json
-import math
-import tomllib
 from pathlib import Path
 from typing import Any
 
+from pairzoo.checks import Rule, check_rule, check_type, finite_float
 from pairzoo.errors import ConfigError
+from pairzoo.tomlfile import read_table
 
 SCHEDULES = ("onecycle", "cosine", "plateau", "constant")
 DEVICES = ("auto", "cpu", "cuda")
 SUBSET_MODES = ("first", "random")
 MAX_SEED = 2**62  # numpy refuses negative seeds; the loaders add offsets to it
+_SEED: Rule = (lambda v: 0 <= v < MAX_SEED, "in [0, 2**62)")
 
 TRAIN_DEFAULTS: dict[str, Any] = {
     "epochs": 20,
@@ -82,20 +83,7 @@ def default_config() -> dict[str, Any]:
 def load_toml(path: str | Path) -> dict[str, Any]:
     """Read a config file (TOML, or the JSON of a run's config.json) and check it: every key
     known, every value of the right type and in range, errors naming the file."""
-    path = Path(path)
-    kind = "JSON" if path.suffix == ".json" else "TOML"
-    try:
-        text = path.read_text(encoding="utf-8")
-        raw = json.loads(text) if path.suffix == ".json" else tomllib.loads(text)
-    except FileNotFoundError:
-        raise ConfigError(f"config file '{path}' does not exist") from None
-    except OSError as exc:
-        raise ConfigError(f"config file '{path}' cannot be read: {exc}") from None
-    except (ValueError, RecursionError) as exc:
-        # ValueError covers TOML/JSON syntax, bad UTF-8 and integers too long to convert
-        raise ConfigError(f"{path}: not valid {kind}: {type(exc).__name__}: {exc}") from None
-    if not isinstance(raw, dict):
-        raise ConfigError(f"{path}: holds a {type(raw).__name__}, expected a {kind} table")
+    raw = read_table(path, "config file")
     check_keys(raw, where=str(path))
     validate(raw, where=str(path))
     return raw
@@ -150,27 +138,8 @@ def check_plain(where: str, path: list[str], value: Any) -> None:
         )
 
 
-def check_type(what: str, default: Any, value: Any) -> None:
-    """ConfigError "`what` must be TYPE, got VALUE" unless `value` has the type of `default`."""
-    if isinstance(default, bool):
-        ok = isinstance(value, bool)
-    elif isinstance(default, float):
-        ok = isinstance(value, int | float) and not isinstance(value, bool)
-    elif isinstance(default, int):
-        ok = isinstance(value, int) and not isinstance(value, bool)
-    elif isinstance(default, dict):
-        ok = isinstance(value, dict)
-    elif isinstance(default, list):
-        ok = isinstance(value, list | tuple)
-    else:
-        ok = isinstance(value, type(default))
-    if not ok:
-        expected = "table" if isinstance(default, dict) else type(default).__name__
-        raise ConfigError(f"{what} must be {expected}, got {value!r:.80}")
-
-
-# train key -> (check, what the value must be)
-_CHECKS = {
+# train key -> the rule its value must pass
+_CHECKS: dict[str, Rule] = {
     "epochs": (lambda v: v >= 1, "at least 1"),
     "batch_size": (lambda v: v >= 2, "at least 2"),
     "eval_batch_size": (lambda v: v >= 1, "at least 1"),
@@ -204,24 +173,10 @@ def validate(config: dict[str, Any], where: str = "config") -> dict[str, Any]:
         if isinstance(default, float):
             t[key] = finite_float(f"{where}: key 'train.{key}'", t[key])
     t["crop_scale"] = [finite_float(f"{where}: key 'train.crop_scale'", v) for v in t["crop_scale"]]
-    for key, (ok, expected) in _CHECKS.items():
-        if not ok(t[key]):
-            raise ConfigError(f"{where}: key 'train.{key}' must be {expected}, got {t[key]!r:.80}")
-    if not 0 <= out["seed"] < MAX_SEED:
-        raise ConfigError(f"{where}: key 'seed' must be in [0, 2**62), got {out['seed']!r}")
+    for key, rule in _CHECKS.items():
+        check_rule(f"{where}: key 'train.{key}'", t[key], rule)
+    check_rule(f"{where}: key 'seed'", out["seed"], _SEED)
     return out
-
-
-def finite_float(what: str, value: Any) -> float:
-    """`value` (int or float) as a finite float; ConfigError "`what` must be ..." otherwise."""
-    if isinstance(value, int | float) and not isinstance(value, bool):
-        try:
-            number = float(value)
-        except OverflowError:
-            number = math.inf
-        if math.isfinite(number):
-            return number
-    raise ConfigError(f"{what} must be a finite number, got {value!r:.60}")
 
 
 def config_hash(config: dict[str, Any]) -> str:

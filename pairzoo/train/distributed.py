@@ -30,13 +30,16 @@ import os
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import torch
 import torch.distributed as dist
 from torch import nn
 
 from pairzoo.errors import ConfigError, PairzooError
+
+if TYPE_CHECKING:
+    from pairzoo.train.runconfig import RunConfig
 
 BACKENDS = ("auto", "nccl", "gloo")
 BACKEND_ENV = "PAIRZOO_DIST_BACKEND"
@@ -72,9 +75,9 @@ def world_from_env(environ: Mapping[str, str] = os.environ) -> World | None:
     return world
 
 
-def check_config(cfg: dict, world: World, n_train: int | None = None) -> None:
+def check_config(cfg: RunConfig, world: World, n_train: int | None = None) -> None:
     """The global batch splits evenly over the ranks (and, once known, fits the train split)."""
-    batch = cfg["train"]["batch_size"]
+    batch = cfg.train.batch_size
     if batch % world.size:
         raise ConfigError(
             f"train.batch_size {batch} is the global batch, split evenly over {world.size} "
@@ -82,7 +85,7 @@ def check_config(cfg: dict, world: World, n_train: int | None = None) -> None:
         )
     if n_train is not None and n_train < batch:
         raise ConfigError(
-            f"{cfg['data']}: {n_train} train pairs are fewer than one global batch of {batch}; "
+            f"{cfg.data.path}: {n_train} train pairs are fewer than one global batch of {batch}; "
             "lower --batch-size for a data-parallel run"
         )
 

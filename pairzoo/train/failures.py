@@ -5,12 +5,16 @@ from __future__ import annotations
 import contextlib
 import shutil
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from pairzoo.errors import PairzooError
 
+if TYPE_CHECKING:
+    from pairzoo.train.runconfig import RunConfig
+
 
 @contextlib.contextmanager
-def run_failures(out: Path, cfg: dict, writes: bool = True):
+def run_failures(out: Path, cfg: RunConfig, writes: bool = True):
     """Around a run into `out`: a plugin's exception becomes PluginError naming its item, and a
     run that fails before its first checkpoint (last.pt) removes what it wrote, so the same
     command can start it again. `writes` is False on the ranks of a data-parallel run that do
@@ -42,11 +46,11 @@ def _remove_written(out: Path, created: bool) -> None:
             entry.unlink(missing_ok=True)
 
 
-def _items(cfg: dict) -> list[tuple[str, str]]:
-    heads = (cfg.get("arch_params") or {}).get("heads") or []
+def _items(cfg: RunConfig) -> list[tuple[str, str]]:
+    heads = cfg.model.params.get("heads") or []
     heads = heads.split(",") if isinstance(heads, str) else heads
     return [
-        ("architectures", cfg.get("arch")),
-        ("losses", cfg.get("loss")),
+        ("architectures", cfg.model.arch),
+        ("losses", cfg.loss.name),
         *(("fusion_heads", str(h).strip()) for h in heads),
     ]

@@ -33,7 +33,6 @@ class Stepper:
     batch_size: int
     accum_steps: int = 1
     grad_clip: float = 0.0
-    label_smoothing: float = 0.0
     aux_weight: float = 0.0  # > 0 only when the data has digits and the model has forward_aux
     group: Group | None = None  # data-parallel ranks; None = this process trains alone
     ddp: torch.nn.Module | None = None  # DistributedDataParallel around the model, with a group
@@ -115,11 +114,10 @@ def _forward(s: Stepper, pair, y, digits, teacher=None):
         else:
             logits = s.model(xa, xb)
     logits = logits.float()
-    targets = y * (1 - s.label_smoothing) + 0.5 * s.label_smoothing
     if teacher is None:
-        loss = s.loss_fn(logits, targets)
+        loss = s.loss_fn(logits, y)
     else:
-        loss = s.loss_fn(logits, targets, teacher_logits=teacher)
+        loss = s.loss_fn(logits, y, teacher_logits=teacher)
     if s.aux_weight > 0:
         aux = F.cross_entropy(digit_logits.float().reshape(-1, 10), digits.reshape(-1))
         loss = loss + s.aux_weight * aux

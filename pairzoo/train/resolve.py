@@ -7,11 +7,10 @@ from typing import Any
 
 from pairzoo import __version__
 from pairzoo.catalog import Registered, resolve_params
+from pairzoo.data.rules import DEFAULT_RULE
 from pairzoo.errors import ConfigError
 from pairzoo.plugins import catalog
 from pairzoo.train.config import validate
-
-DEFAULT_RULE = "greater"
 
 
 def resolve_config(config: dict[str, Any], out_dir: str | Path | None = None) -> dict[str, Any]:
@@ -49,10 +48,16 @@ def resolve_config(config: dict[str, Any], out_dir: str | Path | None = None) ->
     return cfg
 
 
+def loss_params_from_train(train: dict[str, Any]) -> dict[str, Any]:
+    """The loss parameters a config's train table sets: ``train.label_smoothing`` (when not 0)
+    is the loss's ``label_smoothing``, kept in the train table for the files that hold it."""
+    return {"label_smoothing": train["label_smoothing"]} if train["label_smoothing"] else {}
+
+
 def _smoothing_into_loss(loss_params: dict[str, Any], train: dict[str, Any]) -> dict[str, Any]:
-    # A loss that smooths its own targets gets train.label_smoothing as its parameter (the
-    # trainer then leaves targets alone); other losses get smoothed targets from the trainer.
-    smoothing = train["label_smoothing"]
+    # A loss that smooths its own targets gets train.label_smoothing as its parameter; a loss
+    # without one is given smoothed targets (see build_run_loss).
+    smoothing = loss_params_from_train(train).get("label_smoothing")
     if "label_smoothing" not in loss_params or not smoothing:
         return loss_params
     given = loss_params["label_smoothing"]
@@ -65,7 +70,7 @@ def _smoothing_into_loss(loss_params: dict[str, Any], train: dict[str, Any]) -> 
 
 
 def data_rule(data_dir: str | Path) -> str:
-    """The label rule named in the data's meta.json; "greater" when it names none."""
+    """The label rule named in the data's meta.json; DEFAULT_RULE when it names none."""
     from pairzoo.data.meta import read_meta
 
     if not (Path(data_dir) / "meta.json").exists():

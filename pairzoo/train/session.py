@@ -10,17 +10,19 @@ import numpy as np
 import torch
 
 from pairzoo.errors import ConfigError
-from pairzoo.plugins import build_architecture, build_loss, get_label_rule
+from pairzoo.plugins import build_architecture, get_label_rule
 from pairzoo.train.augment import PairAugment
 from pairzoo.train.batches import DeviceSplit
 from pairzoo.train.checkpoint import cpu_state_dict, restore_rng, rng_state
 from pairzoo.train.device import Runtime
 from pairzoo.train.early_stopping import EarlyStopping
 from pairzoo.train.loop import Stepper
+from pairzoo.train.loss import build_run_loss
 from pairzoo.train.schedules import Schedule
 
 if TYPE_CHECKING:
     from pairzoo.train.distributed import Group
+    from pairzoo.train.runconfig import RunConfig
 
 AUGMENT_SEED = 1_000_003  # offset of the augmentation stream's seed from the run's seed
 
@@ -87,14 +89,14 @@ class Session:
         self.best_state = state["best_state"]
 
 
-def load_splits(cfg: dict, runtime: Runtime, teacher_logits=None) -> Splits:
+def load_splits(cfg: RunConfig, runtime: Runtime, teacher_logits=None) -> Splits:
     """train (subset applied), val and labelled test_public as whole tensors on the device.
 
     `teacher_logits`, if given, holds one teacher logit per train pair (before the subset).
     """
     from pairzoo.data.format import load_data_dir  # raises DataError for unlabelled train/val
 
-    data_dir, dev = Path(cfg["data"]), runtime.device
+    data_dir, dev = Path(cfg.data.path), runtime.device
     train, val = load_data_dir(data_dir, "train"), load_data_dir(data_dir, "val")
     indices = train_subset(cfg, len(train.y))
     if teacher_logits is not None and np.shape(teacher_logits) != (len(train.y),):
@@ -117,10 +119,9 @@ def load_splits(cfg: dict, runtime: Runtime, teacher_logits=None) -> Splits:
     )
 
 
-def train_subset(cfg: dict, n: int) -> np.ndarray | None:
-    """Indices of the `n` train pairs a run of resolved config `cfg` trains on; None for all."""
-    t = cfg["train"]
-    return _subset(n, t["subset"], t["subset_mode"], cfg["seed"])
+def train_subset(cfg: RunConfig, n: int) -> np.ndarray | None:
+    """Indices of the `n` train pairs a run of config `cfg` trains on; None for all."""
+    return _subset(n, cfg.train.subset, cfg.train.subset_mode, cfg.seed)
 
 
 def _subset(n: int, size: int, mode: str, seed: int) -> np.ndarray | None:
@@ -132,19 +133,19 @@ def _subset(n: int, size: int, mode: str, seed: int) -> np.ndarray | None:
 
 
 def build_session(
-    cfg: dict, runtime: Runtime, train: DeviceSplit, group: Group | None = None
+    cfg: RunConfig, runtime: Runtime, train: DeviceSplit, group: Group | None = None
 ) -> Session:
     """The run's model, optimiser, schedule and random streams; with a data-parallel `group`,
     the model is wrapped in DDP and rank r's dropout and augmentation streams are seeded with
     seed + r (rank 0's are a lone process's)."""
-    t, seed = cfg["train"], cfg["seed"]
+    t, seed = cfg.train, cfg.seed
     rank = 0 if group is None else group.rank
     torch.manual_seed(seed)
-    model = build_architecture(cfg["arch"], cfg["arch_params"])
-    if t["init_from"]:
+    model = build_architecture(cfg.model.arch, cfg.model.params)
+    if t.init_from:
         from pairzoo.train.warm_start import load_initial_weights
 
-        load_initial_weights(model, t["init_from"], cfg.get("init_sha256", ""))
+        load_initial_weights(model, t.init_from, cfg.init_sha256 or "")
     if group is not None:
         from pairzoo.train.ddp import convert_batchnorm
 
@@ -153,48 +154,47 @@ def build_session(
     if runtime.channels_last:
         model = model.to(memory_format=torch.channels_last)
     optimizer = torch.optim.AdamW(
-        _param_groups(model, t["weight_decay"]), lr=t["lr"], fused=runtime.fused_optimizer or None
+        _param_groups(model, t.weight_decay), lr=t.lr, fused=runtime.fused_optimizer or None
     )
-    steps_per_epoch = -(-train.n_batches(t["batch_size"]) // t["accum_steps"])
+    steps_per_epoch = -(-train.n_batches(t.batch_size) // t.accum_steps)
     generator = torch.Generator(device=runtime.device)
     generator.manual_seed(seed + AUGMENT_SEED + rank)
-    rule = get_label_rule(cfg["rule"])
-    _check_symmetry(cfg["arch"], model, rule)
+    rule = get_label_rule(cfg.data.rule)
+    _check_symmetry(cfg.model.arch, model, rule)
     aux = callable(getattr(model, "forward_aux", None)) and train.digits is not None
     ddp = None
     if group is not None:
         from pairzoo.train.ddp import wrap
 
-        ddp = wrap(model, runtime.device, aux and t["aux_weight"] > 0)
+        ddp = wrap(model, runtime.device, aux and t.aux_weight > 0)
     stepper = Stepper(
         model=model,
-        loss_fn=build_loss(cfg["loss"], cfg["loss_params"]).to(runtime.device),
+        loss_fn=build_run_loss(cfg).to(runtime.device),
         optimizer=optimizer,
-        schedule=Schedule(t["schedule"], optimizer, t["lr"], steps_per_epoch * t["epochs"]),
+        schedule=Schedule(t.schedule, optimizer, t.lr, steps_per_epoch * t.epochs),
         scaler=torch.amp.GradScaler(
             runtime.device.type, enabled=runtime.amp_dtype == torch.float16
         ),
         augment=PairAugment(
-            t["rotate"],
-            t["translate"],
-            tuple(t["crop_scale"]),
-            t["augment"],
-            t["swap"],
+            t.rotate,
+            t.translate,
+            tuple(t.crop_scale),
+            t.augment,
+            t.swap,
             rule.on_swap,
         ),
         generator=generator,
         runtime=runtime,
-        batch_size=t["batch_size"],
-        accum_steps=t["accum_steps"],
-        grad_clip=t["grad_clip"],
-        label_smoothing=0.0 if "label_smoothing" in cfg["loss_params"] else t["label_smoothing"],
-        aux_weight=t["aux_weight"] if aux else 0.0,
+        batch_size=t.batch_size,
+        accum_steps=t.accum_steps,
+        grad_clip=t.grad_clip,
+        aux_weight=t.aux_weight if aux else 0.0,
         group=group,
         ddp=ddp,
     )
     if rank:
         torch.manual_seed(seed + rank)  # dropout masks differ per rank
-    return Session(stepper, np.random.default_rng(seed), EarlyStopping(t["patience"]))
+    return Session(stepper, np.random.default_rng(seed), EarlyStopping(t.patience))
 
 
 def _param_groups(model: torch.nn.Module, weight_decay: float) -> list[dict]:

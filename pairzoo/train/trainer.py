@@ -15,7 +15,8 @@ from pairzoo.atomic import write_json
 from pairzoo.errors import ConfigError, RunError
 from pairzoo.train.checkpoint import cpu_state_dict, load_torch, save_model, save_torch
 from pairzoo.train.config import config_hash
-from pairzoo.train.device import Runtime, cpu_threads, device_type, pick_runtime
+from pairzoo.train.context import RunContext, RunOptions
+from pairzoo.train.device import cpu_threads, device_type, pick_runtime
 from pairzoo.train.distributed import (
     Group,
     World,
@@ -30,7 +31,8 @@ from pairzoo.train.failures import run_failures
 from pairzoo.train.loop import predict_split, train_epoch
 from pairzoo.train.metrics import binary_metrics
 from pairzoo.train.resolve import resolve_config
-from pairzoo.train.runlog import NullLog, RunLog
+from pairzoo.train.runconfig import RunConfig
+from pairzoo.train.runlog import RunLog
 from pairzoo.train.session import Session, Splits, build_session, load_splits
 
 
@@ -58,102 +60,88 @@ def train_run(
     writes `out_dir`.
     """
     out = Path(out_dir)
-    cfg = resolve_config(config, out)
-    chash = config_hash(cfg)
+    cfg = RunConfig.from_dict(resolve_config(config, out))
+    options = RunOptions(resume, progress, on_epoch, teacher_logits, backend)
     world = world_from_env()
     if world is not None:
         with run_failures(out, cfg, writes=world.rank == 0):
-            return _train_parallel(
-                cfg, chash, out, resume, world, backend, progress, on_epoch, teacher_logits
-            )
+            return _train_parallel(cfg, out, options, world)
+    chash = cfg.hash()
     done = _check_out_dir(out, chash, resume)
     if done is not None:
         return done
-    t = cfg["train"]
-    with run_failures(out, cfg), cpu_threads(t["threads"]):
-        runtime = pick_runtime(t["device"], t["amp"])
-        return _train(cfg, chash, out, resume, progress, on_epoch, teacher_logits, runtime, None)
+    t = cfg.train
+    with run_failures(out, cfg), cpu_threads(t.threads):
+        runtime = pick_runtime(t.device, t.amp)
+        return _train(RunContext(cfg, chash, out, runtime, options))
 
 
-def _train_parallel(
-    cfg, chash, out, resume, world: World, backend, progress, on_epoch, teacher_logits
-) -> dict:
+def _train_parallel(cfg: RunConfig, out: Path, options: RunOptions, world: World) -> dict:
     # Checks that need no other rank come first: a bad value fails every rank at once, no hang.
-    t = cfg["train"]
+    t, chash = cfg.train, cfg.hash()
     check_config(cfg, world)
-    cuda = device_type(t["device"]) == "cuda"
-    backend = pick_backend(cuda, backend)
+    cuda = device_type(t.device) == "cuda"
+    backend = pick_backend(cuda, options.backend)
     index = device_index(world, backend) if cuda else None
-    with cpu_threads(threads_per_process(t["threads"], world)):
-        runtime = pick_runtime(t["device"], t["amp"], index)
+    with cpu_threads(threads_per_process(t.threads, world)):
+        runtime = pick_runtime(t.device, t.amp, index)
         with process_group(world, backend, runtime.device) as group:
             group.check_same(chash, "the config hash (data fingerprint, plugins, options)")
-            done = group.from_main(lambda: _check_out_dir(out, chash, resume))
+            done = group.from_main(lambda: _check_out_dir(out, chash, options.resume))
             if done is not None:
                 return done
-            return _train(
-                cfg, chash, out, resume, progress and group.main, on_epoch, teacher_logits,
-                runtime, group,
-            )  # fmt: skip
+            return _train(RunContext(cfg, chash, out, runtime, options, group))
 
 
-def _train(
-    cfg: dict,
-    chash: str,
-    out: Path,
-    resume: bool,
-    progress: bool,
-    on_epoch,
-    teacher_logits,
-    runtime: Runtime,
-    group: Group | None,
-) -> dict:
-    t = cfg["train"]
-    splits = load_splits(cfg, runtime, teacher_logits)
-    if group is not None:
-        check_config(cfg, group.world, len(splits.train))
-    session = build_session(cfg, runtime, splits.train, group)
-    if getattr(session.stepper.loss_fn, "needs_teacher", False) and teacher_logits is None:
+def _train(ctx: RunContext) -> dict:
+    cfg, opts = ctx.config, ctx.options
+    splits = load_splits(cfg, ctx.runtime, opts.teacher_logits)
+    if ctx.group is not None:
+        check_config(cfg, ctx.group.world, len(splits.train))
+    session = build_session(cfg, ctx.runtime, splits.train, ctx.group)
+    if getattr(session.stepper.loss_fn, "needs_teacher", False) and opts.teacher_logits is None:
         raise ConfigError(
-            f"loss '{cfg['loss']}' learns from a teacher's logits, which this run was not given; "
-            "train it with `pairzoo distill`"
+            f"loss '{cfg.loss.name}' learns from a teacher's logits, which this run was not "
+            "given; train it with `pairzoo distill`"
         )
-    state = _load_last(out, resume, group)
-    main = session.stepper.main
+    state = _load_last(ctx)
     if state is not None:
-        session.load_state_dict(state, 0 if group is None else group.rank, cfg["seed"])
-    elif main:
-        write_json(out / "config.json", cfg)
-    log = RunLog(out, session.epoch, _echo if progress else None) if main else NullLog()
-    log.line(_header(cfg, runtime, splits, session))
-    saved_world, world_size = (state or {}).get("world_size", 1), 1 if group is None else group.size
-    if state is not None and saved_world != world_size:
-        log.line(
-            f"last.pt was written by {saved_world} process(es), this run has {world_size}: each "
-            "rank takes another share of every batch, and ranks with no saved random streams "
-            "start fresh ones, so results differ from an uninterrupted run"
+        session.load_state_dict(state, ctx.rank, cfg.seed)
+    elif ctx.main:
+        write_json(ctx.out / "config.json", cfg.to_dict())
+    if ctx.main:
+        ctx.log = RunLog(ctx.out, session.epoch, _echo if ctx.progress else None)
+    ctx.log.line(_header(ctx, splits, session))
+    saved_world = (state or {}).get("world_size", 1)
+    if state is not None and saved_world != ctx.world_size:
+        ctx.log.line(
+            f"last.pt was written by {saved_world} process(es), this run has {ctx.world_size}: "
+            "each rank takes another share of every batch, and ranks with no saved random "
+            "streams start fresh ones, so results differ from an uninterrupted run"
         )
     try:
-        while session.epoch < t["epochs"] and not session.early.should_stop:
-            _run_epoch(session, splits, cfg, chash, out, log, progress)
-            if on_epoch is not None:
-                on_epoch(session.history[-1])
-        metrics = _finish(session, splits, cfg, chash, out)
-        log.line(
-            f"finished: best epoch {metrics['best_epoch']}, val accuracy {metrics['val']['accuracy']:.4f}"
+        while session.epoch < cfg.train.epochs and not session.early.should_stop:
+            _run_epoch(ctx, session, splits)
+            if opts.on_epoch is not None:
+                opts.on_epoch(session.history[-1])
+        metrics = _finish(ctx, session, splits)
+        ctx.log.line(
+            f"finished: best epoch {metrics['best_epoch']}, "
+            f"val accuracy {metrics['val']['accuracy']:.4f}"
         )
     finally:
-        log.close()
+        ctx.log.close()
     return metrics
 
 
-def _load_last(out: Path, resume: bool, group: Group | None) -> dict | None:
+def _load_last(ctx: RunContext) -> dict | None:
     """last.pt when resuming; data-parallel, rank 0 reads it and every rank gets its contents."""
+    last = ctx.out / "last.pt"
 
     def read() -> dict | None:
-        return load_torch(out / "last.pt") if resume and (out / "last.pt").exists() else None
+        return load_torch(last) if ctx.options.resume and last.exists() else None
 
-    return read() if group is None else group.from_main(read)
+    return read() if ctx.group is None else ctx.group.from_main(read)
 
 
 def _check_out_dir(out: Path, chash: str, resume: bool) -> dict | None:
@@ -178,33 +166,21 @@ def _check_out_dir(out: Path, chash: str, resume: bool) -> dict | None:
     return None
 
 
-def _run_epoch(
-    session: Session, splits: Splits, cfg: dict, chash: str, out: Path, log: RunLog, progress: bool
-):
-    from tqdm.auto import tqdm
-
-    s, t = session.stepper, cfg["train"]
+def _run_epoch(ctx: RunContext, session: Session, splits: Splits) -> None:
+    s, t = session.stepper, ctx.config.train
     epoch = session.epoch + 1
     start = time.perf_counter()
     order = torch.from_numpy(session.np_rng.permutation(len(splits.train))).to(s.runtime.device)
-    n = splits.train.n_batches(t["batch_size"])
-    with tqdm(
-        total=n,
-        desc=f"epoch {epoch}/{t['epochs']}",
-        leave=False,
-        disable=not progress,
-        file=sys.stderr,
-    ) as bar:
-        train = train_epoch(s, splits.train, order, bar=bar if progress else None)
-    val_logits = predict_split(s, splits.val.x, t["eval_batch_size"])
+    train = _train_epoch(ctx, session, splits, order, f"epoch {epoch}/{t.epochs}")
+    val_logits = predict_split(s, splits.val.x, t.eval_batch_size)
     val_loss = _val_loss(s.loss_fn, val_logits, splits)
     val = binary_metrics(splits.val_y, val_logits.cpu().numpy())
     s.schedule.after_epoch(val["accuracy"])
     best = session.early.update(epoch, val["accuracy"])
     if best:
         session.best_state = cpu_state_dict(s.model)
-        if s.main:
-            save_model(out / "model.pt", session.best_state, cfg)
+        if ctx.main:
+            save_model(ctx.out / "model.pt", session.best_state, ctx.config.to_dict())
     session.train_time_s += time.perf_counter() - start
     session.epoch = epoch
     row = {
@@ -219,19 +195,28 @@ def _run_epoch(
         "best": best,
     }
     session.history.append(row)
-    ranks_rng = None if s.group is None else s.group.gather_objects(session.rng_state())
-    if not s.main:
-        return
-    log.epoch(row)
-    write_json(out / "history.json", session.history)
-    write_json(
-        out / "metrics.json",
-        _metrics(session, cfg, chash, _val_of_best(session), None, finished=False),
-    )
-    state = {"format": 1, "config_hash": chash, **session.state_dict()}
+    ranks_rng = None if ctx.group is None else ctx.group.gather_objects(session.rng_state())
+    if ctx.main:
+        _save_epoch(ctx, session, row, ranks_rng)
+
+
+def _train_epoch(ctx: RunContext, session: Session, splits: Splits, order, desc: str) -> dict:
+    from tqdm.auto import tqdm
+
+    n = splits.train.n_batches(ctx.config.train.batch_size)
+    with tqdm(total=n, desc=desc, leave=False, disable=not ctx.progress, file=sys.stderr) as bar:
+        return train_epoch(session.stepper, splits.train, order, bar=bar if ctx.progress else None)
+
+
+def _save_epoch(ctx: RunContext, session: Session, row: dict, ranks_rng) -> None:
+    """The epoch's log line, history, unfinished metrics and resumable state (last.pt)."""
+    ctx.log.epoch(row)
+    write_json(ctx.out / "history.json", session.history)
+    write_json(ctx.out / "metrics.json", _metrics(ctx, session, _val_of_best(session), None, False))
+    state = {"format": 1, "config_hash": ctx.hash, **session.state_dict()}
     if ranks_rng is not None:
-        state.update(world_size=s.group.size, rng_ranks=ranks_rng)
-    save_torch(out / "last.pt", state)
+        state.update(world_size=ctx.group.size, rng_ranks=ranks_rng)
+    save_torch(ctx.out / "last.pt", state)
 
 
 def _val_loss(loss_fn, logits: torch.Tensor, splits: Splits) -> float:
@@ -251,36 +236,36 @@ def _val_of_best(session: Session) -> dict:
     }
 
 
-def _finish(session: Session, splits: Splits, cfg: dict, chash: str, out: Path) -> dict:
+def _finish(ctx: RunContext, session: Session, splits: Splits) -> dict:
     if session.best_state is None:
-        raise RunError(f"{out}: no epoch finished, so there is no best model")
+        raise RunError(f"{ctx.out}: no epoch finished, so there is no best model")
     model = session.stepper.model
     model.load_state_dict(session.best_state)
     test = None
     if splits.test is not None:
-        logits = predict_split(session.stepper, splits.test.x, cfg["train"]["eval_batch_size"])
+        logits = predict_split(session.stepper, splits.test.x, ctx.config.train.eval_batch_size)
         test = binary_metrics(splits.test_y, logits.cpu().numpy())
-    metrics = _metrics(session, cfg, chash, _val_of_best(session), test, finished=True)
+    metrics = _metrics(ctx, session, _val_of_best(session), test, finished=True)
     metrics["params"] = sum(p.numel() for p in model.parameters())
     metrics["macs_per_pair"] = _macs(model)
-    if session.stepper.main:
-        write_json(out / "metrics.json", metrics)
+    if ctx.main:
+        write_json(ctx.out / "metrics.json", metrics)
     return metrics
 
 
 def _metrics(
-    session: Session, cfg: dict, chash: str, val: dict, test: dict | None, finished: bool
+    ctx: RunContext, session: Session, val: dict, test: dict | None, finished: bool
 ) -> dict[str, Any]:
     return {
         "finished": finished,
-        "name": cfg["name"],
+        "name": ctx.config.name,
         "best_epoch": session.early.best_epoch,
         "epochs_run": session.epoch,
         "stopped_early": session.early.should_stop,
         "val": val,
         "test_public": test,
         "train_time_s": round(session.train_time_s, 3),
-        "config_hash": chash,
+        "config_hash": ctx.hash,
     }
 
 
@@ -290,15 +275,15 @@ def _macs(model: torch.nn.Module) -> int:
     return int(count_macs(copy.deepcopy(model).cpu().eval()))
 
 
-def _header(cfg: dict, runtime, splits: Splits, session: Session) -> str:
-    s = session.stepper
+def _header(ctx: RunContext, splits: Splits, session: Session) -> str:
+    s, cfg, runtime = session.stepper, ctx.config, ctx.runtime
     what = f"resumed after epoch {session.epoch}" if session.epoch else "started"
     return (
-        f"run '{cfg['name']}' {what}: arch {cfg['arch']} {json.dumps(cfg['arch_params'])}"
-        f", loss {cfg['loss']}, rule {cfg['rule']}, {len(splits.train)} train / {len(splits.val_y)} val pairs"
+        f"run '{cfg.name}' {what}: arch {cfg.model.arch} {json.dumps(cfg.model.params)}"
+        f", loss {cfg.loss.name}, rule {cfg.data.rule}, {len(splits.train)} train / {len(splits.val_y)} val pairs"
         f", device {runtime.device}{' ' + str(runtime.amp_dtype) if runtime.amp_dtype else ''}"
         f", threads {torch.get_num_threads()}, aux digits {'on' if s.aux_weight > 0 else 'off'}"
-        + _parallel(s.group, cfg["train"]["batch_size"], s.model)
+        + _parallel(ctx.group, cfg.train.batch_size, s.model)
     )
 
 

@@ -11,13 +11,16 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pairzoo.atomic import write_json
 from pairzoo.errors import ConfigError, PairzooError
 from pairzoo.tune.best import publish_best
 from pairzoo.tune.objective import make_objective, trial_dir_name
 from pairzoo.tune.summary import COUNTED, build_summary
+
+if TYPE_CHECKING:
+    from pairzoo.train.runconfig import RunConfig
 
 
 @dataclass
@@ -57,7 +60,6 @@ def run_tune(config: dict[str, Any], s: TuneSettings) -> TuneResult:
 
 
 def _run(config: dict[str, Any], s: TuneSettings) -> TuneResult:
-    from pairzoo.train.config import config_hash
     from pairzoo.tune.study import check_signature, open_storage, open_study
 
     if s.n_trials < 1:
@@ -69,7 +71,7 @@ def _run(config: dict[str, Any], s: TuneSettings) -> TuneResult:
     storage = open_storage(s.storage)
     startup = s.startup_trials or max(2, min(10, s.n_trials // 3))
     study = open_study(storage, name, s.seed, s.pruner, s.warmup_epochs, startup)
-    signature = {"config_hash": config_hash(base), "space": [d.describe() for d in dims]}
+    signature = {"config_hash": base.hash(), "space": [d.describe() for d in dims]}
     check_signature(study, signature, s.storage or "memory")
     if s.baseline and not study.get_trials(deepcopy=False):
         _enqueue_baseline(study, base, dims)
@@ -113,14 +115,15 @@ def _optimize(study, objective, s: TuneSettings, after_trial) -> None:
     )
 
 
-def _space(config: dict, space_file: str | None, out: Path) -> tuple[list, dict, dict]:
+def _space(config: dict, space_file: str | None, out: Path) -> tuple[list, dict, RunConfig]:
     """(dims, fixed values, the resolved base config with the fixed values in it)."""
     from pairzoo.plugins import catalog
     from pairzoo.train.resolve import resolve_config
+    from pairzoo.train.runconfig import RunConfig
     from pairzoo.tune.space import apply_params, derive_space
     from pairzoo.tune.spacefile import combine, load_space_file
 
-    cfg = resolve_config(config, out)
+    cfg = RunConfig.from_dict(resolve_config(config, out))
     cat = catalog()
     derived, entries = (True, {}) if space_file is None else load_space_file(space_file, cfg, cat)
     dims, fixed = combine(derive_space(cfg, cat), derived, entries)
@@ -130,7 +133,7 @@ def _space(config: dict, space_file: str | None, out: Path) -> tuple[list, dict,
             "give at least one range or choices"
         )
     if fixed:
-        cfg = resolve_config(apply_params(config, fixed), out)
+        cfg = RunConfig.from_dict(resolve_config(apply_params(config, fixed), out))
     return dims, fixed, cfg
 
 
@@ -156,14 +159,14 @@ def _check_out(out: Path, storage: str | None, name: str) -> None:
         raise ConfigError(f"{trials} holds trials of an unknown study; choose another --out")
 
 
-def _enqueue_baseline(study, base: dict, dims: list) -> None:
+def _enqueue_baseline(study, base: RunConfig, dims: list) -> None:
     """Trial 0 trains the base config: the best is then never worse than the starting point."""
     from pairzoo.tune.space import split_key
 
-    params = {}
+    params, config = {}, base.to_dict()
     for dim in dims:
         section, key = split_key(dim.key)
-        value = dim.param_of(base[section].get(key))
+        value = dim.param_of(config[section].get(key))
         if value is not None:
             params[dim.key] = value
     study.enqueue_trial(params, user_attrs={"baseline": True})

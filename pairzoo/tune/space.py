@@ -5,16 +5,19 @@ plugin's architecture or loss gets a space without naming it here:
 
 - ``train.lr`` and ``train.weight_decay``: log-uniform from a tenth to ten times the base value
   (weight decay only when the base is above 0).
-- ``arch.P`` for an architecture parameter whose name contains ``width``: log-uniform from half
-  to twice the base value (an integer range for an integer default).
+- ``arch.P`` and ``loss.P`` for a parameter its plugin declared tunable when it registered it
+  (``register(..., tunable={"P": spec})``): ``{"scale": k}`` is log-uniform from the base value
+  over k to k times it (an integer range for an integer default; the builtin architectures
+  declare ``width_mult`` so, with k = 2); ``{"low": a, "high": b, "log": False}`` is that range,
+  widened to hold the base value (the builtin losses declare ``label_smoothing`` in [0, 0.2]).
 - ``arch.P`` for a parameter whose default is a list of registered fusion-head names (a
   heads-like parameter): a choice among subsets of the base list, kept in its order: every
   non-empty subset for up to three heads, else each single head and each prefix; only the
   subsets the architecture accepts with the other parameters as they are (an antisymmetric
   tower refuses heads that are all symmetric), so no trial is spent on a refused config.
-- ``loss.label_smoothing``: uniform in [0, 0.2] (skipped when ``train.label_smoothing`` is set);
-  any other positive float loss parameter ``v``: log-uniform in [v/2, 2v], or uniform in
-  [v/2, 1] when ``v <= 1`` (a weight or a probability).
+- any other positive float loss parameter ``v``: log-uniform in [v/2, 2v], or uniform in
+  [v/2, 1] when ``v <= 1`` (a weight or a probability). A loss parameter that the config's
+  train table sets (``train.label_smoothing``) is not searched: the two would clash.
 
 A space file (`spacefile.py`) adds, narrows, fixes or drops dimensions.
 """
@@ -23,7 +26,10 @@ from __future__ import annotations
 
 import itertools
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from pairzoo.train.runconfig import RunConfig
 
 SECTIONS = {"train": "train", "arch": "arch_params", "loss": "loss_params"}
 
@@ -100,38 +106,60 @@ def apply_params(config: dict[str, Any], values: dict[str, Any]) -> dict[str, An
     return out
 
 
-def derive_space(cfg: dict[str, Any], catalog) -> list[Dim]:
+def derive_space(cfg: RunConfig, catalog) -> list[Dim]:
     """Dimensions for resolved config `cfg` (see the module docstring for the rules)."""
-    t = cfg["train"]
-    dims = [Dim("train.lr", t["lr"] / 10, t["lr"] * 10, log=True)]
-    if t["weight_decay"] > 0:
-        dims.append(Dim("train.weight_decay", t["weight_decay"] / 10, t["weight_decay"] * 10, True))
-    arch = catalog.architectures[cfg["arch"]]
+    from pairzoo.train.resolve import loss_params_from_train
+
+    t = cfg.train
+    dims = [Dim("train.lr", t.lr / 10, t.lr * 10, log=True)]
+    if t.weight_decay > 0:
+        dims.append(Dim("train.weight_decay", t.weight_decay / 10, t.weight_decay * 10, True))
+    arch = catalog.architectures[cfg.model.arch]
     heads = set(catalog.fusion_heads)
     for name, default in arch.params.items():
-        dim = _arch_dim(name, default, cfg["arch_params"].get(name, default), heads)
+        value = cfg.model.params.get(name, default)
+        dim = _declared(f"arch.{name}", arch.tunable.get(name), default, value)
+        dim = dim or _arch_dim(name, default, value, heads)
         if dim is not None and dim.choices:
             dim = _accepted(dim, cfg, name)
         if dim is not None:
             dims.append(dim)
-    loss = catalog.losses[cfg["loss"]]
+    loss = catalog.losses[cfg.loss.name]
+    fixed = loss_params_from_train(t.to_dict())
     for name, default in loss.params.items():
-        value = cfg["loss_params"].get(name, default)
-        if name == "label_smoothing" and t["label_smoothing"]:
-            continue  # the trainer's value is the loss's; searching both would clash
-        dim = _loss_dim(name, default, value)
+        value = cfg.loss.params.get(name, default)
+        if name in fixed:
+            continue
+        spec = loss.tunable.get(name)
+        dim = (
+            _declared(f"loss.{name}", spec, default, value)
+            if spec
+            else _loss_dim(name, default, value)
+        )
         if dim is not None:
             dims.append(dim)
     return dims
 
 
+def _declared(key: str, spec: dict | None, default: Any, value: Any) -> Dim | None:
+    """The dimension a plugin declared for a parameter (see the module docstring)."""
+    if spec is None or not _number(value):
+        return None
+    integer = isinstance(default, int)
+    if "scale" in spec:
+        k = spec["scale"]
+        if value <= 0:
+            return None
+        if integer:
+            low, high = int(max(1, value // k)), int(max(2, value * k))
+            return Dim(key, low, high, log=True, integer=True) if low < high else None
+        return Dim(key, value / k, value * k, log=True)
+    low, high = min(spec["low"], value), max(spec["high"], value)
+    return Dim(key, low, high, log=spec.get("log", False), integer=integer)
+
+
 def _arch_dim(name: str, default: Any, value: Any, heads: set[str]) -> Dim | None:
     key = f"arch.{name}"
-    if "width" in name and _number(default) and _number(value) and value > 0:
-        if isinstance(default, int):
-            low, high = max(1, value // 2), max(2, value * 2)
-            return Dim(key, low, high, log=True, integer=True) if low < high else None
-        return Dim(key, value / 2, value * 2, log=True)
     if _heads_like(default, heads):
         base = [h.strip() for h in value.split(",")] if isinstance(value, str) else list(value)
         if base and all(isinstance(h, str) for h in base):
@@ -139,7 +167,7 @@ def _arch_dim(name: str, default: Any, value: Any, heads: set[str]) -> Dim | Non
     return None
 
 
-def _accepted(dim: Dim, cfg: dict[str, Any], name: str) -> Dim | None:
+def _accepted(dim: Dim, cfg: RunConfig, name: str) -> Dim | None:
     """`dim` keeping the choices the architecture can be built with; None if one or none is left."""
     from pairzoo.errors import PairzooError
     from pairzoo.plugins import build_architecture
@@ -147,7 +175,7 @@ def _accepted(dim: Dim, cfg: dict[str, Any], name: str) -> Dim | None:
     kept = []
     for choice in dim.choices:
         try:
-            build_architecture(cfg["arch"], {**cfg["arch_params"], name: choice})
+            build_architecture(cfg.model.arch, {**cfg.model.params, name: choice})
         except (PairzooError, ValueError, TypeError):
             continue
         kept.append(choice)
@@ -158,8 +186,6 @@ def _loss_dim(name: str, default: Any, value: Any) -> Dim | None:
     key = f"loss.{name}"
     if not isinstance(default, float) or not _number(value):
         return None
-    if name == "label_smoothing":
-        return Dim(key, 0.0, max(0.2, float(value)))
     if value <= 0:
         return None
     if value <= 1:

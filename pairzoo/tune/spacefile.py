@@ -23,27 +23,25 @@ architecture and the loss registered). Every value is checked against the parame
 
 from __future__ import annotations
 
-import tomllib
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pairzoo.errors import ConfigError
+from pairzoo.tomlfile import read_toml
 from pairzoo.tune.space import Dim, label
+
+if TYPE_CHECKING:
+    from pairzoo.train.runconfig import RunConfig
 
 # Train keys a trial cannot vary: the budget, where it runs, and what pruning counts on.
 _FIXED_TRAIN = ("epochs", "device", "threads", "eval_batch_size", "subset", "subset_mode")
 _ENTRY_KEYS = ("low", "high", "log", "choices", "fixed", "off")
 
 
-def load_space_file(path: str | Path, cfg: dict[str, Any], catalog) -> tuple[bool, dict]:
+def load_space_file(path: str | Path, cfg: RunConfig, catalog) -> tuple[bool, dict]:
     """(derived, {key: Dim | ("fixed", value) | ("off",)}); ConfigError naming file and key."""
     path = Path(path)
-    try:
-        raw = tomllib.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise ConfigError(f"space file '{path}' does not exist") from None
-    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
-        raise ConfigError(f"{path}: not valid TOML: {exc}") from exc
+    raw = read_toml(path, "space file")
     derived = raw.pop("derived", True)
     if not isinstance(derived, bool):
         raise ConfigError(f"{path}: key 'derived' must be true or false, got {derived!r}")
@@ -75,18 +73,18 @@ def combine(derived_dims: list[Dim], derived: bool, entries: dict) -> tuple[list
     return list(dims.values()), fixed
 
 
-def _default_of(path: Path, key: str, section: str, name: str, cfg: dict, catalog) -> Any:
+def _default_of(path: Path, key: str, section: str, name: str, cfg: RunConfig, catalog) -> Any:
     from pairzoo.train.config import TRAIN_DEFAULTS
 
     if section == "train":
         known = {k: v for k, v in TRAIN_DEFAULTS.items() if k not in _FIXED_TRAIN}
         what = "train keys that a trial may vary"
     elif section == "arch":
-        known = catalog.architectures[cfg["arch"]].params
-        what = f"parameters of architecture '{cfg['arch']}'"
+        known = catalog.architectures[cfg.model.arch].params
+        what = f"parameters of architecture '{cfg.model.arch}'"
     else:
-        known = catalog.losses[cfg["loss"]].params
-        what = f"parameters of loss '{cfg['loss']}'"
+        known = catalog.losses[cfg.loss.name].params
+        what = f"parameters of loss '{cfg.loss.name}'"
     if name not in known:
         raise ConfigError(
             f"{path}: unknown key '{key}' ({what}: {', '.join(sorted(known)) or 'none'})"
@@ -94,14 +92,17 @@ def _default_of(path: Path, key: str, section: str, name: str, cfg: dict, catalo
     return known[name]
 
 
-def _checker(section: str, name: str, cfg: dict, catalog):
+def _checker(section: str, name: str, cfg: RunConfig, catalog):
     """A function that raises ConfigError (without a location) when a value is not allowed."""
     from pairzoo.catalog import resolve_params
     from pairzoo.train.config import validate
 
     if section == "train":
         return lambda v: validate({"train": {name: v}}, where="x")
-    item = catalog.architectures[cfg["arch"]] if section == "arch" else catalog.losses[cfg["loss"]]
+    if section == "arch":
+        item = catalog.architectures[cfg.model.arch]
+    else:
+        item = catalog.losses[cfg.loss.name]
     return lambda v: resolve_params(item, {name: v})
 
 

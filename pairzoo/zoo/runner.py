@@ -73,6 +73,19 @@ class ZooResult:
         return all(m.ok for m in self.models) and self.ensemble_status != "failed"
 
 
+@dataclass(frozen=True)
+class ZooRun:
+    """One run of a zoo as its steps share it, built once by `run_zoo`."""
+
+    spec: ZooSpec
+    data_dir: Path
+    runs_dir: Path
+    registry_dir: Path
+    force: bool  # retrain finished runs too
+    bar: Progress
+    say: Callable[[str], None]
+
+
 def run_zoo(
     spec: ZooSpec,
     data_dir: str | Path,
@@ -80,14 +93,13 @@ def run_zoo(
     registry_dir: str | Path,
     force: bool = False,
     progress: bool = True,
-    plugins_dir: str | None = None,
     echo: Callable[[str], None] | None = None,
 ) -> ZooResult:
     """Train, export and ensemble `spec`'s models; returns what happened to each.
 
     Finished runs whose config hashes the same are kept (``force`` retrains them); an
     unfinished one is resumed. With ``settings.jobs`` above 1, models train in that many worker
-    processes (which load `plugins_dir` too). Raises only for problems common to every model; a
+    processes (which load the plugins of $PAIRZOO_PLUGINS_DIR too). Raises only for problems common to every model; a
     model's own failure is recorded in its outcome.
     """
     start = time.perf_counter()
@@ -98,16 +110,16 @@ def run_zoo(
     ]
     result = ZooResult(spec, data_dir, runs_dir, registry_dir, outcomes)
     bar = Progress(total=2 * len(outcomes) + 1, enabled=progress)
-    say = echo or bar.write
+    run = ZooRun(spec, data_dir, runs_dir, registry_dir, force, bar, echo or bar.write)
     try:
         t = time.perf_counter()
-        _train_all(spec, outcomes, data_dir, runs_dir, force, plugins_dir, bar, say)
+        _train_all(run, outcomes)
         result.phases_s["train"] = time.perf_counter() - t
         t = time.perf_counter()
-        _export_all(outcomes, data_dir, registry_dir, bar, say)
+        _export_all(run, outcomes)
         result.phases_s["export"] = time.perf_counter() - t
         t = time.perf_counter()
-        _ensemble(result, say)
+        _ensemble(result, run.say)
         bar.step("ensemble")
         result.phases_s["ensemble"] = time.perf_counter() - t
     finally:
@@ -116,50 +128,55 @@ def run_zoo(
     return result
 
 
-def _train_all(spec, outcomes, data_dir, runs_dir, force, plugins_dir, bar: Progress, say) -> None:
+def _train_all(run: ZooRun, outcomes: list[ModelOutcome]) -> None:
     by_name = {o.name: o for o in outcomes}
-    floor = spec.settings["min_val_accuracy"]
+    floor = run.spec.settings["min_val_accuracy"]
 
     def done(trained: Trained) -> None:
-        outcome = by_name[trained.name]
-        _record(outcome, trained, floor, say)
-        bar.step(f"trained {trained.name}")
+        _record(by_name[trained.name], trained, floor, run.say)
+        run.bar.step(f"trained {trained.name}")
 
     jobs = [
-        Job(model.name, {**model.config, "data": str(data_dir)}, outcome.run_dir)
-        for model, outcome in zip(spec.models, outcomes, strict=True)
+        Job(model.name, {**model.config, "data": str(run.data_dir)}, outcome.run_dir)
+        for model, outcome in zip(run.spec.models, outcomes, strict=True)
     ]
-    jobs = _pretrained(spec, jobs, data_dir, runs_dir, force, plugins_dir, bar, say)
+    _prepare_and_train(run, _pretrained(run, jobs), done, by_name)
+
+
+def _prepare_and_train(run: ZooRun, jobs: list[Job], done, outcomes=None) -> None:
+    """Prepare each job (one that cannot be prepared is done, failed), then train the rest;
+    `outcomes` (by name), if given, get the status prepare decided before training starts."""
     ready = []
-    for job, outcome in zip(jobs, outcomes, strict=True):
+    for job in jobs:
         try:
-            outcome.status = prepare(job, force, say)
+            status = prepare(job, run.force, run.say)
         except Exception as exc:  # e.g. an unknown architecture: this model fails, others go on
             done(Trained(job.name, None, describe(exc), 0.0))
             continue
+        if outcomes is not None:
+            outcomes[job.name].status = status
         ready.append(job)
-    _train_jobs(ready, spec.settings["jobs"], plugins_dir, bar, done)
-
-
-def _train_jobs(jobs: list[Job], workers: int, plugins_dir, bar: Progress, done) -> None:
-    if workers > 1 and len(jobs) > 1:
-        train_in_workers(jobs, workers, plugins_dir, bar, done)
+    workers = run.spec.settings["jobs"]
+    if workers > 1 and len(ready) > 1:
+        train_in_workers(ready, workers, run.bar, done)
     else:
-        for job in jobs:
-            done(train_here(job, bar))
+        for job in ready:
+            done(train_here(job, run.bar))
 
 
-def _pretrained(spec, jobs, data_dir, runs_dir, force, plugins_dir, bar, say) -> list[Job]:
+def _pretrained(run: ZooRun, jobs: list[Job]) -> list[Job]:
     """`jobs`, each starting from its tower's pretrained weights when the data has no digit
     labels (see pairzoo/zoo/pretrain.py); a model whose pretraining failed starts from scratch."""
     from pairzoo.train.resolve import data_rule
     from pairzoo.zoo import pretrain
 
+    say = run.say
     try:
-        if not pretrain.wanted(spec.settings, data_dir):
+        if not pretrain.wanted(run.spec.settings, run.data_dir):
             return jobs
         say("pretraining: the train split has no digit labels; each tower first learns digits")
-        data = pretrain.pretrain_data(runs_dir, spec.settings, data_rule(data_dir), say)
+        rule = data_rule(run.data_dir)
+        data = pretrain.pretrain_data(run.runs_dir, run.spec.settings, rule, say)
     except PairzooError as exc:  # unreadable data: each model reports it when it is prepared
         say(f"pretraining: skipped ({exc})")
         return jobs
@@ -174,14 +191,7 @@ def _pretrained(spec, jobs, data_dir, runs_dir, force, plugins_dir, bar, say) ->
             acc = trained.metrics["val"]["accuracy"]
             say(f"{trained.name}: val accuracy {100 * acc:.2f}% on the generated data")
 
-    ready = []
-    for job in towers:
-        try:
-            prepare(job, force, say)
-            ready.append(job)
-        except Exception as exc:
-            done(Trained(job.name, None, describe(exc), 0.0))
-    _train_jobs(ready, spec.settings["jobs"], plugins_dir, bar, done)
+    _prepare_and_train(run, towers, done)
     return [
         pretrain.starting_from(job, of_model[job.name])
         if of_model[job.name].name in finished
@@ -211,17 +221,11 @@ def _record(outcome: ModelOutcome, trained: Trained, floor: float, say) -> None:
         )
 
 
-def _export_all(
-    outcomes: list[ModelOutcome],
-    data_dir: Path,
-    registry_dir: Path,
-    bar: Progress,
-    say: Callable[[str], None],
-) -> None:
+def _export_all(run: ZooRun, outcomes: list[ModelOutcome]) -> None:
     from pairzoo.exporting.run_export import export_run, run_key
     from pairzoo.registry import Registry
 
-    registry = Registry(registry_dir)
+    registry, bar, say, data_dir = Registry(run.registry_dir), run.bar, run.say, run.data_dir
     for outcome in outcomes:
         if outcome.status not in OK_STATUSES:
             bar.step(f"export {outcome.name} (skipped)")

@@ -40,17 +40,10 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
+from pairzoo.checks import Rule, check_value
 from pairzoo.errors import ConfigError
 from pairzoo.tomlfile import read_toml
-from pairzoo.train.config import (
-    MAX_SEED,
-    TOP_DEFAULTS,
-    check_keys,
-    check_type,
-    finite_float,
-    merge,
-    validate,
-)
+from pairzoo.train.config import MAX_SEED, TOP_DEFAULTS, check_keys, merge, validate
 
 FORMAT = 1
 AUTO = "auto"
@@ -81,8 +74,8 @@ ENSEMBLE_DEFAULTS: dict[str, Any] = {
     "seed": 42,
     "num_threads": 1,
 }
-# key -> (check, what the value must be), for settings and ensemble values
-_RANGES = {
+# key -> the rule its value must pass, for settings and ensemble values
+_RANGES: dict[str, Rule] = {
     "min_val_accuracy": (lambda v: 0 <= v < 1, "in [0, 1)"),
     "jobs": (lambda v: v >= 1, "at least 1"),
     "pretrain": (lambda v: v in ("auto", "off"), "'auto' or 'off'"),
@@ -303,11 +296,4 @@ def _string(raw: dict, key: str, where: str, prefix: str = "") -> None:
 
 def _typed(raw: dict, defaults: dict, where: str, prefix: str) -> None:
     for key, value in raw.items():
-        check_type(f"{where}: key '{prefix}{key}'", defaults[key], value)
-        if isinstance(defaults[key], float):
-            finite_float(f"{where}: key '{prefix}{key}'", value)
-        check, expected = _RANGES.get(key, (None, ""))
-        if check is not None and not check(value):
-            raise ConfigError(
-                f"{where}: key {prefix + key!r} must be {expected}, got {value!r:.80}"
-            )
+        check_value(f"{where}: key {prefix + key!r}", defaults[key], value, _RANGES.get(key))

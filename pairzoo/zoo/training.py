@@ -99,7 +99,6 @@ def train_here(job: Job, bar: Progress) -> Trained:
 def train_in_workers(
     jobs: list[Job],
     workers: int,
-    plugins_dir: str | None,
     bar: Progress,
     on_done: Callable[[Trained], None],
 ) -> None:
@@ -117,7 +116,7 @@ def train_in_workers(
     procs = []
     for _ in range(min(workers, len(jobs))):
         tasks.put(None)
-        proc = ctx.Process(target=_worker, args=(tasks, events, plugins_dir), daemon=True)
+        proc = ctx.Process(target=_worker, args=(tasks, events), daemon=True)
         proc.start()
         procs.append(proc)
     by_name = {job.name: job for job in jobs}
@@ -167,13 +166,13 @@ def _reap(procs, running, remaining, bar: Progress, on_done) -> None:
         remaining.clear()
 
 
-def _worker(tasks, events, plugins_dir: str | None) -> None:
+def _worker(tasks, events) -> None:
     # Ctrl-C reaches the whole process group; the parent decides and terminates workers.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     from pairzoo.plugins import load_plugins
     from pairzoo.train import train_run
 
-    load_plugins(plugins_dir)
+    load_plugins()  # $PAIRZOO_PLUGINS_DIR, inherited from the parent
     pid = os.getpid()
     while (task := tasks.get()) is not None:
         name, config, out = task

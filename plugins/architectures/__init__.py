@@ -20,7 +20,11 @@ ARCHITECTURES = {
 }
 
 
+# `pairzoo tune` searches the width from half to twice the run's.
+TUNABLE = {"width_mult": {"scale": 2}}
+
+
 @hookimpl
 def register_architectures(register):
     for name, (factory, params, description) in ARCHITECTURES.items():
-        register(name, factory, params=params, description=description)
+        register(name, factory, params=params, description=description, tunable=TUNABLE)
