@@ -73,7 +73,7 @@ def _adapt_args(data, registry, tmp_path, *extra):
     return [
         "adapt", "--unlabelled", str(data / "test_private.npz"), "--registry", str(registry),
         "--data", str(data), "--out", str(tmp_path / "adapt"), "--threshold", "0.5",
-        "--threads", "1", *extra,
+        "--threads", "1", "--generated", "64", *extra,
     ]  # fmt: skip
 
 
@@ -98,6 +98,10 @@ def test_adapted_members_and_ensemble_are_registered_with_lineage_and_used_by_pr
     digest = __import__("hashlib").sha256((data / "test_private.npz").read_bytes()).hexdigest()
     assert lineage["unlabelled"] == [{"name": "test_private.npz", "sha256": digest, "pairs": 40}]
     assert (lineage["parent"], lineage["round"], lineage["threshold"]) == ("zoo-ensemble@1", 1, 0.5)
+    assert lineage["settings"]["generated"] == 64
+    assert lineage["match"]["severity"] in {
+        float(s) for s in lineage["match"]["two_sample_accuracy"]
+    }
     members = {f"{m['name']}@{m['version']}" for m in ensemble["members"]}
     assert members == {"tiny_a@2", "tiny_b@2"}
     member = reg.resolve("tiny_a@2")
@@ -105,6 +109,9 @@ def test_adapted_members_and_ensemble_are_registered_with_lineage_and_used_by_pr
     assert member["adaptation"]["unlabelled"] == lineage["unlabelled"]
     report = json.loads((next((tmp_path / "adapt").iterdir()) / "report.json").read_text())
     assert report["entry"] == "zoo-ensemble-adapted@1"
+    assert report["match"] == lineage["match"]
+    generated = next((tmp_path / "adapt").iterdir()) / "generated" / "train.npz"
+    assert generated.is_file()
     assert {"val_accuracy", "confident_share", "swap_consistency"} <= set(report["rounds"][1])
     assert (
         report["score"][0]["before"] == report["rounds"][0]["score_accuracy"][str(data / "val.npz")]
@@ -133,7 +140,7 @@ def test_an_adaptation_that_lowers_val_accuracy_is_refused_and_registers_nothing
     data, registry = zoo[0], _registry(zoo, tmp_path)
     before = snapshot(registry)
     # A learning rate a thousand times the default wrecks the members' weights
-    result = _adapt(data, registry, tmp_path, "--lr", "1", "--epochs", "20")
+    result = _adapt(data, registry, tmp_path, "--lr", "1", "--epochs", "20", "--generated", "0")
     assert result.exit_code == 1
     assert "refused: labelled val accuracy would fall" in result.output
     assert snapshot(registry) == before

@@ -67,20 +67,20 @@ def finetune(
     pseudo_label: np.ndarray,
     settings: FinetuneSettings,
     on_swap: str,
+    generated: Labelled | None = None,
 ) -> dict[str, Any]:
-    """Fine-tune `model` in place; returns what happened (steps, losses, seconds)."""
+    """Fine-tune `model` in place; returns what happened (steps, losses, seconds).
+
+    Each step takes `settings.batch_size` pairs of each stream: labelled train pairs, generated
+    pairs that look like the target (if any), pseudo-labelled target pairs (if any)."""
     from pairzoo.plugins import build_loss
 
     start = time.perf_counter()
     torch.manual_seed(settings.seed)
     rng = np.random.default_rng(settings.seed)
-    loss_fn = _loss(config, build_loss)
-    smoothing = float(config.get("train", {}).get("label_smoothing", 0.0) or 0.0)
-    aux_weight = float(config.get("train", {}).get("aux_weight", 0.0) or 0.0)
-    aux = aux_weight > 0 and labelled.digits is not None and hasattr(model, "forward_aux")
-    consistency = on_swap in ("flip", "keep") and not antisymmetric(model)
+    step = _Step(model, config, build_loss, labelled, generated, on_swap)
     b = settings.batch_size
-    steps = max(1, math.ceil(settings.epochs * len(pseudo_index) / b)) if len(pseudo_index) else 0
+    steps = _steps(settings, len(pseudo_index), 0 if generated is None else len(generated.x))
     optimizer = torch.optim.AdamW(
         model.parameters(),
         lr=settings.lr,
@@ -90,37 +90,21 @@ def finetune(
     model.train()
     for norm in _norms(model):
         norm.eval()  # running statistics frozen; their affine weights still learn
+    by_row = Labelled(target_x, pseudo_label_of(pseudo_index, pseudo_label), None)
     sums = np.zeros(3)
     for _ in range(steps):
-        li = rng.integers(0, len(labelled.x), b)
-        pj = rng.integers(0, len(pseudo_index), b)
+        streams = [(labelled, rng.integers(0, len(labelled.x), b))]
+        if generated is not None:
+            streams.append((generated, rng.integers(0, len(generated.x), b)))
+        pseudo_rows = None
+        if len(pseudo_index):
+            pseudo_rows = (by_row, pseudo_index[rng.integers(0, len(pseudo_index), b)])
         ti = rng.integers(0, len(target_x), b)
-        pair = to_pair(
-            torch.from_numpy(np.concatenate([labelled.x[li], target_x[pseudo_index[pj]]]))
+        sup, pseudo, swap_term = step.losses(
+            streams, pseudo_rows, target_x[ti], rng, settings.swap_weight
         )
-        y = torch.from_numpy(np.concatenate([labelled.y[li], pseudo_label[pj]]).astype("f4"))
-        pair, y, flip = _swap(pair, y, on_swap, rng)
-        xa, xb = pair[:, 0:1], pair[:, 1:2]
-        if aux:
-            logits, digit_logits = model.forward_aux(xa, xb)
-        else:
-            logits = model(xa, xb)
-        targets = y * (1 - smoothing) + 0.5 * smoothing
-        sup = loss_fn(logits[:b].float(), targets[:b])
-        pseudo = loss_fn(logits[b:].float(), targets[b:])
-        loss = sup + pseudo
-        if aux:
-            digits = torch.from_numpy(labelled.digits[li]).long()
-            digits = torch.where(flip[:b, None], digits.flip(1), digits)
-            loss = loss + aux_weight * F.cross_entropy(
-                digit_logits[:b].float().reshape(-1, 10), digits.reshape(-1)
-            )
-        swap_term = torch.zeros(())  # no grad: .item() below is safe
-        if consistency and settings.swap_weight > 0:
-            swap_term = _swap_consistency(model, target_x[ti], on_swap)
-            loss = loss + settings.swap_weight * swap_term
         optimizer.zero_grad(set_to_none=True)
-        loss.backward()
+        (sup + pseudo + settings.swap_weight * swap_term).backward()
         optimizer.step()
         schedule.step()
         sums += [sup.item(), pseudo.item(), swap_term.item()]
@@ -131,14 +115,73 @@ def finetune(
     mean = sums / max(steps, 1)
     return {
         "steps": steps,
-        "pairs_per_step": 2 * b,
-        "swap_consistency_loss": bool(consistency and settings.swap_weight > 0),
-        "digit_supervision": aux,
+        "pairs_per_step": b * (1 + (generated is not None) + bool(len(pseudo_index))),
+        "generated_pairs": 0 if generated is None else len(generated.x),
+        "swap_consistency_loss": bool(step.consistency and settings.swap_weight > 0),
+        "digit_supervision": step.aux,
         "loss_labelled": round(float(mean[0]), 5),
         "loss_pseudo": round(float(mean[1]), 5),
         "loss_swap": round(float(mean[2]), 5),
         "seconds": round(time.perf_counter() - start, 3),
     }
+
+
+def pseudo_label_of(index: np.ndarray, label: np.ndarray) -> np.ndarray:
+    """Labels by target row: `label[k]` at row `index[k]` (other rows are never drawn)."""
+    out = np.zeros(int(index.max()) + 1 if len(index) else 0, np.float32)
+    out[index] = label
+    return out
+
+
+def _steps(settings: FinetuneSettings, pseudo: int, generated: int) -> int:
+    """`settings.epochs` passes over the larger of the pseudo-labelled and generated pairs."""
+    pairs = max(pseudo, generated)
+    return max(1, math.ceil(settings.epochs * pairs / settings.batch_size)) if pairs else 0
+
+
+class _Step:
+    """The loss of one step: the member's own loss (and digit supervision) on the labelled and
+    generated pairs, the same loss on the pseudo-labelled ones, and swap consistency."""
+
+    def __init__(self, model, config, build_loss, labelled, generated, on_swap):
+        train = config.get("train", {})
+        self.model, self.on_swap = model, on_swap
+        self.loss_fn = _loss(config, build_loss)
+        self.smoothing = float(train.get("label_smoothing", 0.0) or 0.0)
+        self.aux_weight = float(train.get("aux_weight", 0.0) or 0.0)
+        has_digits = labelled.digits is not None and (
+            generated is None or generated.digits is not None
+        )
+        self.aux = self.aux_weight > 0 and has_digits and hasattr(model, "forward_aux")
+        self.consistency = on_swap in ("flip", "keep") and not antisymmetric(model)
+
+    def losses(self, labelled, pseudo_rows, unlabelled_x, rng, swap_weight):
+        """`labelled`: (pairs, rows) of the labelled streams; `pseudo_rows` the pseudo-labelled."""
+        n_sup = sum(len(rows) for _, rows in labelled)
+        streams = [*labelled, *([pseudo_rows] if pseudo_rows is not None else [])]
+        pair = to_pair(torch.from_numpy(np.concatenate([s.x[rows] for s, rows in streams])))
+        y = torch.from_numpy(np.concatenate([s.y[rows] for s, rows in streams]).astype("f4"))
+        pair, y, flip = _swap(pair, y, self.on_swap, rng)
+        xa, xb = pair[:, 0:1], pair[:, 1:2]
+        if self.aux:
+            logits, digit_logits = self.model.forward_aux(xa, xb)
+        else:
+            logits = self.model(xa, xb)
+        targets = y * (1 - self.smoothing) + 0.5 * self.smoothing
+        sup = self.loss_fn(logits[:n_sup].float(), targets[:n_sup])
+        pseudo = torch.zeros(())
+        if n_sup < len(y):
+            pseudo = self.loss_fn(logits[n_sup:].float(), targets[n_sup:])
+        if self.aux:
+            digits = torch.from_numpy(np.concatenate([s.digits[r] for s, r in labelled])).long()
+            digits = torch.where(flip[:n_sup, None], digits.flip(1), digits)
+            sup = sup + self.aux_weight * F.cross_entropy(
+                digit_logits[:n_sup].float().reshape(-1, 10), digits.reshape(-1)
+            )
+        swap_term = torch.zeros(())  # no grad: .item() is safe
+        if self.consistency and swap_weight > 0:
+            swap_term = _swap_consistency(self.model, unlabelled_x, self.on_swap)
+        return sup, pseudo, swap_term
 
 
 def _loss(config: dict[str, Any], build_loss):
@@ -180,7 +223,10 @@ def _bn_pairs(bn: str, labelled_x: np.ndarray, target_x: np.ndarray, rng) -> np.
     target = target_x[_sample(rng, len(target_x), BN_PAIRS)]
     if bn == "target":
         return target
-    return np.concatenate([labelled_x[_sample(rng, len(labelled_x), len(target))], target])
+    both = np.concatenate([labelled_x[_sample(rng, len(labelled_x), len(target))], target])
+    # shuffled: batches of one domain each would leave the gap between the domains' means out
+    # of the variance, which is estimated as the mean of the batches' variances
+    return both[rng.permutation(len(both))]
 
 
 def _sample(rng, n: int, k: int) -> np.ndarray:

@@ -25,6 +25,7 @@ def lineage_section(ctx: Any, r: int, facts: dict | None) -> dict[str, Any]:
         "threshold": ctx.settings.threshold,
         "unlabelled": [{k: f[k] for k in ("name", "sha256", "pairs")} for f in ctx.targets.files],
         "settings": ctx.settings.to_dict(),
+        **({"match": ctx.match} if getattr(ctx, "match", None) else {}),
         **({"pseudo": facts} if facts else {}),
     }
 

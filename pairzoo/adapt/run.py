@@ -41,19 +41,27 @@ class AdaptSettings:
     rounds: int = 1
     threshold: float = 0.9
     finetune: FinetuneSettings = field(default_factory=FinetuneSettings)
+    generated: int = 0  # labelled pairs made at the severity matched to the target; 0: none
 
     def __post_init__(self) -> None:
         if self.rounds < 1:
             raise ConfigError(f"--rounds must be at least 1, found {self.rounds}")
         if not 0.5 <= self.threshold < 1.0:
             raise ConfigError(f"--threshold must be in [0.5, 1), found {self.threshold}")
+        if self.generated < 0:
+            raise ConfigError(f"--generated must be at least 0, found {self.generated}")
         if self.finetune.bn not in BN_MODES:
             raise ConfigError(
                 f"--bn must be one of {', '.join(BN_MODES)}, found {self.finetune.bn!r}"
             )
 
     def to_dict(self) -> dict[str, Any]:
-        return {"rounds": self.rounds, "threshold": self.threshold, **self.finetune.to_dict()}
+        return {
+            "rounds": self.rounds,
+            "threshold": self.threshold,
+            **self.finetune.to_dict(),
+            **({"generated": self.generated} if self.generated else {}),
+        }
 
 
 @dataclass
@@ -148,6 +156,7 @@ class _Context:
                 f"already adapted: {card_ref(held[-1])} (same ensemble, files, data, settings)"
             )
             return AdaptResult(self.work, report, held[-1], False)
+        self.match, self.generated = self._generated()
         rounds = [self._parent_round()]
         self._log_round(0, rounds[0])
         for r in range(1, self.settings.rounds + 1):
@@ -171,6 +180,30 @@ class _Context:
 
     # ---- rounds --------------------------------------------------------------------------
 
+    def _generated(self):
+        """The severity matched to the target (kept in the work directory for a rerun) and the
+        labelled pairs made there; (None, None) without --generated."""
+        from pairzoo.adapt.matched import generated_pairs, match_severity
+        from pairzoo.atomic import write_json
+
+        n = self.settings.generated
+        if not n:
+            return None, None
+        path = self.work / "match.json"
+        match = read_json(path)
+        if "severity" not in match:
+            self.log(f"matching the generator's severity to the {len(self.targets)} target pairs")
+            match = match_severity(self.targets.x, self.settings.finetune.seed).to_dict()
+            write_json(path, match)
+        tried = ", ".join(f"{s} {100 * a:.1f}%" for s, a in match["two_sample_accuracy"].items())
+        self.log(f"severity {match['severity']:g} passes best for the target (two-sample "
+                 f"accuracy by severity: {tried}); {n} labelled pairs made there")  # fmt: skip
+        seed = self.settings.finetune.seed
+        pairs = generated_pairs(
+            self.work / "generated", match["severity"], n, seed, self.labelled["rule"]
+        )
+        return match, pairs
+
     def _parent_round(self) -> _Round:
         """Round 0: the parent's own members (from their runs) and its registered meta-learner."""
         import lightgbm as lgb
@@ -190,7 +223,7 @@ class _Context:
         facts = pseudo.facts(len(self.targets), self.settings.threshold)
         self.log(f"round {r}: {facts['pseudo_labelled']} pseudo-labels of {len(self.targets)} "
                  f"pairs ({facts['confident']} confident at {self.settings.threshold})")  # fmt: skip
-        if len(pseudo.index) == 0:
+        if len(pseudo.index) == 0 and self.generated is None:
             raise DataError(
                 f"round {r}: no target pair reaches confidence {self.settings.threshold}; "
                 "lower --threshold"
@@ -217,7 +250,7 @@ class _Context:
         ft = FinetuneSettings(**{**self.settings.finetune.to_dict(),
                                  "seed": self.settings.finetune.seed + 1000 * r + i})  # fmt: skip
         info = finetune(model, config, self.labelled["train"], self.targets.x, pseudo.index,
-                        pseudo.label, ft, self.on_swap)  # fmt: skip
+                        pseudo.label, ft, self.on_swap, self.generated)  # fmt: skip
         metrics = self._metrics(model, config, info)
         save_run(run_dir, model, config, metrics)
         self.log(f"  {source.card.name}: val {100 * metrics['val']['accuracy']:.2f}% "
@@ -323,6 +356,7 @@ class _Context:
                 "before": first["score_accuracy"][str(split.path)],
                 "after": last["score_accuracy"][str(split.path)],
             } for split in self.scored],
+            **({"match": self.match} if self.match else {}),
             "seconds": round(seconds, 1),
         }  # fmt: skip
 

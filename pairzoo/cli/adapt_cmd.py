@@ -8,6 +8,8 @@ import click
 
 from pairzoo.cli.options import registry_option
 
+DEFAULT_GENERATED = 8000
+
 
 @click.command("adapt")
 @click.option(
@@ -75,6 +77,14 @@ from pairzoo.cli.options import registry_option
     help="Batch-norm statistics after fine-tuning: the labelled data's, re-estimated on labelled "
     "and target pairs alike, or on the target pairs alone",
 )
+@click.option(
+    "--generated",
+    type=click.IntRange(0),
+    default=DEFAULT_GENERATED,
+    show_default=True,
+    help="Labelled pairs made at the generator severity that passes best for the target "
+    "pairs, learned beside the pseudo-labelled ones; 0: none",
+)
 @click.option("--seed", type=int, default=0, show_default=True, help="Fine-tuning seed")
 @click.option(
     "--score",
@@ -91,7 +101,7 @@ from pairzoo.cli.options import registry_option
 )
 @click.option("--json", "as_json", is_flag=True, help="Print the report as JSON")
 def adapt(unlabelled, more, ensemble, registry_dir, data_dir, out_dir, rounds, threshold, epochs,
-          lr, batch_size, swap_weight, bn, seed, score, threads, as_json):  # fmt: skip
+          lr, batch_size, swap_weight, bn, generated, seed, score, threads, as_json):  # fmt: skip
     """Adapt the members of a registry ensemble to unlabelled pairs, then register them.
 
     The ensemble labels the pairs it is confident about (class shares kept); every member is
@@ -105,7 +115,7 @@ def adapt(unlabelled, more, ensemble, registry_dir, data_dir, out_dir, rounds, t
     result = run_adapt([*unlabelled, *more], ensemble, registry_dir, data_dir, out_dir,
                        score, threads, lambda m: click.echo(m, err=True), rounds, threshold,
                        epochs=epochs, lr=lr, batch_size=batch_size, swap_weight=swap_weight,
-                       bn=bn, seed=seed)  # fmt: skip
+                       bn=bn, seed=seed, generated=generated)  # fmt: skip
     if as_json:
         click.echo(json.dumps(result.report, indent=2))
     else:
@@ -115,13 +125,14 @@ def adapt(unlabelled, more, ensemble, registry_dir, data_dir, out_dir, rounds, t
 
 
 def run_adapt(files, ensemble, registry_dir, data_dir, out_dir, score=None, threads=0,
-              log=lambda message: None, rounds=1, threshold=0.9, **finetune):  # fmt: skip
+              log=lambda message: None, rounds=1, threshold=0.9, generated=DEFAULT_GENERATED,
+              **finetune):  # fmt: skip
     """`adapt` with the command's settings; `finetune` holds FinetuneSettings fields."""
     from pairzoo.adapt.finetune import FinetuneSettings
     from pairzoo.adapt.run import AdaptSettings, adapt
     from pairzoo.registry import Registry
 
-    settings = AdaptSettings(rounds, threshold, FinetuneSettings(**finetune))
+    settings = AdaptSettings(rounds, threshold, FinetuneSettings(**finetune), generated)
     return adapt(Registry(registry_dir), files, data_dir, out_dir, ensemble, settings, score,
                  threads, log)  # fmt: skip
 
