@@ -9,6 +9,7 @@ from typing import Any
 import click
 
 from pairzoo.cli.options import int8_option, registry_option
+from pairzoo.cli.predict_cmd import predict_options, write_csv
 from pairzoo.registry.card import ref_of
 
 # onnxruntime's batch (pairzoo.ensemble.inference.DEFAULT_BATCH), not PyTorch's
@@ -236,34 +237,9 @@ def export_ensemble(
 
 @ensemble.command("predict")
 @click.argument("entry", required=False)
-@click.option(
-    "--data",
-    "data_file",
-    required=True,
-    type=click.Path(dir_okay=False),
-    help="Pair file (.npz with keys x, id)",
-)
-@click.option(
-    "--out",
-    "out_file",
-    required=True,
-    type=click.Path(dir_okay=False),
-    help="CSV to write (id,label)",
-)
-@registry_option
-@click.option(
-    "--batch-size",
-    type=click.IntRange(1),
-    default=ONNX_BATCH,
-    show_default=True,
-    help="Pairs per onnxruntime call",
-)
-@_threads_option
-@int8_option
-@click.option("--json", "as_json", is_flag=True, help="Print a summary as JSON")
+@predict_options
 def ensemble_predict(entry, **options) -> None:
     """Predict a label for every pair of a data file with ensemble ENTRY (default: the latest)
     and write `id,label` (one row per id), checked and written atomically."""
-    from pairzoo.cli.predict_cmd import write_csv
 
     write_csv(ensemble=entry or "", model=None, **options)

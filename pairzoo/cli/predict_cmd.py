@@ -9,40 +9,30 @@ import click
 from pairzoo.cli.options import ensemble_entry_option, int8_option, registry_option
 
 
+def predict_options(f):
+    """The options `predict` and `ensemble predict` share: files, registry, batch, threads, int8."""
+    options = [
+        click.option("--data", "data_file", required=True, type=click.Path(dir_okay=False),
+                     help="Pair file (.npz with keys x, id)"),
+        click.option("--out", "out_file", required=True, type=click.Path(dir_okay=False),
+                     help="CSV to write (id,label)"),
+        registry_option,
+        click.option("--batch-size", type=click.IntRange(1), default=64, show_default=True,
+                     help="Pairs per onnxruntime call"),
+        click.option("--threads", type=click.IntRange(1), default=1, show_default=True,
+                     help="onnxruntime intra-op threads per model"),
+        int8_option,
+        click.option("--json", "as_json", is_flag=True, help="Print a summary as JSON"),
+    ]  # fmt: skip
+    for option in reversed(options):
+        f = option(f)
+    return f
+
+
 @click.command("predict")
 @ensemble_entry_option("Ensemble entry NAME[@VERSION] (alone: the latest ensemble)")
 @click.option("--model", help="One registry model, NAME[@VERSION]")
-@click.option(
-    "--data",
-    "data_file",
-    required=True,
-    type=click.Path(dir_okay=False),
-    help="Pair file (.npz with keys x, id)",
-)
-@click.option(
-    "--out",
-    "out_file",
-    required=True,
-    type=click.Path(dir_okay=False),
-    help="CSV to write (id,label)",
-)
-@registry_option
-@click.option(
-    "--batch-size",
-    type=click.IntRange(1),
-    default=64,
-    show_default=True,
-    help="Pairs per onnxruntime call",
-)
-@click.option(
-    "--threads",
-    type=click.IntRange(1),
-    default=1,
-    show_default=True,
-    help="onnxruntime intra-op threads per model",
-)
-@int8_option
-@click.option("--json", "as_json", is_flag=True, help="Print a summary as JSON")
+@predict_options
 def predict(ensemble, model, **options) -> None:
     """Predict a label for every pair of a data file and write `id,label` (one row per id).
 
