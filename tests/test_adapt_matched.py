@@ -12,8 +12,8 @@ from pairzoo.data.sources import load_source
 
 @pytest.fixture
 def quick(monkeypatch):
-    monkeypatch.setattr(matched, "PER_SIDE", 200)
-    monkeypatch.setattr(matched, "EPOCHS", 3)
+    monkeypatch.setattr(matched, "PER_SIDE", 400)
+    monkeypatch.setattr(matched, "EPOCHS", 4)
 
 
 def _pairs_at(severity: float, n: int = 200) -> np.ndarray:

@@ -90,18 +90,12 @@ def finetune(
     model.train()
     for norm in _norms(model):
         norm.eval()  # running statistics frozen; their affine weights still learn
-    by_row = Labelled(target_x, pseudo_label_of(pseudo_index, pseudo_label), None)
+    draw = _Draw(labelled, generated, target_x, pseudo_index, pseudo_label, settings.batch_size)
     sums = np.zeros(3)
     for _ in range(steps):
-        streams = [(labelled, rng.integers(0, len(labelled.x), b))]
-        if generated is not None:
-            streams.append((generated, rng.integers(0, len(generated.x), b)))
-        pseudo_rows = None
-        if len(pseudo_index):
-            pseudo_rows = (by_row, pseudo_index[rng.integers(0, len(pseudo_index), b)])
-        ti = rng.integers(0, len(target_x), b)
+        streams, pseudo_rows, unlabelled_x = draw(rng)
         sup, pseudo, swap_term = step.losses(
-            streams, pseudo_rows, target_x[ti], rng, settings.swap_weight
+            streams, pseudo_rows, unlabelled_x, rng, settings.swap_weight
         )
         optimizer.zero_grad(set_to_none=True)
         (sup + pseudo + settings.swap_weight * swap_term).backward()
@@ -119,11 +113,30 @@ def finetune(
         "generated_pairs": 0 if generated is None else len(generated.x),
         "swap_consistency_loss": bool(step.consistency and settings.swap_weight > 0),
         "digit_supervision": step.aux,
-        "loss_labelled": round(float(mean[0]), 5),
-        "loss_pseudo": round(float(mean[1]), 5),
-        "loss_swap": round(float(mean[2]), 5),
+        **{f"loss_{k}": round(float(v), 5) for k, v in zip(LOSSES, mean, strict=True)},
         "seconds": round(time.perf_counter() - start, 3),
     }
+
+
+LOSSES = ("labelled", "pseudo", "swap")
+
+
+class _Draw:
+    """One step's rows: b of each labelled stream, b pseudo-labelled, b target pairs for swap
+    consistency (drawn in that order, so a run is reproducible from its seed)."""
+
+    def __init__(self, labelled, generated, target_x, pseudo_index, pseudo_label, b):
+        self.labelled = [s for s in (labelled, generated) if s is not None]
+        self.by_row = Labelled(target_x, pseudo_label_of(pseudo_index, pseudo_label), None)
+        self.target_x, self.pseudo_index, self.b = target_x, pseudo_index, b
+
+    def __call__(self, rng):
+        streams = [(s, rng.integers(0, len(s.x), self.b)) for s in self.labelled]
+        pseudo_rows = None
+        if len(self.pseudo_index):
+            rows = self.pseudo_index[rng.integers(0, len(self.pseudo_index), self.b)]
+            pseudo_rows = (self.by_row, rows)
+        return streams, pseudo_rows, self.target_x[rng.integers(0, len(self.target_x), self.b)]
 
 
 def pseudo_label_of(index: np.ndarray, label: np.ndarray) -> np.ndarray:
