@@ -40,7 +40,7 @@ class FinetuneSettings:
     batch_size: int = 128  # pairs of each kind per step
     lr: float = 1e-3  # decays linearly to 0
     swap_weight: float = 1.0
-    bn: str = "mixed"
+    bn: str = "source"
     seed: int = 0
 
     def to_dict(self) -> dict[str, Any]:

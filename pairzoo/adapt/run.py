@@ -300,7 +300,11 @@ class _Context:
         val = _logits(models, self.labelled["val"].x)
         target = _logits(models, self.targets.x)
         swapped = _logits(models, _swap(self.targets.x), same_as=target)
-        score = [_logits(models, split.x) for split in self.scored]
+        # a --score file of the target pairs themselves (transductive) reuses their logits
+        score = [
+            target if np.array_equal(split.x, self.targets.x) else _logits(models, split.x)
+            for split in self.scored
+        ]
         if booster is None:
             stacker = LGBMStacker(self.params).fit(val, val_y)
             booster = stacker.booster

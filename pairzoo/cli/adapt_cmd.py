@@ -72,7 +72,7 @@ DEFAULT_GENERATED = 8000
 @click.option(
     "--bn",
     type=click.Choice(["source", "mixed", "target"]),
-    default="mixed",
+    default="source",
     show_default=True,
     help="Batch-norm statistics after fine-tuning: the labelled data's, re-estimated on labelled "
     "and target pairs alike, or on the target pairs alone",
