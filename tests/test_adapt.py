@@ -120,6 +120,10 @@ def test_adapted_members_and_ensemble_are_registered_with_lineage_and_used_by_pr
     shown = CliRunner().invoke(main, ["registry", "show", "tiny_a@2", "--registry", str(registry)])
     assert "adapted from:      zoo-ensemble@1 (round 1 of 1, threshold 0.5)" in shown.output
     assert f"test_private.npz (sha256 {digest[:12]}, 40 pairs)" in shown.output
+    severity = lineage["match"]["severity"]
+    assert (
+        f"generated:       64 pairs at severity {severity:g} (two-sample accuracy" in shown.output
+    )
     out = tmp_path / "pred.csv"
     predict = ["predict", "--ensemble", "--data", str(data / "test_private.npz")]
     result = CliRunner().invoke(main, [*predict, "--out", str(out), "--registry", str(registry)])

@@ -47,4 +47,13 @@ def describe(section: dict[str, Any]) -> list[tuple[str, str]]:
             ("  pseudo-labels", f"{pseudo.get('pseudo_labelled')} of {pseudo.get('target_pairs')} "
              f"pairs (confident share {pseudo.get('confident_share')})")
         )  # fmt: skip
+    match = section.get("match") or {}
+    if isinstance(match.get("severity"), int | float):
+        severity = match.get("severity")
+        accuracy = (match.get("two_sample_accuracy") or {}).get(f"{severity:g}")
+        generated = (section.get("settings") or {}).get("generated")
+        lines.append(
+            ("  generated", f"{generated} pairs at severity {severity:g} (two-sample accuracy "
+             f"{accuracy} against the unlabelled halves)")
+        )  # fmt: skip
     return lines
