@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -74,15 +73,11 @@ def adaptation_key(parent: dict, request: str) -> str:
     from pairzoo.distill.teacher import card_sha256
 
     body = {
-        "parent": card_ref(parent),
+        "parent": ref_of(parent),
         "parent_card_sha256": card_sha256(parent),
         "request": request,
     }
     return hashlib.sha256(json.dumps(body, sort_keys=True).encode()).hexdigest()
-
-
-def card_ref(card: Mapping[str, Any]) -> str:
-    return ref_of(card)
 
 
 def read_json(path: Path) -> dict[str, Any]:

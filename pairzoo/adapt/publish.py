@@ -6,9 +6,9 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from pairzoo.adapt.inputs import card_ref, read_json
+from pairzoo.adapt.inputs import read_json
 from pairzoo.adapt.lineage import SECTION
-from pairzoo.registry.card import Card
+from pairzoo.registry.card import Card, ref_of
 
 
 def lineage_section(ctx: Any, r: int, facts: dict | None) -> dict[str, Any]:
@@ -18,14 +18,14 @@ def lineage_section(ctx: Any, r: int, facts: dict | None) -> dict[str, Any]:
     return {
         "key": ctx.key,
         "request": ctx.request,
-        "parent": card_ref(ctx.parent),
+        "parent": ref_of(ctx.parent),
         "parent_card_sha256": card_sha256(ctx.parent),
         "round": r,
         "rounds": ctx.settings.rounds,
         "threshold": ctx.settings.threshold,
         "unlabelled": [{k: f[k] for k in ("name", "sha256", "pairs")} for f in ctx.targets.files],
         "settings": ctx.settings.to_dict(),
-        **({"match": ctx.match} if getattr(ctx, "match", None) else {}),
+        **({"match": ctx.match} if ctx.match else {}),
         **({"pseudo": facts} if facts else {}),
     }
 
@@ -46,8 +46,8 @@ def publish(ctx: Any, report: dict) -> dict[str, Any]:
         if card is None:
             lineage = LineageRegistry(ctx.registry.root, config[SECTION])
             card = export_run(run_dir, lineage, name=source.card.name, data_dir=ctx.labelled["dir"])
-            ctx.log(f"registered {card_ref(card)}")
-        refs.append(card_ref(card))
+            ctx.log(f"registered {ref_of(card)}")
+        refs.append(ref_of(card))
     last = report["rounds"][-1]
     lineage = {**lineage_section(ctx, r, last.get("pseudo")), "checks": last}
     name = ctx.parent["name"]
@@ -61,7 +61,7 @@ def publish(ctx: Any, report: dict) -> dict[str, Any]:
         name=name,
     )
     accuracy = run.card.metrics_of("val")["accuracy"]
-    ctx.log(f"registered {card_ref(run.card)} (val {100 * accuracy:.2f}% out of fold)")
+    ctx.log(f"registered {ref_of(run.card)} (val {100 * accuracy:.2f}% out of fold)")
     return run.card
 
 

@@ -21,7 +21,6 @@ import numpy as np
 from pairzoo.adapt.finetune import BN_MODES, FinetuneSettings
 from pairzoo.adapt.inputs import (
     adaptation_key,
-    card_ref,
     labelled_data,
     read_json,
     request_hash,
@@ -31,6 +30,7 @@ from pairzoo.adapt.inputs import (
 from pairzoo.adapt.lineage import SECTION
 from pairzoo.adapt.publish import lineage_section, publish
 from pairzoo.errors import ConfigError, DataError
+from pairzoo.registry.card import ref_of
 
 REPORT_FILE = "report.json"
 MAX_VAL_DROP = 0.01  # labelled val accuracy may fall by at most one point
@@ -117,7 +117,7 @@ def adapt(
     own = parent.get(SECTION) or {}
     if ensemble is None and own.get("request") == request:
         # The latest ensemble is this very adaptation's result: the command ran before.
-        log(f"already adapted: {card_ref(parent)} (same files, data and settings)")
+        log(f"already adapted: {ref_of(parent)} (same files, data and settings)")
         work = Path(out_root) / f"{own['parent'].split('@')[0]}-{own['key'][:12]}"
         return AdaptResult(work, read_json(work / REPORT_FILE), parent, False)
     sources = source_members(registry, parent)
@@ -126,7 +126,7 @@ def adapt(
     work = Path(out_root) / f"{parent['name']}-{key[:12]}"
     work.mkdir(parents=True, exist_ok=True)
     with cpu_threads(threads):
-        log(f"adapting {card_ref(parent)} ({len(sources)} members) to {len(targets)} pairs, "
+        log(f"adapting {ref_of(parent)} ({len(sources)} members) to {len(targets)} pairs, "
             f"{torch.get_num_threads()} threads; work in {work}")  # fmt: skip
         context = _Context(registry, parent, sources, targets, labelled, scored, settings, key,
                            work, log)  # fmt: skip
@@ -152,9 +152,7 @@ class _Context:
         held = adapted_cards(self.registry, self.key, "ensemble")
         if held:
             report = read_json(self.work / REPORT_FILE)
-            self.log(
-                f"already adapted: {card_ref(held[-1])} (same ensemble, files, data, settings)"
-            )
+            self.log(f"already adapted: {ref_of(held[-1])} (same ensemble, files, data, settings)")
             return AdaptResult(self.work, report, held[-1], False)
         self.match, self.generated = self._generated()
         rounds = [self._parent_round()]
@@ -174,7 +172,7 @@ class _Context:
             return AdaptResult(self.work, report, None, False, refused=reason)
         _write_report(self.work, report)
         card = publish(self, report)
-        report["entry"] = card_ref(card)
+        report["entry"] = ref_of(card)
         _write_report(self.work, report)
         return AdaptResult(self.work, report, card, True)
 
@@ -346,7 +344,7 @@ class _Context:
     def _report(self, rounds: list[_Round], seconds: float) -> dict[str, Any]:
         first, last = rounds[0].checks, rounds[-1].checks
         return {
-            "parent": card_ref(self.parent),
+            "parent": ref_of(self.parent),
             "key": self.key,
             "unlabelled": self.targets.files,
             "data": str(self.labelled["dir"]),
