@@ -5,8 +5,10 @@ supervision, swap), one thread (as each of train-all's workers). Contenders, in 
 all share the machine's load, best round each:
 
 - plain PyTorch loop (the reference): pre-made float tensors, contiguous layout, AdamW's loop;
-- the trainer with the former CPU settings ($PAIRZOO_CPU_TUNED=0: contiguous, AdamW's loop);
-- the trainer as it runs now (channels_last, fused AdamW).
+- the trainer with the former CPU settings ($PAIRZOO_CPU_TUNED=0: contiguous, AdamW's loop, fp32);
+- the trainer on channels_last with a fused AdamW, in fp32;
+- the same in bf16 autocast, where this CPU has bf16 kernels;
+- the trainer as it runs by default here (the precision `pairzoo.train.cpu_precision` picks).
 
 Every figure is printed as a ratio to the reference. PAIRZOO_BENCH_MODELS (comma-separated zoo
 names) benchmarks other models of the zoo.
@@ -42,12 +44,12 @@ def _data(n: int):
     return DeviceSplit.from_arrays(x, y, digits=digits)
 
 
-def _session(cfg: dict, train, tuned: bool):
+def _session(cfg: dict, train, tuned: bool, dtype: torch.dtype | None = None):
     from pairzoo.train.device import Runtime
     from pairzoo.train.runconfig import RunConfig
     from pairzoo.train.session import build_session
 
-    runtime = Runtime(torch.device("cpu"), None, channels_last=tuned, fused_optimizer=tuned)
+    runtime = Runtime(torch.device("cpu"), dtype, channels_last=tuned, fused_optimizer=tuned)
     return build_session(RunConfig.from_dict(cfg), runtime, train)
 
 
@@ -104,14 +106,23 @@ def main() -> None:
 
 
 def _bench(name: str) -> None:
+    from pairzoo.train import cpu_precision
+
     cfg = _config(name)
     train = _data(cfg["train"]["batch_size"] * BATCHES)
-    former, tuned = _session(cfg, train, False), _session(cfg, train, True)
-    contenders = {
-        "plain PyTorch loop (reference)": _plain_loop(cfg, train),
-        "trainer, former CPU settings": lambda: _trainer_round(former, train),
-        "trainer (channels_last, fused AdamW)": lambda: _trainer_round(tuned, train),
+    choice = cpu_precision.choose()
+    sessions = {
+        "trainer, former CPU settings": _session(cfg, train, False),
+        "trainer, channels_last + fused AdamW, fp32": _session(cfg, train, True),
     }
+    if cpu_precision.bf16_kernels():
+        sessions["trainer, channels_last + fused AdamW, bf16"] = _session(
+            cfg, train, True, torch.bfloat16
+        )
+    default = f"trainer, channels_last + fused AdamW, {choice.chosen}"
+    contenders = {"plain PyTorch loop (reference)": _plain_loop(cfg, train)}
+    for label, session in sessions.items():
+        contenders[label] = lambda session=session: _trainer_round(session, train)
     for run in contenders.values():  # warm-up: oneDNN picks and caches its kernels
         run()
     best = dict.fromkeys(contenders, 0.0)
@@ -124,8 +135,11 @@ def _bench(name: str) -> None:
         f"{BATCHES} batches x {ROUNDS} rounds, best round): training pairs/s, ratio to the reference"
     )
     for label, rate in best.items():
-        print(f"  {label:<40} {rate:7,.0f}  {rate / ref:5.2f}x")
-    gain = best["trainer (channels_last, fused AdamW)"] / best["trainer, former CPU settings"]
+        mark = "  <- default here" if label == default else ""
+        print(f"  {label:<46} {rate:7,.0f}  {rate / ref:5.2f}x{mark}")
+    gain = best[default] / best["trainer, former CPU settings"]
+    print(f"  default precision here: {choice.describe()}")
     print(
-        f"  now / former settings: {gain:.2f}x (goal >= {GOAL}){'' if gain >= GOAL else '  BELOW'}"
+        f"  default / former settings: {gain:.2f}x (goal >= {GOAL})"
+        f"{'' if gain >= GOAL else '  BELOW'}"
     )

@@ -88,3 +88,10 @@ def _speed_cache_in_a_temporary_directory(tmp_path_factory):
     if "PAIRZOO_CACHE_DIR" not in os.environ:
         os.environ["PAIRZOO_CACHE_DIR"] = str(tmp_path_factory.mktemp("speed-cache"))
     yield
+
+
+@pytest.fixture
+def fp32_training(monkeypatch):
+    """CPU training in fp32, whatever precision this CPU would pick: for tests of exact numerical
+    identities, which bf16 rounding (chosen where it is faster) would blur."""
+    monkeypatch.setenv("PAIRZOO_CPU_BF16", "never")

@@ -55,6 +55,7 @@ def _metrics(out):
     return {k: v for k, v in metrics.items() if k not in ("train_time_s", "name")}
 
 
+@pytest.mark.usefixtures("fp32_training")
 def test_two_processes_train_as_one_with_the_same_global_batch(data, tmp_path):
     """`--nproc 2` (gloo) against one process, same config and global batch 32 (16 per rank).
 

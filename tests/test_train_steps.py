@@ -79,6 +79,7 @@ def relative(a, b):
     return float((a - b).norm() / b.norm())
 
 
+@pytest.mark.usefixtures("fp32_training")
 def test_accumulation_gives_the_larger_batchs_gradient(data, tmp_path):
     big = train_steps(plain_config(data, batch_size=32), tmp_path / "big")
     accumulated = train_steps(plain_config(data, batch_size=16, accum_steps=2), tmp_path / "acc")
@@ -106,6 +107,7 @@ def test_clipping_bounds_the_gradient_norm_the_optimizer_sees(data, tmp_path):
     assert history[0]["grad_norm"] > 10 * clip
 
 
+@pytest.mark.usefixtures("fp32_training")
 @pytest.mark.parametrize("loss", ["tinybce", "bce"])  # smoothed by the trainer / by the loss
 def test_label_smoothing_moves_the_loss_by_its_exact_amount(data, tmp_path, loss):
     """BCE(s, t) = softplus(s) - t s, so smoothing the targets to y (1 - ls) + ls / 2 moves the

@@ -5,7 +5,7 @@ accuracy gate. Whether it is also faster depends on the CPU: with VNNI (AVX-512 
 u8s8 kernels beat fp32, on an AVX2-only CPU they lose to it. So in mode ``auto`` both variants
 run the same batch in turns for a few rounds (about a second per member), the best round of
 each counts, and int8 is taken only if it is at least ``MIN_GAIN`` times faster; the figures are
-cached per CPU kind (`pairzoo.ensemble.speed_cache`). ``always`` and ``never`` force the choice.
+cached per CPU kind (`pairzoo.speed_cache`). ``always`` and ``never`` force the choice.
 """
 
 from __future__ import annotations
@@ -126,7 +126,7 @@ def choose(
     Speeds come from the cache when this CPU kind measured this pair of files before; mode auto
     measures otherwise (and caches), forced modes use what the cache knows and measure nothing.
     """
-    from pairzoo.ensemble import speed_cache
+    from pairzoo import speed_cache
     from pairzoo.machine import this_cpu
 
     check_mode(mode)

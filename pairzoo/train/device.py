@@ -18,16 +18,19 @@ class Runtime:
     amp_dtype: torch.dtype | None  # None = full precision
     channels_last: bool
     fused_optimizer: bool = False  # one fused AdamW kernel instead of a loop over parameters
+    precision: str = ""  # how amp_dtype was chosen, for the run's log
 
     @property
     def cuda(self) -> bool:
         return self.device.type == "cuda"
 
-    def autocast(self):
+    def autocast(self, training: bool = True):
+        """Mixed precision for training steps; evaluation autocasts on CUDA only (see
+        `pairzoo.train.cpu_precision`: on the CPU it runs at the exported models' fp32)."""
         return torch.autocast(
             self.device.type,
             dtype=self.amp_dtype or torch.float32,
-            enabled=self.amp_dtype is not None,
+            enabled=self.amp_dtype is not None and (training or self.cuda),
         )
 
 
@@ -43,13 +46,19 @@ def device_type(device: str = "auto") -> str:
 
 
 def pick_runtime(device: str = "auto", amp: bool = True, index: int | None = None) -> Runtime:
-    """`device` auto|cpu|cuda; mixed precision only on CUDA, bf16 where supported, else fp16.
+    """`device` auto|cpu|cuda; with `amp`, mixed precision: on CUDA bf16 where supported, else
+    fp16; on the CPU bf16 where it measured faster here (`pairzoo.train.cpu_precision`).
 
     `index` pins one CUDA device (a data-parallel rank's own) and makes it the current one.
     """
     if device_type(device) == "cpu":
         tuned = cpu_tuned()
-        return Runtime(torch.device("cpu"), None, channels_last=tuned, fused_optimizer=tuned)
+        if not (amp and tuned):
+            return Runtime(torch.device("cpu"), None, tuned, tuned, "fp32")
+        from pairzoo.train import cpu_precision
+
+        choice = cpu_precision.choose()
+        return Runtime(torch.device("cpu"), choice.dtype, True, True, choice.describe())
     cuda = torch.device("cuda") if index is None else torch.device("cuda", index)
     if index is not None:
         torch.cuda.set_device(cuda)
@@ -63,11 +72,13 @@ def pick_runtime(device: str = "auto", amp: bool = True, index: int | None = Non
 
 
 def cpu_tuned() -> bool:
-    """channels_last tensors and a fused AdamW on the CPU, unless $PAIRZOO_CPU_TUNED is 0.
+    """channels_last tensors, a fused AdamW and bf16 where it pays, on the CPU, unless
+    $PAIRZOO_CPU_TUNED is 0.
 
     Measured on the cpu profile's models (8-32 channels, one thread): oneDNN's convolutions,
-    the backward ones above all, run about 1.5x faster on channels_last than on contiguous
-    tensors (benchmarks/bench_train.py compares both in one run). 0 gives the former layout.
+    the backward ones above all, run about 1.3x faster on channels_last than on contiguous
+    tensors (benchmarks/bench_train.py compares them in one run). 0 gives the former settings:
+    contiguous tensors, AdamW's loop over parameters, fp32.
     """
     value = os.environ.get("PAIRZOO_CPU_TUNED", "1").strip()
     if value not in ("0", "1"):

@@ -22,12 +22,14 @@ def evaluate_run(
 
     Raises RunError (unloadable run), DataError (unreadable data) or ConfigError (device).
     """
-    from pairzoo.train.device import cpu_threads, pick_runtime
+    from pairzoo.train.device import cpu_threads, device_type, pick_runtime
     from pairzoo.train.rundir import load_run
 
     run = load_run(run_dir)
     with cpu_threads(threads):
-        return _evaluate(run, data_dir, splits, pick_runtime(device, amp=True), batch_size)
+        # Mixed precision on CUDA only: on the CPU evaluation runs at the exported models' fp32.
+        runtime = pick_runtime(device, amp=device_type(device) == "cuda")
+        return _evaluate(run, data_dir, splits, runtime, batch_size)
 
 
 def _evaluate(run, data_dir, splits, runtime, batch_size) -> dict[str, Any]:

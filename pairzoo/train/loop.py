@@ -144,7 +144,7 @@ def predict_logits(
     """Logits (N,) float32 on `x_u8`'s device for uint8 pairs (N, 28, 56); eval mode, no augmentation."""
     model.eval()
     out = []
-    with torch.inference_mode(), runtime.autocast():
+    with torch.inference_mode(), runtime.autocast(training=False):
         for start in range(0, x_u8.shape[0], batch_size):
             xa, xb = split_inputs(to_pair(x_u8[start : start + batch_size]), runtime)
             out.append(model(xa, xb).float())

@@ -265,8 +265,14 @@ def _metrics(
         "val": val,
         "test_public": test,
         "train_time_s": round(session.train_time_s, 3),
+        "train_dtype": _dtype_name(ctx.runtime.amp_dtype),
         "config_hash": ctx.hash,
     }
+
+
+def _dtype_name(dtype: torch.dtype | None) -> str:
+    """The precision training steps ran in: "fp32", "bf16" or "fp16"."""
+    return {torch.bfloat16: "bf16", torch.float16: "fp16"}.get(dtype, "fp32")
 
 
 def _macs(model: torch.nn.Module) -> int:
@@ -282,6 +288,7 @@ def _header(ctx: RunContext, splits: Splits, session: Session) -> str:
         f"run '{cfg.name}' {what}: arch {cfg.model.arch} {json.dumps(cfg.model.params)}"
         f", loss {cfg.loss.name}, rule {cfg.data.rule}, {len(splits.train)} train / {len(splits.val_y)} val pairs"
         f", device {runtime.device}{' ' + str(runtime.amp_dtype) if runtime.amp_dtype else ''}"
+        f"{', precision ' + runtime.precision if runtime.precision else ''}"
         f", threads {torch.get_num_threads()}, aux digits {'on' if s.aux_weight > 0 else 'off'}"
         + _parallel(ctx.group, cfg.train.batch_size, s.model)
     )
