@@ -96,3 +96,17 @@ def lookup_or_measure(
     finally:
         if lock is not None:
             lock.release()
+
+
+def pick_faster(
+    mode: str, speeds: dict[str, float] | None, base: str, candidate: str, min_gain: float
+) -> str:
+    """`candidate` or `base` for `mode` never|always|auto; auto takes `candidate` only if its
+    measured speed is at least `min_gain` times `base`'s (a near-tie, or noise, keeps `base`)."""
+    if mode == "never":
+        return base
+    if mode == "always":
+        return candidate
+    if speeds is None:
+        raise ValueError(f"mode 'auto' needs measured speeds of {base} and {candidate}")
+    return candidate if speeds[candidate] >= min_gain * speeds[base] else base

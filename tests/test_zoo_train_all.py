@@ -95,6 +95,9 @@ def train_all(tmp_path, data, *args):
     return result, summary, runs, Registry(registry)
 
 
+FP32_BF16 = ("fp32", "bf16")
+
+
 def statuses(summary):
     return {m["name"]: m["status"] for m in summary["models"]}
 
@@ -109,6 +112,7 @@ def test_smoke_profile_end_to_end_then_rerun_skips_everything(tmp_path, tiny_dat
         metrics = json.loads((runs / row["name"] / "metrics.json").read_text())
         assert row["val"] == metrics["val"] and row["test_public"] == metrics["test_public"]
         assert row["params"] > 0 and row["train_time_s"] > 0
+        assert row["train_dtype"] == metrics["train_dtype"] and row["train_dtype"] in FP32_BF16
         assert (runs / row["name"] / "curves.png").is_file()
     ens = summary["ensemble"]
     assert ens["status"] == "evaluated" and ens["entry"] == "zoo-ensemble@1"
@@ -119,6 +123,9 @@ def test_smoke_profile_end_to_end_then_rerun_skips_everything(tmp_path, tiny_dat
     assert len(registry.list(kind="model")) == 11 and len(registry.list(kind="ensemble")) == 1
     for name in ("stacking (LightGBM)", "best single", "total wall time", "resnet_optimized_1.12"):
         assert name in result.output
+    # The times name the CPU they were measured on, and the precision training ran in there.
+    assert f"CPU: {summary['cpu']}; training precision (models): " in result.output
+    assert summary["cpu"] in (runs / "summary.md").read_text()
 
     again, summary2, _, registry = train_all(tmp_path, tiny_data, "--profile", "smoke")
     assert again.exit_code == 0, again.output

@@ -59,14 +59,10 @@ def check_mode(mode: str) -> str:
 
 def pick(mode: str, speeds: dict[str, float] | None, has_int8: bool) -> str:
     """The variant to run: `mode` auto|always|never, `speeds` in pairs/s (needed for auto)."""
+    from pairzoo.speed_cache import pick_faster
+
     check_mode(mode)
-    if not has_int8 or mode == "never":
-        return FP32
-    if mode == "always":
-        return INT8
-    if speeds is None:
-        raise ValueError("int8 mode 'auto' needs measured speeds of both variants")
-    return INT8 if speeds[INT8] >= MIN_GAIN * speeds[FP32] else FP32
+    return pick_faster(mode, speeds, FP32, INT8, MIN_GAIN) if has_int8 else FP32
 
 
 def calibration_feeds(batch: int = BATCH, seed: int = 0) -> dict[str, np.ndarray]:

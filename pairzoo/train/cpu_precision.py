@@ -71,13 +71,9 @@ def bf16_kernels() -> bool:
 
 def pick(mode: str, speeds: dict[str, float] | None) -> str:
     """The precision for `mode` given the probe's `speeds` (needed for auto)."""
-    if mode == "never":
-        return FP32
-    if mode == "always":
-        return BF16
-    if speeds is None:
-        raise ValueError("precision mode 'auto' needs measured speeds of both precisions")
-    return BF16 if speeds[BF16] >= MIN_GAIN * speeds[FP32] else FP32
+    from pairzoo.speed_cache import pick_faster
+
+    return pick_faster(mode, speeds, FP32, BF16, MIN_GAIN)
 
 
 def choose(

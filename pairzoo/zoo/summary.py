@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections import Counter
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -16,6 +17,8 @@ BEST_SINGLE = "best single"
 
 def build_summary(result: ZooResult, curves: dict[str, str] | None = None) -> dict[str, Any]:
     """A JSON-ready dict: one row per model, the ensemble's rows, wall times, and `ok`."""
+    from pairzoo.machine import this_cpu
+
     spec = result.spec
     return {
         "format": 1,
@@ -27,6 +30,7 @@ def build_summary(result: ZooResult, curves: dict[str, str] | None = None) -> di
         "data": str(result.data_dir),
         "runs": str(result.runs_dir),
         "registry": str(result.registry_dir),
+        "cpu": this_cpu().describe(),  # times and training precision depend on it
         "min_val_accuracy": spec.settings["min_val_accuracy"],
         "models": [_model_row(m) for m in result.models],
         "ensemble": _ensemble_section(result),
@@ -52,6 +56,7 @@ def _model_row(m: ModelOutcome) -> dict[str, Any]:
         "params": metrics.get("params"),
         "macs_per_pair": metrics.get("macs_per_pair"),
         "train_time_s": metrics.get("train_time_s"),
+        "train_dtype": metrics.get("train_dtype"),
         "epochs_run": metrics.get("epochs_run"),
         "best_epoch": metrics.get("best_epoch"),
         "wall_s": round(m.wall_s, 1),
@@ -176,6 +181,7 @@ def format_summary(summary: dict[str, Any]) -> str:
     lines = [f"zoo {summary['zoo']}, profile {summary['profile']}, data {summary['data']}", ""]
     lines += _text_table(MODEL_HEADERS, [model_cells(r) for r in summary["models"]])
     lines.append("accuracies in %; train = running training accuracy of the best epoch")
+    lines.append(_machine_line(summary))
     for row in summary["models"]:
         if row["error"] or row["export_error"]:
             lines.append(f"  {row['name']}: {row['error'] or row['export_error']}")
@@ -199,6 +205,14 @@ def format_summary(summary: dict[str, Any]) -> str:
     if ens["status"] == "failed":
         lines.append("FAILED: ensemble")
     return "\n".join(lines)
+
+
+def _machine_line(summary: dict[str, Any]) -> str:
+    """Where the times were measured, and the precision training ran in there."""
+    dtypes = Counter(r.get("train_dtype") for r in summary["models"] if r.get("train_dtype"))
+    trained = ", ".join(f"{dtype} ({n})" for dtype, n in sorted(dtypes.items()))
+    line = f"CPU: {summary.get('cpu', 'not recorded')}"
+    return line + (f"; training precision (models): {trained}" if trained else "")
 
 
 def _markdown(headers, rows) -> list[str]:
@@ -225,6 +239,8 @@ def render_markdown(summary: dict[str, Any]) -> str:
         "during the epoch, with its augmentation); "
         f"a model at or below {100 * summary['min_val_accuracy']:.0f}% val accuracy has failed "
         "to learn.",
+        "",
+        _machine_line(summary) + ".",
     ]
     errors = [r for r in summary["models"] if r["error"] or r["export_error"]]
     if errors:
