@@ -8,6 +8,7 @@ global average pool; batch norm folded away) run through onnxruntime as
 (c) one graph with block-diagonal dense convolutions (zeros between members),
 at batch 256 pairs (512 tower inputs), intra-op threads 1 and 2, best of interleaved rounds.
 If onnxruntime's CPU grouped conv loops over the groups, (b) gains only the launch overhead.
+Where OpenVINO is installed, (a) and (b) also run in it (its oneDNN kernels may not loop).
 """
 
 from __future__ import annotations
@@ -93,22 +94,41 @@ def layouts(members: list[list[tuple[np.ndarray, np.ndarray]]]) -> dict[str, lis
     }
 
 
+def open_forms(forms: dict[str, list]) -> dict[tuple[str, int], list]:
+    """{(layout, threads): sessions} in onnxruntime, and in OpenVINO where it is installed."""
+    import dataclasses
+
+    from pairzoo.ensemble.runtimes import get_runtime, open_runtime, unavailable
+
+    ov = get_runtime("openvino-fp32")
+    reason = unavailable(ov)
+    if reason:
+        print(f"OpenVINO skipped: {reason}", flush=True)
+    runtimes = {"": get_runtime("ort"), **({} if reason else {"-openvino": ov})}
+    sessions = {}
+    for threads in (1, 2):
+        for suffix, runtime in runtimes.items():
+            runtime = dataclasses.replace(runtime, threads=threads)
+            for name, protos in forms.items():
+                if suffix and name == "block_diagonal":
+                    continue  # 6x slower in onnxruntime: not worth the minutes
+                opened = [open_runtime(p.SerializeToString(), runtime) for p in protos]
+                sessions[(name + suffix, threads)] = opened
+    return sessions
+
+
 def main() -> None:
-    from pairzoo.ensemble.inference import open_session
     from pairzoo.machine import this_cpu
 
     rng = np.random.default_rng(0)
     members = [conv_weights(rng) for _ in range(M)]
     x = rng.random((2 * PAIRS, 1, 28, 28), dtype=np.float32)
     forms = layouts(members)
-    ref = np.concatenate([_run([open_session(p)], x) for p in forms["separate"]], axis=1)
-    sessions, best = {}, {}
-    for threads in (1, 2):
-        for name, protos in forms.items():
-            sessions[(name, threads)] = [open_session(p, threads=threads) for p in protos]
-    for name in forms:
-        got = _run(sessions[(name, 1)], x)
-        diff = float(np.abs(got - ref).max())
+    sessions, best = open_forms(forms), {}
+    ref = _run(sessions[("separate", 1)], x)
+    names = list(dict.fromkeys(name for name, _ in sessions))
+    for name in names:
+        diff = float(np.abs(_run(sessions[(name, 1)], x) - ref).max())
         print(f"{name}: max |diff| against separate {diff:.2g}", flush=True)
     for _ in range(ROUNDS):  # interleaved: the machine may be shared
         for key, group in sessions.items():
@@ -118,11 +138,11 @@ def main() -> None:
     record = {"cpu": this_cpu().describe(), "members": M, "pairs": PAIRS, "rounds": ROUNDS}
     for threads in (1, 2):
         base = best[("separate", threads)]
-        for name in forms:
+        for name in names:
             t = best[(name, threads)]
             record[f"{name}_t{threads}_pairs_per_s"] = round(PAIRS / t, 1)
             print(
-                f"{name:>15}, {threads} thread(s): {PAIRS / t:8.1f} pairs/s "
+                f"{name:>24}, {threads} thread(s): {PAIRS / t:8.1f} pairs/s "
                 f"({base / t:.2f}x separate)",
                 flush=True,
             )
@@ -130,7 +150,7 @@ def main() -> None:
 
 
 def _run(sessions: list, x: np.ndarray) -> np.ndarray:
-    outs = [s.run(None, {"x": x})[0] for s in sessions]
+    outs = [s.run(["pooled"], {"x": x})[0] for s in sessions]
     return np.concatenate([o.reshape(len(x), -1) for o in outs], axis=1)
 
 
