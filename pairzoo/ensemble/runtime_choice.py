@@ -1,11 +1,12 @@
 """The runtime a file runs in on this CPU: the fastest of the candidates that gives its outputs.
 
 As for int8 (pairzoo.ensemble.variants): in mode ``auto`` every candidate that can run here
-(pairzoo.ensemble.runtimes.unavailable says why one cannot) first runs one batch, and must give
-onnxruntime's default outputs within a tolerance (fp32 1e-4, bf16 5e-2, relative to 1 + |output|;
-integer outputs exactly); the ones that pass run the same batch in turns, the best round of each
-counts, and a candidate replaces onnxruntime's defaults only at ``MIN_GAIN`` times their speed.
-The speeds are cached per CPU kind (pairzoo.speed_cache); a runtime's name forces it.
+(pairzoo.ensemble.runtimes.unavailable says why one cannot) runs the same batch in turns, the
+best round of each counts (cached per CPU kind, pairzoo.speed_cache), and a candidate replaces
+onnxruntime's defaults only at ``MIN_GAIN`` times their speed and only if it gives their outputs
+within a tolerance (fp32 1e-4, bf16 5e-2, relative to 1 + |output|; integer outputs exactly);
+the fastest that passes wins. With cached speeds only the defaults and the winner are opened.
+A runtime's name forces it.
 """
 
 from __future__ import annotations
@@ -96,18 +97,26 @@ def choose_runtime(
     usable = [n for n in names if n not in skipped]
     if usable == [BASELINE]:
         return RuntimeChoice(mode, BASELINE, None, skipped), session(BASELINE)
-    sessions = {n: session(n) for n in usable}
     feeds = feeds if feeds is not None else _feeds()
-    reference = sessions[BASELINE].run(None, feeds)
-    for name in usable:
-        reason = _differs(reference, sessions[name].run(None, feeds), candidate(name).precision)
-        if reason:
-            skipped[name] = reason
-    passing = tuple(n for n in usable if n not in skipped)
-    speeds, cached = _speeds(model, passing, sessions, feeds, threads, clock, cache)
-    best = max(passing, key=speeds.__getitem__)
-    chosen = best if speeds[best] >= MIN_GAIN * speeds[BASELINE] else BASELINE
-    return RuntimeChoice(mode, chosen, speeds, skipped, cached), sessions[chosen]
+    opened: dict[str, Any] = {}
+
+    def get(name: str) -> Any:
+        if name not in opened:
+            opened[name] = session(name)
+        return opened[name]
+
+    speeds, cached = _speeds(model, tuple(usable), get, feeds, threads, clock, cache)
+    reference = get(BASELINE).run(None, feeds)
+    chosen = BASELINE
+    for name in sorted(usable, key=speeds.__getitem__, reverse=True):
+        if name == BASELINE or speeds[name] < MIN_GAIN * speeds[BASELINE]:
+            break
+        reason = _differs(reference, get(name).run(None, feeds), candidate(name).precision)
+        if reason is None:
+            chosen = name
+            break
+        skipped[name] = reason
+    return RuntimeChoice(mode, chosen, speeds, skipped, cached), get(chosen)
 
 
 def _feeds() -> dict[str, np.ndarray]:
@@ -133,7 +142,8 @@ def _differs(reference: list, outputs: list, precision: str) -> str | None:
     return None
 
 
-def _speeds(model, names, sessions, feeds, threads, clock, cache) -> tuple[dict[str, float], bool]:
+def _speeds(model, names, get, feeds, threads, clock, cache) -> tuple[dict[str, float], bool]:
+    """Cached speeds of `names` on this CPU, else measured on sessions from `get(name)`."""
     import onnxruntime
 
     from pairzoo import speed_cache
@@ -151,7 +161,7 @@ def _speeds(model, names, sessions, feeds, threads, clock, cache) -> tuple[dict[
         this_cpu().key(),
         key,
         names,
-        lambda: measure({n: sessions[n] for n in names}, feeds, clock=clock),
+        lambda: measure({n: get(n) for n in names}, feeds, clock=clock),
     )
 
 
