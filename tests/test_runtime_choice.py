@@ -13,6 +13,7 @@ import pairzoo.ensemble.variants as variants
 from pairzoo.ensemble.inference import split_batch
 from pairzoo.ensemble.runtime_choice import choose_runtime
 from pairzoo.ensemble.runtimes import FILE_RUNTIMES, MEMBER_RUNTIMES, get_runtime, open_runtime
+from pairzoo.errors import ConfigError
 
 
 @pytest.fixture(scope="module")
@@ -54,7 +55,7 @@ def test_an_absent_backend_is_skipped_with_a_reason_never_an_error(model, no_ope
     reason = choice.skipped["openvino-fp32"]
     assert "openvino is not installed" in reason and "\n" not in reason
     assert session.run(None, feeds())[0].shape == (16,)
-    with pytest.raises(ValueError, match="openvino-fp32 cannot run .*openvino is not installed"):
+    with pytest.raises(ConfigError, match="openvino-fp32 cannot run .*openvino is not installed"):
         choose_runtime(model, MEMBER_RUNTIMES, "openvino-fp32")
 
 

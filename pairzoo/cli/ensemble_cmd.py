@@ -173,6 +173,7 @@ def _evaluate(
     for m in result.report["members"]:
         if m.get("variant") and m["variant"].get("int8"):
             click.echo(f"  {ref_of(m)}: {m['variant']['summary']}")
+    click.echo(f"  runtimes: {_runtimes_line(result.report['leaderboard'])}")
     click.echo(f"report: {result.out_dir / 'report.md'} (report.json, plots, meta_learner.txt)")
     if result.card is not None:
         click.echo(f"registered {result.card.ref} (LightGBM stacker)")
@@ -246,6 +247,17 @@ def export_ensemble(
     )
     click.echo(f"  parity with the Python path: {result.parity.describe()}")
     click.echo(f"  session options (measured fastest here): {_runtime_line(result.runtime)}")
+
+
+def _runtimes_line(rows: list[dict]) -> str:
+    """How many members ran in each runtime, and why a candidate was skipped."""
+    from collections import Counter
+
+    chosen = [r["runtime"] for r in rows if r.get("runtime")]
+    counts = Counter(c["chosen"] for c in chosen)
+    text = ", ".join(f"{name} for {n} member{'s' if n > 1 else ''}" for name, n in counts.items())
+    skipped = {k: v for c in chosen for k, v in (c.get("skipped") or {}).items()}
+    return text + "".join(f"; {k} skipped: {v}" for k, v in sorted(skipped.items()))
 
 
 def _runtime_line(choice: dict) -> str:

@@ -20,8 +20,9 @@ from typing import Any
 
 import numpy as np
 
+from pairzoo.ensemble import runtimes
 from pairzoo.ensemble.runtimes import BASELINE, RUNTIMES, Runtime, get_runtime, open_runtime
-from pairzoo.ensemble.runtimes import unavailable as why_unavailable
+from pairzoo.errors import ConfigError
 
 MIN_GAIN = 1.05  # a near-tie, or noise, keeps onnxruntime's defaults
 TOLERANCE = {"fp32": 1e-4, "bf16": 5e-2}
@@ -89,11 +90,11 @@ def choose_runtime(
         return open_runtime(model, candidate(name), what)
 
     if mode != "auto":
-        reason = why_unavailable(candidate(mode), model)
+        reason = runtimes.unavailable(candidate(mode), model)
         if reason:
-            raise ValueError(f"runtime {mode} cannot run {what}: {reason}")
+            raise ConfigError(f"--runtime {mode} cannot run {what}: {reason}")
         return RuntimeChoice(mode, mode, None), session(mode)
-    skipped = {n: r for n in names if (r := why_unavailable(candidate(n), model))}
+    skipped = {n: r for n in names if (r := runtimes.unavailable(candidate(n), model))}
     usable = [n for n in names if n not in skipped]
     if usable == [BASELINE]:
         return RuntimeChoice(mode, BASELINE, None, skipped), session(BASELINE)

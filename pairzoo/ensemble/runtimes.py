@@ -84,7 +84,9 @@ def open_runtime(model: bytes, runtime: Runtime, what: str = "model") -> Any:
         )
     reason = unavailable(runtime, model)
     if reason:
-        raise ValueError(f"runtime {runtime.name} cannot run {what}: {reason}")
+        from pairzoo.errors import ConfigError
+
+        raise ConfigError(f"runtime {runtime.name} cannot run {what}: {reason}")
     return OpenVinoSession(model, runtime, what)
 
 
