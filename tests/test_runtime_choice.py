@@ -59,7 +59,7 @@ def test_an_absent_backend_is_skipped_with_a_reason_never_an_error(model, no_ope
         choose_runtime(model, MEMBER_RUNTIMES, "openvino-fp32")
 
 
-def test_the_choice_is_measured_once_cached_and_forced(model, fixed_speeds, tmp_path):
+def test_the_choice_is_measured_once_cached_and_forced(model, fixed_speeds, tmp_path, monkeypatch):
     speeds, calls = fixed_speeds
     speeds.update({"ort": 100.0, "ort-intra2": 103.0, "ort-basic": 150.0})
     cache = tmp_path / "speeds.json"
@@ -71,6 +71,12 @@ def test_the_choice_is_measured_once_cached_and_forced(model, fixed_speeds, tmp_
     assert session.run(None, feeds())[0].shape == (16,)
     forced, _ = choose_runtime(model, FILE_RUNTIMES, "ort-inter2", cache=cache)
     assert forced.chosen == "ort-inter2" and forced.mode == "ort-inter2" and len(calls) == 1
+    import pairzoo.machine
+
+    other = type("Cpu", (), {"key": lambda self: "another-cpu-kind"})()
+    monkeypatch.setattr(pairzoo.machine, "this_cpu", lambda: other)
+    elsewhere, _ = choose_runtime(model, FILE_RUNTIMES, "auto", feeds=feeds(), cache=cache)
+    assert not elsewhere.cached and len(calls) == 2  # another CPU kind measures again
     with pytest.raises(ValueError, match="runtime 'openvino-fp32': expected one of auto, ort"):
         choose_runtime(model, FILE_RUNTIMES, "openvino-fp32")
 
