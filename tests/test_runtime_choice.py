@@ -144,3 +144,18 @@ def test_openvino_gives_onnxruntimes_logits(model, batch):
     (got,) = ov.run(["logit"], f)
     assert got.shape == (batch,)
     np.testing.assert_allclose(got, want, atol=1e-4, rtol=0)
+
+
+def test_an_openvino_session_serves_threads_at_once(model):
+    pytest.importorskip(
+        "openvino", reason="openvino is not installed (pip install 'pairzoo[openvino]')"
+    )
+    from concurrent.futures import ThreadPoolExecutor
+
+    ov = open_runtime(model, get_runtime("openvino-fp32"))
+    batches = [feeds(n) for n in (5, 9, 13, 17)]
+    alone = [ov.run(["logit"], f)[0] for f in batches]
+    with ThreadPoolExecutor(4) as pool:
+        together = list(pool.map(lambda f: ov.run(["logit"], f)[0], batches * 3))
+    for got, want in zip(together, alone * 3, strict=True):
+        np.testing.assert_array_equal(got, want)

@@ -11,6 +11,7 @@ this CPU, ai.onnx.ml operators OpenVINO does not read) is reported with a one-li
 from __future__ import annotations
 
 import importlib.util
+import threading
 from dataclasses import asdict, dataclass
 from typing import Any, NamedTuple
 
@@ -114,7 +115,7 @@ class OpenVinoSession:
             "PERFORMANCE_HINT": "LATENCY",
         }
         self._compiled = core.compile_model(core.read_model(model), "CPU", config)
-        self._request = self._compiled.create_infer_request()
+        self._local = threading.local()  # an infer request serves one call at a time
 
     def get_inputs(self) -> list[Arg]:
         return [_arg(p) for p in self._compiled.inputs]
@@ -125,7 +126,10 @@ class OpenVinoSession:
     def run(self, output_names: list[str] | None, feeds: dict[str, Any]) -> list:
         import numpy as np
 
-        result = self._request.infer(feeds)
+        request = getattr(self._local, "request", None)
+        if request is None:
+            request = self._local.request = self._compiled.create_infer_request()
+        result = request.infer(feeds)
         ports = self._compiled.outputs
         names = output_names or [_name(p) for p in ports]
         return [np.array(result[next(p for p in ports if n in p.get_names())]) for n in names]
