@@ -126,6 +126,7 @@ def test_members_record_their_runtime_in_the_leaderboard_rows(tmp_path, no_openv
     assert len(singles) == 2
     for row in singles:
         assert row["runtime"]["backend"] == "onnxruntime" and row["runtime"]["precision"] == "fp32"
+        assert row["runtime"]["options"]["threads"] == 1
         assert "openvino is not installed" in row["runtime"]["skipped"]["openvino-fp32"]
 
 

@@ -141,7 +141,7 @@ def with_runtime(registry: Any, member: Member, threads: int, mode: str) -> Memb
     from pairzoo.ensemble.runtimes import BASELINE, MEMBER_RUNTIMES
 
     if mode == BASELINE:
-        member.runtime = RuntimeChoice(mode, BASELINE, None)
+        member.runtime = RuntimeChoice(mode, BASELINE, None, threads=threads)
         return member
     data = registry.read_file(member.card, member.card.onnx)
     member.runtime, member.session = choose_runtime(

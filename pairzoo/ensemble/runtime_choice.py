@@ -21,7 +21,7 @@ from typing import Any
 import numpy as np
 
 from pairzoo.ensemble import runtimes
-from pairzoo.ensemble.runtimes import BASELINE, RUNTIMES, Runtime, get_runtime, open_runtime
+from pairzoo.ensemble.runtimes import BASELINE, Runtime, get_runtime, open_runtime
 from pairzoo.errors import ConfigError
 
 MIN_GAIN = 1.05  # a near-tie, or noise, keeps onnxruntime's defaults
@@ -37,10 +37,12 @@ class RuntimeChoice:
     speeds: dict[str, float] | None  # None: one candidate only, or forced without a cache
     skipped: dict[str, str] = field(default_factory=dict)  # candidate -> why it did not run
     cached: bool = False
+    threads: int | None = None  # the intra-op threads it runs with, where not the runtime's own
 
     @property
     def runtime(self) -> Runtime:
-        return get_runtime(self.chosen)
+        r = get_runtime(self.chosen)
+        return r if self.threads is None else dataclasses.replace(r, threads=self.threads)
 
     def to_dict(self) -> dict[str, Any]:
         speeds = None if self.speeds is None else {k: round(v, 1) for k, v in self.speeds.items()}
@@ -93,11 +95,11 @@ def choose_runtime(
         reason = runtimes.unavailable(candidate(mode), model)
         if reason:
             raise ConfigError(f"--runtime {mode} cannot run {what}: {reason}")
-        return RuntimeChoice(mode, mode, None), session(mode)
+        return RuntimeChoice(mode, mode, None, threads=threads), session(mode)
     skipped = {n: r for n in names if (r := runtimes.unavailable(candidate(n), model))}
     usable = [n for n in names if n not in skipped]
     if usable == [BASELINE]:
-        return RuntimeChoice(mode, BASELINE, None, skipped), session(BASELINE)
+        return RuntimeChoice(mode, BASELINE, None, skipped, threads=threads), session(BASELINE)
     feeds = feeds if feeds is not None else _feeds()
     opened: dict[str, Any] = {}
 
@@ -117,7 +119,7 @@ def choose_runtime(
             chosen = name
             break
         skipped[name] = reason
-    return RuntimeChoice(mode, chosen, speeds, skipped, cached), get(chosen)
+    return RuntimeChoice(mode, chosen, speeds, skipped, cached, threads), get(chosen)
 
 
 def _feeds() -> dict[str, np.ndarray]:
@@ -172,6 +174,3 @@ def _openvino_version() -> str:
     except ImportError:
         return "none"
     return openvino.__version__
-
-
-__all__ = ["RUNTIMES", "RuntimeChoice", "check_mode", "choose_runtime"]
