@@ -23,7 +23,7 @@ from pairzoo.ensemble.members import LoadedEnsemble, load_ensemble
 from pairzoo.ensemble.merged_parity import Parity, gate_merged
 from pairzoo.ensemble.onnx_merge import merge_ensemble
 from pairzoo.ensemble.stacking import predict_booster
-from pairzoo.errors import ExportError
+from pairzoo.errors import ExportError, PairzooError
 from pairzoo.registry.card import Card
 
 TOLERANCE = 1e-5
@@ -78,7 +78,7 @@ def export_ensemble(
     from pairzoo.atomic import write_bytes
     from pairzoo.ensemble.inference import split_batch
     from pairzoo.ensemble.runtime_choice import choose_runtime
-    from pairzoo.ensemble.runtimes import FILE_RUNTIMES
+    from pairzoo.ensemble.runtimes import BASELINE, FILE_RUNTIMES
 
     loaded = load_ensemble(registry, ref, threads, int8)
     full = loaded.card.ref
@@ -88,9 +88,18 @@ def export_ensemble(
         loaded.booster, logit_matrix(loaded.members, x_val, batch_size).logits, threads
     )
     xa, xb = split_batch(x_val[:batch_size])
-    choice, session = choose_runtime(
-        data, FILE_RUNTIMES, runtime, feeds={"xa": xa, "xb": xb}, what=f"{full} as one file"
-    )
+    what = f"{full} as one file"
+    try:
+        choice, session = choose_runtime(
+            data, FILE_RUNTIMES, runtime, feeds={"xa": xa, "xb": xb}, what=what
+        )
+    except PairzooError:
+        raise
+    except (
+        Exception
+    ):  # onnxruntime raises its own untyped errors: the gate meets them again and names them
+        forced = BASELINE if runtime == "auto" else runtime
+        choice, session = choose_runtime(data, FILE_RUNTIMES, forced, what=what)
     parity = gate_merged(session, x_val, reference, tolerance, batch_size)
     if not parity.ok:
         raise ExportError(
