@@ -95,9 +95,7 @@ def export_ensemble(
         )
     except PairzooError:
         raise
-    except (
-        Exception
-    ):  # onnxruntime raises its own untyped errors: the gate meets them again and names them
+    except Exception:  # onnxruntime's untyped errors: the gate meets them again, names them
         forced = BASELINE if runtime == "auto" else runtime
         choice, session = choose_runtime(data, FILE_RUNTIMES, forced, what=what)
     parity = gate_merged(session, x_val, reference, tolerance, batch_size)
