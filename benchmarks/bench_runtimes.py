@@ -129,7 +129,6 @@ def main() -> None:
     from benchmarks.bench_ensemble import head_to_head
     from pairzoo.machine import this_cpu
 
-    os.environ.setdefault("OMP_NUM_THREADS", "1")
     registry = os.environ.get("PAIRZOO_BENCH_REGISTRY")
     with tempfile.TemporaryDirectory() as tmp:
         t = time.perf_counter()
