@@ -135,6 +135,17 @@ def test_eval_ensemble_errors_are_one_line(zoo, tmp_path):
     assert result.exit_code == 2 and "--ensemble" in result.output
 
 
+def test_a_forced_runtime_that_is_not_installed_is_one_line(zoo, tmp_path, monkeypatch):
+    import pairzoo.ensemble.runtimes as runtimes
+
+    monkeypatch.setattr(runtimes, "unavailable", lambda runtime, model=None: "not here")
+    reg, data, _ = zoo
+    args = ["--registry", reg.root, "--data", data, "--out", tmp_path / "o", "--no-register"]
+    result = invoke("eval", "--ensemble", "--runtime", "openvino-fp32", *args)
+    assert result.exit_code == 1 and "Traceback" not in result.output
+    assert "--runtime openvino-fp32 cannot run" in result.output and "not here" in result.output
+
+
 def test_export_and_predict_with_the_registered_ensemble(zoo):
     reg, data, tmp = zoo
     if not reg.list(kind="ensemble"):

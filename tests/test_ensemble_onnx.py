@@ -52,6 +52,19 @@ def test_single_file_matches_python_path_and_is_written(stacked):
     assert props["pairzoo_ensemble"] == "stack@1" and "tiny2@1:" in props["pairzoo_members"]
 
 
+def test_the_file_records_the_session_options_it_was_gated_in(stacked):
+    import json
+
+    reg, _, x, tmp = stacked
+    out = tmp / "export" / "inter2.onnx"
+    result = export_ensemble(reg, "stack", x, out=out, runtime="ort-inter2")
+    assert result.parity.ok and result.runtime["chosen"] == "ort-inter2"
+    props = {p.key: p.value for p in onnx.load(str(out)).metadata_props}
+    record = json.loads(props["pairzoo_runtime"])
+    assert record["options"]["inter_op"] == 2 and record["chosen"] == "ort-inter2"
+    assert props["pairzoo_ensemble"] == "stack@1"
+
+
 def export_cli(reg, data, out):
     args = ["export", "--ensemble", "stack", "--registry", reg.root, "--data", data, "--out", out]
     return CliRunner().invoke(main, [str(a) for a in args])

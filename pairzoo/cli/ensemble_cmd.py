@@ -8,7 +8,12 @@ from typing import Any
 
 import click
 
-from pairzoo.cli.options import int8_option, registry_option
+from pairzoo.cli.options import (
+    file_runtime_option,
+    int8_option,
+    member_runtime_option,
+    registry_option,
+)
 from pairzoo.cli.predict_cmd import predict_options, write_csv
 from pairzoo.registry.card import ref_of
 
@@ -95,6 +100,7 @@ def _eval_options(f):
         ),
         _threads_option,
         int8_option,
+        member_runtime_option,
     ]
     for option in reversed(options):
         f = option(f)
@@ -133,6 +139,7 @@ def _evaluate(
     batch_size,
     as_json,
     int8="auto",
+    runtime="auto",
 ) -> None:
     from pairzoo.ensemble.pipeline import run_ensemble_eval as run
     from pairzoo.ensemble.stacking import StackingParams
@@ -152,6 +159,7 @@ def _evaluate(
         threads=threads,
         register=not no_register,
         int8=int8,
+        runtime=runtime,
     )
     if as_json:
         click.echo(json.dumps(result.report, indent=2, sort_keys=True))
@@ -165,6 +173,7 @@ def _evaluate(
     for m in result.report["members"]:
         if m.get("variant") and m["variant"].get("int8"):
             click.echo(f"  {ref_of(m)}: {m['variant']['summary']}")
+    click.echo(f"  runtimes: {_runtimes_line(result.report['leaderboard'])}")
     click.echo(f"report: {result.out_dir / 'report.md'} (report.json, plots, meta_learner.txt)")
     if result.card is not None:
         click.echo(f"registered {result.card.ref} (LightGBM stacker)")
@@ -187,12 +196,13 @@ def _evaluate(
 )
 @click.option("--json", "as_json", is_flag=True, help="Print the result as JSON")
 @int8_option
-def ensemble_export(entry, registry_dir, data_dir, out, as_json, int8) -> None:
+@file_runtime_option
+def ensemble_export(entry, registry_dir, data_dir, out, as_json, int8, runtime) -> None:
     """Write ensemble ENTRY (default: the latest) as one ONNX file: members and meta-learner,
     only if it matches the Python path on every val pair."""
     from pairzoo.registry import Registry
 
-    export_ensemble(Registry(registry_dir), entry or None, data_dir, out, as_json, int8)
+    export_ensemble(Registry(registry_dir), entry or None, data_dir, out, as_json, int8, runtime)
 
 
 def export_ensemble(
@@ -202,9 +212,11 @@ def export_ensemble(
     out: str | None,
     as_json: bool,
     int8: str = "auto",
+    runtime: str = "auto",
 ) -> None:
     """Write the ensemble `ref` (latest when None) as one ONNX file behind the parity gate;
-    each member with an int8 variant as the one `int8` picks on this CPU."""
+    each member with an int8 variant as the one `int8` picks on this CPU, the file's session
+    options the ones `runtime` picks."""
     from pairzoo.data.format import load_data_dir
     from pairzoo.ensemble.export import export_ensemble as run
     from pairzoo.ensemble.members import load_ensemble_card
@@ -214,7 +226,7 @@ def export_ensemble(
     if not data_dir:
         raise click.UsageError("give --data DIR: the parity gate runs on its val pairs")
     val = load_data_dir(data_dir, "val")
-    result = run(registry, card.ref, val.x, out=out, int8=int8)
+    result = run(registry, card.ref, val.x, out=out, int8=int8, runtime=runtime)
     if as_json:
         click.echo(
             json.dumps(
@@ -223,6 +235,7 @@ def export_ensemble(
                     "ensemble": result.ref,
                     "bytes": result.bytes,
                     "parity": vars(result.parity) | {"passed": result.parity.ok},
+                    "runtime": result.runtime,
                 },
                 indent=2,
             )
@@ -233,6 +246,24 @@ def export_ensemble(
         "  inputs xa, xb float32 (N, 1, 28, 28); outputs probability float32 (N,), label int64 (N,)"
     )
     click.echo(f"  parity with the Python path: {result.parity.describe()}")
+    click.echo(f"  session options (measured fastest here): {_runtime_line(result.runtime)}")
+
+
+def _runtimes_line(rows: list[dict]) -> str:
+    """How many members ran in each runtime, and why a candidate was skipped."""
+    from collections import Counter
+
+    chosen = [r["runtime"] for r in rows if r.get("runtime")]
+    counts = Counter(c["chosen"] for c in chosen)
+    text = ", ".join(f"{name} for {n} member{'s' if n > 1 else ''}" for name, n in counts.items())
+    skipped = {k: v for c in chosen for k, v in (c.get("skipped") or {}).items()}
+    return text + "".join(f"; {k} skipped: {v}" for k, v in sorted(skipped.items()))
+
+
+def _runtime_line(choice: dict) -> str:
+    speeds = choice.get("pairs_per_s")
+    measured = "" if not speeds else " (" + ", ".join(f"{k} {v:,.0f}" for k, v in speeds.items())
+    return f"{choice['chosen']}, {choice['mode']}{measured + ' pairs/s)' if measured else ''}"
 
 
 @ensemble.command("predict")

@@ -8,6 +8,7 @@ import click
 
 from pairzoo.cli.options import (
     ensemble_entry_option,
+    file_runtime_option,
     int8_option,
     plugins_dir_option,
     registry_option,
@@ -47,6 +48,7 @@ from pairzoo.cli.options import (
     help="Also register an int8 variant (static QDQ, calibrated on training pairs)",
 )
 @int8_option
+@file_runtime_option
 def export(
     path,
     all_runs,
@@ -58,6 +60,7 @@ def export(
     out,
     quantize,
     int8,
+    runtime,
 ) -> None:
     """Export run directory PATH to ONNX, check parity with PyTorch and register it.
 
@@ -76,6 +79,7 @@ def export(
 
         ctx = click.get_current_context()
         kwargs = {"data_dir": data_dir, "out": out, "as_json": as_json, "int8": int8}
+        kwargs["runtime"] = runtime
         return ctx.invoke(ensemble_export, entry=ensemble, registry_dir=registry_dir, **kwargs)
     if quantize and all_runs:
         raise click.UsageError("--quantize works on one run; it cannot be used with --all")

@@ -2,6 +2,8 @@
 
 import click
 
+from pairzoo.ensemble.runtimes import FILE_RUNTIMES, MEMBER_RUNTIMES
+
 registry_option = click.option(
     "--registry",
     "registry_dir",
@@ -37,6 +39,25 @@ int8_option = click.option(
     envvar="PAIRZOO_INT8",
     help="Members with an int8 variant: the faster one on this CPU (measured once, cached), "
     "always int8, or never ($PAIRZOO_INT8)",
+)
+
+
+def runtime_option(names: tuple[str, ...], envvar: str, what: str):
+    """--runtime: auto (the fastest of `names` on this CPU, measured once, cached) or one of them."""
+    return click.option(
+        "--runtime",
+        type=click.Choice(["auto", *names]),
+        default="auto",
+        show_default=True,
+        envvar=envvar,
+        help=f"{what}: the fastest runtime on this CPU that gives onnxruntime's outputs "
+        f"(measured once, cached; one not installed is skipped), or that one (${envvar})",
+    )
+
+
+member_runtime_option = runtime_option(MEMBER_RUNTIMES, "PAIRZOO_RUNTIME", "Members' backend")
+file_runtime_option = runtime_option(
+    FILE_RUNTIMES, "PAIRZOO_FILE_RUNTIME", "The one file's onnxruntime session options"
 )
 
 

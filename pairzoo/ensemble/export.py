@@ -3,23 +3,27 @@
 The Python path is the one `pairzoo predict --ensemble` takes: one onnxruntime session per
 member, then the LightGBM booster. The single file, in one session, at batch sizes 1, 7, 512,
 1024 and 300 in a row and then over all of val, must give identical labels and probabilities
-within 1e-5, else nothing is written (pairzoo.ensemble.merged_parity).
+within 1e-5, else nothing is written (pairzoo.ensemble.merged_parity). The file is gated in the
+onnxruntime session options measured fastest for it on this CPU (pairzoo.ensemble.runtime_choice,
+candidates pairzoo.ensemble.runtimes.FILE_RUNTIMES), and the options are written into it
+(metadata ``pairzoo_runtime``) so whoever opens it can use them.
 """
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from pairzoo.ensemble.inference import DEFAULT_BATCH, DEFAULT_THREADS, logit_matrix, open_session
+from pairzoo.ensemble.inference import DEFAULT_BATCH, DEFAULT_THREADS, logit_matrix
 from pairzoo.ensemble.members import LoadedEnsemble, load_ensemble
 from pairzoo.ensemble.merged_parity import Parity, gate_merged
 from pairzoo.ensemble.onnx_merge import merge_ensemble
 from pairzoo.ensemble.stacking import predict_booster
-from pairzoo.errors import ExportError
+from pairzoo.errors import ExportError, PairzooError
 from pairzoo.registry.card import Card
 
 TOLERANCE = 1e-5
@@ -31,6 +35,7 @@ class EnsembleExport:
     ref: str
     parity: Parity
     bytes: int
+    runtime: dict  # the session options the file was measured fastest with (runtime_choice)
 
 
 def default_path(card: Card, export_dir: str | Path = "export") -> Path:
@@ -66,9 +71,14 @@ def export_ensemble(
     batch_size: int = DEFAULT_BATCH,
     threads: int = DEFAULT_THREADS,
     int8: str = "auto",
+    runtime: str = "auto",
 ) -> EnsembleExport:
-    """Merge, gate the file on val (pairzoo.ensemble.merged_parity), write it atomically if it passes."""
+    """Merge, pick its session options (`runtime`: auto or a name of FILE_RUNTIMES), gate the file
+    on val in them (pairzoo.ensemble.merged_parity), write it atomically if it passes."""
     from pairzoo.atomic import write_bytes
+    from pairzoo.ensemble.inference import split_batch
+    from pairzoo.ensemble.runtime_choice import choose_runtime
+    from pairzoo.ensemble.runtimes import BASELINE, FILE_RUNTIMES
 
     loaded = load_ensemble(registry, ref, threads, int8)
     full = loaded.card.ref
@@ -77,11 +87,35 @@ def export_ensemble(
     reference = predict_booster(
         loaded.booster, logit_matrix(loaded.members, x_val, batch_size).logits, threads
     )
-    parity = gate_merged(open_session(data, threads), x_val, reference, tolerance, batch_size)
+    xa, xb = split_batch(x_val[:batch_size])
+    what = f"{full} as one file"
+    try:
+        choice, session = choose_runtime(
+            data, FILE_RUNTIMES, runtime, feeds={"xa": xa, "xb": xb}, what=what
+        )
+    except PairzooError:
+        raise
+    except Exception:  # onnxruntime's untyped errors: the gate meets them again, names them
+        forced = BASELINE if runtime == "auto" else runtime
+        choice, session = choose_runtime(data, FILE_RUNTIMES, forced, what=what)
+    parity = gate_merged(session, x_val, reference, tolerance, batch_size)
     if not parity.ok:
         raise ExportError(
             f"{full}: single-file ONNX differs from the Python path on {parity.describe()}; nothing written"
         )
+    data = _with_runtime(model, choice.to_dict()).SerializeToString()
     path = Path(out) if out is not None else default_path(loaded.card)
     write_bytes(path, data)
-    return EnsembleExport(path=path, ref=full, parity=parity, bytes=len(data))
+    return EnsembleExport(
+        path=path, ref=full, parity=parity, bytes=len(data), runtime=choice.to_dict()
+    )
+
+
+def _with_runtime(model: Any, choice: dict) -> Any:
+    """`model` with the chosen session options in its metadata (set_model_props replaces all)."""
+    import onnx
+
+    props = {p.key: p.value for p in model.metadata_props}
+    record = {k: choice[k] for k in ("chosen", "options", "pairs_per_s")}
+    onnx.helper.set_model_props(model, {**props, "pairzoo_runtime": json.dumps(record)})
+    return model

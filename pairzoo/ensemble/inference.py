@@ -48,6 +48,9 @@ class Member:
     card: dict = field(default_factory=dict)
     variant: dict | None = None  # fp32 or int8, and why (pairzoo.ensemble.variants)
     choice: Any = None  # the variants.Choice behind `variant`
+    runtime: Any = (
+        None  # the runtime_choice.RuntimeChoice it runs in (None: onnxruntime's defaults)
+    )
 
     def __post_init__(self) -> None:
         if not self.output:
@@ -84,6 +87,7 @@ def session_options(
     optimize: str = "all",
     spinning: bool = False,
     inter_op: int = 1,
+    arena: bool = True,
 ) -> Any:
     """onnxruntime session options: full graph optimisation, `threads` intra-op threads.
 
@@ -107,6 +111,7 @@ def session_options(
         ort.ExecutionMode.ORT_PARALLEL if inter_op > 1 else ort.ExecutionMode.ORT_SEQUENTIAL
     )
     so.log_severity_level = 3
+    so.enable_cpu_mem_arena = arena
     if not spinning:
         so.add_session_config_entry("session.intra_op.allow_spinning", "0")
     return so
@@ -119,6 +124,7 @@ def open_session(
     spinning: bool = False,
     inter_op: int = 1,
     what: str = "model",
+    arena: bool = True,
 ) -> Any:
     """A CPU onnxruntime session for a path, serialized bytes or an onnx ModelProto.
 
@@ -134,7 +140,7 @@ def open_session(
     elif not isinstance(model, bytes):
         what, model = str(model), Path(model).read_bytes()
     check_self_contained(model, what)
-    options = session_options(threads, optimize, spinning, inter_op)
+    options = session_options(threads, optimize, spinning, inter_op, arena)
     options.add_session_config_entry(ONNX_FORMAT_ONLY, "ONNX")
     return ort.InferenceSession(model, sess_options=options, providers=["CPUExecutionProvider"])
 

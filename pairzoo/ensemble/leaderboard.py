@@ -18,8 +18,10 @@ _COLUMNS = (
 
 def leaderboard_rows(ev: Evaluation) -> list[dict[str, Any]]:
     """One JSON-ready row per single model and combiner, in evaluation order; a single model's
-    row names the variant it ran as (fp32 or int8) and both variants' speeds here."""
+    row names the variant it ran as (fp32 or int8) and both variants' speeds here, and the
+    runtime it ran in: backend, precision, session options and the candidates' speeds."""
     variants = {m.ref: _variant(m) for m in ev.members}
+    runtimes = {m.ref: _runtime(m) for m in ev.members}
     return [
         {
             "method": r.name,
@@ -31,6 +33,7 @@ def leaderboard_rows(ev: Evaluation) -> list[dict[str, Any]]:
             "latency_us_per_pair": round(r.latency_us, 3),
             "winner": r.winner,
             "variant": variants.get(r.name) if r.kind == "single" else None,
+            "runtime": runtimes.get(r.name) if r.kind == "single" else None,
         }
         for r in ev.results
     ]
@@ -41,6 +44,15 @@ def _variant(member) -> dict[str, Any] | None:
         return None
     c = member.choice
     return {"chosen": c.chosen, "mode": c.mode, "pairs_per_s": c.to_dict()["pairs_per_s"]}
+
+
+def _runtime(member) -> dict[str, Any]:
+    from pairzoo.ensemble.runtimes import BASELINE, get_runtime
+
+    if member.runtime is not None:
+        return member.runtime.to_dict()
+    base = get_runtime(BASELINE)
+    return {"chosen": BASELINE, "backend": base.backend, "precision": base.precision}
 
 
 def _variant_cell(row: dict[str, Any]) -> str:

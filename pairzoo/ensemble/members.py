@@ -78,11 +78,22 @@ def load_member(
 
 
 def load_members(
-    registry: Any, refs: Sequence[str], threads: int = DEFAULT_THREADS, int8: str = "auto"
+    registry: Any,
+    refs: Sequence[str],
+    threads: int = DEFAULT_THREADS,
+    int8: str = "auto",
+    runtime: str = "ort",
 ) -> list[Member]:
-    """The members `refs`, each as its faster variant here (`int8`: auto|always|never)."""
+    """The members `refs`, each as its faster variant here (`int8`: auto|always|never), in the
+    runtime `runtime` picks (auto, or a name of pairzoo.ensemble.runtimes.MEMBER_RUNTIMES)."""
     members = [
-        with_variant(registry, load_member(registry, ref, threads), threads, int8) for ref in refs
+        with_runtime(
+            registry,
+            with_variant(registry, load_member(registry, ref, threads), threads, int8),
+            threads,
+            runtime,
+        )
+        for ref in refs
     ]
     seen: dict[tuple[str, int], str] = {}
     for m in members:
@@ -123,6 +134,22 @@ def with_variant(
     return chosen
 
 
+def with_runtime(registry: Any, member: Member, threads: int, mode: str) -> Member:
+    """`member` in the runtime `mode` picks (pairzoo.ensemble.runtime_choice), recorded in
+    `.runtime`; onnxruntime's defaults keep the session it has."""
+    from pairzoo.ensemble.runtime_choice import RuntimeChoice, choose_runtime
+    from pairzoo.ensemble.runtimes import BASELINE, MEMBER_RUNTIMES
+
+    if mode == BASELINE:
+        member.runtime = RuntimeChoice(mode, BASELINE, None, threads=threads)
+        return member
+    data = registry.read_file(member.card, member.card.onnx)
+    member.runtime, member.session = choose_runtime(
+        data, MEMBER_RUNTIMES, mode, threads=threads, baseline=member.session, what=member.ref
+    )
+    return member
+
+
 def _macs(card: Card) -> int | None:
     for source in (card, card.section("model"), card.section("metrics")):
         value = source.get("macs_per_pair")
@@ -139,17 +166,25 @@ class LoadedEnsemble:
 
 
 def load_ensemble(
-    registry: Any, ref: str | None, threads: int = DEFAULT_THREADS, int8: str = "auto"
+    registry: Any,
+    ref: str | None,
+    threads: int = DEFAULT_THREADS,
+    int8: str = "auto",
+    runtime: str = "ort",
 ) -> LoadedEnsemble:
     """An ensemble entry (latest ensemble when `ref` is None) with its members and meta-learner.
 
-    A member the card lists with both variants runs as the faster one here (`int8` mode).
+    A member the card lists with both variants runs as the faster one here (`int8` mode), each
+    in the runtime `runtime` picks.
     """
     import lightgbm as lgb
 
     card = load_ensemble_card(registry, ref)
     text = registry.read_file(card, card.get("meta_learner", META_LEARNER)).decode()
-    members = [_card_member(registry, m, threads, int8) for m in card.members]
+    members = [
+        with_runtime(registry, _card_member(registry, m, threads, int8), threads, runtime)
+        for m in card.members
+    ]
     check_signatures([m.ref for m in members], [m.session for m in members])
     return LoadedEnsemble(card=card, members=members, booster=lgb.Booster(model_str=text))
 

@@ -38,15 +38,17 @@ def run_ensemble_eval(
     threads: int = DEFAULT_THREADS,
     register: bool = True,
     int8: str = "auto",
+    runtime: str = "ort",
 ) -> EnsembleRun:
     """Evaluate `models` (default: the latest version of every model) and write the report.
 
-    A member with an int8 variant runs as the one `int8` (auto|always|never) picks on this CPU.
+    A member with an int8 variant runs as the one `int8` (auto|always|never) picks on this CPU,
+    each member in the runtime `runtime` picks (pairzoo.ensemble.runtime_choice).
     """
     params = params or StackingParams()
     refs = member_refs(registry, models)
     val, test = _splits(data_dir)
-    members = load_members(registry, refs, threads, int8)
+    members = load_members(registry, refs, threads, int8, runtime)
     ev = evaluate(
         members,
         val.x,
@@ -64,6 +66,7 @@ def run_ensemble_eval(
         "data": {"path": str(data_dir), "fingerprint": _fingerprint(data_dir)},
         "threads": threads,
         "int8": int8,
+        "runtime": runtime,
         "cpu": _cpu(),
     }
     report = build_report(ev, context)

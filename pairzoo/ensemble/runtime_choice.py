@@ -1,0 +1,176 @@
+"""The runtime a file runs in on this CPU: the fastest of the candidates that gives its outputs.
+
+As for int8 (pairzoo.ensemble.variants): in mode ``auto`` every candidate that can run here
+(pairzoo.ensemble.runtimes.unavailable says why one cannot) runs the same batch in turns, the
+best round of each counts (cached per CPU kind, pairzoo.speed_cache), and a candidate replaces
+onnxruntime's defaults only at ``MIN_GAIN`` times their speed and only if it gives their outputs
+within a tolerance (fp32 1e-4, bf16 5e-2, relative to 1 + |output|; integer outputs exactly);
+the fastest that passes wins. With cached speeds only the defaults and the winner are opened.
+A runtime's name forces it.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from pairzoo.ensemble import runtimes
+from pairzoo.ensemble.runtimes import BASELINE, Runtime, get_runtime, open_runtime
+from pairzoo.errors import ConfigError
+
+MIN_GAIN = 1.05  # a near-tie, or noise, keeps onnxruntime's defaults
+TOLERANCE = {"fp32": 1e-4, "bf16": 5e-2}
+
+
+@dataclass
+class RuntimeChoice:
+    """The runtime a file runs in, why, and the speeds (pairs/s) behind it."""
+
+    mode: str
+    chosen: str
+    speeds: dict[str, float] | None  # None: one candidate only, or forced without a cache
+    skipped: dict[str, str] = field(default_factory=dict)  # candidate -> why it did not run
+    cached: bool = False
+    threads: int | None = None  # the intra-op threads it runs with, where not the runtime's own
+
+    @property
+    def runtime(self) -> Runtime:
+        r = get_runtime(self.chosen)
+        return r if self.threads is None else dataclasses.replace(r, threads=self.threads)
+
+    def to_dict(self) -> dict[str, Any]:
+        speeds = None if self.speeds is None else {k: round(v, 1) for k, v in self.speeds.items()}
+        return {
+            "mode": self.mode,
+            "chosen": self.chosen,
+            "backend": self.runtime.backend,
+            "precision": self.runtime.precision,
+            "options": self.runtime.to_dict(),
+            "pairs_per_s": speeds,
+            "skipped": dict(self.skipped),
+            "cached": self.cached,
+        }
+
+
+def check_mode(mode: str, names: Sequence[str]) -> str:
+    if mode != "auto" and mode not in names:
+        raise ValueError(f"runtime {mode!r}: expected one of auto, {', '.join(names)}")
+    return mode
+
+
+def choose_runtime(
+    model: bytes,
+    names: Sequence[str],
+    mode: str = "auto",
+    feeds: dict[str, np.ndarray] | None = None,
+    threads: int | None = None,
+    baseline: Any | None = None,
+    what: str = "model",
+    clock: Callable[[], float] = time.perf_counter,
+    cache: Any | None = None,
+) -> tuple[RuntimeChoice, Any]:
+    """(choice, session): `model` in the runtime `mode` picks among `names` on this CPU.
+
+    `threads` overrides every candidate's intra-op threads (members run one per core);
+    `baseline` is an open onnxruntime session of `model` to reuse for ``ort``.
+    """
+    check_mode(mode, names)
+
+    def candidate(name: str) -> Runtime:
+        r = get_runtime(name)
+        return r if threads is None else dataclasses.replace(r, threads=threads)
+
+    def session(name: str) -> Any:
+        if name == BASELINE and baseline is not None:
+            return baseline
+        return open_runtime(model, candidate(name), what)
+
+    if mode != "auto":
+        reason = runtimes.unavailable(candidate(mode), model)
+        if reason:
+            raise ConfigError(f"--runtime {mode} cannot run {what}: {reason}")
+        return RuntimeChoice(mode, mode, None, threads=threads), session(mode)
+    skipped = {n: r for n in names if (r := runtimes.unavailable(candidate(n), model))}
+    usable = [n for n in names if n not in skipped]
+    if usable == [BASELINE]:
+        return RuntimeChoice(mode, BASELINE, None, skipped, threads=threads), session(BASELINE)
+    feeds = feeds if feeds is not None else _feeds()
+    opened: dict[str, Any] = {}
+
+    def get(name: str) -> Any:
+        if name not in opened:
+            opened[name] = session(name)
+        return opened[name]
+
+    speeds, cached = _speeds(model, tuple(usable), get, feeds, threads, clock, cache)
+    reference = get(BASELINE).run(None, feeds)
+    chosen = BASELINE
+    for name in sorted(usable, key=speeds.__getitem__, reverse=True):
+        if name == BASELINE or speeds[name] < MIN_GAIN * speeds[BASELINE]:
+            break
+        reason = _differs(reference, get(name).run(None, feeds), candidate(name).precision)
+        if reason is None:
+            chosen = name
+            break
+        skipped[name] = reason
+    return RuntimeChoice(mode, chosen, speeds, skipped, cached, threads), get(chosen)
+
+
+def _feeds() -> dict[str, np.ndarray]:
+    from pairzoo.ensemble.variants import calibration_feeds
+
+    return calibration_feeds()
+
+
+def _differs(reference: list, outputs: list, precision: str) -> str | None:
+    """Why `outputs` are not `reference` within the tolerance of `precision`; None if they are."""
+    tol = TOLERANCE[precision]
+    for ref, out in zip(reference, outputs, strict=True):
+        ref, out = np.asarray(ref), np.asarray(out)
+        if ref.shape != out.shape:
+            return f"output shape {out.shape}, onnxruntime's {ref.shape}"
+        if not np.issubdtype(ref.dtype, np.floating):
+            if not np.array_equal(ref, out):
+                return "integer outputs differ from onnxruntime's"
+            continue
+        excess = np.abs(out - ref) / (1 + np.abs(ref))
+        if not np.all(excess <= tol):  # NaN fails
+            return f"outputs differ from onnxruntime's by {float(np.nanmax(excess)):.2g} (allowed {tol:g})"
+    return None
+
+
+def _speeds(model, names, get, feeds, threads, clock, cache) -> tuple[dict[str, float], bool]:
+    """Cached speeds of `names` on this CPU, else measured on sessions from `get(name)`."""
+    import onnxruntime
+
+    from pairzoo import speed_cache
+    from pairzoo.ensemble.variants import measure
+    from pairzoo.machine import this_cpu
+
+    batch = len(next(iter(feeds.values())))
+    versions = f"ort={onnxruntime.__version__}:openvino={_openvino_version()}"
+    key = (
+        f"runtimes:{hashlib.sha256(model).hexdigest()}:{','.join(names)}:threads={threads}:"
+        f"batch={batch}:{versions}"
+    )
+    return speed_cache.lookup_or_measure(
+        cache or speed_cache.cache_path(),
+        this_cpu().key(),
+        key,
+        names,
+        lambda: measure({n: get(n) for n in names}, feeds, clock=clock),
+    )
+
+
+def _openvino_version() -> str:
+    try:
+        import openvino
+    except ImportError:
+        return "none"
+    return openvino.__version__

@@ -1,0 +1,156 @@
+"""The runtimes an ONNX pair model can run in: onnxruntime with several session options, OpenVINO.
+
+Each runtime has a name (``ort``, ``ort-intra2``, ``openvino-bf16``, ...) and opens a session
+with onnxruntime's ``run(output_names, feeds)`` / ``get_inputs()`` / ``get_outputs()`` shape, so
+members and the one-file ensemble run in any of them unchanged. OpenVINO is an optional extra
+(``pip install 'pairzoo[openvino]'``); a runtime that cannot run here (not installed, no bf16 on
+this CPU, ai.onnx.ml operators OpenVINO does not read) is reported with a one-line reason by
+`unavailable` and skipped, never an error.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import threading
+from dataclasses import asdict, dataclass
+from typing import Any, NamedTuple
+
+
+@dataclass(frozen=True)
+class Runtime:
+    """One way to run a file: the backend, its precision and its threading and memory options."""
+
+    name: str
+    backend: str = "onnxruntime"
+    precision: str = "fp32"
+    threads: int = 1
+    inter_op: int = 1
+    optimize: str = "all"
+    arena: bool = True
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+RUNTIMES = {
+    r.name: r
+    for r in (
+        Runtime("ort"),
+        Runtime("ort-intra2", threads=2),
+        Runtime("ort-inter2", inter_op=2),
+        Runtime("ort-basic", optimize="basic"),
+        Runtime("ort-no-arena", arena=False),
+        Runtime("openvino-fp32", backend="openvino"),
+        Runtime("openvino-bf16", backend="openvino", precision="bf16"),
+    )
+}
+BASELINE = "ort"
+# Members run one per core (pairzoo.ensemble.inference.default_workers): threads are not theirs
+# to choose, the backend is. The one file holds every member and LightGBM in one session.
+MEMBER_RUNTIMES = ("ort", "openvino-fp32", "openvino-bf16")
+FILE_RUNTIMES = ("ort", "ort-intra2", "ort-inter2", "ort-basic", "ort-no-arena")
+
+
+def get_runtime(name: str) -> Runtime:
+    if name not in RUNTIMES:
+        raise ValueError(f"unknown runtime {name!r} (available: {', '.join(RUNTIMES)})")
+    return RUNTIMES[name]
+
+
+def unavailable(runtime: Runtime, model: bytes | None = None) -> str | None:
+    """Why `runtime` cannot run (`model`) here, in one line; None if it can."""
+    if runtime.backend == "onnxruntime":
+        return None
+    if importlib.util.find_spec("openvino") is None:
+        return "openvino is not installed (pip install 'pairzoo[openvino]')"
+    if model is not None and b"ai.onnx.ml" in model:
+        return "OpenVINO reads no ai.onnx.ml operators (the LightGBM meta-learner)"
+    if runtime.precision == "bf16" and "BF16" not in _openvino_capabilities():
+        return "this CPU has no bf16 support that OpenVINO uses (avx512_bf16 or amx_bf16)"
+    return None
+
+
+def open_runtime(model: bytes, runtime: Runtime, what: str = "model") -> Any:
+    """A session running the self-contained ONNX `model` in `runtime`."""
+    from pairzoo.ensemble.inference import open_session
+
+    if runtime.backend == "onnxruntime":
+        return open_session(
+            model,
+            runtime.threads,
+            runtime.optimize,
+            inter_op=runtime.inter_op,
+            what=what,
+            arena=runtime.arena,
+        )
+    reason = unavailable(runtime, model)
+    if reason:
+        from pairzoo.errors import ConfigError
+
+        raise ConfigError(f"runtime {runtime.name} cannot run {what}: {reason}")
+    return OpenVinoSession(model, runtime, what)
+
+
+class Arg(NamedTuple):
+    """An input or output as onnxruntime describes it: name, type string, shape."""
+
+    name: str
+    type: str
+    shape: list
+
+
+class OpenVinoSession:
+    """An OpenVINO CPU model behind onnxruntime's session interface."""
+
+    def __init__(self, model: bytes, runtime: Runtime, what: str = "model") -> None:
+        import openvino as ov
+
+        from pairzoo.registry.providers import check_self_contained
+
+        check_self_contained(model, what)
+        core = ov.Core()
+        config = {
+            "INFERENCE_NUM_THREADS": runtime.threads,
+            "INFERENCE_PRECISION_HINT": "bf16" if runtime.precision == "bf16" else "f32",
+            "PERFORMANCE_HINT": "LATENCY",
+        }
+        self._compiled = core.compile_model(core.read_model(model), "CPU", config)
+        self._local = threading.local()  # an infer request serves one call at a time
+
+    def get_inputs(self) -> list[Arg]:
+        return [_arg(p) for p in self._compiled.inputs]
+
+    def get_outputs(self) -> list[Arg]:
+        return [_arg(p) for p in self._compiled.outputs]
+
+    def run(self, output_names: list[str] | None, feeds: dict[str, Any]) -> list:
+        import numpy as np
+
+        request = getattr(self._local, "request", None)
+        if request is None:
+            request = self._local.request = self._compiled.create_infer_request()
+        result = request.infer(feeds)
+        ports = self._compiled.outputs
+        names = output_names or [_name(p) for p in ports]
+        return [np.array(result[next(p for p in ports if n in p.get_names())]) for n in names]
+
+
+def _name(port: Any) -> str:
+    """The ONNX name of a port (OpenVINO adds internal names beside it)."""
+    names = sorted(port.get_names(), key=lambda n: (n.startswith("/"), n))
+    return names[0] if names else port.get_any_name()
+
+
+def _arg(port: Any) -> Arg:
+    dims = [d.get_length() if d.is_static else None for d in port.get_partial_shape()]
+    kind = _TYPES.get(port.get_element_type().get_type_name(), "?")
+    return Arg(_name(port), f"tensor({kind})", dims)
+
+
+_TYPES = {"f32": "float", "i64": "int64"}
+
+
+def _openvino_capabilities() -> list[str]:
+    import openvino as ov
+
+    return list(ov.Core().get_property("CPU", "OPTIMIZATION_CAPABILITIES"))

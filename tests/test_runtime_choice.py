@@ -1,0 +1,162 @@
+"""Runtimes: an absent backend is skipped with a reason, the choice is cached and forced, a
+runtime whose outputs differ is never chosen, OpenVINO (where installed) gives onnxruntime's logits."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from ensemble_fixtures import make_pairs, register_tiny_models, tiny_torch_onnx
+
+import pairzoo.ensemble.runtime_choice as runtime_choice
+import pairzoo.ensemble.runtimes as runtimes
+import pairzoo.ensemble.variants as variants
+from pairzoo.ensemble.inference import split_batch
+from pairzoo.ensemble.runtime_choice import choose_runtime
+from pairzoo.ensemble.runtimes import FILE_RUNTIMES, MEMBER_RUNTIMES, get_runtime, open_runtime
+from pairzoo.errors import ConfigError
+
+
+@pytest.fixture(scope="module")
+def model(tmp_path_factory) -> bytes:
+    return tiny_torch_onnx(tmp_path_factory.mktemp("runtime") / "tiny.onnx", seed=3).read_bytes()
+
+
+@pytest.fixture
+def no_openvino(monkeypatch):
+    real = runtimes.importlib.util.find_spec
+    monkeypatch.setattr(
+        runtimes.importlib.util,
+        "find_spec",
+        lambda name, *a: None if name == "openvino" else real(name, *a),
+    )
+
+
+@pytest.fixture
+def fixed_speeds(monkeypatch):
+    """variants.measure replaced by set speeds; returns (speeds to edit, list of calls)."""
+    speeds, calls = {}, []
+
+    def measure(sessions, feeds=None, **_):
+        calls.append(sorted(sessions))
+        return {name: speeds.get(name, 100.0) for name in sessions}
+
+    monkeypatch.setattr(variants, "measure", measure)
+    return speeds, calls
+
+
+def feeds(n: int = 16) -> dict[str, np.ndarray]:
+    xa, xb = split_batch(make_pairs(n, seed=5)[0])
+    return {"xa": xa, "xb": xb}
+
+
+def test_an_absent_backend_is_skipped_with_a_reason_never_an_error(model, no_openvino, tmp_path):
+    choice, session = choose_runtime(model, MEMBER_RUNTIMES, "auto", cache=tmp_path / "s.json")
+    assert choice.chosen == "ort" and choice.speeds is None  # nothing left to measure
+    reason = choice.skipped["openvino-fp32"]
+    assert "openvino is not installed" in reason and "\n" not in reason
+    assert session.run(None, feeds())[0].shape == (16,)
+    with pytest.raises(ConfigError, match="openvino-fp32 cannot run .*openvino is not installed"):
+        choose_runtime(model, MEMBER_RUNTIMES, "openvino-fp32")
+
+
+def test_the_choice_is_measured_once_cached_and_forced(model, fixed_speeds, tmp_path, monkeypatch):
+    speeds, calls = fixed_speeds
+    speeds.update({"ort": 100.0, "ort-intra2": 103.0, "ort-basic": 150.0})
+    cache = tmp_path / "speeds.json"
+    first, _ = choose_runtime(model, FILE_RUNTIMES, "auto", feeds=feeds(), cache=cache)
+    assert first.chosen == "ort-basic" and not first.cached and len(calls) == 1
+    again, session = choose_runtime(model, FILE_RUNTIMES, "auto", feeds=feeds(), cache=cache)
+    assert again.chosen == "ort-basic" and again.cached and len(calls) == 1
+    assert again.to_dict()["options"]["optimize"] == "basic"
+    assert session.run(None, feeds())[0].shape == (16,)
+    forced, _ = choose_runtime(model, FILE_RUNTIMES, "ort-inter2", cache=cache)
+    assert forced.chosen == "ort-inter2" and forced.mode == "ort-inter2" and len(calls) == 1
+    import pairzoo.machine
+
+    other = type("Cpu", (), {"key": lambda self: "another-cpu-kind"})()
+    monkeypatch.setattr(pairzoo.machine, "this_cpu", lambda: other)
+    elsewhere, _ = choose_runtime(model, FILE_RUNTIMES, "auto", feeds=feeds(), cache=cache)
+    assert not elsewhere.cached and len(calls) == 2  # another CPU kind measures again
+    with pytest.raises(ValueError, match="runtime 'openvino-fp32': expected one of auto, ort"):
+        choose_runtime(model, FILE_RUNTIMES, "openvino-fp32")
+
+
+def test_a_near_tie_keeps_onnxruntimes_defaults(model, fixed_speeds, tmp_path):
+    speeds, _ = fixed_speeds
+    speeds.update({"ort": 100.0, "ort-intra2": 103.0})
+    choice, _ = choose_runtime(model, FILE_RUNTIMES, "auto", cache=tmp_path / "s.json")
+    assert choice.chosen == "ort"
+
+
+def test_a_runtime_whose_outputs_differ_is_never_chosen(model, fixed_speeds, monkeypatch, tmp_path):
+    speeds, _ = fixed_speeds
+    speeds.update({"ort": 100.0, "ort-basic": 500.0})
+    real = runtime_choice.open_runtime
+
+    class Off:
+        def __init__(self, session):
+            self.session = session
+
+        def run(self, names, feeds):
+            return [out + 0.01 for out in self.session.run(names, feeds)]
+
+    def opened(data, runtime, what="model"):
+        session = real(data, runtime, what)
+        return Off(session) if runtime.name == "ort-basic" else session
+
+    monkeypatch.setattr(runtime_choice, "open_runtime", opened)
+    choice, _ = choose_runtime(model, FILE_RUNTIMES, "auto", cache=tmp_path / "s.json")
+    assert choice.chosen != "ort-basic" and choice.speeds["ort-basic"] == 500.0
+    assert "outputs differ from onnxruntime's by" in choice.skipped["ort-basic"]
+
+
+def test_members_record_their_runtime_in_the_leaderboard_rows(tmp_path, no_openvino):
+    from pairzoo.ensemble.evaluate import evaluate
+    from pairzoo.ensemble.leaderboard import leaderboard_rows
+    from pairzoo.ensemble.members import load_members, member_refs
+    from pairzoo.ensemble.stacking import StackingParams
+    from pairzoo.registry import Registry
+
+    reg = Registry(tmp_path / "registry")
+    register_tiny_models(reg, tmp_path, 2)
+    members = load_members(reg, member_refs(reg, None), runtime="auto")
+    x, y, _ = make_pairs(200, seed=1)
+    ev = evaluate(members, x, y, params=StackingParams(n_estimators=5, folds=2))
+    singles = [r for r in leaderboard_rows(ev) if r["kind"] == "single"]
+    assert len(singles) == 2
+    for row in singles:
+        assert row["runtime"]["backend"] == "onnxruntime" and row["runtime"]["precision"] == "fp32"
+        assert row["runtime"]["options"]["threads"] == 1
+        assert "openvino is not installed" in row["runtime"]["skipped"]["openvino-fp32"]
+
+
+@pytest.mark.parametrize("batch", [1, 7, 300])
+def test_openvino_gives_onnxruntimes_logits(model, batch):
+    pytest.importorskip(
+        "openvino", reason="openvino is not installed (pip install 'pairzoo[openvino]')"
+    )
+    from pairzoo.ensemble.signature import check_signatures
+
+    ort = open_runtime(model, get_runtime("ort"))
+    ov = open_runtime(model, get_runtime("openvino-fp32"))
+    check_signatures(["ort", "openvino"], [ort, ov])
+    f = feeds(batch)
+    (want,) = ort.run(["logit"], f)
+    (got,) = ov.run(["logit"], f)
+    assert got.shape == (batch,)
+    np.testing.assert_allclose(got, want, atol=1e-4, rtol=0)
+
+
+def test_an_openvino_session_serves_threads_at_once(model):
+    pytest.importorskip(
+        "openvino", reason="openvino is not installed (pip install 'pairzoo[openvino]')"
+    )
+    from concurrent.futures import ThreadPoolExecutor
+
+    ov = open_runtime(model, get_runtime("openvino-fp32"))
+    batches = [feeds(n) for n in (5, 9, 13, 17)]
+    alone = [ov.run(["logit"], f)[0] for f in batches]
+    with ThreadPoolExecutor(4) as pool:
+        together = list(pool.map(lambda f: ov.run(["logit"], f)[0], batches * 3))
+    for got, want in zip(together, alone * 3, strict=True):
+        np.testing.assert_array_equal(got, want)
