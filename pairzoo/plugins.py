@@ -39,6 +39,7 @@ PLUGINS_DIR_ENV = "PAIRZOO_PLUGINS_DIR"
 BUILTIN_PLUGINS = (
     "pairzoo_plugins.architectures",
     "pairzoo_plugins.fusion_heads",
+    "pairzoo_plugins.digit_posterior",
     "pairzoo_plugins.losses",
     "pairzoo_plugins.label_rules",
 )

@@ -101,7 +101,9 @@ class SiameseNet(nn.Module):
 
     The tower runs once on ``cat([xa, xb])`` (one batch of 2N). ``forward_aux`` also returns
     ``(N, 2, 10)`` digit logits of the left and right image from a linear classifier on the
-    shared embedding, for auxiliary supervision; ``forward`` (and so ONNX export) skips it.
+    shared embedding, for auxiliary supervision; ``forward`` (and so ONNX export) skips it. A
+    head that reads digits itself (it has a ``digit_classifier`` module, like ``posterior``)
+    lends that classifier, so the digit supervision trains what the head combines.
     """
 
     def __init__(
@@ -116,7 +118,8 @@ class SiameseNet(nn.Module):
         self.tower = tower
         self.feat_dim = int(feat_dim)
         self.fusion = FusionCombiner(feat_dim, heads, antisymmetric, head_params)
-        self.digits = nn.Linear(feat_dim, DIGIT_CLASSES)
+        lent = [h.digit_classifier for h in self.fusion.heads.values() if _reads_digits(h)]
+        self.digits = lent[0] if lent else nn.Linear(feat_dim, DIGIT_CLASSES)
 
     def embed(self, xa: torch.Tensor, xb: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         n = xa.shape[0]
@@ -130,3 +133,7 @@ class SiameseNet(nn.Module):
         ea, eb = self.embed(xa, xb)
         digits = torch.stack([self.digits(ea), self.digits(eb)], dim=1)
         return self.fusion(ea, eb), digits
+
+
+def _reads_digits(head: nn.Module) -> bool:
+    return isinstance(getattr(head, "digit_classifier", None), nn.Module)

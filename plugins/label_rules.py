@@ -2,7 +2,13 @@
 
 import numpy as np
 
-from pairzoo.data.rules import DEFAULT_RULE, LabelRule, balanced_labels, sample_different
+from pairzoo.data.rules import (
+    DEFAULT_RULE,
+    LabelRule,
+    balanced_labels,
+    different_prior,
+    sample_different,
+)
 from pairzoo.hookspecs import hookimpl
 
 
@@ -16,6 +22,11 @@ def _greater_sample(
     low, high = sample_different(rng, n, adjacent)
     y = balanced_labels(rng, n).astype(bool)
     return np.where(y, high, low), np.where(y, low, high)
+
+
+def _same_prior(adjacent: float) -> np.ndarray:
+    # Half the pairs are one digit twice (uniform), half two different digits in either order.
+    return 0.5 * np.eye(10) / 10 + 0.5 * different_prior(adjacent)
 
 
 def _same_label(left: np.ndarray, right: np.ndarray) -> np.ndarray:
@@ -38,6 +49,7 @@ GREATER = LabelRule(
     label=_greater_label,
     sample=_greater_sample,
     on_swap="flip",
+    pair_prior=different_prior,
     description="1 iff the left digit is greater than the right one; the digits always differ "
     "(the original task)",
 )
@@ -47,6 +59,7 @@ SAME = LabelRule(
     label=_same_label,
     sample=_same_sample,
     on_swap="keep",
+    pair_prior=_same_prior,
     description="1 iff both digits are equal; half of the pairs are equal",
 )
 

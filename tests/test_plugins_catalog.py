@@ -52,22 +52,21 @@ def plugin(cat, name):
 
 def test_builtins_and_their_providers():
     cat = load_plugins()
-    expected = {
-        "architectures": (
-            {"baseline", "resnet", "fpn", "improved_v2"},
-            "pairzoo_plugins.architectures",
-        ),
-        "fusion_heads": (
-            {"diff", "concat", "product", "cosine", "l2", "residual"},
-            "pairzoo_plugins.fusion_heads",
-        ),
-        "losses": ({"bce", "focal", "distill"}, "pairzoo_plugins.losses"),
+    expected = {  # family -> {providing module: names}
+        "architectures": {"pairzoo_plugins.architectures": {"baseline", "resnet", "fpn", "improved_v2"}},
+        "fusion_heads": {
+            "pairzoo_plugins.fusion_heads": {"diff", "concat", "product", "cosine", "l2", "residual"},
+            "pairzoo_plugins.digit_posterior": {"posterior"},
+        },
+        "losses": {"pairzoo_plugins.losses": {"bce", "focal", "distill"}},
     }
-    for family, (names, provider) in expected.items():
-        assert set(cat.family(family)) == names
-        assert {item.plugin for item in cat.family(family).values()} == {provider}
+    for family, providers in expected.items():
+        given = {}
+        for item in cat.family(family).values():
+            given.setdefault(item.plugin, set()).add(item.name)
+        assert given == providers
     builtin = [p for p in cat.plugins if p.source == "builtin"]
-    assert len(builtin) == 4 and all(p.version == cat.plugins[0].version for p in builtin)
+    assert len(builtin) == 5 and all(p.version == cat.plugins[0].version for p in builtin)
 
 
 def test_loose_plugin_is_loaded_with_its_version(plugin_dir):
@@ -217,11 +216,12 @@ def register_fusion_heads(register):
 def test_the_refusal_of_all_symmetric_heads_names_the_registered_order_aware_ones(plugin_dir):
     from pairzoo.siamese import FusionCombiner
 
-    assert catalog().order_aware_heads() == ["concat", "residual"]
+    assert catalog().order_aware_heads() == ["concat", "posterior", "residual"]
     (plugin_dir / "leftonly.py").write_text(ORDER_AWARE_HEAD)
     load_plugins(plugin_dir)
-    assert catalog().order_aware_heads() == ["concat", "leftonly", "residual"]
-    with pytest.raises(ValueError, match=r"add an order-aware head \(concat, leftonly, residual\)"):
+    assert catalog().order_aware_heads() == ["concat", "leftonly", "posterior", "residual"]
+    aware = r"concat, leftonly, posterior, residual"
+    with pytest.raises(ValueError, match=rf"add an order-aware head \({aware}\)"):
         FusionCombiner(8, ["diff", "product"], antisymmetric=True)
 
 

@@ -12,7 +12,13 @@ from dataclasses import dataclass
 
 import numpy as np
 
-__all__ = ["DEFAULT_RULE", "LabelRule", "balanced_labels", "sample_different"]
+__all__ = [
+    "DEFAULT_RULE",
+    "LabelRule",
+    "balanced_labels",
+    "different_prior",
+    "sample_different",
+]
 
 ON_SWAP = ("flip", "keep", "none")
 # The rule of data whose meta.json names none, and of `pairzoo data make` unless told otherwise.
@@ -27,7 +33,9 @@ class LabelRule:
     `sample(rng, n, adjacent)` draws `n` (left, right) digit pairs with balanced labels, where
     `adjacent` is the share of pairs of different digits that differ by exactly one;
     `on_swap` says what swapping the two images does to the label: "flip", "keep", or "none"
-    (swap augmentation not allowed).
+    (swap augmentation not allowed); `pair_prior(adjacent)`, optional, gives the (10, 10) table of
+    how often each ordered (left, right) digit pair is sampled at that adjacency share (see
+    :mod:`pairzoo.data.pair_prior`, which estimates it from `sample` for a rule without one).
     """
 
     name: str
@@ -35,6 +43,7 @@ class LabelRule:
     sample: Callable[[np.random.Generator, int, float], tuple[np.ndarray, np.ndarray]]
     on_swap: str
     description: str = ""
+    pair_prior: Callable[[float], np.ndarray] | None = None
 
     def __post_init__(self) -> None:
         if self.on_swap not in ON_SWAP:
@@ -70,3 +79,14 @@ def sample_different(
     pick_far = _FAR[rng.integers(len(_FAR), size=n)]
     pairs = np.where(is_adjacent[:, None], pick_adjacent, pick_far)
     return pairs[:, 0], pairs[:, 1]
+
+
+def different_prior(adjacent: float) -> np.ndarray:
+    """(10, 10) table of `sample_different`'s pairs in either order: the share `adjacent` spread
+    over the 18 ordered adjacent pairs, the rest over the 72 ordered far ones."""
+    low, high = np.meshgrid(np.arange(10), np.arange(10), indexing="ij")
+    distance = np.abs(low - high)
+    n_adjacent, n_far = 2 * len(_ADJACENT), 2 * len(_FAR)
+    return np.where(
+        distance == 1, adjacent / n_adjacent, np.where(distance > 1, (1 - adjacent) / n_far, 0.0)
+    )

@@ -33,6 +33,7 @@ def resolve_config(config: dict[str, Any], out_dir: str | Path | None = None) ->
     )
     cfg["rule"] = cfg["rule"] or data_rule(cfg["data"])
     rule = cat.get("label_rules", cfg["rule"])
+    cfg["arch_params"] = _pair_prior_into_heads(cfg["arch_params"], heads, cfg)
     cfg["data_fingerprint"] = data_fingerprint(cfg["data"])
     if cfg["train"]["init_from"]:
         from pairzoo.train.warm_start import weights_file
@@ -76,6 +77,45 @@ def data_rule(data_dir: str | Path) -> str:
     if not (Path(data_dir) / "meta.json").exists():
         return DEFAULT_RULE
     return str(read_meta(data_dir).get("rule") or DEFAULT_RULE)
+
+
+def _pair_prior_into_heads(
+    arch_params: dict[str, Any], heads: list[Registered], cfg: dict[str, Any]
+) -> dict[str, Any]:
+    """A head that combines digit posteriors through the pair prior (``pair_prior = True``) gets
+    the run's label rule and the data's adjacency share, unless the config gives them."""
+    wanting = [h for h in heads if getattr(h.obj, "pair_prior", False) is True]
+    if not wanting:
+        return arch_params
+    if "head_params" not in arch_params:
+        raise ConfigError(
+            f"architecture '{cfg['arch']}' takes no head_params, which fusion head "
+            f"'{wanting[0].name}' needs for the data's pair prior"
+        )
+    given = arch_params["head_params"] or {}
+    if not isinstance(given, dict):
+        raise ConfigError(
+            f"arch_params.head_params is {given!r:.60}, expected a table of head name -> params"
+        )
+    filled = dict(given)
+    for head in wanting:
+        data = {"rule": cfg["rule"], "adjacent": data_adjacent(cfg["data"], head.params)}
+        filled[head.name] = {**data, **dict(given.get(head.name) or {})}
+    return {**arch_params, "head_params": filled}
+
+
+def data_adjacent(data_dir: str | Path, defaults: dict[str, Any]) -> float:
+    """The adjacency share in the data's meta.json; the head's default for data without one."""
+    from pairzoo.data.meta import read_meta
+
+    meta = read_meta(data_dir) if (Path(data_dir) / "meta.json").exists() else {}
+    value = meta.get("adjacent", defaults.get("adjacent"))
+    if isinstance(value, bool) or not isinstance(value, int | float) or not 0 <= value <= 1:
+        raise ConfigError(
+            f"{Path(data_dir) / 'meta.json'}: key 'adjacent' is {value!r:.40}, expected a share "
+            "in [0, 1]"
+        )
+    return float(value)
 
 
 def _head_names(arch_params: dict[str, Any]) -> list[str]:

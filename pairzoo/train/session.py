@@ -112,7 +112,7 @@ def load_splits(cfg: RunConfig, runtime: Runtime, teacher_logits=None) -> Splits
         train=DeviceSplit.from_arrays(
             train.x, train.y, train.digits, dev, indices, teacher=teacher_logits
         ),
-        val=DeviceSplit.from_arrays(val.x, device=dev),
+        val=DeviceSplit.from_arrays(val.x, digits=val.digits, device=dev),
         val_y=np.asarray(val.y),
         test=None if test is None else DeviceSplit.from_arrays(test.x, device=dev),
         test_y=None if test is None else np.asarray(test.y),

@@ -17,6 +17,7 @@ from pairzoo.train.checkpoint import cpu_state_dict, load_torch, save_model, sav
 from pairzoo.train.config import config_hash
 from pairzoo.train.context import RunContext, RunOptions
 from pairzoo.train.device import cpu_threads, device_type, pick_runtime
+from pairzoo.train.digit_report import digit_report
 from pairzoo.train.distributed import (
     Group,
     World,
@@ -248,6 +249,11 @@ def _finish(ctx: RunContext, session: Session, splits: Splits) -> dict:
     metrics = _metrics(ctx, session, _val_of_best(session), test, finished=True)
     metrics["params"] = sum(p.numel() for p in model.parameters())
     metrics["macs_per_pair"] = _macs(model)
+    if splits.val.digits is not None:
+        batch = ctx.config.train.eval_batch_size
+        metrics["val_digits"] = digit_report(
+            model, splits.val.x, splits.val.digits, ctx.runtime, batch
+        )
     if ctx.main:
         write_json(ctx.out / "metrics.json", metrics)
     return metrics

@@ -34,9 +34,10 @@ DEFAULTS = {
     "feat_dim": 128,
     "heads": ["diff", "concat", "product"],
     "antisymmetric": True,
+    "head_params": None,  # {head name: params}; the trainer fills a data-driven head's in
 }
 
 
-def baseline(*, width_mult, feat_dim, heads, antisymmetric):
+def baseline(*, width_mult, feat_dim, heads, antisymmetric, head_params):
     tower = BaselineTower(check_width(width_mult), check_feat_dim(feat_dim))
-    return SiameseNet(tower, feat_dim, heads, antisymmetric)
+    return SiameseNet(tower, feat_dim, heads, antisymmetric, head_params)

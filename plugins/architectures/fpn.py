@@ -53,7 +53,7 @@ class FPNTower(nn.Module):
 DEFAULTS = {**resnet.DEFAULTS}
 
 
-def fpn(*, layers, width_mult, feat_dim, block, attention, heads, antisymmetric):
+def fpn(*, layers, width_mult, feat_dim, block, attention, heads, antisymmetric, head_params):
     return build_siamese_resnet(
         FPNTower,
         layers=layers,
@@ -63,4 +63,5 @@ def fpn(*, layers, width_mult, feat_dim, block, attention, heads, antisymmetric)
         attention=attention,
         heads=heads,
         antisymmetric=antisymmetric,
+        head_params=head_params,
     )

@@ -16,10 +16,11 @@ DEFAULTS = {
     "block": "basic",
     "heads": ["diff", "concat", "product", "cosine", "l2", "residual"],
     "antisymmetric": False,
+    "head_params": None,
 }
 
 
-def improved_v2(*, layers, width_mult, feat_dim, block, heads, antisymmetric):
+def improved_v2(*, layers, width_mult, feat_dim, block, heads, antisymmetric, head_params):
     return build_siamese_resnet(
         ResNetTower,
         layers=layers,
@@ -29,4 +30,5 @@ def improved_v2(*, layers, width_mult, feat_dim, block, heads, antisymmetric):
         attention="cbam",
         heads=heads,
         antisymmetric=antisymmetric,
+        head_params=head_params,
     )

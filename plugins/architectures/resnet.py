@@ -52,7 +52,7 @@ class ResNetTower(nn.Module):
 
 
 def build_siamese_resnet(
-    tower_cls, *, layers, width_mult, feat_dim, block, attention, heads, antisymmetric
+    tower_cls, *, layers, width_mult, feat_dim, block, attention, heads, antisymmetric, head_params
 ):
     tower = tower_cls(
         check_layers(layers),
@@ -61,7 +61,7 @@ def build_siamese_resnet(
         check_block(block),
         check_attention(attention),
     )
-    return SiameseNet(tower, feat_dim, heads, antisymmetric)
+    return SiameseNet(tower, feat_dim, heads, antisymmetric, head_params)
 
 
 DEFAULTS = {
@@ -72,10 +72,11 @@ DEFAULTS = {
     "attention": "se",
     "heads": ["diff", "concat", "product"],
     "antisymmetric": True,
+    "head_params": None,  # {head name: params}; the trainer fills a data-driven head's in
 }
 
 
-def resnet(*, layers, width_mult, feat_dim, block, attention, heads, antisymmetric):
+def resnet(*, layers, width_mult, feat_dim, block, attention, heads, antisymmetric, head_params):
     return build_siamese_resnet(
         ResNetTower,
         layers=layers,
@@ -85,4 +86,5 @@ def resnet(*, layers, width_mult, feat_dim, block, attention, heads, antisymmetr
         attention=attention,
         heads=heads,
         antisymmetric=antisymmetric,
+        head_params=head_params,
     )
