@@ -53,9 +53,18 @@ def plugin(cat, name):
 def test_builtins_and_their_providers():
     cat = load_plugins()
     expected = {  # family -> {providing module: names}
-        "architectures": {"pairzoo_plugins.architectures": {"baseline", "resnet", "fpn", "improved_v2"}},
+        "architectures": {
+            "pairzoo_plugins.architectures": {"baseline", "resnet", "fpn", "improved_v2"}
+        },
         "fusion_heads": {
-            "pairzoo_plugins.fusion_heads": {"diff", "concat", "product", "cosine", "l2", "residual"},
+            "pairzoo_plugins.fusion_heads": {
+                "diff",
+                "concat",
+                "product",
+                "cosine",
+                "l2",
+                "residual",
+            },
             "pairzoo_plugins.digit_posterior": {"posterior"},
         },
         "losses": {"pairzoo_plugins.losses": {"bce", "focal", "distill"}},
