@@ -11,7 +11,7 @@ UNLABELLED ?=
 PROXY ?= --seed 7 --severity 9
 PROXY_DIR ?= $(DATA)_proxy
 
-.PHONY: install test data train-all adapt-proxy bench fuzz lint clean
+.PHONY: install test data train-all results docs adapt-proxy bench fuzz lint clean
 
 install: $(STAMP)
 
@@ -29,12 +29,23 @@ data: $(STAMP)
 
 # The default data is made when $(DATA) holds none (or a `data make` there did not finish);
 # DATA=DIR with your own files trains on them, never overwriting them. UNLABELLED="a.npz b.npz"
-# adapts the ensemble to those unlabelled pairs as the last stage.
+# adapts the ensemble to those unlabelled pairs as the last stage. RECORD=1 then files the
+# summary in results/ (`make results`).
 train-all: $(STAMP)
 	@if [ ! -f $(DATA)/train.npz ] || [ -f $(DATA)/.data-make-unfinished ]; then \
 		$(BIN)/pairzoo data make --out $(DATA); fi
 	$(BIN)/pairzoo train-all --profile $(PROFILE) --data $(DATA) \
 		$(foreach f,$(UNLABELLED),--unlabelled $(f))
+	@if [ -n "$(RECORD)" ]; then $(MAKE) --no-print-directory results; fi
+
+# The last `make train-all`'s summary, filed as results/train-all/CPU-KIND/DATE-COMMIT.json.
+results: $(STAMP)
+	$(BIN)/python -m pairzoo.results save train-all runs/summary.json \
+		--command "make train-all PROFILE=$(PROFILE)"
+
+# Rewrite the results tables of README.md and docs/*.md from the newest records in results/.
+docs: $(STAMP)
+	$(BIN)/python -m pairzoo.results render
 
 # Adapt the latest ensemble to the proxy's 10,000 val pairs (their labels unread), then score it
 # before and after on them (transductive) and on the proxy's 2,000 train pairs (not adapted on).
@@ -44,8 +55,9 @@ adapt-proxy: $(STAMP)
 	$(BIN)/pairzoo adapt --unlabelled $(PROXY_DIR)/val.npz --data $(DATA) \
 		--score $(PROXY_DIR)/val.npz --score $(PROXY_DIR)/train.npz
 
+# Prints every speed and files them as a record in results/bench/ (`make docs` renders it).
 bench: $(STAMP)
-	$(BIN)/python -m benchmarks
+	$(BIN)/python -m benchmarks --record results
 
 # Only the fuzz tests, under the large "fuzz" profile of tests/conftest.py; the last lines
 # print how many generated cases ran.

@@ -5,7 +5,7 @@ from __future__ import annotations
 import contextlib
 import os
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import torch
 
@@ -84,6 +84,29 @@ def cpu_tuned() -> bool:
     if value not in ("0", "1"):
         raise ConfigError(f"$PAIRZOO_CPU_TUNED must be 0 or 1, got {value!r:.40}")
     return value == "1"
+
+
+def fit_layout(runtime: Runtime, model: torch.nn.Module) -> Runtime:
+    """`runtime`, on contiguous tensors if the model has a layer whose channels_last backward
+    is unsafe on the CPU.
+
+    oneDNN's backward of a strided 1x1 convolution over 2-7 input channels in channels_last
+    crashes the process (abort, segmentation fault or bus error) on AVX2-only CPUs (seen on an
+    AMD EPYC Zen 3 with torch 2.13): the shortcut of a ResNet stage at width 1/16 is one.
+    Contiguous tensors run the same model safely.
+    """
+    if not runtime.channels_last or runtime.cuda or not any(map(_unsafe, model.modules())):
+        return runtime
+    return replace(runtime, channels_last=False)
+
+
+def _unsafe(module: torch.nn.Module) -> bool:
+    return (
+        isinstance(module, torch.nn.Conv2d)
+        and module.kernel_size == (1, 1)
+        and max(module.stride) > 1
+        and 1 < module.in_channels < 8
+    )
 
 
 @contextlib.contextmanager

@@ -14,7 +14,7 @@ from pairzoo.plugins import build_architecture, get_label_rule
 from pairzoo.train.augment import PairAugment
 from pairzoo.train.batches import DeviceSplit
 from pairzoo.train.checkpoint import cpu_state_dict, restore_rng, rng_state
-from pairzoo.train.device import Runtime
+from pairzoo.train.device import Runtime, fit_layout
 from pairzoo.train.early_stopping import EarlyStopping
 from pairzoo.train.loop import Stepper
 from pairzoo.train.loss import build_run_loss
@@ -151,6 +151,7 @@ def build_session(
 
         model = convert_batchnorm(model, runtime.cuda)
     model = model.to(runtime.device)
+    runtime = fit_layout(runtime, model)
     if runtime.channels_last:
         model = model.to(memory_format=torch.channels_last)
     optimizer = torch.optim.AdamW(
