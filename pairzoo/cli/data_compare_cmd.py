@@ -54,6 +54,7 @@ def compare(a, b, as_json, out, seed, folds, repeats) -> None:
     settings = dataclasses.replace(realism.DEFAULT_SETTINGS, **chosen)
     splits = [load_split(split_path(p, "test_public") if Path(p).is_dir() else p) for p in (a, b)]
     report, result = realism.realism_report(*splits, seed=seed, settings=settings)
+    report["commit"] = _commit()
     text = json.dumps(report, indent=2, sort_keys=True)
     if as_json:
         click.echo(text)
@@ -62,6 +63,15 @@ def compare(a, b, as_json, out, seed, folds, repeats) -> None:
     if out is not None:
         _write_out(Path(out), text, result, splits, seed)
         click.echo(f"wrote typical.png, random.png and report.json to {out}", err=as_json)
+
+
+def _commit() -> str:
+    """The commit of the pairzoo that measured, where it runs from a git checkout."""
+    from pathlib import Path
+
+    from pairzoo.results.records import current_commit
+
+    return current_commit(Path(__file__).resolve().parents[2])
 
 
 def _write_out(out, text, result, splits, seed) -> None:
