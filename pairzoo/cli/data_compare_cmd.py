@@ -41,8 +41,8 @@ def compare(a, b, as_json, out, seed, folds, repeats) -> None:
 
     A and B are pair files or data directories (their test_public.npz). A classifier accuracy
     near 50% means neither detector (a small CNN on the pixels, gradient boosting on per-image
-    statistics) can tell the two apart; the exit code is 0 whatever it finds. About two to
-    three CPU-minutes on one core for 572 pairs a side.
+    statistics) can tell the two apart; the exit code is 0 whatever it finds. About 4.5
+    CPU-minutes on one core for 572 pairs a side (mostly the CNN's 10 folds x 2 repeats).
     """
     import dataclasses
     from pathlib import Path
