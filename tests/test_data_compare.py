@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import functools
 import json
 
 import numpy as np
@@ -12,7 +11,7 @@ from click.testing import CliRunner
 from pairzoo.cli import main
 from pairzoo.data import realism, two_sample
 from pairzoo.data.format import load_split, save_split
-from pairzoo.data.two_sample import two_sample_test
+from pairzoo.data.realism_settings import RealismSettings
 
 PAIRS = 60
 SIZES = ["--n-train", "2", "--n-val", "2", "--n-private", "2"]
@@ -25,9 +24,9 @@ def small_budget():
     import torch
 
     threads = torch.get_num_threads()
-    pinned = functools.partial(two_sample_test, max_per_side=4000, folds=2, epochs=8)
+    pinned = RealismSettings(folds=2, repeats=1, epochs=8, curve=())
     with pytest.MonkeyPatch.context() as mp:
-        mp.setattr(realism, "two_sample_test", pinned)
+        mp.setattr(realism, "DEFAULT_SETTINGS", pinned)
         mp.setattr(two_sample, "_BOOTSTRAP", 200)
         torch.set_num_threads(1)
         try:
@@ -82,9 +81,11 @@ def same_json(files):
 
 def test_same_distribution_is_near_chance(files, same_json):
     r = json.loads(same_json)
-    t = r["two_sample"]
-    assert t["n_per_side"] == 2 * PAIRS
-    assert 0.38 < t["accuracy"] < 0.62
+    for t in r["two_sample"].values():
+        assert t["n_per_side"] == 2 * PAIRS
+        assert 0.38 < t["accuracy"] < 0.62
+    assert r["verdict"]["pvalue"] > 0.01
+    assert [row["n_per_side"] for row in r["learning_curve"]] == [2 * PAIRS]
     assert r["a"] == {"path": str(files["first"]), "pairs": PAIRS, "images": 2 * PAIRS}
     assert [row["statistic"] for row in r["separating"]][0] == "noise_correlation"
     assert r["seed_summary"][0]["label"] == "fraction of pixels exactly 0"
@@ -95,14 +96,18 @@ def test_clean_against_corrupted_is_told_apart(files):
     assert result.exit_code == 0, result.output
     r = json.loads(result.stdout)
     assert r["b"]["path"] == str(files["dir"] / "test_public.npz")
-    assert r["two_sample"]["accuracy"] > 0.9 and r["two_sample"]["roc_auc"] > 0.9
+    for t in r["two_sample"].values():
+        assert t["accuracy"] > 0.9 and t["roc_auc"] > 0.9
+    assert r["verdict"]["pvalue"] < 1e-10
 
 
 def test_out_files_and_same_seed_same_json(files, same_json, tmp_path):
     out = tmp_path / "report"
     result = run(files["first"], files["second"], "--out", out, "--seed", "1")
     assert result.exit_code == 0, result.output
-    assert "classifier two-sample test (seed 1), 120 images per side: accuracy" in result.output
+    assert "classifier two-sample test (seed 1, 2-fold cross-fitting, 1 repeats" in result.output
+    assert "  features  120 images per side: accuracy" in result.output
+    assert "  verdict: " in result.output
     assert "zero blob area / bounding box area" in result.output
     assert sorted(p.name for p in out.iterdir()) == ["random.png", "report.json", "typical.png"]
     for png in ("random.png", "typical.png"):

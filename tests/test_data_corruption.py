@@ -57,3 +57,22 @@ def test_bad_arguments():
     with pytest.raises(ValueError, match="severity 11"):
         params_for(11)
     assert params_for(MAX_SEVERITY).rotation_deg > params_for(6).rotation_deg
+
+
+def test_rotated_occlusions_and_offset_move_their_statistics():
+    import dataclasses
+
+    from pairzoo.data.corruption_params import load_corruption
+    from pairzoo.data.separating import separating_values
+
+    base = load_corruption().params
+    rotated = dataclasses.replace(
+        base,
+        rects=tuple(dataclasses.replace(g, angle_deg=45.0) for g in base.rects),
+        offset_px=(-2.0, 0.0),
+    )
+    digits = clean_digits(400)
+    plain = separating_values(corrupt(digits, np.random.default_rng(1), 6.0, base))
+    moved = separating_values(corrupt(digits, np.random.default_rng(1), 6.0, rotated))
+    assert np.median(moved["blob_rectangularity"]) < np.median(plain["blob_rectangularity"]) - 0.1
+    assert np.mean(moved["stroke_row"]) < np.mean(plain["stroke_row"]) - 1.0

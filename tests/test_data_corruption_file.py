@@ -61,6 +61,16 @@ def _edited(tmp_path: Path, old: str, new: str) -> Path:
             "blur_sigma = []",
             "key 'intensity.blur_sigma' is [], expected a non-empty list",
         ),
+        (
+            "angle_deg = 0.0",
+            "angle_deg = 120.0",
+            "key 'rects[0].angle_deg' is 120.0, expected a number in 0-90",
+        ),
+        (
+            "offset_px = [0.0, 0.0]",
+            "offset_px = [0.0]",
+            "key 'affine.offset_px' is [0.0], expected [rows, columns] in px, each in -7..7",
+        ),
         ("format = 1", "format = 2", "key 'format' is 2, expected 1"),
         ("[lines]", "[lines", "not valid TOML"),
     ],

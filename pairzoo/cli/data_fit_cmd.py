@@ -43,9 +43,10 @@ def fit(real, out, start, seed, budget, source) -> None:
     """Fit the generator's corruption to REAL's pairs; write it as a corruption file.
 
     A coordinate search over the parameters that matter most (shift, rotation, elastic
-    reshaping, noise smoothing, zoom, blur, occlusion size): a move is kept where a small CNN
-    tells generated halves from REAL's less often and every per-image statistic stays within
-    10% of REAL's. Use the file with `pairzoo data make --corruption FILE`.
+    reshaping, noise smoothing, zoom, blur, occlusion size, occlusion angles): a move is kept
+    where the stronger of two detectors (a small CNN, gradient boosting on per-image
+    statistics) tells generated halves from REAL's less often and every per-image statistic
+    stays within 10% of REAL's. Use the file with `pairzoo data make --corruption FILE`.
     """
     from pairzoo.atomic import write_text
     from pairzoo.data import fit as fitting

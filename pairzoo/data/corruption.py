@@ -80,7 +80,7 @@ def _affine(img: np.ndarray, rng: np.random.Generator, p: CorruptionParams) -> n
     n = len(img)
     theta = np.deg2rad(rng.uniform(-p.rotation_deg, p.rotation_deg, size=n))
     inv_scale = 1.0 / rng.uniform(*p.scale, size=n)
-    shift = rng.normal(0.0, p.shift_px, size=(n, 2))
+    shift = rng.normal(p.offset_px, p.shift_px, size=(n, 2))
     cos, sin = np.cos(theta) * inv_scale, np.sin(theta) * inv_scale
     centre = (SIZE - 1) / 2.0
     grid = np.arange(SIZE, dtype=np.float32) - centre
@@ -146,7 +146,8 @@ def _blur(img: np.ndarray, rng: np.random.Generator, sigmas: tuple[float, ...]) 
 
 
 def _rectangles(n: int, rng: np.random.Generator, p: CorruptionParams) -> np.ndarray:
-    """Boolean mask (n, 28, 28): large rectangles over the middle, small ones anywhere."""
+    """Boolean mask (n, 28, 28): large rectangles over the middle, small ones anywhere; a group
+    with angle_deg > 0 rotates each of its rectangles, so overlapping ones make irregular blobs."""
     idx = np.arange(SIZE)
     mask = np.zeros((n, SIZE, SIZE), dtype=bool)
     for group in p.rects:
@@ -156,12 +157,28 @@ def _rectangles(n: int, rng: np.random.Generator, p: CorruptionParams) -> np.nda
         h = rng.integers(group.size[0], group.size[1] + 1, size=(n, most)) * active
         w = rng.integers(group.size[0], group.size[1] + 1, size=(n, most)) * active
         lo, hi = group.centre
+        if group.angle_deg > 0:
+            centre = rng.uniform(lo, hi, size=(2, n, most)) * SIZE
+            angle = np.deg2rad(rng.uniform(-group.angle_deg, group.angle_deg, size=(n, most)))
+            mask |= _rotated(h, w, centre, angle)
+            continue
         top = np.rint(rng.uniform(lo, hi, size=(n, most)) * SIZE - h / 2).astype(np.int64)
         left = np.rint(rng.uniform(lo, hi, size=(n, most)) * SIZE - w / 2).astype(np.int64)
         rows = (idx >= top[..., None]) & (idx < (top + h)[..., None])
         cols = (idx >= left[..., None]) & (idx < (left + w)[..., None])
         mask |= np.einsum("nkr,nkc->nrc", rows, cols, dtype=bool, casting="unsafe")
     return mask
+
+
+def _rotated(h, w, centre: np.ndarray, angle: np.ndarray) -> np.ndarray:
+    """Union over k of pixel centres inside rectangle k (h x w, rotated by angle about centre)."""
+    grid = np.arange(SIZE, dtype=np.float32) + 0.5
+    dr = grid[None, None, :, None] - centre[0][..., None, None]
+    dc = grid[None, None, None, :] - centre[1][..., None, None]
+    cos, sin = np.cos(angle)[..., None, None], np.sin(angle)[..., None, None]
+    along, across = dr * cos + dc * sin, dc * cos - dr * sin
+    inside = (np.abs(along) < h[..., None, None] / 2) & (np.abs(across) < w[..., None, None] / 2)
+    return inside.any(axis=1)
 
 
 def _draw_lines(out: np.ndarray, rng: np.random.Generator, p: CorruptionParams) -> None:

@@ -35,6 +35,7 @@ class RectGroup:
     extra: tuple[int, float]
     size: tuple[int, int]  # side length range, px, drawn per side
     centre: tuple[float, float]  # centre range, as a fraction of the image side
+    angle_deg: float = 0.0  # each rectangle rotated uniformly in +-angle_deg about its centre
 
 
 @dataclass(frozen=True)
@@ -42,6 +43,7 @@ class CorruptionParams:
     rotation_deg: float  # rotation uniform in +-rotation_deg
     scale: tuple[float, float]  # zoom factor range
     shift_px: float  # standard deviation of a normal shift, each axis
+    offset_px: tuple[float, float]  # its mean (rows, columns), px: where the digits sit
     elastic_alpha: float  # standard deviation of a smooth random displacement, px
     elastic_sigma: float  # its smoothness (Gaussian sigma of the field), px
     gain: tuple[float, float]  # stroke contrast gain range (uniform)
@@ -74,7 +76,7 @@ def load_corruption(path: str | Path | None = None) -> CorruptionFile:
         raw,
         "affine",
         where,
-        ("rotation_deg", "scale", "shift_px", "elastic_alpha", "elastic_sigma"),
+        ("rotation_deg", "scale", "shift_px", "offset_px", "elastic_alpha", "elastic_sigma"),
     )
     intensity = _table(
         raw,
@@ -90,6 +92,7 @@ def load_corruption(path: str | Path | None = None) -> CorruptionFile:
         rotation_deg=_number(affine, "affine.rotation_deg", where, 0, 180),
         scale=_pair(affine, "affine.scale", where, 0.2, 5),
         shift_px=_number(affine, "affine.shift_px", where, 0, 14),
+        offset_px=_offset(affine, "affine.offset_px", where),
         elastic_alpha=_number(affine, "affine.elastic_alpha", where, 0, 5, default=0.0),
         elastic_sigma=_number(affine, "affine.elastic_sigma", where, 0.5, 10, default=4.0),
         gain=_pair(intensity, "intensity.gain", where, 0, 5),
@@ -118,6 +121,7 @@ def scaled(base: CorruptionParams, severity: float) -> CorruptionParams:
         rotation_deg=base.rotation_deg * k,
         scale=(1.0 - (1.0 - lo) * k, 1.0 + (hi - 1.0) * k),
         shift_px=base.shift_px * k,
+        offset_px=(base.offset_px[0] * k, base.offset_px[1] * k),
         elastic_alpha=base.elastic_alpha * k,
         elastic_sigma=base.elastic_sigma,
         gain=(max(0.1, 1.0 - (1.0 - base.gain[0]) * k), base.gain[1]),
@@ -131,6 +135,7 @@ def scaled(base: CorruptionParams, severity: float) -> CorruptionParams:
                 (g.extra[0], min(1.0, g.extra[1] * k)),
                 _sides(g.size[0] * k, g.size[1] * k, cap=g.size[1] + g.size[1] // 6),
                 g.centre,
+                g.angle_deg,
             )
             for g in base.rects
         ),
@@ -144,7 +149,9 @@ def _sides(low: float, high: float, cap: int) -> tuple[int, int]:
 
 
 def _rect_group(table: dict, key: str, where: str) -> RectGroup:
-    _known(table, ("minimum", "extra", "probability", "size", "centre"), where, key + ".")
+    _known(
+        table, ("minimum", "extra", "probability", "size", "centre", "angle_deg"), where, key + "."
+    )
     size = _pair(table, f"{key}.size", where, 1, 28)
     centre = _pair(table, f"{key}.centre", where, 0, 1)
     return RectGroup(
@@ -155,6 +162,7 @@ def _rect_group(table: dict, key: str, where: str) -> RectGroup:
         ),
         size=(round(size[0]), round(size[1])),
         centre=centre,
+        angle_deg=_number(table, f"{key}.angle_deg", where, 0, 90, default=0.0),
     )
 
 
@@ -213,6 +221,19 @@ def _pair(table, key, where, low, high) -> tuple[float, float]:
     ):
         raise ConfigError(
             f"{where}: key '{key}' is {value!r}, expected [low, high] with {low} <= low <= high <= {high}"
+        )
+    return float(value[0]), float(value[1])
+
+
+def _offset(table, key, where) -> tuple[float, float]:
+    value = table.get(key.rsplit(".", 1)[-1], [0.0, 0.0])
+    if (
+        not isinstance(value, list)
+        or len(value) != 2
+        or not all(_is_number(v) and -7 <= v <= 7 for v in value)
+    ):
+        raise ConfigError(
+            f"{where}: key '{key}' is {value!r}, expected [rows, columns] in px, each in -7..7"
         )
     return float(value[0]), float(value[1])
 

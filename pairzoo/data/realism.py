@@ -3,7 +3,10 @@
 Three views, from cheapest to strongest: SEED_SUMMARY's per-image statistics side by side (they
 can agree while the sets differ), the statistics found to separate real pairs from generated
 ones (pairzoo.data.separating, each with a KS statistic), and a classifier two-sample test
-(pairzoo.data.two_sample), which sees whatever a small CNN can learn.
+(pairzoo.data.two_sample) with two detectors, a CNN on the pixels and gradient boosting on the
+per-image statistics. The verdict is the stronger of the two; its p-value is doubled
+(Bonferroni) because the stronger one was picked after seeing both. A learning curve on parts
+of the sample shows whether more pairs would tell more.
 """
 
 from __future__ import annotations
@@ -13,21 +16,26 @@ import math
 import numpy as np
 
 from pairzoo.data.format import PairSplit
+from pairzoo.data.learning_curve import learning_curve
+from pairzoo.data.realism_settings import DEFAULT_SETTINGS, RealismSettings
 from pairzoo.data.separating import separation
 from pairzoo.data.stats import LABELS, compare, digit_images, image_stats
-from pairzoo.data.two_sample import TwoSampleResult, two_sample_test
+from pairzoo.data.two_sample import DETECTORS, TwoSampleResult, two_sample_test
 from pairzoo.errors import DataError
 
 __all__ = ["realism_report"]
 
 
-def realism_report(a: PairSplit, b: PairSplit, *, seed: int) -> tuple[dict, TwoSampleResult]:
+def realism_report(
+    a: PairSplit, b: PairSplit, *, seed: int, settings: RealismSettings | None = None
+) -> tuple[dict, TwoSampleResult]:
     """The report as JSON-ready data (strict JSON: None where a figure is undefined), and the
-    two-sample test's result, whose scores pick the figures' images. DataError naming the
+    CNN's two-sample result, whose scores pick the figures' images. DataError naming the
     smaller file where it has too few pairs for the test."""
+    settings = settings or DEFAULT_SETTINGS
     a_images, b_images = digit_images(a.x), digit_images(b.x)
     try:
-        result = two_sample_test(a_images, b_images, seed=seed)
+        results = {name: _test(a_images, b_images, seed, settings, name) for name in DETECTORS}
     except ValueError as e:  # too few images per side for its folds, as it says
         small = min((a, b), key=len)
         raise DataError(
@@ -35,13 +43,45 @@ def realism_report(a: PairSplit, b: PairSplit, *, seed: int) -> tuple[dict, TwoS
         ) from e
     report = {
         "seed": seed,
+        "settings": {
+            "folds": settings.folds,
+            "repeats": settings.repeats,
+            "cnn_epochs": settings.epochs,
+            "max_per_side": settings.max_per_side,
+        },
         "a": _side(a, a_images),
         "b": _side(b, b_images),
         "seed_summary": _seed_summary(image_stats(a_images), image_stats(b_images)),
         "separating": separation(a_images, b_images),
-        "two_sample": result.to_json(),
+        "two_sample": {name: r.to_json() for name, r in results.items()},
+        "verdict": _verdict(results),
+        "learning_curve": learning_curve(a_images, b_images, results, settings, seed),
     }
-    return _strict(report), result
+    return _strict(report), results["cnn"]
+
+
+def _test(a, b, seed: int, settings: RealismSettings, detector: str) -> TwoSampleResult:
+    return two_sample_test(
+        a,
+        b,
+        seed=seed,
+        max_per_side=settings.max_per_side,
+        folds=settings.folds,
+        epochs=settings.epochs,
+        repeats=settings.repeats,
+        detector=detector,
+    )
+
+
+def _verdict(results: dict[str, TwoSampleResult]) -> dict:
+    name = max(results, key=lambda k: results[k].accuracy)
+    best = results[name]
+    return {
+        "detector": name,
+        "accuracy": best.accuracy,
+        "accuracy_ci95": list(best.accuracy_ci),
+        "pvalue": min(1.0, len(results) * best.pvalue),
+    }
 
 
 def _side(split: PairSplit, images: np.ndarray) -> dict:

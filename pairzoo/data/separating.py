@@ -30,6 +30,7 @@ __all__ = [
     "LABELS",
     "NOISE_RANGE",
     "STROKE",
+    "per_image_values",
     "separating_values",
     "separation",
     "summarise",
@@ -66,7 +67,7 @@ def separating_values(images: np.ndarray) -> dict[str, np.ndarray]:
 
 
 def _chunk_values(images: np.ndarray) -> dict[str, np.ndarray]:
-    rectangularity, specks = _zero_components(images)
+    rectangularity, _, specks = _zero_components(images)
     rows, cols = _stroke_centres(images)
     return {
         "noise_correlation": _drop_nan(_noise_correlation(images)),
@@ -76,6 +77,33 @@ def _chunk_values(images: np.ndarray) -> dict[str, np.ndarray]:
         "stroke_row": _drop_nan(rows),
         "stroke_col": _drop_nan(cols),
     }
+
+
+def per_image_values(images: np.ndarray) -> dict[str, np.ndarray]:
+    """Each statistic of LABELS as one float64 value per uint8 image (M, 28, 28), NaN where an
+    image has none; blob_rectangularity is the mean over the image's blobs, blob_count beside it.
+    The features of a detector that scores images one at a time."""
+    images = np.asarray(images)
+    parts: dict[str, list[np.ndarray]] = {}
+    for start in range(0, len(images), _CHUNK):
+        chunk = images[start : start + _CHUNK]
+        rectangularity, owner, specks = _zero_components(chunk)
+        count = np.bincount(owner, minlength=len(chunk)).astype(np.float64)
+        total = np.bincount(owner, weights=rectangularity, minlength=len(chunk))
+        rows, cols = _stroke_centres(chunk)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            values = {
+                "noise_correlation": _noise_correlation(chunk),
+                "blob_rectangularity": np.where(count > 0, total / count, np.nan),
+                "blob_count": count,
+                "zero_specks": specks,
+                "border_zero_fraction": _border_zero_fraction(chunk),
+                "stroke_row": rows,
+                "stroke_col": cols,
+            }
+        for name, v in values.items():
+            parts.setdefault(name, []).append(v)
+    return {name: np.concatenate(p) for name, p in parts.items()}
 
 
 def _drop_nan(values: np.ndarray) -> np.ndarray:
@@ -101,8 +129,8 @@ def _noise_correlation(images: np.ndarray) -> np.ndarray:
     return np.where((n >= 2) & (var_l > 0) & (var_r > 0), corr, np.nan)
 
 
-def _zero_components(images: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Rectangularity of each zero blob, and the number of zero specks of each image."""
+def _zero_components(images: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Rectangularity of each zero blob, the image it lies in, and each image's zero specks."""
     from scipy import ndimage
 
     structure = np.zeros((3, 3, 3), dtype=bool)
@@ -114,7 +142,7 @@ def _zero_components(images: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     box_area = np.fromiter((_span(box[1]) * _span(box[2]) for box in boxes), np.float64, count)
     blob = sizes >= MIN_BLOB
     specks = np.bincount(owner[~blob], minlength=len(images)).astype(np.float64)
-    return sizes[blob] / box_area[blob], specks
+    return sizes[blob] / box_area[blob], owner[blob], specks
 
 
 def _span(s: slice) -> int:

@@ -1,12 +1,18 @@
-"""A classifier two-sample test: can a small CNN tell the digit images of set A from set B?
+"""A classifier two-sample test: can a detector tell the digit images of set A from set B?
 
 Per-image statistics can agree while the images still differ in ways a model learns (noise
-texture, stroke shape, where digits sit). This test asks a small CNN to tell the two sets apart:
-accuracy near 50% means the sets stand in for each other; far above, they do not.
+texture, stroke shape, where digits sit). This test asks a detector to tell the two sets apart:
+accuracy near 50% means the sets stand in for each other; far above, they do not. Two
+detectors: a small CNN on the pixels ("cnn", pairzoo.data.cnn_detector) and gradient boosting
+on per-image statistics ("features", pairzoo.data.feature_detector).
 
 Both sides are cut to the same number of images, drawn at random. The images are split into
-`folds` stratified parts; for each, the CNN trains on the others and scores the held-out part
-(cross-fitting), so every image gets exactly one held-out score and the test uses all of them.
+`folds` stratified parts; for each, the detector trains on the others and scores the held-out
+part (cross-fitting), so every image gets exactly one held-out score from a model that never saw
+it, and nothing (no epoch, no threshold) is chosen on the scored images. That is repeated with
+`repeats` different splits and model seeds; the accuracy is the repeats' mean, their spread
+shown. The p-value is a one-sided binomial test of the mean correct count out of the 2n images
+against 50%: each image is scored once per repeat, so the count is out of 2n, not 2n x repeats.
 Everything is seeded: equal inputs and seed give equal figures on the same machine.
 """
 
@@ -16,27 +22,48 @@ from dataclasses import dataclass
 
 import numpy as np
 
-__all__ = ["TwoSampleResult", "two_sample_test"]
+from pairzoo.data.cnn_detector import cnn_fit_predict, cnn_inputs
+from pairzoo.data.feature_detector import feature_fit_predict, image_features
 
-_BATCH = 64
+__all__ = ["DETECTORS", "TwoSampleResult", "two_sample_test"]
+
 _BOOTSTRAP = 1000
+_REPEAT_STRIDE = 100_003  # repeat r's seeds start at seed + r * this: no overlap between runs
+
+# name -> (inputs of all images at once, fit on some rows and score others)
+DETECTORS = {
+    "cnn": (cnn_inputs, cnn_fit_predict),
+    "features": (image_features, feature_fit_predict),
+}
 
 
 @dataclass(frozen=True)
 class TwoSampleResult:
+    detector: str
     n_per_side: int
-    accuracy: float
-    accuracy_ci: tuple[float, float]  # 95%, Wilson
-    roc_auc: float
-    roc_auc_ci: tuple[float, float]  # 95%, bootstrap percentile
-    scores: np.ndarray  # held-out P(image is from B), A's images then B's
+    folds: int
+    seed: int
+    accuracies: tuple[float, ...]  # one per repeat
+    accuracy: float  # their mean
+    accuracy_ci: tuple[float, float]  # 95%, Wilson, on the mean count out of 2n
+    pvalue: float  # one-sided binomial, H0: accuracy 50%
+    roc_auc: float  # mean over the repeats
+    roc_auc_ci: tuple[float, float]  # 95%, bootstrap percentile, first repeat
+    scores: np.ndarray  # first repeat's held-out P(image is from B), A's images then B's
     images: np.ndarray  # uint8 (2n, 28, 28): the images scored, A's first
 
     def to_json(self) -> dict:
         return {
+            "detector": self.detector,
             "n_per_side": self.n_per_side,
+            "folds": self.folds,
+            "seed": self.seed,
+            "repeats": len(self.accuracies),
             "accuracy": self.accuracy,
+            "accuracy_per_repeat": list(self.accuracies),
+            "accuracy_spread": [min(self.accuracies), max(self.accuracies)],
             "accuracy_ci95": list(self.accuracy_ci),
+            "pvalue": self.pvalue,
             "roc_auc": self.roc_auc,
             "roc_auc_ci95": list(self.roc_auc_ci),
         }
@@ -50,28 +77,57 @@ def two_sample_test(
     max_per_side: int = 4000,
     folds: int = 2,
     epochs: int = 16,
+    repeats: int = 1,
+    detector: str = "cnn",
 ) -> TwoSampleResult:
-    """Held-out accuracy and ROC-AUC of a small CNN telling uint8 images `a` from `b` (M, 28, 28)."""
+    """Held-out accuracy, p-value and ROC-AUC of `detector` telling uint8 images `a` from `b`
+    (M, 28, 28); `epochs` is the CNN's fixed training length."""
     from scipy.stats import binomtest
-    from sklearn.model_selection import StratifiedKFold
+    from sklearn.metrics import roc_auc_score
 
+    inputs, fit_predict = DETECTORS[detector]
     rng = np.random.default_rng(seed)
     n = min(len(a), len(b), max_per_side)
     if n < 2 * folds:
         raise ValueError(f"two-sample test needs at least {2 * folds} images per side, got {n}")
     images = np.concatenate([_draw(a, n, rng), _draw(b, n, rng)])
     y = np.repeat(np.array([0, 1], dtype=np.int64), n)
-    scores = np.empty(2 * n, dtype=np.float64)
-    split = StratifiedKFold(folds, shuffle=True, random_state=seed)
-    for k, (fit_idx, held_idx) in enumerate(split.split(images, y)):
-        model = _fit(images[fit_idx], y[fit_idx], seed=seed + k, epochs=epochs)
-        scores[held_idx] = _predict(model, images[held_idx])
-    correct = int(((scores > 0.5) == y).sum())
+    x = inputs(images)
+    runs = [
+        _cross_fit(x, y, folds, seed + r * _REPEAT_STRIDE, fit_predict, epochs)
+        for r in range(repeats)
+    ]
+    accuracies = tuple(float(((s > 0.5) == y).mean()) for s in runs)
+    correct = round(float(np.mean(accuracies)) * len(y))
+    test = binomtest(correct, len(y), 0.5, alternative="greater")
     ci = binomtest(correct, len(y)).proportion_ci(0.95, method="wilson")
-    auc, auc_ci = _auc_with_ci(y, scores, rng)
+    _, auc_ci = _auc_with_ci(y, runs[0], rng)
     return TwoSampleResult(
-        n, correct / len(y), (float(ci.low), float(ci.high)), auc, auc_ci, scores, images
+        detector,
+        n,
+        folds,
+        seed,
+        accuracies,
+        float(np.mean(accuracies)),
+        (float(ci.low), float(ci.high)),
+        float(test.pvalue),
+        float(np.mean([roc_auc_score(y, s) for s in runs])),
+        auc_ci,
+        runs[0],
+        images,
     )
+
+
+def _cross_fit(x, y: np.ndarray, folds: int, seed: int, fit_predict, epochs: int) -> np.ndarray:
+    from sklearn.model_selection import StratifiedKFold
+
+    scores = np.empty(len(y), dtype=np.float64)
+    split = StratifiedKFold(folds, shuffle=True, random_state=seed % 2**32)
+    for k, (fit_idx, held_idx) in enumerate(split.split(np.zeros(len(y)), y)):
+        scores[held_idx] = fit_predict(
+            x[fit_idx], y[fit_idx], x[held_idx], seed=seed + k, epochs=epochs
+        )
+    return scores
 
 
 def _draw(images: np.ndarray, n: int, rng: np.random.Generator) -> np.ndarray:
@@ -98,53 +154,3 @@ def _auc_with_ci(
     boots = (pos_ranks - len(pos) * (len(pos) + 1) / 2) / (len(pos) * len(neg))
     low, high = np.percentile(boots, [2.5, 97.5])
     return auc, (float(low), float(high))
-
-
-def _network():
-    import torch.nn as nn
-
-    return nn.Sequential(
-        nn.Conv2d(1, 16, 3, padding=1),
-        nn.ReLU(),
-        nn.MaxPool2d(2),
-        nn.Conv2d(16, 32, 3, padding=1),
-        nn.ReLU(),
-        nn.MaxPool2d(2),
-        nn.Flatten(),
-        nn.Linear(32 * 7 * 7, 64),
-        nn.ReLU(),
-        nn.Linear(64, 1),
-    )
-
-
-def _tensor(images: np.ndarray):
-    import torch
-
-    return torch.from_numpy(images.astype(np.float32) / 255.0).unsqueeze(1)
-
-
-def _fit(images: np.ndarray, y: np.ndarray, *, seed: int, epochs: int):
-    import torch
-
-    gen = torch.Generator().manual_seed(seed)
-    torch.manual_seed(seed)
-    model = _network()
-    opt = torch.optim.Adam(model.parameters(), lr=1e-3)
-    x, t = _tensor(images), torch.from_numpy(y.astype(np.float32))
-    loss_fn = torch.nn.BCEWithLogitsLoss()
-    model.train()
-    for _ in range(epochs):
-        order = torch.randperm(len(x), generator=gen)
-        for start in range(0, len(x), _BATCH):
-            idx = order[start : start + _BATCH]
-            opt.zero_grad()
-            loss_fn(model(x[idx]).squeeze(1), t[idx]).backward()
-            opt.step()
-    return model.eval()
-
-
-def _predict(model, images: np.ndarray) -> np.ndarray:
-    import torch
-
-    with torch.no_grad():
-        return torch.sigmoid(model(_tensor(images)).squeeze(1)).numpy().astype(np.float64)

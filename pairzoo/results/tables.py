@@ -62,3 +62,39 @@ def bench_table(bench: dict[str, Any]) -> str:
     lines = _markdown(("benchmark", "status", "wall s"), rows)
     printed = [line for b in bench["benchmarks"] for line in b["output"]]
     return "\n".join([*lines, "", "```text", *printed, "```"])
+
+
+@table("realism", makes="pairzoo data compare REAL.npz data/test_public.npz --out DIR")
+def realism_table(report: dict[str, Any]) -> str:
+    settings, seed = report["settings"], report["seed"]
+    rows = []
+    for name, t in report["two_sample"].items():
+        low, high = t["accuracy_spread"]
+        rows.append(
+            [
+                name,
+                str(t["n_per_side"]),
+                f"{t['accuracy']:.1%} ({low:.1%}-{high:.1%})",
+                f"{t['accuracy_ci95'][0]:.1%}-{t['accuracy_ci95'][1]:.1%}",
+                f"{t['roc_auc']:.3f}",
+                f"{t['pvalue']:.2g}",
+            ]
+        )
+    headers = ("detector", "images per side", "accuracy (repeats)", "95% CI", "ROC-AUC", "p")
+    lines = _markdown(headers, rows)
+    names = list(report["two_sample"])
+    curve = [
+        [f"{r['fraction']:.0%}", str(r["n_per_side"])]
+        + ["-" if r[n] is None else f"{r[n]:.1%}" for n in names]
+        for r in report["learning_curve"]
+    ]
+    lines += ["", *_markdown(("part of the sample", "images per side", *names), curve)]
+    v = report["verdict"]
+    lines += [
+        "",
+        f"A: `{report['a']['path']}` ({report['a']['pairs']} pairs), B: `{report['b']['path']}` "
+        f"({report['b']['pairs']} pairs); seed {seed}, {settings['folds']}-fold cross-fitting, "
+        f"{settings['repeats']} repeats. Verdict: {v['detector']}, {v['accuracy']:.1%}, "
+        f"p = {v['pvalue']:.2g} (doubled for picking the stronger detector).",
+    ]
+    return "\n".join(lines)
