@@ -24,6 +24,7 @@ ZOO = """
     [ensemble]
     folds = 2
     n_estimators = 5
+    estimate_pairs = 40
     min_child_samples = 2
     [defaults]
     arch = "baseline"
