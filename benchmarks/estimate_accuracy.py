@@ -59,8 +59,8 @@ def main(argv=None) -> None:
         "pairs": args.pairs,
         "max_abs_error": round(max(errors), 4),
         "mean_abs_error": round(sum(errors) / len(errors), 4),
-        "within_2_points": sum(e <= 0.02 for e in errors),
-        "inside_interval": sum(r["low"] <= r["measured"] <= r["high"] for r in rows),
+        "within_2_points": int(sum(e <= 0.02 for e in errors)),
+        "inside_interval": int(sum(r["low"] <= r["measured"] <= r["high"] for r in rows)),
         "rows": len(rows),
     }, indent=2))  # fmt: skip
 
