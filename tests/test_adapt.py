@@ -24,6 +24,7 @@ ZOO = """
     [ensemble]
     folds = 2
     n_estimators = 5
+    estimate_pairs = 40
     min_child_samples = 2
     [defaults]
     arch = "baseline"
@@ -128,6 +129,18 @@ def test_adapted_members_and_ensemble_are_registered_with_lineage_and_used_by_pr
     predict = ["predict", "--ensemble", "--data", str(data / "test_private.npz")]
     result = CliRunner().invoke(main, [*predict, "--out", str(out), "--registry", str(registry)])
     assert "with ensemble zoo-ensemble-adapted@1" in result.output
+    # the report's figure for the registered entry is the one predict gives on the same file
+    scored = ["predict", "--ensemble", "--data", str(data / "val.npz"), "--json"]
+    result = CliRunner().invoke(main, [*scored, "--out", str(out), "--registry", str(registry)])
+    registered = report["registered"]
+    assert registered["entry"] == "zoo-ensemble-adapted@1"
+    assert registered["score_accuracy"][str(data / "val.npz")] == json.loads(result.output)[
+        "accuracy"]  # fmt: skip
+    row = next(
+        r for r in registered["estimate"]["test_private.npz"] if r["predictor"] == "ensemble"
+    )
+    assert row["low"] <= row["accuracy"] <= row["high"]
+    assert report["parent_entry"]["entry"] == "zoo-ensemble@1"
 
 
 def test_rerunning_the_same_command_registers_nothing_more(zoo, tmp_path):

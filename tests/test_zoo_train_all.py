@@ -19,6 +19,7 @@ USER_ZOO = """
     min_val_accuracy = 0.0
     [ensemble]
     folds = 2
+    estimate_pairs = 0
     n_estimators = 5
     min_child_samples = 2
     [defaults]

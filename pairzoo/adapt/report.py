@@ -25,7 +25,23 @@ def format_report(report: dict[str, Any]) -> str:
         for path in scored:
             row += f" {_pct((c.get('score_accuracy') or {}).get(path))} |"
         rows.append(row)
+    for key, what in (("parent_entry", "parent"), ("registered", "registered")):
+        if report.get(key):
+            rows.append(_entry_line(report[key], what))
     rows.append(f"adapted {report.get('parent')} on "
                 + ", ".join(f"{f['name']} ({f['pairs']} pairs)" for f in report.get("unlabelled", []))
                 + f" in {report.get('seconds')} s")  # fmt: skip
     return "\n".join(rows)
+
+
+def _entry_line(figures: dict[str, Any], what: str) -> str:
+    """The entry's figures as `predict` runs it: --score accuracy, the estimate per file."""
+    from pairzoo.adapt.registered import ensemble_estimate
+
+    parts = [f"{Path(p).name} {_pct(a)}%" for p, a in figures.get("score_accuracy", {}).items()]
+    for name, rows in figures.get("estimate", {}).items():
+        row = ensemble_estimate(rows)
+        if row:
+            parts.append(f"estimated on {name} {_pct(row['accuracy'])}% "
+                         f"({_pct(row['low'])}-{_pct(row['high'])}%, {row['method']})")  # fmt: skip
+    return f"{what} {figures['entry']} (as predict runs it): " + "; ".join(parts)

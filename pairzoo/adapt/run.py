@@ -155,12 +155,14 @@ class _Context:
             self.log(f"already adapted: {ref_of(held[-1])} (same ensemble, files, data, settings)")
             return AdaptResult(self.work, report, held[-1], False)
         self.match, self.generated = self._generated()
+        parent = self._entry_figures(ref_of(self.parent))
         rounds = [self._parent_round()]
         self._log_round(0, rounds[0])
         for r in range(1, self.settings.rounds + 1):
             rounds.append(self._adapt_round(r, rounds[-1]))
             self._log_round(r, rounds[-1])
         report = self._report(rounds, time.perf_counter() - start)
+        report["parent_entry"] = parent
         before, after = rounds[0].checks["val_accuracy"], rounds[-1].checks["val_accuracy"]
         if after < before - MAX_VAL_DROP:
             reason = (
@@ -173,8 +175,24 @@ class _Context:
         _write_report(self.work, report)
         card = publish(self, report)
         report["entry"] = ref_of(card)
+        report["registered"] = self._entry_figures(ref_of(card))
         _write_report(self.work, report)
         return AdaptResult(self.work, report, card, True)
+
+    def _entry_figures(self, ref: str) -> dict[str, Any]:
+        from pairzoo.adapt.registered import ensemble_estimate, entry_figures
+        from pairzoo.estimate.shifts import DEFAULT_PAIRS
+
+        pairs = (self.parent.get("estimate") or {}).get("generator", {}).get("pairs")
+        figures = entry_figures(self.registry, ref, self.targets, self.scored,
+                                pairs or DEFAULT_PAIRS)  # fmt: skip
+        for name, rows in figures["estimate"].items():
+            row = ensemble_estimate(rows)
+            self.log(f"{ref} on {name}: estimated accuracy {100 * row['accuracy']:.2f}% "
+                     f"({100 * row['low']:.2f}-{100 * row['high']:.2f}%, {row['method']})")  # fmt: skip
+        for path, acc in figures["score_accuracy"].items():
+            self.log(f"{ref} on {Path(path).name}: accuracy {100 * acc:.2f}% (as predict runs it)")
+        return figures
 
     # ---- rounds --------------------------------------------------------------------------
 

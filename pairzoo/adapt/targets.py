@@ -26,9 +26,7 @@ def load_targets(paths: list[str | Path]) -> Targets:
     Raises DataError naming the file for a missing key, a wrong shape or dtype, no pairs, a
     file given twice, or a file that is not a readable .npz.
     """
-    from pairzoo.data.format import PairSplit, validate_split
     from pairzoo.data.meta import sha256_file
-    from pairzoo.data.npz import read_arrays
 
     if not paths:
         raise DataError("--unlabelled: give at least one pair file (.npz with keys x, id)")
@@ -41,13 +39,24 @@ def load_targets(paths: list[str | Path]) -> Targets:
         if digest in seen:
             raise DataError(f"{path}: the same pairs as {seen[digest]} (sha256 {digest[:12]})")
         seen[digest] = path
-        arrays = read_arrays(path, ["x", "id"])  # only these keys: labels stay unread
-        for key in ("x", "id"):
-            if key not in arrays:
-                raise DataError(f"{path}: key '{key}' is missing, expected keys x, id")
-        split = validate_split(PairSplit(arrays["x"], arrays["id"], path=path), str(path))
+        split = read_unlabelled(path)
         parts.append(split.x)
         files.append(
             {"name": path.name, "path": str(path), "sha256": digest, "pairs": len(split.x)}
         )
     return Targets(np.concatenate(parts), files)
+
+
+def read_unlabelled(path: str | Path):
+    """The pairs and ids of one pair file as a PairSplit; its labels, if any, are never read."""
+    from pairzoo.data.format import PairSplit, validate_split
+    from pairzoo.data.npz import read_arrays
+
+    path = Path(path)
+    if not path.is_file():
+        raise DataError(f"{path}: no such file, expected a pair file (.npz with keys x, id)")
+    arrays = read_arrays(path, ["x", "id"])  # only these keys: labels stay unread
+    for key in ("x", "id"):
+        if key not in arrays:
+            raise DataError(f"{path}: key '{key}' is missing, expected keys x, id")
+    return validate_split(PairSplit(arrays["x"], arrays["id"], path=path), str(path))

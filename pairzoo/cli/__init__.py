@@ -34,6 +34,11 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
         "registry",
         "List, show, verify, load and remove registry entries.",
     ),
+    "estimate": (
+        "pairzoo.cli.estimate_cmd",
+        "estimate",
+        "Estimate the accuracy to expect on unlabelled pairs.",
+    ),
     "predict": (
         "pairzoo.cli.predict_cmd",
         "predict",

@@ -22,6 +22,8 @@ def predict_options(f):
         click.option("--threads", type=click.IntRange(1), default=1, show_default=True,
                      help="onnxruntime intra-op threads per model"),
         int8_option,
+        click.option("--estimate", is_flag=True,
+                     help="Add the label-free accuracy estimate to the summary (pairzoo estimate)"),
         click.option("--json", "as_json", is_flag=True, help="Print a summary as JSON"),
     ]  # fmt: skip
     for option in reversed(options):
@@ -49,8 +51,9 @@ def predict(ensemble, model, **options) -> None:
 
 
 def write_csv(
-    ensemble, model, data_file, out_file, registry_dir, batch_size, threads, int8, as_json
-) -> None:
+    ensemble, model, data_file, out_file, registry_dir, batch_size, threads, int8, as_json,
+    estimate=False,
+) -> None:  # fmt: skip
     """The CSV of one model (`model`) or of an ensemble (`ensemble`, "" for the latest)."""
     from pairzoo.data.format import load_split
     from pairzoo.ensemble.metrics import accuracy
@@ -76,6 +79,8 @@ def write_csv(
         "label_1_share": round(float(labels.mean()), 4) if len(labels) else None,
         "accuracy": accuracy(split.y, proba) if split.y is not None else None,
     }
+    if estimate:
+        summary["estimate"] = _estimate(registry_dir, data_file, ensemble, model, threads, int8)
     if as_json:
         click.echo(json.dumps(summary, indent=2))
         return
@@ -84,4 +89,18 @@ def write_csv(
     )
     if summary["accuracy"] is not None:
         line += f" (accuracy on the file's labels: {100 * summary['accuracy']:.2f}%)"
+    if estimate:
+        e = summary["estimate"]
+        line += (f"; estimated accuracy {100 * e['accuracy']:.2f}% "
+                 f"({100 * e['low']:.2f}-{100 * e['high']:.2f}%, {e['method']})")  # fmt: skip
     click.echo(line)
+
+
+def _estimate(registry_dir, data_file, ensemble, model, threads, int8) -> dict:
+    """The entry's own row of `pairzoo estimate` for the file (the ensemble's, or the model's)."""
+    from pairzoo.estimate.report import estimate_files
+    from pairzoo.registry import Registry
+
+    result = estimate_files(Registry(registry_dir), [data_file], ensemble or None, model,
+                            threads=threads, int8=int8)  # fmt: skip
+    return result["files"][0]["estimates"][-1]

@@ -32,6 +32,8 @@ __all__ = [
     "DEFAULT_SIZES",
     "ID_PREFIX",
     "MIN_POOL",
+    "Corruptor",
+    "draw_pairs",
     "make_dataset",
     "partition_pools",
     "severity_text",
@@ -137,7 +139,7 @@ def make_dataset(
     ]
     pools = partition_pools(src.labels, sizes, streams[0])
     with staging_dir(out_dir) as staging:
-        corruptor = _Corruptor(severity, corruption_file.params)
+        corruptor = Corruptor(severity, corruption_file.params)
         files = _write_splits(
             staging, sizes, pools, streams[1:], src, label_rule, corruptor, adjacent, log
         )
@@ -179,7 +181,7 @@ def severity_text(severity: Severity) -> str:
     return f"{severity[0]:g}-{severity[1]:g}" if isinstance(severity, tuple) else f"{severity:g}"
 
 
-class _Corruptor:
+class Corruptor:
     """Corrupts the halves of n pairs, at one severity or at one drawn per pair from a range."""
 
     def __init__(self, severity: Severity, base: CorruptionParams):
@@ -198,6 +200,16 @@ class _Corruptor:
         return out
 
 
+def draw_pairs(pool, n, rng, images, label_rule, corruptor, adjacent):
+    """`n` labelled pairs from one split's `pool` (10 index arrays into `images`): x uint8
+    (n, 28, 56), y, and the left and right digits."""
+    left, right = label_rule.sample(rng, n, adjacent)
+    y = np.asarray(label_rule.label(left, right), dtype=np.int64)
+    chosen = np.concatenate([_pick(pool, left, rng), _pick(pool, right, rng)])
+    corrupted = corruptor(images[chosen], n, rng)
+    return np.concatenate([corrupted[:n], corrupted[n:]], axis=2), y, left, right
+
+
 def _write_splits(
     out_dir, sizes, pools, streams, src, label_rule, corruptor, adjacent, log
 ) -> list:
@@ -208,11 +220,8 @@ def _write_splits(
             continue
         started = time.perf_counter()
         n = sizes[split]
-        left, right = label_rule.sample(rng, n, adjacent)
-        y = np.asarray(label_rule.label(left, right), dtype=np.int64)
-        chosen = np.concatenate([_pick(pools[split], left, rng), _pick(pools[split], right, rng)])
-        images = corruptor(src.images[chosen], n, rng)
-        x = np.concatenate([images[:n], images[n:]], axis=2)
+        x, y, left, right = draw_pairs(pools[split], n, rng, src.images, label_rule, corruptor,
+                                       adjacent)  # fmt: skip
         ids = np.char.add(f"{ID_PREFIX[split]}_", np.char.zfill(np.arange(n).astype(str), 7))
         labelled = split in LABELLED  # y and digits stay out of test files: digits give labels away
         save_split(

@@ -21,7 +21,9 @@ ENSEMBLE_SIGNATURE: dict[str, Any] = {
 }
 
 
-def ensemble_card(ev: Evaluation, data: dict[str, Any] | None = None) -> dict[str, Any]:
+def ensemble_card(
+    ev: Evaluation, data: dict[str, Any] | None = None, estimate: dict[str, Any] | None = None
+) -> dict[str, Any]:
     s = ev.stacker
     return {
         "members": [_member(m) for m in ev.members],
@@ -34,6 +36,7 @@ def ensemble_card(ev: Evaluation, data: dict[str, Any] | None = None) -> dict[st
         "leaderboard_winner": ev.winner.name,
         "macs_per_pair": _macs(ev),
         **({"data": data} if data else {}),
+        **({"estimate": estimate} if estimate else {}),
     }
 
 
@@ -43,8 +46,10 @@ def save_and_register(
     registry: Any | None,
     name: str,
     data: dict[str, Any] | None = None,
+    estimate: Any = None,
 ) -> dict[str, Any] | None:
-    """Write meta_learner.txt into `out_dir`; register it (with report.json) unless `registry` is None."""
+    """Write meta_learner.txt into `out_dir`; register it (with report.json) unless `registry` is
+    None. `estimate(path of meta_learner.txt)` gives the card's calibration section, if any."""
     out = Path(out_dir)
     ev.stacker.final.save(out / META_LEARNER)
     if registry is None:
@@ -52,7 +57,8 @@ def save_and_register(
     files = {META_LEARNER: out / META_LEARNER}
     if (out / "report.json").exists():
         files["report.json"] = out / "report.json"
-    return registry.add_entry(name, "ensemble", files, ensemble_card(ev, data))
+    section = estimate(out / META_LEARNER) if estimate is not None else None
+    return registry.add_entry(name, "ensemble", files, ensemble_card(ev, data, section))
 
 
 def _member(m) -> dict[str, Any]:

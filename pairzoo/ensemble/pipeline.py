@@ -39,11 +39,14 @@ def run_ensemble_eval(
     register: bool = True,
     int8: str = "auto",
     runtime: str = "ort",
+    estimate_pairs: int = 0,
 ) -> EnsembleRun:
     """Evaluate `models` (default: the latest version of every model) and write the report.
 
     A member with an int8 variant runs as the one `int8` (auto|always|never) picks on this CPU,
     each member in the runtime `runtime` picks (pairzoo.ensemble.runtime_choice).
+    `estimate_pairs` > 0: the card records a label-free estimate's calibration, made on that
+    many generated pairs per shift with the saved meta-learner (pairzoo.estimate).
     """
     params = params or StackingParams()
     refs = member_refs(registry, models)
@@ -72,11 +75,31 @@ def run_ensemble_eval(
     report = build_report(ev, context)
     plots = write_plots(ev, out)
     write_report(out, report, plots)
-    card = save_and_register(ev, out, registry if register else None, name, context["data"])
+    calibrate = _calibrator(members, data_dir, estimate_pairs, batch_size, threads)
+    card = save_and_register(
+        ev, out, registry if register else None, name, context["data"], calibrate
+    )
     if card is not None:
         report["entry"] = card.ref
         write_report(out, report, plots)
     return EnsembleRun(ev, report, format_table(report["leaderboard"]), card, out)
+
+
+def _calibrator(members, data_dir, pairs: int, batch_size: int, threads: int):
+    """The card's estimate section from the meta-learner as saved, as `predict` will load it."""
+    if pairs <= 0:
+        return None
+
+    def calibrate(meta_learner: Path) -> dict[str, Any]:
+        from pairzoo.ensemble.stacking import load_booster
+        from pairzoo.estimate.entry import EntryRunner
+        from pairzoo.estimate.record import generated_record
+        from pairzoo.estimate.shifts import DEFAULT_SEED
+
+        runner = EntryRunner(None, members, load_booster(meta_learner), batch_size, threads)
+        return generated_record(runner, data_dir, pairs, DEFAULT_SEED)
+
+    return calibrate
 
 
 def _cpu() -> dict[str, Any]:

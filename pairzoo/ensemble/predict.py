@@ -40,9 +40,17 @@ def predict_proba(
         (member,) = load_members(registry, [model], threads, int8)
         return sigmoid(logit_matrix([member], x, batch_size).logits[:, 0]), member.card
     loaded = load_ensemble(registry, ensemble, threads, int8)
-    workers = default_workers(len(loaded.members), threads)
-    logits = logit_matrix(loaded.members, x, batch_size, workers).logits
-    return predict_booster(loaded.booster, logits, threads), loaded.card
+    _, proba = ensemble_outputs(loaded.members, loaded.booster, x, batch_size, threads)
+    return proba, loaded.card
+
+
+def ensemble_outputs(
+    members: list, booster: Any, x: np.ndarray, batch_size: int = DEFAULT_BATCH, threads: int = 1
+) -> tuple[np.ndarray, np.ndarray]:
+    """Member logits (N, members) and the stacked probability of label 1: what `predict` runs."""
+    workers = default_workers(len(members), threads)
+    logits = logit_matrix(members, x, batch_size, workers).logits
+    return logits, predict_booster(booster, logits, threads)
 
 
 def check_predictions(ids: np.ndarray, labels: np.ndarray, expected_ids: np.ndarray) -> None:

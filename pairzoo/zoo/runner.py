@@ -272,6 +272,7 @@ def _ensemble(result: ZooResult, say: Callable[[str], None]) -> None:
         return
     out = result.runs_dir / ENSEMBLE_DIR
     batch_size, threads = settings.pop("batch_size"), settings.pop("threads")
+    estimate_pairs = settings.pop("estimate_pairs")
     params = StackingParams.from_dict(settings)
     registry = Registry(result.registry_dir)
     previous = _same_ensemble(out, registry, refs, params, result.data_dir)
@@ -289,6 +290,7 @@ def _ensemble(result: ZooResult, say: Callable[[str], None]) -> None:
             name="zoo-ensemble",
             batch_size=batch_size,
             threads=threads,
+            estimate_pairs=estimate_pairs,
         )
     except Exception as exc:  # reported in the summary; the models stay trained and exported
         result.ensemble_status, result.ensemble_error = "failed", describe(exc)

@@ -73,6 +73,8 @@ ENSEMBLE_DEFAULTS: dict[str, Any] = {
     "folds": 5,
     "seed": 42,
     "num_threads": 1,
+    # generated pairs per shift for the card's label-free estimate (pairzoo.estimate); 0: none
+    "estimate_pairs": 1000,
 }
 # key -> the rule its value must pass, for settings and ensemble values
 _RANGES: dict[str, Rule] = {
@@ -89,6 +91,7 @@ _RANGES: dict[str, Rule] = {
     "min_child_samples": (lambda v: v >= 1, "at least 1"),
     "folds": (lambda v: v >= 2, "at least 2"),
     "num_threads": (lambda v: v >= 1, "at least 1"),
+    "estimate_pairs": (lambda v: v == 0 or v >= 20, "0 (none) or at least 20"),
 }
 _PROFILE_NAME = re.compile(r"^[A-Za-z0-9_.-]{1,100}$")
 _TOP_KEYS = ("format", "description", "settings", "ensemble", "defaults", "models", "profiles")

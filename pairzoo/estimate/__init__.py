@@ -1,0 +1,1 @@
+"""Label-free accuracy estimates: methods calibrated on generated shifts of known size."""
