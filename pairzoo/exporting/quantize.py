@@ -105,9 +105,20 @@ def _quantize(pre: Path, dst: Path, calib: np.ndarray) -> None:
         activation_type=QuantType.QUInt8,
         weight_type=QuantType.QInt8,
         per_channel=True,
+        reduce_range=_needs_reduced_range(),
         calibrate_method=CalibrationMethod.Percentile,
         extra_options={"CalibPercentile": CALIBRATION["percentile"]},
     )
+
+
+def _needs_reduced_range() -> bool:
+    """7-bit weights on a CPU without VNNI: there onnxruntime multiplies uint8 by int8 through
+    instructions that saturate 16-bit sums, which cost a small model 7 points of val accuracy on
+    an AVX2-only AMD EPYC (Zen 3); VNNI sums in 32 bits and keeps the full 8-bit range."""
+    from pairzoo.machine import this_cpu
+
+    flags = this_cpu().flags
+    return not any(f in flags for f in ("avx512_vnni", "avx_vnni"))
 
 
 def logits_of(model: Path, x: np.ndarray) -> np.ndarray:
