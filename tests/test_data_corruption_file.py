@@ -117,7 +117,7 @@ def test_severity_range_lies_between_its_ends(tmp_path):
 
 
 def test_severity_range_keeps_both_halves_of_a_pair_alike():
-    from pairzoo.data.generate import _Corruptor
+    from pairzoo.data.generate import Corruptor
 
     # Clean MNIST-like digits; a range of 0-0.1 makes about half the pairs severity 0 (unchanged)
     # and the rest severity 0.1, whose background noise never leaves exact zeros everywhere.
@@ -125,7 +125,7 @@ def test_severity_range_keeps_both_halves_of_a_pair_alike():
     ring[8:20, 8:20] = 255
     n = 400
     digits = np.repeat(ring[None], 2 * n, axis=0)
-    out = _Corruptor((0.0, 0.1), params_for(6))(digits, n, np.random.default_rng(0))
+    out = Corruptor((0.0, 0.1), params_for(6))(digits, n, np.random.default_rng(0))
     clean = (out == digits).all(axis=(1, 2))
     assert 0.3 < clean[:n].mean() < 0.7
     assert np.array_equal(clean[:n], clean[n:])

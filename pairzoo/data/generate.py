@@ -32,7 +32,9 @@ __all__ = [
     "DEFAULT_SIZES",
     "ID_PREFIX",
     "MIN_POOL",
+    "Corruptor",
     "make_dataset",
+    "make_pairs",
     "partition_pools",
     "severity_text",
 ]
@@ -125,6 +127,7 @@ def make_dataset(
 
     sizes = dict(DEFAULT_SIZES if sizes is None else sizes)
     _check_args(sizes, severity, adjacent)
+    sizes = {s: sizes[s] for s in SPLITS if s in sizes}  # pools are cut in this order
     corruption_file = load_corruption(corruption)
     label_rule = get_label_rule(rule)
     log = log or (lambda message: None)
@@ -137,7 +140,7 @@ def make_dataset(
     ]
     pools = partition_pools(src.labels, sizes, streams[0])
     with staging_dir(out_dir) as staging:
-        corruptor = _Corruptor(severity, corruption_file.params)
+        corruptor = Corruptor(severity, corruption_file.params)
         files = _write_splits(
             staging, sizes, pools, streams[1:], src, label_rule, corruptor, adjacent, log
         )
@@ -179,7 +182,7 @@ def severity_text(severity: Severity) -> str:
     return f"{severity[0]:g}-{severity[1]:g}" if isinstance(severity, tuple) else f"{severity:g}"
 
 
-class _Corruptor:
+class Corruptor:
     """Corrupts the halves of n pairs, at one severity or at one drawn per pair from a range."""
 
     def __init__(self, severity: Severity, base: CorruptionParams):
@@ -198,6 +201,15 @@ class _Corruptor:
         return out
 
 
+def make_pairs(n, pools, src, label_rule, corruptor, adjacent, rng):
+    """n corrupted pairs from one split's pools: x uint8 (n, 28, 56), y, left and right digits."""
+    left, right = label_rule.sample(rng, n, adjacent)
+    y = np.asarray(label_rule.label(left, right), dtype=np.int64)
+    chosen = np.concatenate([_pick(pools, left, rng), _pick(pools, right, rng)])
+    images = corruptor(src.images[chosen], n, rng)
+    return np.concatenate([images[:n], images[n:]], axis=2), y, left, right
+
+
 def _write_splits(
     out_dir, sizes, pools, streams, src, label_rule, corruptor, adjacent, log
 ) -> list:
@@ -208,11 +220,7 @@ def _write_splits(
             continue
         started = time.perf_counter()
         n = sizes[split]
-        left, right = label_rule.sample(rng, n, adjacent)
-        y = np.asarray(label_rule.label(left, right), dtype=np.int64)
-        chosen = np.concatenate([_pick(pools[split], left, rng), _pick(pools[split], right, rng)])
-        images = corruptor(src.images[chosen], n, rng)
-        x = np.concatenate([images[:n], images[n:]], axis=2)
+        x, y, left, right = make_pairs(n, pools[split], src, label_rule, corruptor, adjacent, rng)
         ids = np.char.add(f"{ID_PREFIX[split]}_", np.char.zfill(np.arange(n).astype(str), 7))
         labelled = split in LABELLED  # y and digits stay out of test files: digits give labels away
         save_split(
