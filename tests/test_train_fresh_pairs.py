@@ -116,3 +116,18 @@ def test_bad_value_is_refused_and_fixed_keeps_old_hashes(generated):
     del old["train"]["pairs"]
     assert config_hash(old) == config_hash(validate(_config(generated, "fixed")))
     assert config_hash(old) != config_hash(validate(_config(generated, "fresh")))
+
+
+def test_a_zoo_profile_passes_the_option_to_its_models(tmp_path):
+    from pairzoo.zoo.spec import load_zoo
+
+    zoo = tmp_path / "zoo.toml"
+    zoo.write_text(
+        '[models.a]\narch = "resnet"\n[profiles.cpu.defaults.train]\npairs = "auto"\n'
+        '[profiles.cpu.models.a.train]\nepochs = 2\n',
+        encoding="utf-8",
+    )
+    assert load_zoo(zoo, "cpu").models[0].config["train"]["pairs"] == "auto"
+    zoo.write_text(zoo.read_text().replace('"auto"', '"often"'), encoding="utf-8")
+    with pytest.raises(ConfigError, match=r"train\.pairs"):
+        load_zoo(zoo, "cpu")
