@@ -29,7 +29,7 @@ _THREADS_HELP = "CPU threads per process, 0 = all cores (shared among data-paral
     "name", "data", "arch", "layers", "width_mult", "feat_dim", "heads", "arch_param", "loss",
     "loss_param", "rule", "epochs", "batch_size", "eval_batch_size", "lr", "weight_decay",
     "schedule", "patience", "label_smoothing", "grad_clip", "accum_steps", "aux_weight", "subset",
-    "subset_mode", "augment", "swap", "seed", "device", "threads", "init_from",
+    "subset_mode", "pairs", "augment", "swap", "seed", "device", "threads", "init_from",
     help_for={"threads": _THREADS_HELP + shown_default("threads")},
 )  # fmt: skip
 @click.option("--resume", is_flag=True, help="Continue the run in --out from its last epoch")

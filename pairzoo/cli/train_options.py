@@ -14,6 +14,7 @@ import click
 # stdlib only: no torch here
 from pairzoo.train.config import (
     DEVICES,
+    PAIRS,
     SCHEDULES,
     SUBSET_MODES,
     TOP_DEFAULTS,
@@ -107,6 +108,15 @@ _OPTIONS: dict[str, tuple[tuple[str, ...], dict]] = {
             "help": "Which pairs --subset keeps" + shown_default("subset_mode"),
         },
     ),
+    "pairs": (
+        ("--pairs",),
+        {
+            "type": click.Choice(PAIRS),
+            "help": "fresh: new corrupted pairs every epoch from the train split's source digits"
+            " (generated data); auto: fresh where the data allows, else fixed"
+            + shown_default("pairs"),
+        },
+    ),
     "augment": (
         ("--augment/--no-augment",),
         {"default": None, "help": "Random affine per pair  [default: on]"},
@@ -140,7 +150,7 @@ _ARCH = ("layers", "width_mult", "feat_dim", "heads")
 _TRAIN = (
     "epochs", "batch_size", "eval_batch_size", "lr", "weight_decay", "schedule", "patience",
     "label_smoothing", "grad_clip", "accum_steps", "aux_weight", "subset", "subset_mode",
-    "device", "threads", "augment", "swap", "init_from",
+    "pairs", "device", "threads", "augment", "swap", "init_from",
 )  # fmt: skip
 
 

@@ -19,6 +19,7 @@ __all__ = [
     "DEFAULT_CORRUPTION",
     "MAX_SEVERITY",
     "CorruptionParams",
+    "corruption_from_raw",
     "RectGroup",
     "load_corruption",
     "scaled",
@@ -68,7 +69,13 @@ def load_corruption(path: str | Path | None = None) -> CorruptionFile:
     """Read and check a corruption file (default: the shipped one); ConfigError naming file, key."""
     path = Path(path) if path is not None else DEFAULT_CORRUPTION
     raw = read_toml(path, "corruption file")
-    where = str(path)
+    params = corruption_from_raw(raw, str(path))
+    digest = hashlib.sha256(path.read_bytes()).hexdigest()
+    return CorruptionFile(str(path), digest, params, raw)
+
+
+def corruption_from_raw(raw: dict[str, Any], where: str) -> CorruptionParams:
+    """The checked parameters of a corruption file's content (or of meta.json's copy of it)."""
     _known(raw, ("format", "affine", "intensity", "rects", "lines"), where, "")
     if raw.get("format", 1) != 1 or isinstance(raw.get("format"), bool):
         raise ConfigError(f"{where}: key 'format' is {raw['format']!r}, expected 1")
@@ -107,8 +114,7 @@ def load_corruption(path: str | Path | None = None) -> CorruptionFile:
         ),
         line_length=_pair(lines, "lines.length", where, 0, 60),
     )
-    digest = hashlib.sha256(path.read_bytes()).hexdigest()
-    return CorruptionFile(str(path), digest, params, raw)
+    return params
 
 
 def scaled(base: CorruptionParams, severity: float) -> CorruptionParams:

@@ -35,6 +35,7 @@ __all__ = [
     "Corruptor",
     "draw_pairs",
     "make_dataset",
+    "make_pairs",
     "partition_pools",
     "severity_text",
 ]
@@ -127,6 +128,7 @@ def make_dataset(
 
     sizes = dict(DEFAULT_SIZES if sizes is None else sizes)
     _check_args(sizes, severity, adjacent)
+    sizes = {s: sizes[s] for s in SPLITS if s in sizes}  # pools are cut in this order
     corruption_file = load_corruption(corruption)
     label_rule = get_label_rule(rule)
     log = log or (lambda message: None)

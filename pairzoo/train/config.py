@@ -29,6 +29,7 @@ from pairzoo.tomlfile import read_table
 SCHEDULES = ("onecycle", "cosine", "plateau", "constant")
 DEVICES = ("auto", "cpu", "cuda")
 SUBSET_MODES = ("first", "random")
+PAIRS = ("fixed", "fresh", "auto")
 MAX_SEED = 2**62  # numpy refuses negative seeds; the loaders add offsets to it
 _SEED: Rule = (lambda v: 0 <= v < MAX_SEED, "in [0, 2**62)")
 
@@ -46,6 +47,9 @@ TRAIN_DEFAULTS: dict[str, Any] = {
     "aux_weight": 0.3,  # weight of the digit loss when the data has digits and the model forward_aux
     "subset": 0,  # train on N pairs only; 0 = all
     "subset_mode": "first",
+    # "fresh": new corrupted pairs every epoch from the train split's source digits (generated
+    # data only); "auto": fresh where the data allows, else fixed; "fixed": train.npz as it is
+    "pairs": "fixed",
     "augment": True,  # rotation, translation and resized crop, one affine per pair
     "rotate": 15.0,  # degrees
     "translate": 0.1,  # fraction of the image size
@@ -157,6 +161,7 @@ _CHECKS: dict[str, Rule] = {
     "schedule": (lambda v: v in SCHEDULES, f"one of {', '.join(SCHEDULES)}"),
     "device": (lambda v: v in DEVICES, f"one of {', '.join(DEVICES)}"),
     "subset_mode": (lambda v: v in SUBSET_MODES, f"one of {', '.join(SUBSET_MODES)}"),
+    "pairs": (lambda v: v in PAIRS, f"one of {', '.join(PAIRS)}"),
     "crop_scale": (
         lambda v: len(v) == 2 and 0 < v[0] <= v[1] <= 1,
         "[low, high] with 0 < low <= high <= 1",
@@ -184,6 +189,8 @@ def config_hash(config: dict[str, Any]) -> str:
     body = {k: v for k, v in config.items() if k not in _UNHASHED}
     skip = _RUNTIME_KEYS + _PATH_KEYS
     body["train"] = {k: v for k, v in config.get("train", {}).items() if k not in skip}
+    if body["train"].get("pairs") == "fixed":
+        del body["train"]["pairs"]  # runs from before the key existed keep their hash
     canonical = json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=True)
     return hashlib.sha256(canonical.encode()).hexdigest()
 

@@ -41,6 +41,7 @@ class TrainConfig:
     aux_weight: float
     subset: int
     subset_mode: str
+    pairs: str
     augment: bool
     rotate: float
     translate: float

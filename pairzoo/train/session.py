@@ -16,6 +16,7 @@ from pairzoo.train.batches import DeviceSplit
 from pairzoo.train.checkpoint import cpu_state_dict, restore_rng, rng_state
 from pairzoo.train.device import Runtime, fit_layout
 from pairzoo.train.early_stopping import EarlyStopping
+from pairzoo.train.fresh_train import FreshTrain, choose_pairs
 from pairzoo.train.loop import Stepper
 from pairzoo.train.loss import build_run_loss
 from pairzoo.train.schedules import Schedule
@@ -34,6 +35,8 @@ class Splits:
     val_y: np.ndarray
     test: DeviceSplit | None  # test_public, when its labels are known
     test_y: np.ndarray | None
+    fresh: FreshTrain | None = None  # new train pairs every epoch (train.pairs fresh or auto)
+    pairs_note: str | None = None  # why train.pairs auto fell back to fixed
 
 
 @dataclass
@@ -104,18 +107,26 @@ def load_splits(cfg: RunConfig, runtime: Runtime, teacher_logits=None) -> Splits
             f"teacher logits: expected one per train pair of {data_dir}, shape ({len(train.y)},), "
             f"found shape {np.shape(teacher_logits)}"
         )
+    fresh, note = choose_pairs(cfg, teacher_logits is not None)
+    fresh = (
+        FreshTrain(cfg, len(train.y) if indices is None else len(indices), dev) if fresh else None
+    )
     test = None
     if (data_dir / "test_public.npz").exists():
         test = load_data_dir(data_dir, "test_public")
         test = test if test.y is not None else None
     return Splits(
-        train=DeviceSplit.from_arrays(
+        train=fresh.split(1)
+        if fresh
+        else DeviceSplit.from_arrays(
             train.x, train.y, train.digits, dev, indices, teacher=teacher_logits
         ),
         val=DeviceSplit.from_arrays(val.x, digits=val.digits, device=dev),
         val_y=np.asarray(val.y),
         test=None if test is None else DeviceSplit.from_arrays(test.x, device=dev),
         test_y=None if test is None else np.asarray(test.y),
+        fresh=fresh,
+        pairs_note=note,
     )
 
 

@@ -113,6 +113,8 @@ def _train(ctx: RunContext) -> dict:
     if ctx.main:
         ctx.log = RunLog(ctx.out, session.epoch, _echo if ctx.progress else None)
     ctx.log.line(_header(ctx, splits, session))
+    if splits.pairs_note:
+        ctx.log.line(splits.pairs_note)
     saved_world = (state or {}).get("world_size", 1)
     if state is not None and saved_world != ctx.world_size:
         ctx.log.line(
@@ -132,6 +134,8 @@ def _train(ctx: RunContext) -> dict:
         )
     finally:
         ctx.log.close()
+        if splits.fresh is not None:
+            splits.fresh.close()
     return metrics
 
 
@@ -171,6 +175,8 @@ def _run_epoch(ctx: RunContext, session: Session, splits: Splits) -> None:
     s, t = session.stepper, ctx.config.train
     epoch = session.epoch + 1
     start = time.perf_counter()
+    if splits.fresh is not None and epoch > 1:
+        splits.train = splits.fresh.split(epoch)
     order = torch.from_numpy(session.np_rng.permutation(len(splits.train))).to(s.runtime.device)
     train = _train_epoch(ctx, session, splits, order, f"epoch {epoch}/{t.epochs}")
     val_logits = predict_split(s, splits.val.x, t.eval_batch_size)
@@ -296,6 +302,7 @@ def _header(ctx: RunContext, splits: Splits, session: Session) -> str:
         f", device {runtime.device}{' ' + str(runtime.amp_dtype) if runtime.amp_dtype else ''}"
         f"{', precision ' + runtime.precision if runtime.precision else ''}"
         f", threads {torch.get_num_threads()}, aux digits {'on' if s.aux_weight > 0 else 'off'}"
+        f"{', fresh pairs every epoch' if splits.fresh is not None else ''}"
         + _parallel(ctx.group, cfg.train.batch_size, s.model)
     )
 
