@@ -35,7 +35,6 @@ __all__ = [
     "Corruptor",
     "draw_pairs",
     "make_dataset",
-    "make_pairs",
     "partition_pools",
     "severity_text",
 ]
