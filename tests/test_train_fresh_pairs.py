@@ -124,7 +124,7 @@ def test_a_zoo_profile_passes_the_option_to_its_models(tmp_path):
     zoo = tmp_path / "zoo.toml"
     zoo.write_text(
         '[models.a]\narch = "resnet"\n[profiles.cpu.defaults.train]\npairs = "auto"\n'
-        '[profiles.cpu.models.a.train]\nepochs = 2\n',
+        "[profiles.cpu.models.a.train]\nepochs = 2\n",
         encoding="utf-8",
     )
     assert load_zoo(zoo, "cpu").models[0].config["train"]["pairs"] == "auto"
