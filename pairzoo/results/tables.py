@@ -98,3 +98,14 @@ def realism_table(report: dict[str, Any]) -> str:
         f"p = {v['pvalue']:.2g} (doubled for picking the stronger detector).",
     ]
     return "\n".join(lines)
+
+
+@table(
+    "estimate",
+    makes="pairzoo estimate --ensemble --data PUBLIC.npz --json > est.json; "
+    "python -m pairzoo.results save estimate est.json",
+)
+def estimate_table(result: dict[str, Any]) -> str:
+    from pairzoo.estimate.report import format_estimates
+
+    return format_estimates(result)
