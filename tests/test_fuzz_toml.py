@@ -28,6 +28,7 @@ from hypothesis import strategies as st
 from pairzoo.errors import ConfigError
 from pairzoo.train.config import (
     DEVICES,
+    PAIRS,
     SCHEDULES,
     SUBSET_MODES,
     TRAIN_DEFAULTS,
@@ -62,6 +63,7 @@ TRAIN_VALUES = {
     "aux_weight": floats(0, 2),
     "subset": st.integers(0, 10**6),
     "subset_mode": st.sampled_from(SUBSET_MODES),
+    "pairs": st.sampled_from(PAIRS),
     "augment": st.booleans(),
     "rotate": floats(0, 180),
     "translate": st.floats(0, 0.5),
