@@ -111,10 +111,10 @@ def _data_dir() -> Path:
 
 
 def _config(name: str, data: str) -> dict:
-    from pairzoo.zoo.spec import load_zoo
+    from benchmarks.bench_train import zoo_config
 
-    (spec,) = [m for m in load_zoo(None, "cpu").models if m.name == MODEL]
-    cfg = copy.deepcopy({**spec.config, "data": data, "name": f"budget-{name}"})
+    # rule "": the data's own, as the zoo leaves it
+    cfg = copy.deepcopy({**zoo_config(MODEL), "data": data, "name": f"budget-{name}", "rule": ""})
     for table, values in ROWS[name][1].items():
         cfg.setdefault(table, {}).update(values)
     cfg["train"].update(threads=1, patience=0)
@@ -154,11 +154,11 @@ def _row(name: str, budget: float, data: str) -> dict:
 
 
 def _probe_rate(cfg: dict) -> float:
-    """Training pairs per CPU-second of the row's own step, best of two short rounds."""
-    import numpy as np
+    """Training pairs per CPU-second of the row's own step, best of three short rounds (the first
+    also warms the kernels up)."""
     import torch
 
-    from pairzoo.train.batches import DeviceSplit
+    from benchmarks.bench_train import random_pairs
     from pairzoo.train.device import cpu_threads, pick_runtime
     from pairzoo.train.loop import train_epoch
     from pairzoo.train.resolve import resolve_config
@@ -167,16 +167,11 @@ def _probe_rate(cfg: dict) -> float:
 
     run = RunConfig.from_dict(resolve_config(cfg))
     n = run.train.batch_size * PROBE_BATCHES
-    rng = np.random.default_rng(0)
-    train = DeviceSplit.from_arrays(
-        rng.integers(0, 256, size=(n, 28, 56), dtype=np.uint8),
-        rng.integers(0, 2, size=n),
-        digits=rng.integers(0, 10, size=(n, 2)),
-    )
+    train = random_pairs(n)
     with cpu_threads(1):
         session = build_session(run, pick_runtime("cpu", run.train.amp), train)
         best = 0.0
-        for _ in range(3):  # the first round warms the kernels up
+        for _ in range(3):
             start = time.process_time()
             train_epoch(session.stepper, train, torch.randperm(n))
             best = max(best, n / (time.process_time() - start))

@@ -27,14 +27,16 @@ ROUNDS = 3
 GOAL = 1.5  # tuned trainer over the former settings
 
 
-def _config(name: str) -> dict:
+def zoo_config(name: str) -> dict:
+    """The builtin zoo's cpu-profile run config of model `name`, on no data."""
     from pairzoo.zoo.spec import load_zoo
 
     (spec,) = [m for m in load_zoo(None, "cpu").models if m.name == name]
     return {**spec.config, "data": "-", "rule": "greater"}
 
 
-def _data(n: int):
+def random_pairs(n: int):
+    """`n` random uint8 pairs with labels and digits, as a DeviceSplit: speed, not learning."""
     from pairzoo.train.batches import DeviceSplit
 
     rng = np.random.default_rng(0)
@@ -108,8 +110,8 @@ def main() -> None:
 def _bench(name: str) -> None:
     from pairzoo.train import cpu_precision
 
-    cfg = _config(name)
-    train = _data(cfg["train"]["batch_size"] * BATCHES)
+    cfg = zoo_config(name)
+    train = random_pairs(cfg["train"]["batch_size"] * BATCHES)
     choice = cpu_precision.choose()
     sessions = {
         "trainer, former CPU settings": _session(cfg, train, False),

@@ -10,9 +10,8 @@ import numpy as np
 import torch
 from sklearn.metrics import confusion_matrix
 
-from pairzoo.train.augment import to_pair
 from pairzoo.train.device import Runtime
-from pairzoo.train.loop import split_inputs
+from pairzoo.train.loop import predict_batches
 
 __all__ = ["digit_report"]
 
@@ -30,14 +29,11 @@ def digit_report(
     ``forward_aux`` (it reads no digits)."""
     if not callable(getattr(model, "forward_aux", None)):
         return None
-    model.eval()
-    read = []
-    with torch.inference_mode(), runtime.autocast(training=False):
-        for start in range(0, x_u8.shape[0], batch_size):
-            xa, xb = split_inputs(to_pair(x_u8[start : start + batch_size]), runtime)
-            read.append(model.forward_aux(xa, xb)[1].float().argmax(-1).cpu())
+    read = predict_batches(
+        model, x_u8, runtime, batch_size, lambda xa, xb: model.forward_aux(xa, xb)[1].argmax(-1)
+    )
     truth = digits.cpu().numpy().reshape(-1)
-    guess = torch.cat(read).numpy().reshape(-1)
+    guess = torch.cat(read).cpu().numpy().reshape(-1)
     confusion = confusion_matrix(truth, guess, labels=DIGITS)
     shown = np.maximum(confusion.sum(axis=1), 1)
     return {

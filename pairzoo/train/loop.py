@@ -138,16 +138,25 @@ def optimizer_step(s: Stepper, params) -> torch.Tensor:
     return norm.detach().float()
 
 
+def predict_batches(
+    model: torch.nn.Module, x_u8: torch.Tensor, runtime: Runtime, batch_size: int, forward=None
+) -> list:
+    """`forward(xa, xb)` (default: the model's forward) on each batch of uint8 pairs
+    (N, 28, 56), in eval mode, without augmentation or gradients."""
+    model.eval()
+    forward = forward or model
+    with torch.inference_mode(), runtime.autocast(training=False):
+        return [
+            forward(*split_inputs(to_pair(x_u8[start : start + batch_size]), runtime))
+            for start in range(0, x_u8.shape[0], batch_size)
+        ]
+
+
 def predict_logits(
     model: torch.nn.Module, x_u8: torch.Tensor, runtime: Runtime, batch_size: int = 1024
 ) -> torch.Tensor:
     """Logits (N,) float32 on `x_u8`'s device for uint8 pairs (N, 28, 56); eval mode, no augmentation."""
-    model.eval()
-    out = []
-    with torch.inference_mode(), runtime.autocast(training=False):
-        for start in range(0, x_u8.shape[0], batch_size):
-            xa, xb = split_inputs(to_pair(x_u8[start : start + batch_size]), runtime)
-            out.append(model(xa, xb).float())
+    out = [logits.float() for logits in predict_batches(model, x_u8, runtime, batch_size)]
     return torch.cat(out) if out else torch.zeros(0, device=x_u8.device)
 
 

@@ -72,11 +72,14 @@ def _smoothing_into_loss(loss_params: dict[str, Any], train: dict[str, Any]) -> 
 
 def data_rule(data_dir: str | Path) -> str:
     """The label rule named in the data's meta.json; DEFAULT_RULE when it names none."""
+    return str(_meta_or_none(data_dir).get("rule") or DEFAULT_RULE)
+
+
+def _meta_or_none(data_dir: str | Path) -> dict[str, Any]:
+    """The data's meta.json, or {} for data without one (a user's own files)."""
     from pairzoo.data.meta import read_meta
 
-    if not (Path(data_dir) / "meta.json").exists():
-        return DEFAULT_RULE
-    return str(read_meta(data_dir).get("rule") or DEFAULT_RULE)
+    return read_meta(data_dir) if (Path(data_dir) / "meta.json").exists() else {}
 
 
 def _pair_prior_into_heads(
@@ -106,10 +109,7 @@ def _pair_prior_into_heads(
 
 def data_adjacent(data_dir: str | Path, defaults: dict[str, Any]) -> float:
     """The adjacency share in the data's meta.json; the head's default for data without one."""
-    from pairzoo.data.meta import read_meta
-
-    meta = read_meta(data_dir) if (Path(data_dir) / "meta.json").exists() else {}
-    value = meta.get("adjacent", defaults.get("adjacent"))
+    value = _meta_or_none(data_dir).get("adjacent", defaults.get("adjacent"))
     if isinstance(value, bool) or not isinstance(value, int | float) or not 0 <= value <= 1:
         raise ConfigError(
             f"{Path(data_dir) / 'meta.json'}: key 'adjacent' is {value!r:.40}, expected a share "
