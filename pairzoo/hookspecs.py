@@ -46,6 +46,10 @@ def register_fusion_heads(register):
         (N, feat_dim) embeddings to a logit of shape (N,), computed from the head's own feature.
         A head whose output cannot tell (a, b) from (b, a) sets the class attribute
         ``symmetric = True``; antisymmetric models leave such heads out (they would add 0).
+        A head with a ``digit_classifier`` module (embedding -> 10 digit logits) lends it to the
+        model, so the trainer's digit supervision trains it. A head class that sets
+        ``uses_pair_prior = True`` takes ``rule`` and ``adjacent`` parameters, which the trainer
+        fills in from the data's meta.json unless the config gives them.
 
     The return value is ignored.
     """

@@ -29,7 +29,7 @@ EXCLUDED = -1e4  # log-weight of a pair the prior rules out: exp() is 0 in float
 
 class DigitPosteriorHead(nn.Module):
     symmetric = False
-    pair_prior = True  # the trainer fills rule and adjacent in from the data's meta.json
+    uses_pair_prior = True  # the trainer fills rule and adjacent in from the data's meta.json
 
     def __init__(self, feat_dim: int, rule: str = DEFAULT_RULE, adjacent: float = 0.8) -> None:
         super().__init__()

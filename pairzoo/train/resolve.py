@@ -85,9 +85,9 @@ def _meta_or_none(data_dir: str | Path) -> dict[str, Any]:
 def _pair_prior_into_heads(
     arch_params: dict[str, Any], heads: list[Registered], cfg: dict[str, Any]
 ) -> dict[str, Any]:
-    """A head that combines digit posteriors through the pair prior (``pair_prior = True``) gets
+    """A head that combines digit posteriors through the pair prior (``uses_pair_prior = True``) gets
     the run's label rule and the data's adjacency share, unless the config gives them."""
-    wanting = [h for h in heads if getattr(h.obj, "pair_prior", False) is True]
+    wanting = [h for h in heads if getattr(h.obj, "uses_pair_prior", False) is True]
     if not wanting:
         return arch_params
     if "head_params" not in arch_params:
