@@ -65,8 +65,8 @@ fuzz: $(STAMP)
 	HYPOTHESIS_PROFILE=fuzz $(BIN)/python -m pytest -q -m fuzz $(PYTEST_ARGS)
 
 lint: $(STAMP)
-	$(BIN)/ruff check pairzoo plugins tests benchmarks
-	$(BIN)/ruff format --check pairzoo plugins tests benchmarks
+	$(BIN)/ruff check pairzoo plugins tests benchmarks tools
+	$(BIN)/ruff format --check pairzoo plugins tests benchmarks tools
 
 clean:
 	rm -rf $(VENV) build *.egg-info .pytest_cache .ruff_cache runs $(DATA)
