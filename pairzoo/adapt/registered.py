@@ -15,9 +15,9 @@ import numpy as np
 
 def entry_figures(registry: Any, ref: str, targets: Any, scored: list, pairs: int) -> dict:
     """{entry, score_accuracy {file: accuracy}, estimate {file: rows}} of ensemble `ref`."""
-    from pairzoo.ensemble.metrics import accuracy
     from pairzoo.ensemble.predict import predict_proba
     from pairzoo.estimate.entry import entry_calibration, estimate_pairs, open_entry
+    from pairzoo.metrics import accuracy
 
     runner = open_entry(registry, ensemble=ref)
     calibration = entry_calibration(runner, pairs=pairs)

@@ -17,7 +17,7 @@ from pairzoo.cli.options import (
 from pairzoo.cli.predict_cmd import predict_options, write_csv
 from pairzoo.registry.card import ref_of
 
-# onnxruntime's batch (pairzoo.ensemble.inference.DEFAULT_BATCH), not PyTorch's
+# onnxruntime's batch (pairzoo.runtime.logits.DEFAULT_BATCH), not PyTorch's
 ONNX_BATCH = 64
 
 

@@ -56,8 +56,8 @@ def write_csv(
 ) -> None:  # fmt: skip
     """The CSV of one model (`model`) or of an ensemble (`ensemble`, "" for the latest)."""
     from pairzoo.data.format import load_split
-    from pairzoo.ensemble.metrics import accuracy
     from pairzoo.ensemble.predict import predict_proba, write_predictions
+    from pairzoo.metrics import accuracy
     from pairzoo.registry import Registry
 
     split = load_split(data_file)

@@ -9,13 +9,14 @@ from typing import Any
 
 from pairzoo.ensemble.entry import save_and_register
 from pairzoo.ensemble.evaluate import Evaluation, evaluate
-from pairzoo.ensemble.inference import DEFAULT_BATCH, DEFAULT_THREADS, default_workers
 from pairzoo.ensemble.leaderboard import format_table
 from pairzoo.ensemble.members import load_members, member_refs
 from pairzoo.ensemble.plots import write_plots
 from pairzoo.ensemble.report import build_report, write_report
 from pairzoo.ensemble.stacking import StackingParams
 from pairzoo.errors import DataError
+from pairzoo.runtime.logits import DEFAULT_BATCH
+from pairzoo.runtime.sessions import DEFAULT_THREADS, default_workers
 
 
 @dataclass
@@ -44,7 +45,7 @@ def run_ensemble_eval(
     """Evaluate `models` (default: the latest version of every model) and write the report.
 
     A member with an int8 variant runs as the one `int8` (auto|always|never) picks on this CPU,
-    each member in the runtime `runtime` picks (pairzoo.ensemble.runtime_choice).
+    each member in the runtime `runtime` picks (pairzoo.runtime.choice).
     `estimate_pairs` > 0: the card records a label-free estimate's calibration, made on that
     many generated pairs per shift with the saved meta-learner (pairzoo.estimate).
     """

@@ -12,7 +12,7 @@ def estimate_files(registry, files: list, ensemble: str | None = None, model: st
                    labelled_dir=None, pairs: int = DEFAULT_PAIRS, threads: int = 1,
                    int8: str = "auto") -> dict[str, Any]:  # fmt: skip
     """Estimates for every pair file in `files`, by the entry and (an ensemble) each member."""
-    from pairzoo.adapt.targets import read_unlabelled
+    from pairzoo.data.format import read_unlabelled
     from pairzoo.estimate.entry import entry_calibration, estimate_pairs, open_entry
 
     splits = [read_unlabelled(path) for path in files]  # every file checked before the work
