@@ -135,7 +135,7 @@ def test_openvino_gives_onnxruntimes_logits(model, batch):
     pytest.importorskip(
         "openvino", reason="openvino is not installed (pip install 'pairzoo[openvino]')"
     )
-    from pairzoo.ensemble.signature import check_signatures
+    from pairzoo.runtime.signature import check_signatures
 
     ort = open_runtime(model, get_runtime("ort"))
     ov = open_runtime(model, get_runtime("openvino-fp32"))

@@ -6,11 +6,11 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from pairzoo.ensemble.signature import check_signatures
 from pairzoo.ensemble.variants import int8_variant
 from pairzoo.errors import RegistryError
 from pairzoo.registry.card import Card, format_ref, ref_of
 from pairzoo.runtime.sessions import DEFAULT_THREADS, open_session
+from pairzoo.runtime.signature import check_signatures
 
 META_LEARNER = "meta_learner.txt"
 
