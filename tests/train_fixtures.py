@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import contextlib
-import json
 from pathlib import Path
 
 import numpy as np
+
+from pairzoo.data.meta import write_meta
+from pairzoo.plugin_check.easy_data import easy_pairs
 
 PLUGINS_DIR = Path(__file__).parent / "fixtures" / "train_plugins"
 
@@ -35,16 +37,7 @@ def template_images(rng: np.random.Generator, digits: np.ndarray, seed: int = 12
 
 
 def make_pairs(rng, n, rule="greater", images=None):
-    images = images or digit_images
-    left = rng.integers(0, 10, size=n)
-    right = (left + rng.integers(1, 10, size=n)) % 10
-    if rule == "same":
-        right = np.where(rng.random(n) < 0.5, left, right)
-        y = (left == right).astype(np.int64)
-    else:
-        y = (left > right).astype(np.int64)
-    x = np.concatenate([images(rng, left), images(rng, right)], axis=2)
-    return x, y, np.stack([left, right], 1).astype(np.int64)
+    return easy_pairs(rng, n, rule, images or digit_images)
 
 
 def make_data(
@@ -56,8 +49,10 @@ def make_data(
     rule="greater",
     digits=True,
     images=None,
+    **meta,
 ) -> Path:
-    """A data directory in the pair format: train/val (with digits), test_public + labels CSV."""
+    """A data directory in the pair format: train/val (with digits), test_public + labels CSV;
+    `meta` goes to write_meta (hashed=True, extra keys)."""
     from pairzoo.data.format import save_split
 
     path.mkdir(parents=True, exist_ok=True)
@@ -72,17 +67,7 @@ def make_data(
             (path / "test_public_labels.csv").write_text("id,label\n" + rows)
         else:
             save_split(path / f"{split}.npz", x, ids, y=y, digits=d if digits else None)
-    meta = {
-        "format": 1,
-        "source": "synthetic-test",
-        "seed": seed,
-        "severity": 0,
-        "rule": rule,
-        "adjacent": 0.0,
-        "sizes": sizes,
-        "files": {},
-    }
-    (path / "meta.json").write_text(json.dumps(meta))
+    write_meta(path, sizes, source="synthetic-test", seed=seed, rule=rule, **meta)
     return path
 
 

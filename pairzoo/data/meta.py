@@ -9,7 +9,15 @@ from pathlib import Path
 
 from pairzoo.errors import DataError
 
-__all__ = ["DATA_FILES", "META", "data_fingerprint", "read_meta", "sha256_file", "verify_meta"]
+__all__ = [
+    "DATA_FILES",
+    "META",
+    "data_fingerprint",
+    "read_meta",
+    "sha256_file",
+    "verify_meta",
+    "write_meta",
+]
 
 META = "meta.json"
 DATA_FILES = (
@@ -42,6 +50,38 @@ def read_meta(data_dir: str | os.PathLike) -> dict:
     if not isinstance(meta, dict):
         raise DataError(f"{path}: holds {type(meta).__name__}, expected a JSON object")
     _check_types(path, meta)
+    return meta
+
+
+def write_meta(
+    data_dir: str | os.PathLike,
+    sizes: dict[str, int],
+    *,
+    source: str,
+    seed: int,
+    rule: str,
+    hashed: bool = False,
+    **extra,
+) -> dict:
+    """Write the meta.json of pair data drawn in-process, without corruption or adjacent pairs
+    (easy data of `plugins check`, the tests' tiny data); `hashed` lists every file's sha256 so
+    `data check` verifies them. Returns the dict written."""
+    data_dir = Path(data_dir)
+    files = {}
+    if hashed:
+        files = {p.name: sha256_file(p) for p in sorted(data_dir.iterdir()) if p.name != META}
+    meta = {
+        "format": 1,
+        "source": source,
+        "seed": seed,
+        "severity": 0,
+        "rule": rule,
+        "adjacent": 0.0,
+        "sizes": sizes,
+        "files": files,
+        **extra,
+    }
+    (data_dir / META).write_text(json.dumps(meta), encoding="utf-8")
     return meta
 
 

@@ -9,7 +9,6 @@ model that cannot reach 90% on it within a few epochs does not learn, whatever i
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import numpy as np
@@ -29,8 +28,9 @@ def bar_images(rng: np.random.Generator, digits: np.ndarray) -> np.ndarray:
     return np.where(bar, rng.integers(180, 240, size=(n, 1, 1)), img).astype(np.uint8)
 
 
-def easy_pairs(rng: np.random.Generator, n: int, rule: str = "greater"):
-    """x uint8 (n, 28, 56), labels y (n,) by `rule`, digits (n, 2)."""
+def easy_pairs(rng: np.random.Generator, n: int, rule: str = "greater", images=bar_images):
+    """x uint8 (n, 28, 56), labels y (n,) by `rule`, digits (n, 2); `images(rng, digits)` draws
+    each side (the tests draw other pictures of the same digits)."""
     left = rng.integers(0, 10, size=n)
     right = (left + rng.integers(1, 10, size=n)) % 10
     if rule == "same":
@@ -38,7 +38,7 @@ def easy_pairs(rng: np.random.Generator, n: int, rule: str = "greater"):
         y = left == right
     else:
         y = left > right
-    x = np.concatenate([bar_images(rng, left), bar_images(rng, right)], axis=2)
+    x = np.concatenate([images(rng, left), images(rng, right)], axis=2)
     return x, y.astype(np.int64), np.stack([left, right], 1).astype(np.int64)
 
 
@@ -49,6 +49,7 @@ def write_easy_data(
     if rule not in RULES:
         raise ValueError(f"rule must be one of {', '.join(RULES)}, got {rule!r}")
     from pairzoo.data.format import save_split
+    from pairzoo.data.meta import write_meta
 
     path = Path(path)
     path.mkdir(parents=True, exist_ok=True)
@@ -58,15 +59,7 @@ def write_easy_data(
         x, y, digits = easy_pairs(rng, n, rule)
         ids = np.array([f"{split[:3].upper()}_{i:07d}" for i in range(n)])
         save_split(path / f"{split}.npz", x, ids, y=y, digits=digits)
-    meta = {
-        "format": 1,
-        "source": "easy bars (pairzoo.plugin_check.easy_data)",
-        "seed": seed,
-        "severity": 0,
-        "rule": rule,
-        "adjacent": 0.0,
-        "sizes": sizes,
-        "files": {},
-    }
-    (path / "meta.json").write_text(json.dumps(meta), encoding="utf-8")
+    write_meta(
+        path, sizes, source="easy bars (pairzoo.plugin_check.easy_data)", seed=seed, rule=rule
+    )
     return path
