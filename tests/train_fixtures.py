@@ -84,7 +84,7 @@ def tiny_config(data: Path, **train) -> dict:
 
 @contextlib.contextmanager
 def fixture_plugins():
-    """The fixture plugins loaded for a while; the catalogue is reset afterwards."""
+    """The fixture plugins loaded for a while; the plugin catalog is reset afterwards."""
     from pairzoo.plugins import load_plugins
 
     load_plugins(PLUGINS_DIR)
