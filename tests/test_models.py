@@ -18,6 +18,7 @@ from pairzoo.plugin_check.model_checks import (
     backward,
     forward_aux,
     head_backward,
+    head_swap,
     loss_backward,
     pairs,
     swap,
@@ -75,15 +76,20 @@ def test_antisymmetric_prediction_flips_with_swap(name):
 
 
 @pytest.mark.parametrize("name", HEADS)
-def test_fusion_head_contract_and_backward(name):
+def test_fusion_head_contract_backward_and_swap(name):
+    """A finite (N,) output that trains both embeddings, and `symmetric` as it claims."""
     torch.manual_seed(0)
     head = build_fusion_head(name, HEAD_FEAT_DIM)
+    assert isinstance(head.symmetric, bool)  # optional for a plugin, stated by every builtin
     check_fusion_head(head, HEAD_FEAT_DIM, name)
     head_backward(head)
+    head_swap(head)
 
 
 @pytest.mark.parametrize("name", LOSSES)
 def test_loss_contract_and_backward(name):
+    """At its defaults: a finite scalar that trains the logits, lower when they agree with the
+    labels, and given a teacher when it says it needs one."""
     loss = build_loss(name, {})
     check_loss(loss, name)
     loss_backward(loss)

@@ -13,6 +13,7 @@ from pairzoo.plugin_check.model_checks import (
     backward,
     forward_aux,
     head_backward,
+    head_swap,
     loss_backward,
     rule_labels,
     rule_swap,
@@ -90,6 +91,7 @@ def check_fusion_head(item, arch_params: dict, tmp: str, report) -> None:
         needed=True,
     )
     rows("backward", lambda: (None, head_backward(head)))
+    rows("swap", lambda: (None, head_swap(head)))
     # A symmetric head cannot tell the order the easy data's rule needs: it learns in the mix.
     heads = ["concat", item.name] if getattr(head, "symmetric", False) else [item.name]
     host = {**HOST_PARAMS, "heads": heads}

@@ -107,13 +107,42 @@ def head_backward(head) -> str:
     missing = [n for n, p in head.named_parameters() if p.requires_grad and p.grad is None]
     if missing:
         raise AssertionError(f"no gradient reaches parameter(s): {', '.join(missing[:3])}")
-    if ea.grad is None or not float(ea.grad.abs().sum() + eb.grad.abs().sum()) > 0:
-        raise AssertionError("no gradient reaches the embeddings: the tower could not learn")
+    for name, e in (("ea", ea), ("eb", eb)):
+        if e.grad is None or not float(e.grad.abs().sum()) > 0:
+            raise AssertionError(f"no gradient reaches embedding {name}: the tower could not learn")
     return "gradients reach its parameters and both embeddings"
 
 
+def head_swap(head) -> str:
+    """`symmetric` tells the truth: swapping the embeddings keeps the output if it says so, and
+    changes it if not (an antisymmetric model leaves the symmetric heads out)."""
+    import torch
+
+    g = torch.Generator().manual_seed(2)
+    ea, eb = (torch.randn(5, HEAD_FEAT_DIM, generator=g) for _ in range(2))
+    head.eval()
+    with torch.no_grad():
+        ab, ba = head(ea, eb), head(eb, ea)
+    gap = float((ab - ba).abs().max())
+    if getattr(head, "symmetric", False):
+        if not torch.allclose(ba, ab, atol=1e-5, rtol=1e-5):
+            raise AssertionError(f"symmetric = True, but max |f(a, b) - f(b, a)| is {gap:.3g}")
+        return (
+            f"symmetric: swapping the embeddings keeps the output (max |f(a,b) - f(b,a)| {gap:.2g})"
+        )
+    if torch.allclose(ba, ab, atol=1e-4):
+        raise AssertionError(
+            "swapping the embeddings keeps the output, but the head does not declare "
+            "symmetric = True"
+        )
+    return (
+        f"order-aware: swapping the embeddings changes the output (max |f(a,b) - f(b,a)| {gap:.2g})"
+    )
+
+
 def loss_backward(loss) -> str:
-    """A finite, non-zero gradient reaches the logits, and it lowers a wrongly scored pair's loss."""
+    """A finite, non-zero gradient reaches the logits and lowers a wrongly scored pair's loss;
+    logits that agree with the labels score the lower loss."""
     import torch
 
     logits = torch.tensor([1.5, -0.5, 0.25, -2.0], requires_grad=True)
@@ -126,6 +155,9 @@ def loss_backward(loss) -> str:
     # Wrong logits (label 1 scored low) must be pushed up: the gradient's sign says so.
     if not float(grad[1]) < 0:
         raise AssertionError("the loss does not fall as the logit of a label-1 pair rises")
+    right = torch.tensor([-4.0, 4.0, 4.0, -4.0])  # confident and agreeing with the targets
+    if not float(loss(right, targets, *extra)) < float(loss(-right, targets, *extra)):
+        raise AssertionError("the loss of logits that agree with the labels is not the lower")
     return "gradient reaches the logits, and lowers the loss of a wrongly scored pair"
 
 
