@@ -25,11 +25,15 @@ REFUSAL = "could run code"
 ZOO = tiny_zoo(
     {"victim": {"seed": 1}},
     train={
-        "epochs": 1, "batch_size": 16, "subset": 64, "eval_batch_size": 256, "augment": False,
+        "epochs": 1,
+        "batch_size": 16,
+        "subset": 64,
+        "eval_batch_size": 256,
+        "augment": False,
         "device": "cpu",
     },
     ensemble=NO_ENSEMBLE,
-)  # fmt: skip
+)
 
 
 @dataclass

@@ -49,10 +49,11 @@ def make_data(
     rule="greater",
     digits=True,
     images=None,
+    hashed=False,
     **meta,
 ) -> Path:
     """A data directory in the pair format: train/val (with digits), test_public + labels CSV;
-    `meta` goes to write_meta (hashed=True, extra keys)."""
+    meta.json hashes the files if `hashed`, and holds any further `meta` keys."""
     from pairzoo.data.format import save_split
 
     path.mkdir(parents=True, exist_ok=True)
@@ -67,7 +68,8 @@ def make_data(
             (path / "test_public_labels.csv").write_text("id,label\n" + rows)
         else:
             save_split(path / f"{split}.npz", x, ids, y=y, digits=d if digits else None)
-    write_meta(path, sizes, source="synthetic-test", seed=seed, rule=rule, **meta)
+    drawn = {"source": "synthetic-test", "seed": seed, "rule": rule, "sizes": sizes, **meta}
+    write_meta(path, drawn, hashed)
     return path
 
 

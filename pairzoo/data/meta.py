@@ -53,34 +53,26 @@ def read_meta(data_dir: str | os.PathLike) -> dict:
     return meta
 
 
-def write_meta(
-    data_dir: str | os.PathLike,
-    sizes: dict[str, int],
-    *,
-    source: str,
-    seed: int,
-    rule: str,
-    hashed: bool = False,
-    **extra,
-) -> dict:
+def write_meta(data_dir: str | os.PathLike, drawn: dict, hashed: bool = False) -> dict:
     """Write the meta.json of pair data drawn in-process, without corruption or adjacent pairs
-    (easy data of `plugins check`, the tests' tiny data); `hashed` lists every file's sha256 so
-    `data check` verifies them. Returns the dict written."""
+    (easy data of `plugins check`, the tests' tiny data). `drawn` gives source, seed, rule and
+    sizes, and any further keys; `hashed` lists every file's sha256 so `data check` verifies
+    them. Returns the dict written."""
     data_dir = Path(data_dir)
     files = {}
     if hashed:
         files = {p.name: sha256_file(p) for p in sorted(data_dir.iterdir()) if p.name != META}
     meta = {
         "format": 1,
-        "source": source,
-        "seed": seed,
+        "source": drawn["source"],
+        "seed": drawn["seed"],
         "severity": 0,
-        "rule": rule,
+        "rule": drawn["rule"],
         "adjacent": 0.0,
-        "sizes": sizes,
+        "sizes": drawn["sizes"],
         "files": files,
-        **extra,
     }
+    meta.update((k, v) for k, v in drawn.items() if k not in meta)
     (data_dir / META).write_text(json.dumps(meta), encoding="utf-8")
     return meta
 

@@ -13,6 +13,8 @@ from pathlib import Path
 
 import numpy as np
 
+from pairzoo.data.meta import write_meta
+
 RULES = ("greater", "same")
 
 
@@ -49,7 +51,6 @@ def write_easy_data(
     if rule not in RULES:
         raise ValueError(f"rule must be one of {', '.join(RULES)}, got {rule!r}")
     from pairzoo.data.format import save_split
-    from pairzoo.data.meta import write_meta
 
     path = Path(path)
     path.mkdir(parents=True, exist_ok=True)
@@ -59,7 +60,6 @@ def write_easy_data(
         x, y, digits = easy_pairs(rng, n, rule)
         ids = np.array([f"{split[:3].upper()}_{i:07d}" for i in range(n)])
         save_split(path / f"{split}.npz", x, ids, y=y, digits=digits)
-    write_meta(
-        path, sizes, source="easy bars (pairzoo.plugin_check.easy_data)", seed=seed, rule=rule
-    )
+    source = "easy bars (pairzoo.plugin_check.easy_data)"
+    write_meta(path, {"source": source, "seed": seed, "rule": rule, "sizes": sizes})
     return path
