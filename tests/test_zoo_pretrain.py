@@ -4,7 +4,6 @@ has them, and the models start from those weights."""
 import json
 
 import pytest
-import torch
 from click.testing import CliRunner
 from train_fixtures import make_data
 from zoo_fixtures import NO_ENSEMBLE, tiny_zoo, write_zoo
@@ -26,12 +25,7 @@ ZOO = tiny_zoo(
 )
 
 
-@pytest.fixture(autouse=True)
-def _one_thread():
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 def _train_all(tmp_path, data, *args):
