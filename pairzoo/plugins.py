@@ -96,7 +96,7 @@ def load_plugins(plugins_dir: str | os.PathLike | None = None) -> Catalog:
 
 def use_plugins_dir(plugins_dir: str | os.PathLike | None) -> Callable[[], None]:
     """Make `plugins_dir` the directory every later load reads, here and in the worker processes
-    this one spawns (they inherit $PAIRZOO_PLUGINS_DIR); the catalogue loads afresh on next use.
+    this one spawns (they inherit $PAIRZOO_PLUGINS_DIR); the plugin catalog loads afresh on next use.
     Returns the function that puts the previous setting back (None: nothing changes)."""
     global _catalog, _plugins_dir
     if not plugins_dir:
@@ -115,12 +115,12 @@ def use_plugins_dir(plugins_dir: str | os.PathLike | None) -> Callable[[], None]
 
 
 def catalog() -> Catalog:
-    """The current catalogue, loading plugins on first use."""
+    """The current plugin catalog, loading plugins on first use."""
     return _catalog if _catalog is not None else load_plugins(_plugins_dir)
 
 
 def loaded_catalog() -> Catalog | None:
-    """The catalogue if plugins were loaded in this process, without loading them."""
+    """The plugin catalog if plugins were loaded in this process, without loading them."""
     return _catalog
 
 

@@ -95,3 +95,15 @@ def fp32_training(monkeypatch):
     """CPU training in fp32, whatever precision this CPU would pick: for tests of exact numerical
     identities, which bf16 rounding (chosen where it is faster) would blur."""
     monkeypatch.setenv("PAIRZOO_CPU_BF16", "never")
+
+
+@pytest.fixture
+def one_thread():
+    """torch on one thread during the test: for tiny models a second thread only adds contention
+    on a shared machine (the zoo tests)."""
+    import torch
+
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)

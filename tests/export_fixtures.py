@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-import hashlib
-import json
 from pathlib import Path
 
-import numpy as np
+import train_fixtures
 
 EXPORT_PLUGINS = Path(__file__).parent / "fixtures" / "export_plugins"
 SMALL = {"width_mult": 0.125, "feat_dim": 8, "layers": [1]}
@@ -20,56 +18,20 @@ def small_params(arch: str) -> dict:
     return {k: v for k, v in SMALL.items() if k in defaults}
 
 
-def _images(rng: np.random.Generator, digits: np.ndarray) -> np.ndarray:
-    """uint8 (N, 28, 28): digit d as a bright bar of height 2d + 4 over background noise."""
-    img = rng.integers(0, 20, size=(len(digits), 28, 28))
-    rows = np.arange(28)[None, :, None]
-    cols = np.arange(28)[None, None, :]
-    top = 26 - (2 * digits + 4)[:, None, None]
-    img = np.where((rows >= top) & (rows < 26) & (cols >= 10) & (cols < 18), 200, img)
-    return img.astype(np.uint8)
-
-
 def make_data(
     path: Path, n_train: int = 64, n_val: int = 24, n_test: int = 16, seed: int = 0
 ) -> Path:
-    """A data directory in the pair format with the `greater` rule and a meta.json."""
-    from pairzoo.data.format import save_split
-
-    path.mkdir(parents=True, exist_ok=True)
-    rng = np.random.default_rng(seed)
-    sizes = {"train": n_train, "val": n_val, "test_public": n_test}
-    for split, n in sizes.items():
-        left = rng.integers(0, 10, size=n)
-        right = (left + rng.integers(1, 10, size=n)) % 10
-        x = np.concatenate([_images(rng, left), _images(rng, right)], axis=2)
-        y = (left > right).astype(np.int64)
-        ids = np.array([f"{split[:3].upper()}_{i:07d}" for i in range(n)])
-        if split == "test_public":
-            save_split(path / f"{split}.npz", x, ids)
-            rows = "".join(f"{i},{label}\n" for i, label in zip(ids, y, strict=True))
-            (path / "test_public_labels.csv").write_text("id,label\n" + rows)
-        else:
-            save_split(path / f"{split}.npz", x, ids, y=y, digits=np.stack([left, right], 1))
-    files = {
-        p.name: hashlib.sha256(p.read_bytes()).hexdigest()
-        for p in sorted(path.iterdir())
-        if p.name != "meta.json"
-    }
-    meta = {
-        "format": 1,
-        "source": "synthetic-test",
-        "seed": seed,
-        "severity": 0,
-        "rule": "greater",
-        "adjacent": 0.0,
-        "sizes": sizes,
-        "files": files,
-        "pairzoo_version": "test",
-        "created": "2026-01-01T00:00:00Z",
-    }
-    (path / "meta.json").write_text(json.dumps(meta))
-    return path
+    """Tiny `greater` data (train_fixtures' bars) whose meta.json hashes its files."""
+    return train_fixtures.make_data(
+        path,
+        n_train,
+        n_val,
+        n_test,
+        seed,
+        hashed=True,
+        pairzoo_version="test",
+        created="2026-01-01T00:00:00Z",
+    )
 
 
 def train_tiny(

@@ -10,7 +10,6 @@ import contextlib
 import copy
 import datetime as dt
 import io
-import math
 import shutil
 import tempfile
 import zipfile
@@ -93,57 +92,6 @@ def deeply_nested(depth: int, kind: str = "json") -> str:
     if kind == "json":
         return "[" * depth + "]" * depth
     return "a = " + "[" * depth + "]" * depth + "\n"
-
-
-# ---- TOML writing (no TOML writer is a dependency) ---------------------------------------
-
-
-def toml_string(text: str) -> str:
-    """A TOML basic string: quotes, backslashes and control characters escaped."""
-    out = []
-    for char in text:
-        if char in '"\\':
-            out.append("\\" + char)
-        elif ord(char) < 0x20 or ord(char) == 0x7F:
-            out.append(f"\\u{ord(char):04x}")
-        else:
-            out.append(char)
-    return '"' + "".join(out) + '"'
-
-
-toml_key = toml_string
-
-
-def toml_value(value) -> str:
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, int):
-        return str(value)
-    if isinstance(value, float):
-        if math.isnan(value):
-            return "nan"
-        if math.isinf(value):
-            return "inf" if value > 0 else "-inf"
-        return repr(value)
-    if isinstance(value, str):
-        return toml_string(value)
-    if isinstance(value, dt.datetime | dt.date | dt.time):
-        return value.isoformat()
-    if isinstance(value, list | tuple):
-        return "[" + ", ".join(toml_value(v) for v in value) + "]"
-    if isinstance(value, dict):
-        return "{" + ", ".join(f"{toml_key(k)} = {toml_value(v)}" for k, v in value.items()) + "}"
-    raise TypeError(type(value))
-
-
-def toml_document(doc: dict) -> str:
-    """`doc` as TOML: scalars first, then one [table] per dict value (nested ones inline)."""
-    lines = [f"{toml_key(k)} = {toml_value(v)}" for k, v in doc.items() if not isinstance(v, dict)]
-    for key, value in doc.items():
-        if isinstance(value, dict):
-            lines.append(f"[{toml_key(key)}]")
-            lines += [f"{toml_key(k)} = {toml_value(v)}" for k, v in value.items()]
-    return "\n".join(lines) + "\n"
 
 
 def mostly(valid: st.SearchStrategy, wild: st.SearchStrategy) -> st.SearchStrategy:

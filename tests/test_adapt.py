@@ -3,14 +3,13 @@ a kill during adaptation; and the pseudo-label and swap checks on their own."""
 
 import json
 import shutil
-import textwrap
 
 import numpy as np
 import pytest
-import torch
 from click.testing import CliRunner
 from crash_fixtures import finish, snapshot, start
 from train_fixtures import make_data, make_pairs
+from zoo_fixtures import SMALL_STACK, tiny_zoo, write_zoo
 
 from pairzoo.adapt.checks import swap_agreement
 from pairzoo.adapt.pseudo import select_pseudo_labels
@@ -18,35 +17,14 @@ from pairzoo.cli import main
 from pairzoo.data.format import save_split
 from pairzoo.registry import Registry
 
-ZOO = """
-    [settings]
-    min_val_accuracy = 0.0
-    [ensemble]
-    folds = 2
-    n_estimators = 5
-    estimate_pairs = 40
-    min_child_samples = 2
-    [defaults]
-    arch = "baseline"
-    arch_params = { width_mult = 0.125, feat_dim = 8 }
-    [defaults.train]
-    epochs = 2
-    batch_size = 32
-    lr = 3e-3
-    threads = 1
-    [models.tiny_a]
-    seed = 1
-    [models.tiny_b]
-    seed = 2
-"""
+ZOO = tiny_zoo(
+    {"tiny_a": {"seed": 1}, "tiny_b": {"seed": 2}},
+    train={"epochs": 2, "batch_size": 32, "lr": 3e-3},
+    ensemble={**SMALL_STACK, "estimate_pairs": 40},
+)
 
 
-@pytest.fixture(autouse=True)
-def _one_thread():
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 @pytest.fixture(scope="module")
@@ -57,8 +35,7 @@ def zoo(tmp_path_factory):
     data, runner = make_data(root / "data", n_train=512, n_val=256, n_test=32), CliRunner()
     x, _, _ = make_pairs(np.random.default_rng(5), 40)
     save_split(data / "test_private.npz", x, np.array([f"PRI_{i:07d}" for i in range(40)]))
-    (root / "zoo.toml").write_text(textwrap.dedent(ZOO))
-    args = ["train-all", "--zoo", str(root / "zoo.toml"), "--data", str(data), "--no-progress"]
+    args = ["train-all", "--zoo", str(write_zoo(root, ZOO)), "--data", str(data), "--no-progress"]
     paths = ["--runs", str(root / "runs"), "--registry", str(root / "registry")]
     result = runner.invoke(main, [*args, *paths])
     assert result.exit_code == 0, result.output

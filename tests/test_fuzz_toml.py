@@ -18,12 +18,12 @@ from fuzz_strategies import (
     short_texts,
     spoiled,
     texts,
-    toml_document,
     toml_values,
     workdir,
 )
 from hypothesis import example, given
 from hypothesis import strategies as st
+from zoo_fixtures import toml_document
 
 from pairzoo.errors import ConfigError
 from pairzoo.train.config import (

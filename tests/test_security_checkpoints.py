@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 import shutil
-import textwrap
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -16,31 +15,25 @@ from click.testing import CliRunner
 from export_fixtures import make_data
 from registry_fixtures import register_tiny
 from security_fixtures import VARIANTS, plant
+from zoo_fixtures import NO_ENSEMBLE, tiny_zoo, write_zoo
 
 from pairzoo.cli import main
 
 REFUSAL = "could run code"
 
 # One model, the cheapest builtin architecture, no ensemble: what `train-all` resumes or exports.
-ZOO = """
-    [settings]
-    min_val_accuracy = 0.0
-    [ensemble]
-    enabled = false
-    [defaults]
-    arch = "baseline"
-    arch_params = { width_mult = 0.125, feat_dim = 8 }
-    [defaults.train]
-    epochs = 1
-    batch_size = 16
-    subset = 64
-    eval_batch_size = 256
-    augment = false
-    threads = 1
-    device = "cpu"
-    [models.victim]
-    seed = 1
-"""
+ZOO = tiny_zoo(
+    {"victim": {"seed": 1}},
+    train={
+        "epochs": 1,
+        "batch_size": 16,
+        "subset": 64,
+        "eval_batch_size": 256,
+        "augment": False,
+        "device": "cpu",
+    },
+    ensemble=NO_ENSEMBLE,
+)
 
 
 @dataclass
@@ -61,8 +54,7 @@ def trained(tmp_path_factory):
 
     root = tmp_path_factory.mktemp("security-ckpt")
     data = make_data(root / "data")
-    zoo = root / "zoo.toml"
-    zoo.write_text(textwrap.dedent(ZOO))
+    zoo = write_zoo(root, ZOO)
     (model,) = load_zoo(zoo, "full").models
     before = torch.get_num_threads()
     train_run({**model.config, "data": str(data)}, root / "runs" / "victim", progress=False)

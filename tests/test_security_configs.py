@@ -6,12 +6,12 @@ from __future__ import annotations
 
 import ast
 import json
-import textwrap
 from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
 from export_fixtures import make_data
+from zoo_fixtures import write_zoo
 
 from pairzoo.cli import main
 
@@ -87,15 +87,8 @@ def test_python_in_a_name_stays_a_string(data, marker):
 
 
 def test_python_in_a_zoo_file_is_refused(data, tmp_path, marker):
-    zoo = tmp_path / "zoo.toml"
-    zoo.write_text(
-        textwrap.dedent(f"""
-            [settings]
-            min_val_accuracy = 0.0
-            [models.evil]
-            arch = "{expr(marker)}"
-        """)
-    )
+    evil = {"settings": {"min_val_accuracy": 0.0}, "models": {"evil": {"arch": expr(marker)}}}
+    zoo = write_zoo(tmp_path, evil)
     argv = ["train-all", "--zoo", zoo, "--data", data, "--runs", tmp_path / "runs"]
     code, output = cli(*argv, "--registry", tmp_path / "reg", "--no-progress")
     assert code == 1 and expr(marker) in output, output

@@ -6,6 +6,7 @@ import json
 import numpy as np
 import pytest
 from train_fixtures import fixture_plugins, make_data, tiny_config
+from zoo_fixtures import write_zoo
 
 from pairzoo.data.fresh import fresh_pairs
 from pairzoo.data.generate import make_dataset, partition_pools
@@ -121,13 +122,10 @@ def test_bad_value_is_refused_and_fixed_keeps_old_hashes(generated):
 def test_a_zoo_profile_passes_the_option_to_its_models(tmp_path):
     from pairzoo.zoo.spec import load_zoo
 
-    zoo = tmp_path / "zoo.toml"
-    zoo.write_text(
-        '[models.a]\narch = "resnet"\n[profiles.cpu.defaults.train]\npairs = "auto"\n'
-        "[profiles.cpu.models.a.train]\nepochs = 2\n",
-        encoding="utf-8",
-    )
-    assert load_zoo(zoo, "cpu").models[0].config["train"]["pairs"] == "auto"
-    zoo.write_text(zoo.read_text().replace('"auto"', '"often"'), encoding="utf-8")
+    def zoo(pairs):
+        cpu = {"defaults": {"train": {"pairs": pairs}}, "models": {"a": {"train": {"epochs": 2}}}}
+        return write_zoo(tmp_path, {"models": {"a": {"arch": "resnet"}}, "profiles": {"cpu": cpu}})
+
+    assert load_zoo(zoo("auto"), "cpu").models[0].config["train"]["pairs"] == "auto"
     with pytest.raises(ConfigError, match=r"train\.pairs"):
-        load_zoo(zoo, "cpu")
+        load_zoo(zoo("often"), "cpu")

@@ -2,53 +2,34 @@
 has them, and the models start from those weights."""
 
 import json
-import textwrap
 
 import pytest
-import torch
 from click.testing import CliRunner
 from train_fixtures import make_data
+from zoo_fixtures import NO_ENSEMBLE, tiny_zoo, write_zoo
 
 from pairzoo.cli import main
 from pairzoo.data.meta import sha256_file
 
-ZOO = """
-    [settings]
-    min_val_accuracy = 0.0
-    pretrain_pairs = 40
-    jobs = 2  # pretraining and training in worker processes
-    [ensemble]
-    enabled = false
-    [defaults]
-    arch = "baseline"
-    arch_params = { width_mult = 0.125, feat_dim = 8 }
-    [defaults.train]
-    epochs = 1
-    batch_size = 16
-    threads = 1
-    device = "cpu"
-    [models.a]
-    seed = 1
-    [models.b]
-    seed = 2
-    [models.c]
-    arch_params = { width_mult = 0.125, feat_dim = 4 }
-    [profiles.plain.settings]
-    pretrain = "off"
-"""
+ZOO = tiny_zoo(
+    {
+        "a": {"seed": 1},
+        "b": {"seed": 2},
+        "c": {"arch_params": {"width_mult": 0.125, "feat_dim": 4}},
+    },
+    # pretraining and training in worker processes
+    settings={"pretrain_pairs": 40, "jobs": 2},
+    train={"epochs": 1, "batch_size": 16, "device": "cpu"},
+    ensemble=NO_ENSEMBLE,
+    profiles={"plain": {"settings": {"pretrain": "off"}}},
+)
 
 
-@pytest.fixture(autouse=True)
-def _one_thread():
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 def _train_all(tmp_path, data, *args):
-    zoo = tmp_path / "zoo.toml"
-    zoo.write_text(textwrap.dedent(ZOO))
+    zoo = write_zoo(tmp_path, ZOO)
     runs = tmp_path / "runs"
     argv = ["train-all", "--zoo", str(zoo), "--data", str(data), "--runs", str(runs)]
     argv += ["--registry", str(tmp_path / "registry"), "--no-progress", *args]

@@ -1,80 +1,41 @@
 """`pairzoo train-all` end to end on tiny generated data: the smoke profile, reruns, failures, resume."""
 
 import json
-import textwrap
 
 import pytest
-import torch
 from click.testing import CliRunner
 from test_zoo_spec import ORIGINAL
 from train_fixtures import make_data, template_images
+from zoo_fixtures import NO_ENSEMBLE, SMALL_STACK, tiny_zoo, write_zoo
 
 from pairzoo.cli import main
 from pairzoo.registry import Registry
 from pairzoo.zoo.spec import load_zoo
 
 # A user zoo: two small models that train, one whose architecture does not exist.
-USER_ZOO = """
-    [settings]
-    min_val_accuracy = 0.0
-    [ensemble]
-    folds = 2
-    estimate_pairs = 0
-    n_estimators = 5
-    min_child_samples = 2
-    [defaults]
-    arch = "baseline"
-    arch_params = { width_mult = 0.125, feat_dim = 8 }
-    [defaults.train]
-    epochs = 1
-    batch_size = 16
-    subset = 64
-    threads = 1
-    [models.good_a]
-    seed = 1
-    [models.broken]
-    arch = "no_such_arch"
-    arch_params = {}
-    [models.good_b]
-    seed = 2
-    [profiles.two]
-    [profiles.two.defaults.train]
-    epochs = 2
-    [profiles.par.settings]
-    jobs = 2
-"""
+USER_ZOO = tiny_zoo(
+    {
+        "good_a": {"seed": 1},
+        "broken": {"arch": "no_such_arch", "arch_params": {}},
+        "good_b": {"seed": 2},
+    },
+    train={"epochs": 1, "batch_size": 16, "subset": 64},
+    ensemble={**SMALL_STACK, "estimate_pairs": 0},
+    profiles={"two": {"defaults": {"train": {"epochs": 2}}}, "par": {"settings": {"jobs": 2}}},
+)
 
 # Two copies of a model that learns the easy data within 3 epochs; one with its learning rate at
 # (practically) zero, so it stays below the zoo's floor.
-FROZEN_ZOO = """
-    [settings]
-    min_val_accuracy = 0.8
-    [ensemble]
-    enabled = false
-    [defaults]
-    arch = "baseline"
-    arch_params = { width_mult = 0.125, feat_dim = 16 }
-    seed = 0
-    [defaults.train]
-    epochs = 3
-    batch_size = 16
-    lr = 0.01
-    augment = false
-    patience = 0
-    threads = 1
-    [models.learns]
-    [models.frozen]
-    train = { lr = 1e-9 }
-"""
+FROZEN_ZOO = tiny_zoo(
+    {"learns": {}, "frozen": {"train": {"lr": 1e-9}}},
+    settings={"min_val_accuracy": 0.8},
+    defaults={"arch_params": {"width_mult": 0.125, "feat_dim": 16}, "seed": 0},
+    train={"epochs": 3, "batch_size": 16, "lr": 0.01, "augment": False, "patience": 0},
+    ensemble=NO_ENSEMBLE,
+)
 
 
-@pytest.fixture(autouse=True)
-def _one_thread():
-    # Tiny models: a second thread only adds contention on a shared machine.
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 @pytest.fixture(scope="module")
@@ -138,8 +99,7 @@ def test_smoke_profile_end_to_end_then_rerun_skips_everything(tmp_path, tiny_dat
 
 
 def test_a_failing_model_is_reported_and_the_others_go_on(tmp_path, tiny_data):
-    zoo = tmp_path / "zoo.toml"
-    zoo.write_text(textwrap.dedent(USER_ZOO))
+    zoo = write_zoo(tmp_path, USER_ZOO)
     result, summary, runs, registry = train_all(tmp_path, tiny_data, "--zoo", str(zoo))
     assert result.exit_code == 1, result.output
     assert statuses(summary) == {"good_a": "trained", "broken": "failed", "good_b": "trained"}
@@ -154,8 +114,7 @@ def test_a_failing_model_is_reported_and_the_others_go_on(tmp_path, tiny_data):
 
 def test_a_model_that_does_not_learn_is_reported_as_failed_to_learn(tmp_path):
     data = make_data(tmp_path / "data", n_train=256, n_val=200, n_test=32, images=template_images)
-    zoo = tmp_path / "zoo.toml"
-    zoo.write_text(textwrap.dedent(FROZEN_ZOO))
+    zoo = write_zoo(tmp_path, FROZEN_ZOO)
     result, summary, runs, registry = train_all(tmp_path, data, "--zoo", str(zoo))
     assert result.exit_code == 1, result.output
     assert statuses(summary) == {"learns": "trained", "frozen": "failed to learn"}
@@ -169,11 +128,10 @@ def test_a_model_that_does_not_learn_is_reported_as_failed_to_learn(tmp_path):
 
 
 def test_worker_processes_train_report_failures_and_progress(tmp_path, tiny_data):
-    zoo = tmp_path / "zoo.toml"
     # builds fine in the parent's checks, fails inside its worker
-    zoo.write_text(
-        textwrap.dedent(USER_ZOO)
-        + '[models.bad_layers]\narch = "resnet"\narch_params = { layers = [] }\n'
+    bad_layers = {"arch": "resnet", "arch_params": {"layers": []}}
+    zoo = write_zoo(
+        tmp_path, {**USER_ZOO, "models": {**USER_ZOO["models"], "bad_layers": bad_layers}}
     )
     result, summary, runs, registry = train_all(
         tmp_path, tiny_data, "--zoo", str(zoo), "--profile", "par"
@@ -191,8 +149,7 @@ def test_worker_processes_train_report_failures_and_progress(tmp_path, tiny_data
 
 
 def test_only_force_and_changed_settings(tmp_path, tiny_data):
-    zoo = tmp_path / "zoo.toml"
-    zoo.write_text(textwrap.dedent(USER_ZOO))
+    zoo = write_zoo(tmp_path, USER_ZOO)
     args = ("--zoo", str(zoo), "--only", "good_a,good_b")
     result, summary, _, _ = train_all(tmp_path, tiny_data, *args)
     assert result.exit_code == 0, result.output
@@ -216,8 +173,7 @@ class Interrupt(Exception):
 def test_an_interrupted_run_is_resumed(tmp_path, tiny_data):
     from pairzoo.train import train_run
 
-    zoo = tmp_path / "zoo.toml"
-    zoo.write_text(textwrap.dedent(USER_ZOO))
+    zoo = write_zoo(tmp_path, USER_ZOO)
     spec = load_zoo(zoo, "two").select(["good_a"])
     config = {**spec.models[0].config, "data": str(tiny_data)}
 

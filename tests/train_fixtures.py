@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import contextlib
-import json
 from pathlib import Path
 
 import numpy as np
+
+from pairzoo.data.meta import write_meta
+from pairzoo.plugin_check.easy_data import easy_pairs
 
 PLUGINS_DIR = Path(__file__).parent / "fixtures" / "train_plugins"
 
@@ -35,16 +37,7 @@ def template_images(rng: np.random.Generator, digits: np.ndarray, seed: int = 12
 
 
 def make_pairs(rng, n, rule="greater", images=None):
-    images = images or digit_images
-    left = rng.integers(0, 10, size=n)
-    right = (left + rng.integers(1, 10, size=n)) % 10
-    if rule == "same":
-        right = np.where(rng.random(n) < 0.5, left, right)
-        y = (left == right).astype(np.int64)
-    else:
-        y = (left > right).astype(np.int64)
-    x = np.concatenate([images(rng, left), images(rng, right)], axis=2)
-    return x, y, np.stack([left, right], 1).astype(np.int64)
+    return easy_pairs(rng, n, rule, images or digit_images)
 
 
 def make_data(
@@ -56,8 +49,11 @@ def make_data(
     rule="greater",
     digits=True,
     images=None,
+    hashed=False,
+    **meta,
 ) -> Path:
-    """A data directory in the pair format: train/val (with digits), test_public + labels CSV."""
+    """A data directory in the pair format: train/val (with digits), test_public + labels CSV;
+    meta.json hashes the files if `hashed`, and holds any further `meta` keys."""
     from pairzoo.data.format import save_split
 
     path.mkdir(parents=True, exist_ok=True)
@@ -72,17 +68,8 @@ def make_data(
             (path / "test_public_labels.csv").write_text("id,label\n" + rows)
         else:
             save_split(path / f"{split}.npz", x, ids, y=y, digits=d if digits else None)
-    meta = {
-        "format": 1,
-        "source": "synthetic-test",
-        "seed": seed,
-        "severity": 0,
-        "rule": rule,
-        "adjacent": 0.0,
-        "sizes": sizes,
-        "files": {},
-    }
-    (path / "meta.json").write_text(json.dumps(meta))
+    drawn = {"source": "synthetic-test", "seed": seed, "rule": rule, "sizes": sizes, **meta}
+    write_meta(path, drawn, hashed)
     return path
 
 
@@ -99,7 +86,7 @@ def tiny_config(data: Path, **train) -> dict:
 
 @contextlib.contextmanager
 def fixture_plugins():
-    """The fixture plugins loaded for a while; the catalogue is reset afterwards."""
+    """The fixture plugins loaded for a while; the plugin catalog is reset afterwards."""
     from pairzoo.plugins import load_plugins
 
     load_plugins(PLUGINS_DIR)

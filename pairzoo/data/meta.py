@@ -9,7 +9,15 @@ from pathlib import Path
 
 from pairzoo.errors import DataError
 
-__all__ = ["DATA_FILES", "META", "data_fingerprint", "read_meta", "sha256_file", "verify_meta"]
+__all__ = [
+    "DATA_FILES",
+    "META",
+    "data_fingerprint",
+    "read_meta",
+    "sha256_file",
+    "verify_meta",
+    "write_meta",
+]
 
 META = "meta.json"
 DATA_FILES = (
@@ -42,6 +50,30 @@ def read_meta(data_dir: str | os.PathLike) -> dict:
     if not isinstance(meta, dict):
         raise DataError(f"{path}: holds {type(meta).__name__}, expected a JSON object")
     _check_types(path, meta)
+    return meta
+
+
+def write_meta(data_dir: str | os.PathLike, drawn: dict, hashed: bool = False) -> dict:
+    """Write the meta.json of pair data drawn in-process, without corruption or adjacent pairs
+    (easy data of `plugins check`, the tests' tiny data). `drawn` gives source, seed, rule and
+    sizes, and any further keys; `hashed` lists every file's sha256 so `data check` verifies
+    them. Returns the dict written."""
+    data_dir = Path(data_dir)
+    files = {}
+    if hashed:
+        files = {p.name: sha256_file(p) for p in sorted(data_dir.iterdir()) if p.name != META}
+    meta = {
+        "format": 1,
+        "source": drawn["source"],
+        "seed": drawn["seed"],
+        "severity": 0,
+        "rule": drawn["rule"],
+        "adjacent": 0.0,
+        "sizes": drawn["sizes"],
+        "files": files,
+    }
+    meta.update((k, v) for k, v in drawn.items() if k not in meta)
+    (data_dir / META).write_text(json.dumps(meta), encoding="utf-8")
     return meta
 
 

@@ -2,8 +2,9 @@
 
 Architectures get forward (the contract), forward_aux, backward, ONNX export with parity at
 several batch sizes, swap behaviour and a learning test on easy data; fusion heads and losses get
-their contract, backward and the learning test inside a small builtin model; label rules get
-their labels and swap behaviour. Each test is one row of a table; nothing is written outside a
+their contract, backward (heads: and swap behaviour) and the learning test inside a small builtin
+model; label rules get their labels and swap behaviour. The single tests are
+:mod:`pairzoo.plugin_check.model_checks`, which tests/test_models.py runs on every builtin. Each test is one row of a table; nothing is written outside a
 temporary directory.
 """
 

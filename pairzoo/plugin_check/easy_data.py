@@ -9,10 +9,11 @@ model that cannot reach 90% on it within a few epochs does not learn, whatever i
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import numpy as np
+
+from pairzoo.data.meta import write_meta
 
 RULES = ("greater", "same")
 
@@ -29,8 +30,9 @@ def bar_images(rng: np.random.Generator, digits: np.ndarray) -> np.ndarray:
     return np.where(bar, rng.integers(180, 240, size=(n, 1, 1)), img).astype(np.uint8)
 
 
-def easy_pairs(rng: np.random.Generator, n: int, rule: str = "greater"):
-    """x uint8 (n, 28, 56), labels y (n,) by `rule`, digits (n, 2)."""
+def easy_pairs(rng: np.random.Generator, n: int, rule: str = "greater", images=bar_images):
+    """x uint8 (n, 28, 56), labels y (n,) by `rule`, digits (n, 2); `images(rng, digits)` draws
+    each side (the tests draw other pictures of the same digits)."""
     left = rng.integers(0, 10, size=n)
     right = (left + rng.integers(1, 10, size=n)) % 10
     if rule == "same":
@@ -38,7 +40,7 @@ def easy_pairs(rng: np.random.Generator, n: int, rule: str = "greater"):
         y = left == right
     else:
         y = left > right
-    x = np.concatenate([bar_images(rng, left), bar_images(rng, right)], axis=2)
+    x = np.concatenate([images(rng, left), images(rng, right)], axis=2)
     return x, y.astype(np.int64), np.stack([left, right], 1).astype(np.int64)
 
 
@@ -58,15 +60,6 @@ def write_easy_data(
         x, y, digits = easy_pairs(rng, n, rule)
         ids = np.array([f"{split[:3].upper()}_{i:07d}" for i in range(n)])
         save_split(path / f"{split}.npz", x, ids, y=y, digits=digits)
-    meta = {
-        "format": 1,
-        "source": "easy bars (pairzoo.plugin_check.easy_data)",
-        "seed": seed,
-        "severity": 0,
-        "rule": rule,
-        "adjacent": 0.0,
-        "sizes": sizes,
-        "files": {},
-    }
-    (path / "meta.json").write_text(json.dumps(meta), encoding="utf-8")
+    source = "easy bars (pairzoo.plugin_check.easy_data)"
+    write_meta(path, {"source": source, "seed": seed, "rule": rule, "sizes": sizes})
     return path
