@@ -1,7 +1,7 @@
 """The cpu zoo's shapes in every runtime: separate sessions against the one file, against eager.
 
 The members are the cpu profile's eleven models (pairzoo/zoo/zoo.toml, 1/8 width), built from
-the plugin catalogue with untrained weights (speed does not depend on them) and exported through
+the plugin catalog with untrained weights (speed does not depend on them) and exported through
 the project's export path, so this runs on a fresh clone; with $PAIRZOO_BENCH_REGISTRY, that
 registry's latest fp32 models instead. The stacker is a small LightGBM booster fitted on random
 logits. Head to head, best of interleaved rounds, on the same pairs at batch 256:
