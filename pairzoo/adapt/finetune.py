@@ -26,25 +26,12 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+from pairzoo.adapt.settings import FinetuneSettings
 from pairzoo.train.augment import to_pair
 from pairzoo.train.device import Runtime
 
 CPU = Runtime(torch.device("cpu"), None, channels_last=False)
-BN_MODES = ("source", "mixed", "target")
 BN_PAIRS = 4096  # per domain, for re-estimating batch-norm statistics
-
-
-@dataclass(frozen=True)
-class FinetuneSettings:
-    epochs: float = 1.0  # passes over the pseudo-labelled pairs
-    batch_size: int = 128  # pairs of each kind per step
-    lr: float = 1e-3  # decays linearly to 0
-    swap_weight: float = 1.0
-    bn: str = "source"
-    seed: int = 0
-
-    def to_dict(self) -> dict[str, Any]:
-        return dict(self.__dict__)
 
 
 @dataclass

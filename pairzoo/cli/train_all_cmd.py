@@ -68,16 +68,20 @@ def _adapt_stage(summary, unlabelled, threshold, options) -> None:
     """`pairzoo adapt` on the zoo's own ensemble entry, into RUNS/adapt."""
     from pathlib import Path
 
-    from pairzoo.cli.adapt_cmd import format_result, run_adapt
+    from pairzoo.adapt.settings import AdaptJob, AdaptSettings
+    from pairzoo.cli.adapt_cmd import DEFAULT_GENERATED, format_result, run_adapt
 
     entry = (summary.get("ensemble") or {}).get("entry")
     if not entry:
         raise click.ClickException("--unlabelled: the zoo has no registered ensemble to adapt")
-    result = run_adapt(
-        list(unlabelled), entry, options["registry_dir"], options["data_dir"],
-        str(Path(options["runs_dir"]) / "adapt"), threshold=threshold,
-        log=lambda m: click.echo(m, err=True),
-    )  # fmt: skip
+    job = AdaptJob(
+        unlabelled=tuple(unlabelled),
+        data_dir=options["data_dir"],
+        out_root=str(Path(options["runs_dir"]) / "adapt"),
+        ensemble=entry,
+        settings=AdaptSettings(threshold=threshold, generated=DEFAULT_GENERATED),
+    )
+    result = run_adapt(options["registry_dir"], job)
     click.echo(format_result(result))
     if result.refused:
         raise SystemExit(1)
