@@ -21,6 +21,7 @@ N_TRAIN = 600
 def _registry_with_ensemble(tmp: Path):
     """Three tiny members that record the `greater` rule, stacked into ensemble 'stack'."""
     from pairzoo.ensemble.pipeline import run_ensemble_eval
+    from pairzoo.ensemble.settings import EvalSettings
     from pairzoo.ensemble.stacking import StackingParams
     from pairzoo.registry import Registry
 
@@ -37,7 +38,8 @@ def _registry_with_ensemble(tmp: Path):
         )
     data = _data_dir(tmp / "data")
     run_ensemble_eval(
-        reg, data, tmp / "report", params=StackingParams(n_estimators=20), name="stack"
+        reg,
+        EvalSettings(data, tmp / "report", params=StackingParams(n_estimators=20), name="stack"),
     )
     return reg, data
 

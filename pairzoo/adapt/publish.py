@@ -35,6 +35,7 @@ def publish(ctx: Any, report: dict) -> dict[str, Any]:
     the adapted ensemble; returns the ensemble's card."""
     from pairzoo.adapt.lineage import LineageRegistry
     from pairzoo.ensemble.pipeline import run_ensemble_eval
+    from pairzoo.ensemble.settings import EvalSettings
     from pairzoo.exporting import export_run
 
     r = ctx.settings.rounds
@@ -52,14 +53,10 @@ def publish(ctx: Any, report: dict) -> dict[str, Any]:
     lineage = {**lineage_section(ctx, r, last.get("pseudo")), "checks": last}
     name = ctx.parent["name"]
     name = name if name.endswith("-adapted") else f"{name}-adapted"
-    run = run_ensemble_eval(
-        LineageRegistry(ctx.registry.root, lineage),
-        ctx.labelled["dir"],
-        ctx.work / "ensemble",
-        models=refs,
-        params=ctx.params,
-        name=name,
+    settings = EvalSettings(
+        ctx.labelled["dir"], ctx.work / "ensemble", models=refs, params=ctx.params, name=name
     )
+    run = run_ensemble_eval(LineageRegistry(ctx.registry.root, lineage), settings)
     accuracy = run.card.metrics_of("val")["accuracy"]
     ctx.log(f"registered {ref_of(run.card)} (val {100 * accuracy:.2f}% out of fold)")
     return run.card

@@ -258,6 +258,7 @@ def _held_card(registry, name: str, key: tuple[str, str]) -> dict[str, Any] | No
 
 def _ensemble(result: ZooResult, say: Callable[[str], None]) -> None:
     from pairzoo.ensemble.pipeline import run_ensemble_eval
+    from pairzoo.ensemble.settings import EvalSettings
     from pairzoo.ensemble.stacking import StackingParams
     from pairzoo.registry import Registry
 
@@ -281,8 +282,7 @@ def _ensemble(result: ZooResult, say: Callable[[str], None]) -> None:
         say("ensemble: already evaluated with these members and settings; kept")
         return
     try:
-        run = run_ensemble_eval(
-            registry,
+        wanted = EvalSettings(
             result.data_dir,
             out,
             models=refs,
@@ -292,6 +292,7 @@ def _ensemble(result: ZooResult, say: Callable[[str], None]) -> None:
             threads=threads,
             estimate_pairs=estimate_pairs,
         )
+        run = run_ensemble_eval(registry, wanted)
     except Exception as exc:  # reported in the summary; the models stay trained and exported
         result.ensemble_status, result.ensemble_error = "failed", describe(exc)
         say(f"ensemble: FAILED: {result.ensemble_error}")
