@@ -8,6 +8,7 @@ from typing import Any
 
 from pairzoo.adapt.inputs import read_json
 from pairzoo.adapt.lineage import SECTION
+from pairzoo.registry import Registry
 from pairzoo.registry.card import Card, ref_of
 
 
@@ -62,7 +63,7 @@ def publish(ctx: Any, report: dict) -> dict[str, Any]:
     return run.card
 
 
-def find_adapted(registry: Any, run_dir: Path) -> Card | None:
+def find_adapted(registry: Registry, run_dir: Path) -> Card | None:
     """The adapted member already exported from `run_dir`, if a killed run got that far."""
     from pairzoo.exporting.run_export import run_key
 

@@ -12,8 +12,10 @@ from typing import Any
 
 import numpy as np
 
+from pairzoo.registry import Registry
 
-def entry_figures(registry: Any, ref: str, targets: Any, scored: list, pairs: int) -> dict:
+
+def entry_figures(registry: Registry, ref: str, targets: Any, scored: list, pairs: int) -> dict:
     """{entry, score_accuracy {file: accuracy}, estimate {file: rows}} of ensemble `ref`."""
     from pairzoo.ensemble.metrics import accuracy
     from pairzoo.ensemble.predict import predict_proba

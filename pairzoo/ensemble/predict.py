@@ -16,11 +16,12 @@ from pairzoo.ensemble.inference import (
 from pairzoo.ensemble.metrics import sigmoid, to_labels
 from pairzoo.ensemble.stacking import predict_booster
 from pairzoo.errors import DataError
+from pairzoo.registry import Registry
 from pairzoo.registry.card import Card
 
 
 def predict_proba(
-    registry: Any,
+    registry: Registry,
     x: np.ndarray,
     ensemble: str | None = None,
     model: str | None = None,

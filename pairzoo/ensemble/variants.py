@@ -17,6 +17,7 @@ from typing import Any
 
 import numpy as np
 
+from pairzoo.registry import Registry
 from pairzoo.registry.card import Card
 
 MODES = ("auto", "always", "never")
@@ -94,7 +95,7 @@ def measure(
     return {name: pairs / max(seconds, 1e-12) for name, seconds in best.items()}
 
 
-def int8_variant(registry: Any, card: Card) -> Card | None:
+def int8_variant(registry: Registry, card: Card) -> Card | None:
     """The latest registered int8 variant made from exactly this fp32 entry, or None."""
     if "quantization" in card or not card.onnx:
         return None

@@ -23,6 +23,7 @@ import numpy as np
 
 from pairzoo.errors import DataError, ExportError
 from pairzoo.exporting.batch_sequence import SEQUENCE
+from pairzoo.registry import Registry
 from pairzoo.registry.card import Card
 
 CALIBRATION_PAIRS = 512
@@ -149,7 +150,7 @@ def sequence_gate(model: Path, x: np.ndarray, logits: np.ndarray) -> list[str]:
 
 
 def quantize_entry(
-    registry: Any,
+    registry: Registry,
     ref: str,
     data_dir: str | Path,
     name: str | None = None,
