@@ -52,7 +52,7 @@ def train_all(as_json, unlabelled, adapt_threshold, **options):
     import json
     from pathlib import Path
 
-    summary = _run(**options)
+    summary = _run(options)
     from pairzoo.zoo.summary import format_summary
 
     click.echo(json.dumps(summary, indent=2) if as_json else format_summary(summary))
@@ -87,7 +87,8 @@ def _adapt_stage(summary, unlabelled, threshold, options) -> None:
         raise SystemExit(1)
 
 
-def _run(zoo_file, profile, data_dir, runs_dir, registry_dir, force, only, no_progress):
+def _run(options: dict):
+    """The zoo the command's options select, trained, exported and ensembled; its summary."""
     from pathlib import Path
 
     from pairzoo.errors import DataError
@@ -98,9 +99,10 @@ def _run(zoo_file, profile, data_dir, runs_dir, registry_dir, force, only, no_pr
     from pairzoo.zoo.spec import load_zoo
     from pairzoo.zoo.summary import build_summary, write_summary
 
+    data_dir, runs_dir = options["data_dir"], options["runs_dir"]
     load_plugins()
-    names = [n.strip() for n in (only or "").split(",") if n.strip()]
-    spec = load_zoo(zoo_file, profile).select(names)
+    names = [n.strip() for n in (options["only"] or "").split(",") if n.strip()]
+    spec = load_zoo(options["zoo_file"], options["profile"]).select(names)
     if not (Path(data_dir) / "train.npz").is_file():
         raise DataError(
             f"data directory '{data_dir}' has no train.npz; make it with "
@@ -110,9 +112,9 @@ def _run(zoo_file, profile, data_dir, runs_dir, registry_dir, force, only, no_pr
         spec,
         data_dir,
         runs_dir,
-        registry_dir or default_registry_dir(),
-        force=force,
-        progress=not no_progress,
+        options["registry_dir"] or default_registry_dir(),
+        force=options["force"],
+        progress=not options["no_progress"],
     )
     curves = write_curves(result.models, runs_dir, spec.settings["min_val_accuracy"])
     summary = build_summary(result, curves)
