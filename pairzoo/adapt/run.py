@@ -174,8 +174,9 @@ class _Context:
         from pairzoo.estimate.shifts import DEFAULT_PAIRS
 
         pairs = (self.parent.get("estimate") or {}).get("generator", {}).get("pairs")
-        figures = entry_figures(self.registry, ref, self.targets, self.scored,
-                                pairs or DEFAULT_PAIRS)  # fmt: skip
+        figures = entry_figures(
+            self.registry, ref, self.targets, self.scored, pairs or DEFAULT_PAIRS
+        )
         for name, rows in figures["estimate"].items():
             row = ensemble_estimate(rows)
             self.log(f"{ref} on {name}: estimated accuracy {100 * row['accuracy']:.2f}% "
@@ -242,7 +243,7 @@ class _Context:
 
     def _member(self, r: int, i: int, source, start_model, pseudo, facts):
         """The member fine-tuned in round `r`, from its run when that finished with this config."""
-        from pairzoo.adapt.finetune import finetune, save_run
+        from pairzoo.adapt.finetune import FinetuneData, finetune, save_run
         from pairzoo.train.config import config_hash
         from pairzoo.train.rundir import load_run
 
@@ -253,10 +254,12 @@ class _Context:
             self.log(f"  {source.card.name}: kept {run_dir}")
             return load_run(run_dir).model
         model = copy.deepcopy(start_model)
-        ft = FinetuneSettings(**{**self.settings.finetune.to_dict(),
-                                 "seed": self.settings.finetune.seed + 1000 * r + i})  # fmt: skip
-        info = finetune(model, config, self.labelled["train"], self.targets.x, pseudo.index,
-                        pseudo.label, ft, self.on_swap, self.generated)  # fmt: skip
+        seed = self.settings.finetune.seed + 1000 * r + i
+        ft = FinetuneSettings(**{**self.settings.finetune.to_dict(), "seed": seed})
+        data = FinetuneData(
+            self.labelled["train"], self.targets.x, pseudo.index, pseudo.label, self.generated
+        )
+        info = finetune(model, config, data, ft, self.on_swap)
         metrics = self._metrics(model, config, info)
         save_run(run_dir, model, config, metrics)
         self.log(f"  {source.card.name}: val {100 * metrics['val']['accuracy']:.2f}% "

@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from pairzoo.errors import PairzooError
+from pairzoo.registry import Registry
 from pairzoo.zoo.progress import Progress
 from pairzoo.zoo.spec import ZooSpec
 from pairzoo.zoo.training import (
@@ -245,7 +246,7 @@ def _export_all(run: ZooRun, outcomes: list[ModelOutcome]) -> None:
         bar.step(f"exported {outcome.name}")
 
 
-def _held_card(registry, name: str, key: tuple[str, str]) -> dict[str, Any] | None:
+def _held_card(registry: Registry, name: str, key: tuple[str, str]) -> dict[str, Any] | None:
     """The newest card of `name` made from the same config and weights, if any."""
     found = None
     for card in registry.list(kind="model"):
