@@ -19,7 +19,7 @@ from pairzoo.ensemble.inference import open_session
 from pairzoo.ensemble.merged_parity import run_merged
 from pairzoo.ensemble.onnx_dims import dim_params
 from pairzoo.ensemble.pipeline import run_ensemble_eval
-from pairzoo.ensemble.predict import predict_proba
+from pairzoo.ensemble.predict import PredictSettings, predict_proba
 from pairzoo.ensemble.settings import EvalSettings, ExportSettings
 from pairzoo.ensemble.stacking import StackingParams
 from pairzoo.errors import ExportError
@@ -118,7 +118,7 @@ def test_one_file_runs_at_every_batch_size_like_the_python_path(zoo, kind):
     assert [b["batch_size"] for b in result.parity.batches] == list(SEQUENCE)
 
     # the written file, in a new session, at each batch size in a row, against the Python path
-    reference, _ = predict_proba(reg, x, ensemble=f"zoo-{kind}")
+    reference, _ = predict_proba(reg, x, PredictSettings(ensemble=f"zoo-{kind}"))
     session = open_session(out.read_bytes())
     for size in SEQUENCE:
         idx = batch_indices(len(x), size)

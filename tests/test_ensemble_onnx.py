@@ -160,9 +160,9 @@ def test_single_file_runs_in_plain_onnxruntime_without_pairzoo(stacked):
     assert proc.stdout.strip() == "ok []"
     got = np.load(tmp / "out.npz")
     loaded = load_ensemble(reg, "stack")
-    from pairzoo.ensemble.predict import predict_proba
+    from pairzoo.ensemble.predict import PredictSettings, predict_proba
 
-    proba, _ = predict_proba(reg, x[:50], ensemble="stack")
+    proba, _ = predict_proba(reg, x[:50], PredictSettings(ensemble="stack"))
     np.testing.assert_allclose(got["probability"], proba, atol=1e-5)
     np.testing.assert_array_equal(got["label"], (proba > 0.5).astype(np.int64))
     assert len(loaded.members) == 3

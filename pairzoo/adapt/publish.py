@@ -8,6 +8,7 @@ from typing import Any
 
 from pairzoo.adapt.inputs import read_json
 from pairzoo.adapt.lineage import SECTION
+from pairzoo.ensemble.settings import EvalSettings
 from pairzoo.registry import Registry
 from pairzoo.registry.card import Card, ref_of
 
@@ -36,7 +37,6 @@ def publish(ctx: Any, report: dict) -> dict[str, Any]:
     the adapted ensemble; returns the ensemble's card."""
     from pairzoo.adapt.lineage import LineageRegistry
     from pairzoo.ensemble.pipeline import run_ensemble_eval
-    from pairzoo.ensemble.settings import EvalSettings
     from pairzoo.exporting import export_run
 
     r = ctx.settings.rounds

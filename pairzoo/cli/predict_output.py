@@ -12,6 +12,7 @@ import click
 from pairzoo.cli.options import int8_option, registry_option
 
 if TYPE_CHECKING:
+    from pairzoo.ensemble.predict import PredictSettings
     from pairzoo.registry import Registry
 
 
@@ -38,44 +39,33 @@ def predict_options(f):
 
 
 @dataclass(frozen=True)
-class PredictSettings:
+class CsvSettings:
     data_file: str  # pairs to label (.npz, keys x and id)
     out_file: str  # the id,label CSV
-    ensemble: str | None = None  # an ensemble entry ("": the latest); None with `model`
-    model: str | None = None  # one registry model, NAME[@VERSION]
-    batch_size: int = 64
-    threads: int = 1
-    int8: str = "auto"
+    entry: PredictSettings  # who predicts (an ensemble, None for the latest, or one model)
     estimate: bool = False  # add the label-free accuracy estimate to the summary
 
 
 def predict_with_options(options: dict[str, Any], ensemble: str | None, model: str | None):
-    """`predict_options`' values (and who predicts) as the CSV and its summary."""
+    """`predict_options`' values (and who predicts: "" is the latest ensemble) as the CSV."""
+    from pairzoo.ensemble.predict import PredictSettings
     from pairzoo.registry import Registry
 
-    o = dict(options)
-    registry, as_json = Registry(o.pop("registry_dir")), o.pop("as_json")
-    write_csv(registry, PredictSettings(ensemble=ensemble, model=model, **o), as_json)
+    o = options
+    entry = PredictSettings(ensemble or None, model, o["batch_size"], o["threads"], o["int8"])
+    settings = CsvSettings(o["data_file"], o["out_file"], entry, o["estimate"])
+    write_csv(Registry(o["registry_dir"]), settings, o["as_json"])
 
 
-def write_csv(registry: Registry, settings: PredictSettings, as_json: bool = False) -> None:
-    """The CSV of one model (`settings.model`) or of an ensemble (`settings.ensemble`, "" for the
-    latest), and its summary on stdout."""
+def write_csv(registry: Registry, settings: CsvSettings, as_json: bool = False) -> None:
+    """The CSV of `settings.entry` (one model, or an ensemble) and its summary on stdout."""
     from pairzoo.data.format import load_split
     from pairzoo.ensemble.metrics import accuracy
     from pairzoo.ensemble.predict import predict_proba, write_predictions
 
     s = settings
     split = load_split(s.data_file)
-    proba, card = predict_proba(
-        registry,
-        split.x,
-        ensemble=s.ensemble or None,
-        model=s.model,
-        batch_size=s.batch_size,
-        threads=s.threads,
-        int8=s.int8,
-    )
+    proba, card = predict_proba(registry, split.x, s.entry)
     labels = write_predictions(s.out_file, split.ids, proba, split.ids)
     summary = {
         "out": s.out_file,
@@ -105,12 +95,11 @@ def write_csv(registry: Registry, settings: PredictSettings, as_json: bool = Fal
     click.echo(line)
 
 
-def _estimate(registry: Registry, s: PredictSettings) -> dict:
+def _estimate(registry: Registry, s: CsvSettings) -> dict:
     """The entry's own row of `pairzoo estimate` for the file (the ensemble's, or the model's)."""
     from pairzoo.estimate.report import EstimateSettings, estimate_files
 
-    wanted = EstimateSettings(
-        [s.data_file], s.ensemble or None, s.model, threads=s.threads, int8=s.int8
-    )
+    e = s.entry
+    wanted = EstimateSettings([s.data_file], e.ensemble, e.model, threads=e.threads, int8=e.int8)
     result = estimate_files(registry, wanted)
     return result["files"][0]["estimates"][-1]

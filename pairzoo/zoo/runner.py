@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from pairzoo.ensemble.settings import EvalSettings
 from pairzoo.errors import PairzooError
 from pairzoo.registry import Registry
 from pairzoo.zoo.progress import Progress
@@ -259,7 +260,6 @@ def _held_card(registry: Registry, name: str, key: tuple[str, str]) -> dict[str,
 
 def _ensemble(result: ZooResult, say: Callable[[str], None]) -> None:
     from pairzoo.ensemble.pipeline import run_ensemble_eval
-    from pairzoo.ensemble.settings import EvalSettings
     from pairzoo.ensemble.stacking import StackingParams
     from pairzoo.registry import Registry
 
