@@ -95,7 +95,7 @@ def _run(options: dict):
     from pairzoo.plugins import load_plugins
     from pairzoo.registry import default_registry_dir
     from pairzoo.zoo.curves import write_curves
-    from pairzoo.zoo.runner import run_zoo
+    from pairzoo.zoo.runner import ZooRunSettings, run_zoo
     from pairzoo.zoo.spec import load_zoo
     from pairzoo.zoo.summary import build_summary, write_summary
 
@@ -108,14 +108,14 @@ def _run(options: dict):
             f"data directory '{data_dir}' has no train.npz; make it with "
             f"`pairzoo data make --out {data_dir}` (or `make data`)"
         )
-    result = run_zoo(
-        spec,
+    settings = ZooRunSettings(
         data_dir,
         runs_dir,
         options["registry_dir"] or default_registry_dir(),
         force=options["force"],
         progress=not options["no_progress"],
     )
+    result = run_zoo(spec, settings)
     curves = write_curves(result.models, runs_dir, spec.settings["min_val_accuracy"])
     summary = build_summary(result, curves)
     write_summary(runs_dir, summary)

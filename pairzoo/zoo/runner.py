@@ -88,30 +88,36 @@ class ZooRun:
     say: Callable[[str], None]
 
 
+@dataclass(frozen=True)
+class ZooRunSettings:
+    """Where a zoo runs, and how: the command line's values beside the zoo file's own."""
+
+    data_dir: str | Path
+    runs_dir: str | Path
+    registry_dir: str | Path
+    force: bool = False  # retrain finished runs too
+    progress: bool = True
+
+
 def run_zoo(
-    spec: ZooSpec,
-    data_dir: str | Path,
-    runs_dir: str | Path,
-    registry_dir: str | Path,
-    force: bool = False,
-    progress: bool = True,
-    echo: Callable[[str], None] | None = None,
+    spec: ZooSpec, settings: ZooRunSettings, echo: Callable[[str], None] | None = None
 ) -> ZooResult:
     """Train, export and ensemble `spec`'s models; returns what happened to each.
 
-    Finished runs whose config hashes the same are kept (``force`` retrains them); an
-    unfinished one is resumed. With ``settings.jobs`` above 1, models train in that many worker
+    Finished runs whose config hashes the same are kept (``settings.force`` retrains them); an
+    unfinished one is resumed. With ``spec.settings["jobs"]`` above 1, models train in that many worker
     processes (which load the plugins of $PAIRZOO_PLUGINS_DIR too). Raises only for problems common to every model; a
     model's own failure is recorded in its outcome.
     """
     start = time.perf_counter()
-    data_dir, runs_dir, registry_dir = Path(data_dir), Path(runs_dir), Path(registry_dir)
+    data_dir, runs_dir = Path(settings.data_dir), Path(settings.runs_dir)
+    registry_dir, force = Path(settings.registry_dir), settings.force
     runs_dir.mkdir(parents=True, exist_ok=True)
     outcomes = [
         ModelOutcome(m.name, m.stage, m.description, runs_dir / m.name) for m in spec.models
     ]
     result = ZooResult(spec, data_dir, runs_dir, registry_dir, outcomes)
-    bar = Progress(total=2 * len(outcomes) + 1, enabled=progress)
+    bar = Progress(total=2 * len(outcomes) + 1, enabled=settings.progress)
     run = ZooRun(spec, data_dir, runs_dir, registry_dir, force, bar, echo or bar.write)
     try:
         t = time.perf_counter()
