@@ -142,7 +142,8 @@ BATCHES = (64, 256, 1024)
 
 
 def sessions(models: dict[str, bytes], macs: dict[str, int], threads: int, spinning: bool):
-    from pairzoo.ensemble.inference import Member, open_session
+    from pairzoo.ensemble.members import Member
+    from pairzoo.runtime.sessions import open_session
 
     return [
         Member(
@@ -156,7 +157,7 @@ def tune(
     models: dict[str, bytes], macs: dict[str, int], x, label: str
 ) -> tuple[tuple, float, dict]:
     """pairs/s of the whole ensemble for every session configuration and batch size."""
-    from pairzoo.ensemble.inference import logit_matrix
+    from pairzoo.runtime.logits import logit_matrix
 
     grid = {}
     print(f"\nonnxruntime {label}, whole ensemble, pairs/s:")
@@ -175,8 +176,8 @@ def tune(
 
 
 def stacked(booster, members, x, batch: int, workers: int):
-    from pairzoo.ensemble.inference import logit_matrix
     from pairzoo.ensemble.stacking import predict_booster
+    from pairzoo.runtime.logits import logit_matrix
 
     return predict_booster(booster, logit_matrix(members, x, batch, workers).logits)
 
@@ -220,7 +221,8 @@ def eager_rate(models, x, batch: int, threads: int) -> Rate:
 
 def auto_pick(fp32_members, int8_members) -> list:
     """What `pairzoo eval --ensemble` picks per member here (mode auto), timed afresh, printed."""
-    from pairzoo.ensemble.variants import FP32, INT8, measure, pick
+    from pairzoo.ensemble.variants import FP32, INT8, pick
+    from pairzoo.runtime.timing import measure
 
     picked = []
     print("\nper-member pick, fp32 vs int8 at batch 64, 1 thread, interleaved (int8/fp32 ratio):")
@@ -244,12 +246,13 @@ def main() -> None:
 
     from pairzoo.data.format import load_data_dir
     from pairzoo.ensemble.evaluate import evaluate
-    from pairzoo.ensemble.inference import DEFAULT_BATCH, logit_matrix, open_session
     from pairzoo.ensemble.members import load_members
     from pairzoo.ensemble.merged_parity import gate_merged, run_merged
     from pairzoo.ensemble.onnx_merge import merge_ensemble
     from pairzoo.ensemble.stacking import StackingParams
     from pairzoo.exporting.quantize import calibration_pairs, quantize_onnx
+    from pairzoo.runtime.logits import DEFAULT_BATCH, logit_matrix
+    from pairzoo.runtime.sessions import open_session
     from pairzoo.train.rundir import load_run
 
     reg, data, runs = ensure_zoo()

@@ -9,7 +9,7 @@ logits. Head to head, best of interleaved rounds, on the same pairs at batch 256
 - PyTorch eager fp32 at 1 and 2 threads (the goal's reference; not with a registry);
 - separate onnxruntime sessions + LightGBM, members in 1 and 2 workers (the Python path);
 - the same in OpenVINO fp32 (and bf16 where the CPU has it), skipped with a reason if absent;
-- the one-file ensemble in each of pairzoo.ensemble.runtimes.FILE_RUNTIMES.
+- the one-file ensemble in each of pairzoo.runtime.backends.FILE_RUNTIMES.
 
 The last line is a JSON record: CPU, date, commit, pairs/s of each and its ratio to eager.
 """
@@ -69,8 +69,8 @@ def random_booster(n_members: int):
 
 
 def separate(files: dict[str, bytes], runtime) -> list:
-    from pairzoo.ensemble.inference import Member
-    from pairzoo.ensemble.runtimes import open_runtime
+    from pairzoo.ensemble.members import Member
+    from pairzoo.runtime.backends import open_runtime
 
     return [
         Member(name, None, "", open_runtime(data, runtime, name)) for name, data in files.items()
@@ -84,7 +84,7 @@ def contenders(files, models, booster) -> dict:
     from benchmarks.bench_ensemble import eager_pass, stacked
     from pairzoo.ensemble.merged_parity import run_merged
     from pairzoo.ensemble.onnx_merge import merge_ensemble
-    from pairzoo.ensemble.runtimes import (
+    from pairzoo.runtime.backends import (
         FILE_RUNTIMES,
         MEMBER_RUNTIMES,
         get_runtime,

@@ -121,8 +121,8 @@ def test_student_is_registered_with_its_teacher_in_the_card(distilled):
 
 def test_report_compares_student_ensemble_and_best_single_consistently(distilled):
     from pairzoo.data.format import load_data_dir
-    from pairzoo.ensemble.metrics import accuracy
     from pairzoo.ensemble.predict import PredictSettings, predict_proba
+    from pairzoo.metrics import accuracy
 
     reg, data, out, output = distilled
     report = json.loads((out / "distill_report.json").read_text())

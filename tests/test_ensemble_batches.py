@@ -15,7 +15,6 @@ import pytest
 from export_fixtures import make_data, train_tiny
 
 from pairzoo.ensemble.export import export_ensemble
-from pairzoo.ensemble.inference import open_session
 from pairzoo.ensemble.merged_parity import run_merged
 from pairzoo.ensemble.onnx_dims import dim_params
 from pairzoo.ensemble.pipeline import run_ensemble_eval
@@ -24,10 +23,11 @@ from pairzoo.ensemble.settings import EvalSettings, ExportSettings
 from pairzoo.ensemble.stacking import StackingParams
 from pairzoo.errors import ExportError
 from pairzoo.exporting import export_run
-from pairzoo.exporting.batch_sequence import SEQUENCE, batch_indices
 from pairzoo.exporting.quantize import quantize_entry
 from pairzoo.plugins import catalog
 from pairzoo.registry import Registry
+from pairzoo.runtime.batches import SEQUENCE, batch_indices
+from pairzoo.runtime.sessions import open_session
 
 BUILTIN = "pairzoo_plugins."
 TINY = {"width_mult": 0.125, "feat_dim": 8, "layers": [1]}

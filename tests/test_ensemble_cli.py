@@ -136,7 +136,7 @@ def test_eval_ensemble_errors_are_one_line(zoo, tmp_path):
 
 
 def test_a_forced_runtime_that_is_not_installed_is_one_line(zoo, tmp_path, monkeypatch):
-    import pairzoo.ensemble.runtimes as runtimes
+    import pairzoo.runtime.backends as runtimes
 
     monkeypatch.setattr(runtimes, "unavailable", lambda runtime, model=None: "not here")
     reg, data, _ = zoo

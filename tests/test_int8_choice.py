@@ -10,8 +10,7 @@ import pytest
 from ensemble_fixtures import make_data_dir, make_pairs, register_tiny_models
 
 from pairzoo.data.format import save_split
-from pairzoo.ensemble.inference import Member
-from pairzoo.ensemble.members import load_ensemble, member_refs
+from pairzoo.ensemble.members import Member, load_ensemble, member_refs
 from pairzoo.ensemble.pipeline import run_ensemble_eval
 from pairzoo.ensemble.settings import EvalSettings
 from pairzoo.ensemble.stacking import StackingParams

@@ -12,8 +12,9 @@ from registry_fixtures import register_tiny, tiny_onnx
 from pairzoo import atomic
 from pairzoo.cli import main
 from pairzoo.errors import RegistryError
-from pairzoo.registry import Registry, default_registry_dir, providers
+from pairzoo.registry import Registry, default_registry_dir
 from pairzoo.registry.card import sha256_file
+from pairzoo.runtime import providers
 
 
 @pytest.fixture

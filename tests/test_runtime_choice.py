@@ -7,13 +7,13 @@ import numpy as np
 import pytest
 from ensemble_fixtures import make_pairs, register_tiny_models, tiny_torch_onnx
 
-import pairzoo.ensemble.runtime_choice as runtime_choice
-import pairzoo.ensemble.runtimes as runtimes
-import pairzoo.ensemble.variants as variants
-from pairzoo.ensemble.inference import split_batch
-from pairzoo.ensemble.runtime_choice import choose_runtime
-from pairzoo.ensemble.runtimes import FILE_RUNTIMES, MEMBER_RUNTIMES, get_runtime, open_runtime
+import pairzoo.runtime.backends as runtimes
+import pairzoo.runtime.choice as runtime_choice
+import pairzoo.runtime.timing as timing
 from pairzoo.errors import ConfigError
+from pairzoo.runtime.backends import FILE_RUNTIMES, MEMBER_RUNTIMES, get_runtime, open_runtime
+from pairzoo.runtime.batches import split_batch
+from pairzoo.runtime.choice import choose_runtime
 
 
 @pytest.fixture(scope="module")
@@ -33,14 +33,14 @@ def no_openvino(monkeypatch):
 
 @pytest.fixture
 def fixed_speeds(monkeypatch):
-    """variants.measure replaced by set speeds; returns (speeds to edit, list of calls)."""
+    """timing.measure replaced by set speeds; returns (speeds to edit, list of calls)."""
     speeds, calls = {}, []
 
     def measure(sessions, feeds=None, **_):
         calls.append(sorted(sessions))
         return {name: speeds.get(name, 100.0) for name in sessions}
 
-    monkeypatch.setattr(variants, "measure", measure)
+    monkeypatch.setattr(timing, "measure", measure)
     return speeds, calls
 
 
@@ -135,7 +135,7 @@ def test_openvino_gives_onnxruntimes_logits(model, batch):
     pytest.importorskip(
         "openvino", reason="openvino is not installed (pip install 'pairzoo[openvino]')"
     )
-    from pairzoo.ensemble.signature import check_signatures
+    from pairzoo.runtime.signature import check_signatures
 
     ort = open_runtime(model, get_runtime("ort"))
     ov = open_runtime(model, get_runtime("openvino-fp32"))

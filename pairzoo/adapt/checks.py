@@ -26,8 +26,8 @@ def label_agreement(a: np.ndarray | None, b: np.ndarray) -> float | None:
 def val_accuracy_oof(logits: np.ndarray, y: np.ndarray, params) -> float:
     """The LightGBM stacker's out-of-fold val accuracy, scored as `pairzoo eval --ensemble` does."""
     from pairzoo.ensemble.folds import out_of_fold, stratified_folds
-    from pairzoo.ensemble.metrics import accuracy
     from pairzoo.ensemble.stacking import LGBMStacker
+    from pairzoo.metrics import accuracy
 
     y = np.asarray(y, dtype=np.int64)
     folds = stratified_folds(y, params.folds, params.seed, what="val")

@@ -302,8 +302,8 @@ class _Context:
             swap_agreement,
             val_accuracy_oof,
         )
-        from pairzoo.ensemble.metrics import accuracy
         from pairzoo.ensemble.stacking import LGBMStacker, predict_booster
+        from pairzoo.metrics import accuracy
 
         val_y = self.labelled["val"].y
         val = _logits(models, self.labelled["val"].x)

@@ -8,6 +8,7 @@ from typing import Any
 
 import numpy as np
 
+from pairzoo.data.format import read_unlabelled
 from pairzoo.errors import DataError
 
 
@@ -45,18 +46,3 @@ def load_targets(paths: list[str | Path]) -> Targets:
             {"name": path.name, "path": str(path), "sha256": digest, "pairs": len(split.x)}
         )
     return Targets(np.concatenate(parts), files)
-
-
-def read_unlabelled(path: str | Path):
-    """The pairs and ids of one pair file as a PairSplit; its labels, if any, are never read."""
-    from pairzoo.data.format import PairSplit, validate_split
-    from pairzoo.data.npz import read_arrays
-
-    path = Path(path)
-    if not path.is_file():
-        raise DataError(f"{path}: no such file, expected a pair file (.npz with keys x, id)")
-    arrays = read_arrays(path, ["x", "id"])  # only these keys: labels stay unread
-    for key in ("x", "id"):
-        if key not in arrays:
-            raise DataError(f"{path}: key '{key}' is missing, expected keys x, id")
-    return validate_split(PairSplit(arrays["x"], arrays["id"], path=path), str(path))

@@ -21,7 +21,7 @@ if TYPE_CHECKING:
     from pairzoo.ensemble.settings import EvalSettings, ExportSettings
     from pairzoo.registry import Registry
 
-# onnxruntime's batch (pairzoo.ensemble.inference.DEFAULT_BATCH), not PyTorch's
+# onnxruntime's batch (pairzoo.runtime.logits.DEFAULT_BATCH), not PyTorch's
 ONNX_BATCH = 64
 
 

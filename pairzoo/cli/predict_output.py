@@ -60,8 +60,8 @@ def predict_with_options(options: dict[str, Any], ensemble: str | None, model: s
 def write_csv(registry: Registry, settings: CsvSettings, as_json: bool = False) -> None:
     """The CSV of `settings.entry` (one model, or an ensemble) and its summary on stdout."""
     from pairzoo.data.format import load_split
-    from pairzoo.ensemble.metrics import accuracy
     from pairzoo.ensemble.predict import predict_proba, write_predictions
+    from pairzoo.metrics import accuracy
 
     s = settings
     split = load_split(s.data_file)

@@ -176,3 +176,15 @@ def load_data_dir(data_dir: str | os.PathLike, split: str) -> PairSplit:
                 raise DataError(f"{path}: key 'y' disagrees with {csv}")
             data.y = y
     return data
+
+
+def read_unlabelled(path: str | Path) -> PairSplit:
+    """The pairs and ids of one pair file as a PairSplit; its labels, if any, are never read."""
+    path = Path(path)
+    if not path.is_file():
+        raise DataError(f"{path}: no such file, expected a pair file (.npz with keys x, id)")
+    arrays = read_arrays(path, ["x", "id"])  # only these keys: labels stay unread
+    for key in ("x", "id"):
+        if key not in arrays:
+            raise DataError(f"{path}: key '{key}' is missing, expected keys x, id")
+    return validate_split(PairSplit(arrays["x"], arrays["id"], path=path), str(path))

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from pairzoo.ensemble.signature import check_signatures
 from pairzoo.errors import DataError
 from pairzoo.registry.card import Card
+from pairzoo.runtime.signature import check_signatures
 
 
 def check_image_shape(ref: str, inputs: list, pair_shape: tuple[int, int], data_dir) -> None:

@@ -12,8 +12,9 @@ from typing import Any
 import numpy as np
 
 from pairzoo.distill.teacher import ensemble_proba
-from pairzoo.ensemble.inference import DEFAULT_BATCH, Member, logit_matrix
-from pairzoo.ensemble.metrics import accuracy, sigmoid
+from pairzoo.ensemble.members import Member
+from pairzoo.metrics import accuracy, sigmoid
+from pairzoo.runtime.logits import DEFAULT_BATCH, logit_matrix
 
 SPEED_PAIRS = 2000
 VAL_NOTE = (

@@ -269,8 +269,8 @@ def _report(run: DistillRun, metrics: dict, card: dict | None, record: dict) -> 
 
 def _student_member(reg, card, out: Path, metrics: dict, threads: int, tmp: Path):
     """The registered student (hash-checked), else the run exported to a temporary ONNX file."""
-    from pairzoo.ensemble.inference import Member, open_session
-    from pairzoo.ensemble.members import load_member
+    from pairzoo.ensemble.members import Member, load_member
+    from pairzoo.runtime.sessions import open_session
 
     if card is not None:
         return load_member(reg, entry_ref(card), threads)

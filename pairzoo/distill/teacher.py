@@ -17,10 +17,10 @@ from typing import Any
 
 import numpy as np
 
-from pairzoo.ensemble.inference import DEFAULT_BATCH, logit_matrix
 from pairzoo.ensemble.stacking import predict_booster
 from pairzoo.errors import RunError
 from pairzoo.registry.card import ref_of
+from pairzoo.runtime.logits import DEFAULT_BATCH, logit_matrix
 
 LOGITS_FILE = "teacher_logits.npy"
 RECORD_FILE = "teacher.json"

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from pairzoo.ensemble.metrics import sigmoid, to_labels
+from pairzoo.metrics import sigmoid, to_labels
 
 
 class SingleModel:

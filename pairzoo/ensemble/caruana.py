@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from pairzoo.ensemble.metrics import sigmoid
+from pairzoo.metrics import sigmoid
 
 _EPS = 1e-7
 

@@ -8,18 +8,7 @@ from typing import Any
 from pairzoo.ensemble.evaluate import Evaluation
 from pairzoo.ensemble.members import META_LEARNER
 from pairzoo.registry import Registry
-
-ENSEMBLE_SIGNATURE: dict[str, Any] = {
-    "inputs": [
-        {"name": "xa", "dtype": "float32", "shape": ["N", 1, 28, 28]},
-        {"name": "xb", "dtype": "float32", "shape": ["N", 1, 28, 28]},
-    ],
-    "outputs": [
-        {"name": "probability", "dtype": "float32", "shape": ["N"]},
-        {"name": "label", "dtype": "int64", "shape": ["N"]},
-    ],
-    "meta_learner_input": "member logits (N, members) in the order of 'members'",
-}
+from pairzoo.runtime.signature import ENSEMBLE_SIGNATURE
 
 
 def ensemble_card(

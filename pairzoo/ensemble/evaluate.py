@@ -24,10 +24,11 @@ from pairzoo.ensemble.baselines import (
 )
 from pairzoo.ensemble.caruana import CaruanaSelection
 from pairzoo.ensemble.folds import Combiner, out_of_fold, stratified_folds
-from pairzoo.ensemble.inference import DEFAULT_BATCH, LogitMatrix, Member, logit_matrix
-from pairzoo.ensemble.metrics import classification_metrics
+from pairzoo.ensemble.members import Member
 from pairzoo.ensemble.stacking import LGBMStacker, StackingParams
 from pairzoo.errors import DataError
+from pairzoo.metrics import classification_metrics
+from pairzoo.runtime.logits import DEFAULT_BATCH, LogitMatrix, logit_matrix
 
 STACKER = LGBMStacker.name
 

@@ -4,8 +4,8 @@ The Python path is the one `pairzoo predict --ensemble` takes: one onnxruntime s
 member, then the LightGBM booster. The single file, in one session, at batch sizes 1, 7, 512,
 1024 and 300 in a row and then over all of val, must give identical labels and probabilities
 within 1e-5, else nothing is written (pairzoo.ensemble.merged_parity). The file is gated in the
-onnxruntime session options measured fastest for it on this CPU (pairzoo.ensemble.runtime_choice,
-candidates pairzoo.ensemble.runtimes.FILE_RUNTIMES), and the options are written into it
+onnxruntime session options measured fastest for it on this CPU (pairzoo.runtime.choice,
+candidates pairzoo.runtime.backends.FILE_RUNTIMES), and the options are written into it
 (metadata ``pairzoo_runtime``) so whoever opens it can use them.
 """
 
@@ -18,17 +18,20 @@ from typing import Any
 
 import numpy as np
 
-from pairzoo.ensemble.inference import logit_matrix
 from pairzoo.ensemble.members import LoadedEnsemble, load_ensemble
 from pairzoo.ensemble.merged_parity import Parity, gate_merged
 from pairzoo.ensemble.onnx_merge import merge_ensemble
-from pairzoo.ensemble.settings import TOLERANCE, ExportSettings
+from pairzoo.ensemble.settings import ExportSettings
 from pairzoo.ensemble.stacking import predict_booster
 from pairzoo.errors import ExportError, PairzooError
 from pairzoo.registry import Registry
 from pairzoo.registry.card import Card
+from pairzoo.runtime.gate import ONE_FILE_PROBABILITY
+from pairzoo.runtime.logits import logit_matrix
 
 __all__ = ["TOLERANCE", "EnsembleExport", "ExportSettings", "build_onnx", "export_ensemble"]
+
+TOLERANCE = ONE_FILE_PROBABILITY
 
 
 @dataclass
@@ -37,7 +40,7 @@ class EnsembleExport:
     ref: str
     parity: Parity
     bytes: int
-    runtime: dict  # the session options the file was measured fastest with (runtime_choice)
+    runtime: dict  # the session options the file was measured fastest with (runtime.choice)
 
 
 def default_path(card: Card, export_dir: str | Path = "export") -> Path:
@@ -71,9 +74,9 @@ def export_ensemble(
     gate the file on val in them (pairzoo.ensemble.merged_parity), write it atomically if it
     passes."""
     from pairzoo.atomic import write_bytes
-    from pairzoo.ensemble.inference import split_batch
-    from pairzoo.ensemble.runtime_choice import choose_runtime
-    from pairzoo.ensemble.runtimes import BASELINE, FILE_RUNTIMES
+    from pairzoo.runtime.backends import BASELINE, FILE_RUNTIMES
+    from pairzoo.runtime.batches import split_batch
+    from pairzoo.runtime.choice import choose_runtime
 
     s = settings
     runtime, batch_size, threads = s.runtime, s.batch_size, s.threads

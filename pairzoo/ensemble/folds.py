@@ -13,8 +13,8 @@ from typing import Any, Protocol
 
 import numpy as np
 
-from pairzoo.ensemble.metrics import accuracy
 from pairzoo.errors import DataError
+from pairzoo.metrics import accuracy
 
 
 class Combiner(Protocol):

@@ -3,17 +3,43 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
-from pairzoo.ensemble.inference import DEFAULT_THREADS, Member, open_session
-from pairzoo.ensemble.signature import check_signatures
 from pairzoo.ensemble.variants import int8_variant
 from pairzoo.errors import RegistryError
 from pairzoo.registry import Registry
-from pairzoo.registry.card import Card, ref_of
+from pairzoo.registry.card import Card, format_ref, ref_of
+from pairzoo.runtime.sessions import DEFAULT_THREADS, open_session
+from pairzoo.runtime.signature import check_signatures
 
 META_LEARNER = "meta_learner.txt"
+
+
+@dataclass
+class Member:
+    """One base model ready to run: its identity and an onnxruntime session."""
+
+    name: str
+    version: int | None
+    sha256: str
+    session: Any
+    output: str = ""
+    macs_per_pair: int | None = None
+    card: dict = field(default_factory=dict)
+    variant: dict | None = None  # fp32 or int8, and why (pairzoo.ensemble.variants)
+    choice: Any = None  # the variants.Choice behind `variant`
+    runtime: Any = (
+        None  # the runtime.choice.RuntimeChoice it runs in (None: onnxruntime's defaults)
+    )
+
+    def __post_init__(self) -> None:
+        if not self.output:
+            self.output = self.session.get_outputs()[0].name
+
+    @property
+    def ref(self) -> str:
+        return format_ref(self.name, self.version)
 
 
 def member_refs(registry: Registry, models: Sequence[str] | None) -> list[str]:
@@ -86,7 +112,7 @@ def load_members(
     runtime: str = "ort",
 ) -> list[Member]:
     """The members `refs`, each as its faster variant here (`int8`: auto|always|never), in the
-    runtime `runtime` picks (auto, or a name of pairzoo.ensemble.runtimes.MEMBER_RUNTIMES)."""
+    runtime `runtime` picks (auto, or a name of pairzoo.runtime.backends.MEMBER_RUNTIMES)."""
     members = [
         with_runtime(
             registry,
@@ -136,10 +162,10 @@ def with_variant(
 
 
 def with_runtime(registry: Registry, member: Member, threads: int, mode: str) -> Member:
-    """`member` in the runtime `mode` picks (pairzoo.ensemble.runtime_choice), recorded in
+    """`member` in the runtime `mode` picks (pairzoo.runtime.choice), recorded in
     `.runtime`; onnxruntime's defaults keep the session it has."""
-    from pairzoo.ensemble.runtime_choice import RuntimeChoice, choose_runtime
-    from pairzoo.ensemble.runtimes import BASELINE, MEMBER_RUNTIMES
+    from pairzoo.runtime.backends import BASELINE, MEMBER_RUNTIMES
+    from pairzoo.runtime.choice import RuntimeChoice, choose_runtime
 
     if mode == BASELINE:
         member.runtime = RuntimeChoice(mode, BASELINE, None, threads=threads)

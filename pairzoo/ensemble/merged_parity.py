@@ -1,7 +1,7 @@
 """The one-file ensemble's gate: the file against the Python path, at several batch sizes in a row.
 
 The Python path is one onnxruntime session per member, then the LightGBM booster. The file runs
-in one session, first at each size of pairzoo.exporting.batch_sequence.SEQUENCE (1, 7, 512, 1024,
+in one session, first at each size of pairzoo.runtime.batches.SEQUENCE (1, 7, 512, 1024,
 300: a larger batch after a smaller one, then a smaller one), then over every val pair at the
 export's batch size. Every run must give the Python path's labels and probabilities within the
 tolerance; an onnxruntime error in any of them fails the gate.
@@ -15,7 +15,9 @@ from typing import Any
 
 import numpy as np
 
-from pairzoo.exporting.batch_sequence import SEQUENCE, batch_indices
+from pairzoo.metrics import to_labels
+from pairzoo.runtime.batches import SEQUENCE, batch_indices, split_batch
+from pairzoo.runtime.gate import ONE_FILE_PROBABILITY, Gate, max_abs_diff
 
 
 @dataclass
@@ -36,11 +38,8 @@ class Parity:
 
     @property
     def ok(self) -> bool:
-        runs = [{"label_mismatches": self.label_mismatches, "max_abs_diff": self.max_abs_diff}]
-        return not self.errors and all(
-            r["label_mismatches"] == 0 and r["max_abs_diff"] <= self.tolerance  # NaN fails
-            for r in [*runs, *self.batches]
-        )
+        every_pair = {"label_mismatches": self.label_mismatches, "max_abs_diff": self.max_abs_diff}
+        return Gate(self.tolerance, [every_pair, *self.batches], self.errors).ok
 
     def describe(self) -> str:
         text = (
@@ -58,8 +57,6 @@ class Parity:
 
 def run_merged(session: Any, x: np.ndarray, batch_size: int = 256) -> tuple[np.ndarray, np.ndarray]:
     """(probability, label) of the one-file ensemble over uint8 pairs `x`."""
-    from pairzoo.ensemble.inference import split_batch
-
     probas, labels = [], []
     for start in range(0, len(x), batch_size):
         xa, xb = split_batch(x[start : start + batch_size])
@@ -70,14 +67,15 @@ def run_merged(session: Any, x: np.ndarray, batch_size: int = 256) -> tuple[np.n
 
 
 def check_parity(
-    proba_ref: np.ndarray, proba: np.ndarray, label: np.ndarray, tolerance: float = 1e-5
+    proba_ref: np.ndarray,
+    proba: np.ndarray,
+    label: np.ndarray,
+    tolerance: float = ONE_FILE_PROBABILITY,
 ) -> Parity:
-    from pairzoo.ensemble.metrics import to_labels
-
     return Parity(
         pairs=len(proba_ref),
         label_mismatches=int(np.sum(to_labels(proba_ref) != label)),
-        max_abs_diff=_max_abs(proba_ref, proba),
+        max_abs_diff=max_abs_diff(proba_ref, proba),
         tolerance=tolerance,
     )
 
@@ -86,13 +84,11 @@ def gate_merged(
     session: Any,
     x: np.ndarray,
     proba_ref: np.ndarray,
-    tolerance: float = 1e-5,
+    tolerance: float = ONE_FILE_PROBABILITY,
     batch_size: int = 256,
     sizes: Sequence[int] = SEQUENCE,
 ) -> Parity:
     """Run the file in `session` at each of `sizes`, then over all of `x`; compare with `proba_ref`."""
-    from pairzoo.ensemble.metrics import to_labels
-
     batches, errors = [], []
     for size in sizes:
         idx = batch_indices(len(x), size)
@@ -105,7 +101,7 @@ def gate_merged(
             {
                 "batch_size": size,
                 "label_mismatches": int(np.sum(to_labels(proba_ref[idx]) != label)),
-                "max_abs_diff": _max_abs(proba_ref[idx], proba),
+                "max_abs_diff": max_abs_diff(proba_ref[idx], proba),
             }
         )
     try:
@@ -116,10 +112,3 @@ def gate_merged(
     parity = check_parity(proba_ref, proba, label, tolerance)
     parity.batches, parity.errors = batches, errors
     return parity
-
-
-def _max_abs(a: np.ndarray, b: np.ndarray) -> float:
-    if not len(a):
-        return 0.0
-    diff = np.abs(np.asarray(a, np.float64) - np.asarray(b, np.float64))
-    return float(diff.max()) if np.all(np.isfinite(diff)) else float("nan")

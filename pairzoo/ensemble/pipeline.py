@@ -8,7 +8,6 @@ from typing import Any
 
 from pairzoo.ensemble.entry import save_and_register
 from pairzoo.ensemble.evaluate import Evaluation, evaluate
-from pairzoo.ensemble.inference import default_workers
 from pairzoo.ensemble.leaderboard import format_table
 from pairzoo.ensemble.members import load_members, member_refs
 from pairzoo.ensemble.plots import write_plots
@@ -16,6 +15,7 @@ from pairzoo.ensemble.report import build_report, write_report
 from pairzoo.ensemble.settings import EvalSettings
 from pairzoo.errors import DataError
 from pairzoo.registry import Registry
+from pairzoo.runtime.sessions import default_workers
 
 
 @dataclass
@@ -31,7 +31,7 @@ def run_ensemble_eval(registry: Registry, settings: EvalSettings) -> EnsembleRun
     """Evaluate `settings.models` (default: the latest version of every model), write the report.
 
     A member with an int8 variant runs as the one `settings.int8` (auto|always|never) picks on
-    this CPU, each member in the runtime `settings.runtime` picks (pairzoo.ensemble.runtime_choice).
+    this CPU, each member in the runtime `settings.runtime` picks (pairzoo.runtime.choice).
     `settings.estimate_pairs` > 0: the card records a label-free estimate's calibration, made on
     that many generated pairs per shift with the saved meta-learner (pairzoo.estimate).
     """

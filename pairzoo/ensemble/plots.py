@@ -8,7 +8,7 @@ import numpy as np
 
 from pairzoo.atomic import atomic_open
 from pairzoo.ensemble.evaluate import Evaluation
-from pairzoo.ensemble.metrics import to_labels
+from pairzoo.metrics import to_labels
 
 PLOTS = {
     "confusion": "confusion_matrix.png",

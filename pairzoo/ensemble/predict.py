@@ -8,17 +8,13 @@ from typing import Any
 
 import numpy as np
 
-from pairzoo.ensemble.inference import (
-    DEFAULT_BATCH,
-    DEFAULT_THREADS,
-    default_workers,
-    logit_matrix,
-)
-from pairzoo.ensemble.metrics import sigmoid, to_labels
 from pairzoo.ensemble.stacking import predict_booster
 from pairzoo.errors import DataError
+from pairzoo.metrics import sigmoid, to_labels
 from pairzoo.registry import Registry
 from pairzoo.registry.card import Card
+from pairzoo.runtime.logits import DEFAULT_BATCH, logit_matrix
+from pairzoo.runtime.sessions import DEFAULT_THREADS, default_workers
 
 
 @dataclass(frozen=True)

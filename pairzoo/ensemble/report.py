@@ -12,7 +12,7 @@ from pairzoo import __version__
 from pairzoo.atomic import write_json, write_text
 from pairzoo.ensemble.evaluate import Evaluation
 from pairzoo.ensemble.leaderboard import leaderboard_rows, markdown_table
-from pairzoo.ensemble.metrics import classification_metrics, sigmoid
+from pairzoo.metrics import classification_metrics, sigmoid
 from pairzoo.registry.card import format_ref
 
 

@@ -11,10 +11,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from pairzoo.ensemble.inference import DEFAULT_BATCH, DEFAULT_THREADS
 from pairzoo.ensemble.stacking import StackingParams
-
-TOLERANCE = 1e-5  # the single file's probabilities against the Python path's
+from pairzoo.runtime.gate import ONE_FILE_PROBABILITY
+from pairzoo.runtime.logits import DEFAULT_BATCH
+from pairzoo.runtime.sessions import DEFAULT_THREADS
 
 
 @dataclass(frozen=True)
@@ -28,7 +28,7 @@ class EvalSettings:
     threads: int = DEFAULT_THREADS  # onnxruntime intra-op threads per member
     register: bool = True
     int8: str = "auto"  # auto | always | never: members with an int8 variant
-    runtime: str = "ort"  # auto or one of pairzoo.ensemble.runtimes.MEMBER_RUNTIMES
+    runtime: str = "ort"  # auto or one of pairzoo.runtime.backends.MEMBER_RUNTIMES
     estimate_pairs: int = 0  # > 0: the card records an estimate calibrated on that many pairs
 
 
@@ -36,8 +36,8 @@ class EvalSettings:
 class ExportSettings:
     ref: str | None = None  # the ensemble entry; None: the latest
     out: str | Path | None = None  # the ONNX file; None: export/NAME-VERSION.onnx
-    tolerance: float = TOLERANCE
+    tolerance: float = ONE_FILE_PROBABILITY  # the file's probabilities against Python's
     batch_size: int = DEFAULT_BATCH
     threads: int = DEFAULT_THREADS
     int8: str = "auto"  # members with an int8 variant: the one this picks on this CPU
-    runtime: str = "auto"  # auto or one of pairzoo.ensemble.runtimes.FILE_RUNTIMES
+    runtime: str = "auto"  # auto or one of pairzoo.runtime.backends.FILE_RUNTIMES

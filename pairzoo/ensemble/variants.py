@@ -15,15 +15,12 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-import numpy as np
-
 from pairzoo.registry import Registry
 from pairzoo.registry.card import Card
+from pairzoo.runtime import timing
 
 MODES = ("auto", "always", "never")
 MIN_GAIN = 1.10  # int8 costs a little accuracy: a near-tie (or noise) goes to fp32
-ROUNDS = 9
-BATCH = 64
 FP32, INT8 = "fp32", "int8"
 
 
@@ -66,35 +63,6 @@ def pick(mode: str, speeds: dict[str, float] | None, has_int8: bool) -> str:
     return pick_faster(mode, speeds, FP32, INT8, MIN_GAIN) if has_int8 else FP32
 
 
-def calibration_feeds(batch: int = BATCH, seed: int = 0) -> dict[str, np.ndarray]:
-    """A fixed batch of pairs: convolution speed does not depend on the pixel values."""
-    from pairzoo.ensemble.inference import split_batch
-
-    x = np.random.default_rng(seed).integers(0, 256, size=(batch, 28, 56), dtype=np.uint8)
-    xa, xb = split_batch(x)
-    return {"xa": xa, "xb": xb}
-
-
-def measure(
-    sessions: dict[str, Any],
-    feeds: dict[str, np.ndarray] | None = None,
-    rounds: int = ROUNDS,
-    clock: Callable[[], float] = time.perf_counter,
-) -> dict[str, float]:
-    """Pairs/s of each session on `feeds`, run in turns (so both see the same load), best round."""
-    feeds = feeds or calibration_feeds()
-    pairs = len(next(iter(feeds.values())))
-    for session in sessions.values():
-        session.run(None, feeds)  # warm-up: first runs allocate and pick kernels
-    best = dict.fromkeys(sessions, float("inf"))
-    for _ in range(rounds):
-        for name, session in sessions.items():
-            start = clock()
-            session.run(None, feeds)
-            best[name] = min(best[name], clock() - start)
-    return {name: pairs / max(seconds, 1e-12) for name, seconds in best.items()}
-
-
 def int8_variant(registry: Registry, card: Card) -> Card | None:
     """The latest registered int8 variant made from exactly this fp32 entry, or None."""
     if "quantization" in card or not card.onnx:
@@ -132,13 +100,11 @@ def choose(
     import onnxruntime
 
     machine = (cpu or this_cpu()).key()
-    key = (
-        f"{fp32.sha256}:{int8.sha256}:threads={threads}:batch={BATCH}:ort={onnxruntime.__version__}"
-    )
+    key = f"{fp32.sha256}:{int8.sha256}:threads={threads}:batch={timing.BATCH}:ort={onnxruntime.__version__}"
     path = cache or speed_cache.cache_path()
     speeds = speed_cache.lookup(path, machine, key)
     cached = speeds is not None
     if speeds is None and mode == "auto":
-        speeds = measure({FP32: fp32.session, INT8: int8.session}, clock=clock)
+        speeds = timing.measure({FP32: fp32.session, INT8: int8.session}, clock=clock)
         speed_cache.store(path, machine, key, speeds)
     return Choice(mode, pick(mode, speeds, True), speeds, cached)

@@ -31,8 +31,8 @@ class EntryRunner:
     threads: int = 1
 
     def __call__(self, x: np.ndarray) -> Outputs:
-        from pairzoo.ensemble.inference import logit_matrix
         from pairzoo.ensemble.predict import ensemble_outputs as run_ensemble
+        from pairzoo.runtime.logits import logit_matrix
 
         if self.booster is None:
             (member,) = self.members

@@ -23,8 +23,9 @@ class EstimateSettings:
 
 
 def estimate_files(registry: Registry, settings: EstimateSettings) -> dict[str, Any]:
-    """Estimates for every pair file in `settings.files`, by the entry and (an ensemble) each member."""
-    from pairzoo.adapt.targets import read_unlabelled
+    """Estimates for every pair file in `settings.files`, by the entry and (an ensemble) each
+    member."""
+    from pairzoo.data.format import read_unlabelled
     from pairzoo.estimate.entry import entry_calibration, estimate_pairs, open_entry
 
     s = settings

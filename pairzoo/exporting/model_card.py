@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from pairzoo.registry.card import MODEL_SIGNATURE
+from pairzoo.runtime.signature import MODEL_SIGNATURE
 
 ONNX_NAME = "model.onnx"
 _META_KEYS = ("source", "seed", "severity", "rule", "adjacent", "sizes", "created")

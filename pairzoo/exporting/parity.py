@@ -1,7 +1,7 @@
 """The parity gate: onnxruntime against PyTorch on real validation pairs, at several batch sizes.
 
 Each batch is one onnxruntime call, in one session, at the sizes of
-pairzoo.exporting.batch_sequence.SEQUENCE in order, so the dynamic batch axis is proven by running
+pairzoo.runtime.batches.SEQUENCE in order, so the dynamic batch axis is proven by running
 it, with a larger batch after a smaller one and a smaller after a larger. A batch larger than the
 validation split repeats its pairs (the report says so). The swap check runs
 the exported model on (xb, xa) too, as one batch of the largest size: its parity with PyTorch is
@@ -12,11 +12,15 @@ reported over every distinct pair.
 from __future__ import annotations
 
 import numpy as np
+import onnxruntime as ort
+import torch
 
 from pairzoo.errors import ExportError
-from pairzoo.exporting.batch_sequence import SEQUENCE, batch_indices
+from pairzoo.runtime.batches import SEQUENCE, batch_indices
+from pairzoo.runtime.gate import EXPORT_LOGITS, Gate, max_abs_diff
+from pairzoo.runtime.sessions import ORT_DEFAULT_THREADS, open_session
 
-TOLERANCE = 1e-4
+TOLERANCE = EXPORT_LOGITS
 BATCH_SIZES = SEQUENCE
 SWAP_REFERENCE_PAIRS = 256  # PyTorch is ~3x slower than onnxruntime on CPU: a subset suffices
 _TORCH_CHUNK = 256
@@ -35,20 +39,12 @@ def run_parity(
     The report (a JSON-able dict) has passed, tolerance, provider, pairs_available,
     repeated_pairs, batches [{batch_size, max_abs_diff, repeated}], swap {...} and note.
     """
-    import onnxruntime as ort
-
     n = len(xa)
     if n == 0:
         raise ValueError("no validation pairs to check parity on")
     try:
-        options = ort.SessionOptions()
-        # Busy-waiting threads stall on a shared machine; the gate needs no spinning.
-        options.add_session_config_entry("session.intra_op.allow_spinning", "0")
-        # A wrong output shape is the gate's finding, reported first; not a raw warning before it.
-        options.log_severity_level = 3
-        session = ort.InferenceSession(
-            str(onnx_path), sess_options=options, providers=["CPUExecutionProvider"]
-        )
+        # onnxruntime's own thread count; no spinning, and no warning before the gate's finding
+        session = open_session(str(onnx_path), threads=ORT_DEFAULT_THREADS, inter_op=0)
     except Exception as exc:  # onnxruntime raises its own untyped errors
         raise ExportError(f"{onnx_path}: onnxruntime cannot load the export ({exc})") from exc
     biggest = max(batch_sizes)
@@ -58,7 +54,7 @@ def run_parity(
     for size in batch_sizes:
         idx = batch_indices(n, size)
         outputs[size] = _ort_logits(session, xa[idx], xb[idx], problems, f"batch {size}")
-        diff = _max_abs(outputs[size], ref_ab[idx % unique])
+        diff = max_abs_diff(outputs[size], ref_ab[idx % unique])
         batches.append({"batch_size": size, "max_abs_diff": diff, "repeated": size > n})
     idx = batch_indices(n, biggest)
     ort_ba = _ort_logits(session, xb[idx], xa[idx], problems, f"swapped batch {biggest}")
@@ -67,14 +63,12 @@ def run_parity(
     swap = {
         "batch_size": biggest,
         "reference_pairs": checked,
-        "max_abs_diff": _max_abs(ort_ba[:checked], ref_ba),
+        "max_abs_diff": max_abs_diff(ort_ba[:checked], ref_ba),
         # the biggest batch starts with every distinct pair once
         **_swap_behaviour(outputs[biggest][:unique], ort_ba[:unique]),
     }
-    diffs = [b["max_abs_diff"] for b in batches] + [swap["max_abs_diff"]]
-    passed = not problems and all(d <= tolerance for d in diffs)  # NaN fails too
     return {
-        "passed": passed,
+        "passed": Gate(tolerance, [*batches, swap], problems).ok,
         "tolerance": tolerance,
         "dtype": "float32",
         "provider": session.get_providers()[0],
@@ -89,8 +83,6 @@ def run_parity(
 
 
 def _torch_logits(model, xa: np.ndarray, xb: np.ndarray) -> np.ndarray:
-    import torch
-
     parts = []
     with torch.no_grad():
         for i in range(0, len(xa), _TORCH_CHUNK):
@@ -111,11 +103,6 @@ def _ort_logits(session, xa, xb, problems: list[str], what: str) -> np.ndarray:
         problems.append(f"{what}: output {out.dtype} {out.shape}, expected float32 ({len(xa)},)")
         out = np.full(len(xa), np.nan, np.float32) if out.size != len(xa) else out.reshape(-1)
     return out.astype(np.float32, copy=False)
-
-
-def _max_abs(a: np.ndarray, b: np.ndarray) -> float:
-    diff = np.abs(a.astype(np.float64) - b.astype(np.float64))
-    return float("nan") if not np.all(np.isfinite(diff)) else float(diff.max())
 
 
 def _swap_behaviour(l_ab: np.ndarray, l_ba: np.ndarray) -> dict:

@@ -6,7 +6,7 @@ plain MinMax let rare outliers stretch the ranges and cost up to 10 points of va
 width 0.25), the percentile none. The variant is registered only if its val accuracy is at most
 ``max_drop`` (0.5 points) below the fp32 model's, both measured through onnxruntime, and if the
 int8 file, in one session, gives the same logits at batch sizes 1, 7, 512, 1024 and 300 in a row
-as at the measuring batch size (pairzoo.exporting.batch_sequence).
+as at the measuring batch size (pairzoo.runtime.batches).
 """
 
 from __future__ import annotations
@@ -22,15 +22,19 @@ from typing import Any
 import numpy as np
 
 from pairzoo.errors import DataError, ExportError
-from pairzoo.exporting.batch_sequence import SEQUENCE
+from pairzoo.metrics import classification_metrics, sigmoid
 from pairzoo.registry import Registry
 from pairzoo.registry.card import Card
+from pairzoo.runtime.batches import SEQUENCE, sequence_problems
+from pairzoo.runtime.gate import BATCH_SEQUENCE
+from pairzoo.runtime.logits import session_logits
+from pairzoo.runtime.sessions import open_session
 
 CALIBRATION_PAIRS = 512
 CALIBRATION_BATCH = 64
 CALIBRATION = {"method": "Percentile", "percentile": 99.99}
 MAX_DROP = 0.005
-SEQUENCE_TOLERANCE = 1e-4  # logits of the same pairs at different batch sizes
+SEQUENCE_TOLERANCE = BATCH_SEQUENCE
 
 
 class _PairReader:
@@ -124,18 +128,13 @@ def _needs_reduced_range() -> bool:
 
 def logits_of(model: Path, x: np.ndarray) -> np.ndarray:
     """Logits of the ONNX pair model at `model` on uint8 pairs `x`, in a session of its own."""
-    from pairzoo.ensemble.inference import Member, logit_matrix, open_session
-
-    session = open_session(str(model))
-    return logit_matrix([Member("m", None, "", session)], x).logits[:, 0]
+    return session_logits(open_session(str(model)), x)
 
 
 def metrics_of(
     model: Path, x: np.ndarray, y: np.ndarray | None, logits: np.ndarray | None = None
 ) -> dict[str, Any] | None:
     """Accuracy, F1, precision, recall, ROC-AUC of the ONNX pair model at `model` on `x`."""
-    from pairzoo.ensemble.metrics import classification_metrics, sigmoid
-
     if y is None:
         return None
     return classification_metrics(y, sigmoid(logits_of(model, x) if logits is None else logits))
@@ -143,9 +142,6 @@ def metrics_of(
 
 def sequence_gate(model: Path, x: np.ndarray, logits: np.ndarray) -> list[str]:
     """The int8 file in one new session at every batch size of the sequence, against `logits`."""
-    from pairzoo.ensemble.inference import open_session
-    from pairzoo.exporting.batch_sequence import sequence_problems
-
     return sequence_problems(open_session(str(model)), x, logits, SEQUENCE_TOLERANCE)
 
 

@@ -31,7 +31,7 @@ from pairzoo.registry.card import (
     read_card,
     sha256_bytes,
 )
-from pairzoo.registry.providers import check_self_contained
+from pairzoo.runtime.safety import check_self_contained
 
 __all__ = ["REGISTRY_ENV", "Card", "OpenedModel", "Registry", "default_registry_dir"]
 
@@ -153,7 +153,7 @@ class Registry:
         :param require_provider: None (CUDA if usable, else CPU), "cpu", or "cuda" (fails instead
             of falling back to CPU).
         """
-        from pairzoo.registry.providers import create_session
+        from pairzoo.runtime.providers import create_session
 
         if isinstance(ref_or_card, Mapping):
             ref_or_card = _as_card(ref_or_card).ref

@@ -20,17 +20,6 @@ _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,99}$")
 _RESERVED = {"catalogue.json", "README.md"}  # files at the registry root
 _CHUNK = 1 << 20
 
-# The model I/O contract as it appears in every single-model card.
-MODEL_SIGNATURE: dict[str, Any] = {
-    "inputs": [
-        {"name": "xa", "dtype": "float32", "shape": ["N", 1, 28, 28]},
-        {"name": "xb", "dtype": "float32", "shape": ["N", 1, 28, 28]},
-    ],
-    "outputs": [{"name": "logit", "dtype": "float32", "shape": ["N"]}],
-    "preprocessing": "x uint8 (N, 28, 56); xa = x[:, :, :28] / 255.0, xb = x[:, :, 28:] / 255.0",
-    "output_meaning": "logit of label 1; label = logit > 0",
-}
-
 
 def sha256_file(path: str | os.PathLike) -> str:
     digest = hashlib.sha256()

@@ -162,7 +162,7 @@ def _check_file(path: Path, ref: str, info: Any, report: VerifyReport) -> None:
 
 
 def _check_self_contained(path: Path, ref: str, report: VerifyReport) -> None:
-    from pairzoo.registry.providers import check_self_contained
+    from pairzoo.runtime.safety import check_self_contained
 
     try:
         check_self_contained(path.read_bytes(), ref)

@@ -1,4 +1,9 @@
-"""Input/output signatures of ONNX pair models, and the check that members agree on them."""
+"""The inputs and outputs of pairzoo's ONNX files: as cards declare them, and as sessions show them.
+
+A pair model takes ``xa`` and ``xb`` and gives ``logit``; the one-file ensemble takes the same
+inputs and gives ``probability`` and ``label``. Cards record the declared form; members are
+checked against the form their sessions report before they run together.
+"""
 
 from __future__ import annotations
 
@@ -8,6 +13,30 @@ from typing import Any
 from pairzoo.errors import RegistryError
 
 EXPECTED_INPUTS = ("xa", "xb")
+
+# The inputs every file takes, as cards declare them (`EXPECTED_INPUTS`, float32 each).
+PAIR_INPUTS: list[dict[str, Any]] = [
+    {"name": "xa", "dtype": "float32", "shape": ["N", 1, 28, 28]},
+    {"name": "xb", "dtype": "float32", "shape": ["N", 1, 28, 28]},
+]
+
+# The model I/O contract as it appears in every single-model card.
+MODEL_SIGNATURE: dict[str, Any] = {
+    "inputs": PAIR_INPUTS,
+    "outputs": [{"name": "logit", "dtype": "float32", "shape": ["N"]}],
+    "preprocessing": "x uint8 (N, 28, 56); xa = x[:, :, :28] / 255.0, xb = x[:, :, 28:] / 255.0",
+    "output_meaning": "logit of label 1; label = logit > 0",
+}
+
+# An ensemble entry's I/O (and its one-file export's) as it appears in every ensemble card.
+ENSEMBLE_SIGNATURE: dict[str, Any] = {
+    "inputs": PAIR_INPUTS,
+    "outputs": [
+        {"name": "probability", "dtype": "float32", "shape": ["N"]},
+        {"name": "label", "dtype": "int64", "shape": ["N"]},
+    ],
+    "meta_learner_input": "member logits (N, members) in the order of 'members'",
+}
 
 
 def session_signature(session: Any) -> dict[str, Any]:

@@ -15,6 +15,12 @@ import threading
 from dataclasses import asdict, dataclass
 from typing import Any, NamedTuple
 
+import numpy as np
+
+from pairzoo.errors import ConfigError
+from pairzoo.runtime.safety import check_self_contained
+from pairzoo.runtime.sessions import open_session
+
 
 @dataclass(frozen=True)
 class Runtime:
@@ -45,7 +51,7 @@ RUNTIMES = {
     )
 }
 BASELINE = "ort"
-# Members run one per core (pairzoo.ensemble.inference.default_workers): threads are not theirs
+# Members run one per core (pairzoo.runtime.sessions.default_workers): threads are not theirs
 # to choose, the backend is. The one file holds every member and LightGBM in one session.
 MEMBER_RUNTIMES = ("ort", "openvino-fp32", "openvino-bf16")
 FILE_RUNTIMES = ("ort", "ort-intra2", "ort-inter2", "ort-basic", "ort-no-arena")
@@ -72,8 +78,6 @@ def unavailable(runtime: Runtime, model: bytes | None = None) -> str | None:
 
 def open_runtime(model: bytes, runtime: Runtime, what: str = "model") -> Any:
     """A session running the self-contained ONNX `model` in `runtime`."""
-    from pairzoo.ensemble.inference import open_session
-
     if runtime.backend == "onnxruntime":
         return open_session(
             model,
@@ -85,8 +89,6 @@ def open_runtime(model: bytes, runtime: Runtime, what: str = "model") -> Any:
         )
     reason = unavailable(runtime, model)
     if reason:
-        from pairzoo.errors import ConfigError
-
         raise ConfigError(f"runtime {runtime.name} cannot run {what}: {reason}")
     return OpenVinoSession(model, runtime, what)
 
@@ -105,8 +107,6 @@ class OpenVinoSession:
     def __init__(self, model: bytes, runtime: Runtime, what: str = "model") -> None:
         import openvino as ov
 
-        from pairzoo.registry.providers import check_self_contained
-
         check_self_contained(model, what)
         core = ov.Core()
         config = {
@@ -124,8 +124,6 @@ class OpenVinoSession:
         return [_arg(p) for p in self._compiled.outputs]
 
     def run(self, output_names: list[str] | None, feeds: dict[str, Any]) -> list:
-        import numpy as np
-
         request = getattr(self._local, "request", None)
         if request is None:
             request = self._local.request = self._compiled.create_infer_request()

@@ -1,4 +1,4 @@
-"""The batch sizes every gate runs the file it wrote at, in order, in one onnxruntime session.
+"""Pairs split into the images a model takes, and the batch sizes every gate runs its file at, in order.
 
 onnxruntime plans its buffers, and re-uses them, from the shapes a file declares. A file whose
 declared shapes are wrong (a quantized file carries the guesses of ONNX shape inference; a merged
@@ -12,7 +12,16 @@ from __future__ import annotations
 
 import numpy as np
 
+from pairzoo.data.tensors import split_pairs_np
+from pairzoo.runtime.gate import max_abs_diff, within
+
 SEQUENCE = (1, 7, 512, 1024, 300)
+
+
+def split_batch(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """uint8 pairs (N, 28, 56) as the contiguous float32 (xa, xb) an ONNX pair model takes."""
+    xa, xb = split_pairs_np(x)
+    return np.ascontiguousarray(xa, dtype=np.float32), np.ascontiguousarray(xb, dtype=np.float32)
 
 
 def batch_indices(n: int, size: int) -> np.ndarray:
@@ -30,8 +39,6 @@ def sequence_problems(
     `reference` holds the model's logits of `x` from another session; each batch must match it
     within `tolerance` (and run at all). An empty list means the file passed.
     """
-    from pairzoo.ensemble.inference import split_batch
-
     problems = []
     for size in sizes:
         idx = batch_indices(len(x), size)
@@ -45,9 +52,8 @@ def sequence_problems(
         if out.shape != (size,):
             problems.append(f"batch {size}: {out.size} logits, expected {size}")
             continue
-        diff = np.abs(out - np.asarray(reference, np.float64)[idx])
-        worst = float(diff.max()) if np.all(np.isfinite(diff)) else float("nan")
-        if not worst <= tolerance:  # NaN fails too
+        worst = max_abs_diff(out, np.asarray(reference, np.float64)[idx])
+        if not within(worst, tolerance):
             problems.append(
                 f"batch {size}: max |logit difference| {worst:.3g} from the same pairs at "
                 f"another batch size (allowed {tolerance:g})"

@@ -1,7 +1,7 @@
 """The runtime a file runs in on this CPU: the fastest of the candidates that gives its outputs.
 
 As for int8 (pairzoo.ensemble.variants): in mode ``auto`` every candidate that can run here
-(pairzoo.ensemble.runtimes.unavailable says why one cannot) runs the same batch in turns, the
+(pairzoo.runtime.backends.unavailable says why one cannot) runs the same batch in turns, the
 best round of each counts (cached per CPU kind, pairzoo.speed_cache), and a candidate replaces
 onnxruntime's defaults only at ``MIN_GAIN`` times their speed and only if it gives their outputs
 within a tolerance (fp32 1e-4, bf16 5e-2, relative to 1 + |output|; integer outputs exactly);
@@ -19,13 +19,15 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
+import onnxruntime
 
-from pairzoo.ensemble import runtimes
-from pairzoo.ensemble.runtimes import BASELINE, Runtime, get_runtime, open_runtime
+from pairzoo import machine, speed_cache
 from pairzoo.errors import ConfigError
+from pairzoo.runtime import backends, timing
+from pairzoo.runtime.backends import BASELINE, Runtime, get_runtime, open_runtime
+from pairzoo.runtime.gate import RUNTIME_OUTPUTS
 
 MIN_GAIN = 1.05  # a near-tie, or noise, keeps onnxruntime's defaults
-TOLERANCE = {"fp32": 1e-4, "bf16": 5e-2}
 
 
 @dataclass
@@ -92,11 +94,11 @@ def choose_runtime(
         return open_runtime(model, candidate(name), what)
 
     if mode != "auto":
-        reason = runtimes.unavailable(candidate(mode), model)
+        reason = backends.unavailable(candidate(mode), model)
         if reason:
             raise ConfigError(f"--runtime {mode} cannot run {what}: {reason}")
         return RuntimeChoice(mode, mode, None, threads=threads), session(mode)
-    skipped = {n: r for n in names if (r := runtimes.unavailable(candidate(n), model))}
+    skipped = {n: r for n in names if (r := backends.unavailable(candidate(n), model))}
     usable = [n for n in names if n not in skipped]
     if usable == [BASELINE]:
         return RuntimeChoice(mode, BASELINE, None, skipped, threads=threads), session(BASELINE)
@@ -123,14 +125,12 @@ def choose_runtime(
 
 
 def _feeds() -> dict[str, np.ndarray]:
-    from pairzoo.ensemble.variants import calibration_feeds
-
-    return calibration_feeds()
+    return timing.calibration_feeds()
 
 
 def _differs(reference: list, outputs: list, precision: str) -> str | None:
     """Why `outputs` are not `reference` within the tolerance of `precision`; None if they are."""
-    tol = TOLERANCE[precision]
+    tol = RUNTIME_OUTPUTS[precision]
     for ref, out in zip(reference, outputs, strict=True):
         ref, out = np.asarray(ref), np.asarray(out)
         if ref.shape != out.shape:
@@ -147,12 +147,6 @@ def _differs(reference: list, outputs: list, precision: str) -> str | None:
 
 def _speeds(model, names, get, feeds, threads, clock, cache) -> tuple[dict[str, float], bool]:
     """Cached speeds of `names` on this CPU, else measured on sessions from `get(name)`."""
-    import onnxruntime
-
-    from pairzoo import speed_cache
-    from pairzoo.ensemble.variants import measure
-    from pairzoo.machine import this_cpu
-
     batch = len(next(iter(feeds.values())))
     versions = f"ort={onnxruntime.__version__}:openvino={_openvino_version()}"
     key = (
@@ -161,10 +155,10 @@ def _speeds(model, names, get, feeds, threads, clock, cache) -> tuple[dict[str, 
     )
     return speed_cache.lookup_or_measure(
         cache or speed_cache.cache_path(),
-        this_cpu().key(),
+        machine.this_cpu().key(),
         key,
         names,
-        lambda: measure({n: get(n) for n in names}, feeds, clock=clock),
+        lambda: timing.measure({n: get(n) for n in names}, feeds, clock=clock),
     )
 
 
