@@ -14,6 +14,9 @@ from pairzoo.cli.options import (
     registry_option,
 )
 
+# The options `pairzoo ensemble export` takes too, handed on with --ensemble.
+ENSEMBLE_EXPORT_OPTIONS = ("registry_dir", "data_dir", "out", "as_json", "int8", "runtime")
+
 
 @click.command("export")
 @click.argument("path", required=False, type=click.Path(file_okay=False))
@@ -68,10 +71,6 @@ def export(path, ensemble, **options) -> None:
         shared = {k: options[k] for k in ENSEMBLE_EXPORT_OPTIONS}
         return click.get_current_context().invoke(ensemble_export, entry=ensemble, **shared)
     _export_runs(path, options)
-
-
-# The options `pairzoo ensemble export` takes too, handed on with --ensemble.
-ENSEMBLE_EXPORT_OPTIONS = ("registry_dir", "data_dir", "out", "as_json", "int8", "runtime")
 
 
 def _export_runs(path, options: dict) -> None:
