@@ -113,7 +113,7 @@ def adapt(registry_dir, as_json, **options):
     `predict --ensemble` and `eval --ensemble` use. Running it again keeps what is done.
     """
 
-    result = run_adapt(registry_dir, adapt_job(options))
+    result = run_adapt(registry_dir, _adapt_job(options))
     if as_json:
         click.echo(json.dumps(result.report, indent=2))
     else:
@@ -122,7 +122,7 @@ def adapt(registry_dir, as_json, **options):
         raise SystemExit(1)
 
 
-def adapt_job(options: dict[str, Any]) -> AdaptJob:
+def _adapt_job(options: dict[str, Any]) -> AdaptJob:
     """The command's options (click's names) as the one job `pairzoo.adapt.run.adapt` takes."""
     o = options
     finetune = FinetuneSettings(

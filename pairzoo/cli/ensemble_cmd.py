@@ -128,7 +128,7 @@ def ensemble_eval(**options) -> None:
     from pairzoo.ensemble.pipeline import run_ensemble_eval
     from pairzoo.registry import Registry
 
-    settings = eval_settings(options)
+    settings = _eval_settings(options)
     result = run_ensemble_eval(Registry(options["registry_dir"]), settings)
     if options["as_json"]:
         click.echo(json.dumps(result.report, indent=2, sort_keys=True))
@@ -136,7 +136,7 @@ def ensemble_eval(**options) -> None:
     _show_eval(result, settings.threads)
 
 
-def eval_settings(options: dict[str, Any]) -> EvalSettings:
+def _eval_settings(options: dict[str, Any]) -> EvalSettings:
     """`ensemble eval`'s options (click's names) as pairzoo.ensemble.settings.EvalSettings."""
     from pairzoo.ensemble.settings import EvalSettings
     from pairzoo.ensemble.stacking import StackingParams
