@@ -111,7 +111,7 @@ def adapt(
         return context.run()
 
 
-@dataclass
+@dataclass(eq=False)
 class _Context:
     """One adaptation as its rounds and its registration share it (pairzoo.adapt.publish)."""
 
