@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from typing import TYPE_CHECKING
 
 import click
 
@@ -13,6 +14,9 @@ from pairzoo.cli.options import (
     plugins_dir_option,
     registry_option,
 )
+
+if TYPE_CHECKING:
+    from pairzoo.registry import Registry
 
 # The options `pairzoo ensemble export` takes too, handed on with --ensemble.
 ENSEMBLE_EXPORT_OPTIONS = ("registry_dir", "data_dir", "out", "as_json", "int8", "runtime")
@@ -94,7 +98,7 @@ def _export_runs(path, options: dict) -> None:
         _export_one(path, registry, name, data_dir, as_json, quantize)
 
 
-def _export_one(run_dir, registry, name, data_dir, as_json, quantize=None) -> None:
+def _export_one(run_dir, registry: Registry, name, data_dir, as_json, quantize=None) -> None:
     from pairzoo.cli.export_extras import int8_line, quantize_exported
     from pairzoo.exporting import export_run
     from pairzoo.exporting.parity import parity_line
@@ -119,7 +123,7 @@ def _export_one(run_dir, registry, name, data_dir, as_json, quantize=None) -> No
         click.echo(int8_line(int8))
 
 
-def _export_all(runs_dir, registry, data_dir, as_json) -> None:
+def _export_all(runs_dir, registry: Registry, data_dir, as_json) -> None:
     from pairzoo.exporting import export_all
 
     def show(result: dict) -> None:

@@ -267,7 +267,7 @@ def _report(run: DistillRun, metrics: dict, card: dict | None, record: dict) -> 
     return report
 
 
-def _student_member(reg, card, out: Path, metrics: dict, threads: int, tmp: Path):
+def _student_member(reg: Registry, card, out: Path, metrics: dict, threads: int, tmp: Path):
     """The registered student (hash-checked), else the run exported to a temporary ONNX file."""
     from pairzoo.ensemble.members import Member, load_member
     from pairzoo.runtime.sessions import open_session

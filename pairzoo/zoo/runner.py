@@ -307,7 +307,9 @@ def _ensemble(result: ZooResult, say: Callable[[str], None]) -> None:
     result.ensemble, result.ensemble_status = run.report, "evaluated"
 
 
-def _same_ensemble(out: Path, registry, refs, params, data_dir: Path) -> dict[str, Any] | None:
+def _same_ensemble(
+    out: Path, registry: Registry, refs, params, data_dir: Path
+) -> dict[str, Any] | None:
     """The report in `out` when it was made from exactly these members, settings and data."""
     from pairzoo.data.meta import data_fingerprint
 
