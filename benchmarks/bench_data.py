@@ -19,7 +19,7 @@ def _timed(fn):
 def main() -> None:
     from pairzoo.data.corruption import corrupt
     from pairzoo.data.format import load_data_dir
-    from pairzoo.data.generate import DEFAULT_SIZES, make_dataset
+    from pairzoo.data.generate import DEFAULT_SIZES, DatasetSettings, make_dataset
     from pairzoo.data.sources import load_source
     from pairzoo.data.tensors import iter_batches, split_pairs_np
 
@@ -37,7 +37,7 @@ def main() -> None:
 
     with tempfile.TemporaryDirectory() as tmp:
         out = Path(tmp) / "data"
-        _, seconds, cpu = _timed(lambda: make_dataset(out, seed=42))
+        _, seconds, cpu = _timed(lambda: make_dataset(out, DatasetSettings(seed=42)))
         total = sum(f.stat().st_size for f in out.iterdir())
         print(
             f"make_dataset at default sizes {DEFAULT_SIZES} (source cached): {seconds:.1f} s wall, "

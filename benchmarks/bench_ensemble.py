@@ -79,14 +79,14 @@ def registry_zoo(path: Path):
 
 
 def build_zoo() -> None:
-    from pairzoo.data.generate import make_dataset
+    from pairzoo.data.generate import DatasetSettings, make_dataset
     from pairzoo.exporting import export_run
     from pairzoo.registry import Registry
     from pairzoo.train import train_run
 
     shutil.rmtree(ROOT, ignore_errors=True)
     t = time.perf_counter()
-    make_dataset(ROOT / "data", seed=42, sizes=SIZES)
+    make_dataset(ROOT / "data", DatasetSettings(seed=42, sizes=SIZES))
     print(f"zoo: data {SIZES} in {time.perf_counter() - t:.0f} s", flush=True)
     reg = Registry(ROOT / "registry")
     for i, (name, (arch, params)) in enumerate(ZOO.items()):

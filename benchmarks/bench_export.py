@@ -106,7 +106,7 @@ def main() -> None:
     import torch
 
     from pairzoo.data.format import load_data_dir
-    from pairzoo.data.generate import make_dataset
+    from pairzoo.data.generate import DatasetSettings, make_dataset
     from pairzoo.data.tensors import split_pairs_np
     from pairzoo.plugins import catalog
 
@@ -118,7 +118,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp_name:
         tmp = Path(tmp_name)
         sizes = {"train": 256, "val": 1000, "test_public": 64}
-        make_dataset(tmp / "data", seed=7, sizes=sizes)
+        make_dataset(tmp / "data", DatasetSettings(seed=7, sizes=sizes))
         xa, xb = split_pairs_np(load_data_dir(tmp / "data", "val").x)
         print(f"parity on {len(xa)} distinct corrupted validation pairs, batches 1 / 7 / 1000")
         print(

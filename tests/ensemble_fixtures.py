@@ -102,6 +102,7 @@ def make_data_dir(path: Path, n_val: int = 400, n_test: int = 200, labels: bool 
 def build_stacked(tmp: Path, n_models: int = 3):
     """A registry of `n_models` tiny models plus a data dir and an ensemble entry 'stack'."""
     from pairzoo.ensemble.pipeline import run_ensemble_eval
+    from pairzoo.ensemble.settings import EvalSettings
     from pairzoo.ensemble.stacking import StackingParams
     from pairzoo.registry import Registry
 
@@ -109,6 +110,7 @@ def build_stacked(tmp: Path, n_models: int = 3):
     register_tiny_models(reg, tmp, n_models)
     data = make_data_dir(tmp / "data")
     run = run_ensemble_eval(
-        reg, data, tmp / "report", params=StackingParams(n_estimators=30), name="stack"
+        reg,
+        EvalSettings(data, tmp / "report", params=StackingParams(n_estimators=30), name="stack"),
     )
     return reg, data, run

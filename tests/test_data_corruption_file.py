@@ -13,7 +13,7 @@ from pairzoo.cli import main
 from pairzoo.data.corruption import corrupt, params_for
 from pairzoo.data.corruption_params import DEFAULT_CORRUPTION, load_corruption
 from pairzoo.data.format import load_data_dir
-from pairzoo.data.generate import make_dataset
+from pairzoo.data.generate import DatasetSettings, make_dataset
 from pairzoo.data.meta import sha256_file
 from pairzoo.errors import ConfigError
 
@@ -89,8 +89,8 @@ def test_missing_file():
 
 def test_a_users_file_changes_the_images_and_is_recorded(tmp_path):
     mine = _edited(tmp_path, "background = [5.0, 10.0]", "background = [40.0, 50.0]")
-    default = make_dataset(tmp_path / "default", seed=3, sizes=SMALL)
-    noisy = make_dataset(tmp_path / "noisy", seed=3, sizes=SMALL, corruption=mine)
+    default = make_dataset(tmp_path / "default", DatasetSettings(seed=3, sizes=SMALL))
+    noisy = make_dataset(tmp_path / "noisy", DatasetSettings(seed=3, sizes=SMALL, corruption=mine))
     assert default["corruption"]["file"] == "corruption.toml"
     assert noisy["corruption"] == {
         "file": "mine.toml",
@@ -111,7 +111,7 @@ def test_a_users_file_changes_the_images_and_is_recorded(tmp_path):
 
 def test_severity_range_lies_between_its_ends(tmp_path):
     def zero_fraction(severity, name):
-        make_dataset(tmp_path / name, seed=5, sizes=SMALL, severity=severity)
+        make_dataset(tmp_path / name, DatasetSettings(seed=5, sizes=SMALL, severity=severity))
         return (load_data_dir(tmp_path / name, "test_public").x == 0).mean()
 
     low, mixed, high = (
@@ -122,7 +122,9 @@ def test_severity_range_lies_between_its_ends(tmp_path):
     assert low < mixed < high
     meta = json.loads((tmp_path / "mixed" / "meta.json").read_text())
     assert meta["severity"] == [2.0, 8.0]
-    again = make_dataset(tmp_path / "again", seed=5, sizes=SMALL, severity=(2.0, 8.0))
+    again = make_dataset(
+        tmp_path / "again", DatasetSettings(seed=5, sizes=SMALL, severity=(2.0, 8.0))
+    )
     assert again["files"]["test_public.npz"] == meta["files"]["test_public.npz"]
 
 

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from pairzoo.data.format import load_data_dir
-from pairzoo.data.generate import MIN_POOL, make_dataset, partition_pools
+from pairzoo.data.generate import MIN_POOL, DatasetSettings, make_dataset, partition_pools
 from pairzoo.data.meta import sha256_file
 from pairzoo.data.stats import ORIGINAL, compare, digit_images, image_stats
 from pairzoo.errors import DataError, PluginError
@@ -20,7 +20,7 @@ FILES = ["test_private.npz", "test_public.npz", "test_public_labels.csv", "train
 @pytest.fixture(scope="module")
 def small(tmp_path_factory):
     out = tmp_path_factory.mktemp("data")
-    meta = make_dataset(out, seed=7, sizes=SMALL)
+    meta = make_dataset(out, DatasetSettings(seed=7, sizes=SMALL))
     return out, meta
 
 
@@ -72,8 +72,8 @@ def test_labels_ids_and_digits(small):
 
 def test_same_seed_same_bytes_other_seed_other_bytes(small, tmp_path):
     out, _ = small
-    make_dataset(tmp_path / "a", seed=7, sizes=SMALL)
-    make_dataset(tmp_path / "b", seed=8, sizes=SMALL)
+    make_dataset(tmp_path / "a", DatasetSettings(seed=7, sizes=SMALL))
+    make_dataset(tmp_path / "b", DatasetSettings(seed=8, sizes=SMALL))
     for name in FILES:
         assert (tmp_path / "a" / name).read_bytes() == (out / name).read_bytes(), name
         assert (tmp_path / "b" / name).read_bytes() != (out / name).read_bytes(), name
@@ -95,9 +95,11 @@ def test_pools_are_disjoint_and_proportional():
 def test_same_rule(tmp_path):
     meta = make_dataset(
         tmp_path,
-        seed=1,
-        sizes={"train": 60, "val": 20, "test_public": 10, "test_private": 10},
-        rule="same",
+        DatasetSettings(
+            seed=1,
+            sizes={"train": 60, "val": 20, "test_public": 10, "test_private": 10},
+            rule="same",
+        ),
     )
     train = load_data_dir(tmp_path, "train")
     assert meta["rule"] == "same" and train.y.sum() == 30
@@ -106,19 +108,19 @@ def test_same_rule(tmp_path):
 
 def test_bad_arguments(tmp_path):
     with pytest.raises(PluginError, match="unknown label rule 'bigger'"):
-        make_dataset(tmp_path, sizes=SMALL, rule="bigger")
+        make_dataset(tmp_path, DatasetSettings(sizes=SMALL, rule="bigger"))
     with pytest.raises(DataError, match="size of split 'val' is 0"):
-        make_dataset(tmp_path, sizes={**SMALL, "val": 0})
+        make_dataset(tmp_path, DatasetSettings(sizes={**SMALL, "val": 0}))
     with pytest.raises(DataError, match="severity 12"):
-        make_dataset(tmp_path, sizes=SMALL, severity=12)
+        make_dataset(tmp_path, DatasetSettings(sizes=SMALL, severity=12))
     with pytest.raises(DataError, match="unknown source 'emnist'"):
-        make_dataset(tmp_path, sizes=SMALL, source="emnist")
+        make_dataset(tmp_path, DatasetSettings(sizes=SMALL, source="emnist"))
     assert list(tmp_path.iterdir()) == []
 
 
 def test_default_severity_matches_the_original_within_20_percent(tmp_path):
     sizes = {"train": 100, "val": 20, "test_public": 2000, "test_private": 20}
-    make_dataset(tmp_path, seed=42, sizes=sizes)
+    make_dataset(tmp_path, DatasetSettings(seed=42, sizes=sizes))
     measured = image_stats(digit_images(load_data_dir(tmp_path, "test_public").x))
     off = [
         (stat, key, ref, round(got, 3))

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from pairzoo.data.format import load_data_dir
-from pairzoo.data.generate import make_dataset
+from pairzoo.data.generate import DatasetSettings, make_dataset
 from pairzoo.data.sources import load_source, read_idx
 from pairzoo.errors import DataError
 
@@ -56,7 +56,9 @@ def test_idx_source_plain_and_gzipped(tmp_path):
 def test_generate_from_idx(tmp_path):
     write_mnist(tmp_path / "mnist")
     sizes = {"train": 20, "val": 10, "test_public": 10, "test_private": 10}
-    meta = make_dataset(tmp_path / "data", sizes=sizes, source=f"idx:{tmp_path / 'mnist'}")
+    meta = make_dataset(
+        tmp_path / "data", DatasetSettings(sizes=sizes, source=f"idx:{tmp_path / 'mnist'}")
+    )
     assert meta["source"] == f"idx:{tmp_path / 'mnist'}"
     assert len(load_data_dir(tmp_path / "data", "train")) == 20
 
@@ -68,8 +70,10 @@ def test_too_few_source_digits(tmp_path):
     ):
         make_dataset(
             tmp_path / "data",
-            sizes={"train": 10, "val": 2, "test_public": 2, "test_private": 2},
-            source=f"idx:{tmp_path}",
+            DatasetSettings(
+                sizes={"train": 10, "val": 2, "test_public": 2, "test_private": 2},
+                source=f"idx:{tmp_path}",
+            ),
         )
 
 

@@ -21,6 +21,7 @@ N_TRAIN = 600
 def _registry_with_ensemble(tmp: Path):
     """Three tiny members that record the `greater` rule, stacked into ensemble 'stack'."""
     from pairzoo.ensemble.pipeline import run_ensemble_eval
+    from pairzoo.ensemble.settings import EvalSettings
     from pairzoo.ensemble.stacking import StackingParams
     from pairzoo.registry import Registry
 
@@ -37,7 +38,8 @@ def _registry_with_ensemble(tmp: Path):
         )
     data = _data_dir(tmp / "data")
     run_ensemble_eval(
-        reg, data, tmp / "report", params=StackingParams(n_estimators=20), name="stack"
+        reg,
+        EvalSettings(data, tmp / "report", params=StackingParams(n_estimators=20), name="stack"),
     )
     return reg, data
 
@@ -83,12 +85,14 @@ def distilled(tmp_path_factory):
 def test_teacher_logits_are_the_ensembles_logits_of_the_train_pairs(distilled):
     from pairzoo.data.format import load_data_dir
     from pairzoo.distill.teacher import proba_to_logit
-    from pairzoo.ensemble.predict import predict_proba
+    from pairzoo.ensemble.predict import PredictSettings, predict_proba
     from pairzoo.registry.card import sha256_file
 
     reg, data, out, _ = distilled
     saved = np.load(out / "teacher_logits.npy", allow_pickle=False)
-    proba, card = predict_proba(reg, load_data_dir(data, "train").x, ensemble="stack")
+    proba, card = predict_proba(
+        reg, load_data_dir(data, "train").x, PredictSettings(ensemble="stack")
+    )
     assert saved.dtype == np.float32 and saved.shape == (N_TRAIN,)
     np.testing.assert_allclose(saved, proba_to_logit(proba), rtol=1e-6, atol=1e-6)
     assert np.array_equal(saved > 0, proba > 0.5)
@@ -117,14 +121,14 @@ def test_student_is_registered_with_its_teacher_in_the_card(distilled):
 
 def test_report_compares_student_ensemble_and_best_single_consistently(distilled):
     from pairzoo.data.format import load_data_dir
-    from pairzoo.ensemble.predict import predict_proba
+    from pairzoo.ensemble.predict import PredictSettings, predict_proba
     from pairzoo.metrics import accuracy
 
     reg, data, out, output = distilled
     report = json.loads((out / "distill_report.json").read_text())
     val = load_data_dir(data, "val")
     assert report["accuracy"]["val"]["ensemble"] == accuracy(
-        val.y, predict_proba(reg, val.x, ensemble="stack")[0]
+        val.y, predict_proba(reg, val.x, PredictSettings(ensemble="stack"))[0]
     )
     for split in ("val", "test_public"):
         a, members = report["accuracy"][split], report["members_accuracy"][split]
@@ -261,7 +265,7 @@ def test_no_register_reports_through_a_temporary_onnx_export(distilled, tmp_path
 def test_with_a_subset_only_its_pairs_go_through_the_ensemble(distilled, tmp_path):
     from pairzoo.data.format import load_data_dir
     from pairzoo.distill.teacher import proba_to_logit
-    from pairzoo.ensemble.predict import predict_proba
+    from pairzoo.ensemble.predict import PredictSettings, predict_proba
     from pairzoo.train.runconfig import RunConfig
     from pairzoo.train.session import train_subset
 
@@ -273,7 +277,9 @@ def test_with_a_subset_only_its_pairs_go_through_the_ensemble(distilled, tmp_pat
     cfg = json.loads((out / "config.json").read_text())
     idx = train_subset(RunConfig.from_dict(cfg), N_TRAIN)
     saved = np.load(out / "teacher_logits.npy", allow_pickle=False)
-    proba, _ = predict_proba(reg, load_data_dir(data, "train").x[idx], ensemble="stack")
+    proba, _ = predict_proba(
+        reg, load_data_dir(data, "train").x[idx], PredictSettings(ensemble="stack")
+    )
     np.testing.assert_allclose(saved[idx], proba_to_logit(proba), rtol=1e-6, atol=1e-6)
     rest = np.ones(N_TRAIN, bool)
     rest[idx] = False

@@ -18,7 +18,8 @@ from pairzoo.ensemble.export import export_ensemble
 from pairzoo.ensemble.merged_parity import run_merged
 from pairzoo.ensemble.onnx_dims import dim_params
 from pairzoo.ensemble.pipeline import run_ensemble_eval
-from pairzoo.ensemble.predict import predict_proba
+from pairzoo.ensemble.predict import PredictSettings, predict_proba
+from pairzoo.ensemble.settings import EvalSettings, ExportSettings
 from pairzoo.ensemble.stacking import StackingParams
 from pairzoo.errors import ExportError
 from pairzoo.exporting import export_run
@@ -100,22 +101,24 @@ def test_one_file_runs_at_every_batch_size_like_the_python_path(zoo, kind):
     }[kind]
     run_ensemble_eval(
         reg,
-        data,
-        tmp / f"report-{kind}",
-        models=pick,
-        params=StackingParams(n_estimators=20, folds=2, min_child_samples=5),
-        name=f"zoo-{kind}",
+        EvalSettings(
+            data,
+            tmp / f"report-{kind}",
+            models=pick,
+            params=StackingParams(n_estimators=20, folds=2, min_child_samples=5),
+            name=f"zoo-{kind}",
+        ),
     )
     from pairzoo.data.format import load_data_dir
 
     x = load_data_dir(data, "val").x
     out = tmp / f"zoo-{kind}.onnx"
-    result = export_ensemble(reg, f"zoo-{kind}", x, out=out)
+    result = export_ensemble(reg, ExportSettings(f"zoo-{kind}", out=out), x)
     assert result.parity.ok and not result.parity.errors
     assert [b["batch_size"] for b in result.parity.batches] == list(SEQUENCE)
 
     # the written file, in a new session, at each batch size in a row, against the Python path
-    reference, _ = predict_proba(reg, x, ensemble=f"zoo-{kind}")
+    reference, _ = predict_proba(reg, x, PredictSettings(ensemble=f"zoo-{kind}"))
     session = open_session(out.read_bytes())
     for size in SEQUENCE:
         idx = batch_indices(len(x), size)
@@ -131,16 +134,20 @@ def test_a_file_that_fails_at_a_second_batch_size_is_refused(zoo, monkeypatch):
     reg, data, tmp = zoo
     run_ensemble_eval(
         reg,
-        data,
-        tmp / "report-shared-dims",
-        models=[f"{n}-int8" for n in zoo_specs()],
-        params=StackingParams(n_estimators=20, folds=2, min_child_samples=5),
-        name="zoo-shared-dims",
+        EvalSettings(
+            data,
+            tmp / "report-shared-dims",
+            models=[f"{n}-int8" for n in zoo_specs()],
+            params=StackingParams(n_estimators=20, folds=2, min_child_samples=5),
+            name="zoo-shared-dims",
+        ),
     )
     monkeypatch.setattr(onnx_merge, "scope_dims", lambda model, prefix, batch: model)
     from pairzoo.data.format import load_data_dir
 
     out = tmp / "shared-dims.onnx"
     with pytest.raises(ExportError, match=r"(?s)batch \d+: onnxruntime failed .*nothing written"):
-        export_ensemble(reg, "zoo-shared-dims", load_data_dir(data, "val").x, out=out)
+        export_ensemble(
+            reg, ExportSettings("zoo-shared-dims", out=out), load_data_dir(data, "val").x
+        )
     assert not out.exists()

@@ -11,6 +11,7 @@ from onnx import TensorProto, helper
 from pairzoo.data.format import save_split
 from pairzoo.ensemble.members import load_ensemble, load_members, member_refs
 from pairzoo.ensemble.pipeline import run_ensemble_eval
+from pairzoo.ensemble.settings import EvalSettings
 from pairzoo.errors import DataError, RegistryError
 from pairzoo.registry import Registry
 
@@ -27,7 +28,7 @@ def test_empty_registry(tmp_path):
     with pytest.raises(
         RegistryError, match="has no model entries; add some with `pairzoo export RUN`"
     ):
-        run_ensemble_eval(Registry(tmp_path / "reg"), tmp_path, tmp_path / "out")
+        run_ensemble_eval(Registry(tmp_path / "reg"), EvalSettings(tmp_path, tmp_path / "out"))
     with pytest.raises(RegistryError, match="has no ensemble entries"):
         load_ensemble(Registry(tmp_path / "reg"), None)
 
@@ -108,7 +109,7 @@ def test_val_without_labels(setup, tmp_path):
     x, _, _ = make_pairs(50, seed=3)
     save_split(tmp_path / "val.npz", x, np.array([f"V{i}" for i in range(50)]))
     with pytest.raises(DataError, match="key 'y' is missing"):
-        run_ensemble_eval(reg, tmp_path, tmp_path / "out", models=["tiny0", "tiny1"])
+        run_ensemble_eval(reg, EvalSettings(tmp_path, tmp_path / "out", models=["tiny0", "tiny1"]))
 
 
 def test_fewer_pairs_than_folds(setup, tmp_path):
@@ -121,12 +122,14 @@ def test_fewer_pairs_than_folds(setup, tmp_path):
         DataError,
         match="val has 4 pairs .*5-fold stratified cross-validation needs at least 5 pairs of each label",
     ):
-        run_ensemble_eval(reg, tmp_path, tmp_path / "out", models=["tiny0", "tiny1"])
+        run_ensemble_eval(reg, EvalSettings(tmp_path, tmp_path / "out", models=["tiny0", "tiny1"]))
 
 
 def test_ensemble_entry_is_not_a_member(setup):
     reg, data, tmp = setup
-    run = run_ensemble_eval(reg, data, tmp / "out", models=["tiny0", "tiny1"], name="pair")
+    run = run_ensemble_eval(
+        reg, EvalSettings(data, tmp / "out", models=["tiny0", "tiny1"], name="pair")
+    )
     assert run.card["members"][0]["name"] == "tiny0"
     with pytest.raises(
         RegistryError,

@@ -21,6 +21,7 @@ from pairzoo.ensemble.entry import save_and_register
 from pairzoo.ensemble.evaluate import evaluate
 from pairzoo.ensemble.export import export_ensemble
 from pairzoo.ensemble.members import load_ensemble, load_members, member_refs
+from pairzoo.ensemble.settings import ExportSettings
 from pairzoo.ensemble.stacking import StackingParams
 from pairzoo.registry import Registry
 
@@ -40,7 +41,7 @@ def stacked(tmp_path_factory):
 def test_single_file_matches_python_path_and_is_written(stacked):
     reg, card, x, tmp = stacked
     out = tmp / "export" / "stack.onnx"
-    result = export_ensemble(reg, "stack", x, out=out)
+    result = export_ensemble(reg, ExportSettings("stack", out=out), x)
     assert result.parity.ok and result.parity.label_mismatches == 0
     assert result.parity.max_abs_diff <= 1e-5
     model = onnx.load(str(out))
@@ -57,7 +58,7 @@ def test_the_file_records_the_session_options_it_was_gated_in(stacked):
 
     reg, _, x, tmp = stacked
     out = tmp / "export" / "inter2.onnx"
-    result = export_ensemble(reg, "stack", x, out=out, runtime="ort-inter2")
+    result = export_ensemble(reg, ExportSettings("stack", out=out, runtime="ort-inter2"), x)
     assert result.parity.ok and result.runtime["chosen"] == "ort-inter2"
     props = {p.key: p.value for p in onnx.load(str(out)).metadata_props}
     record = json.loads(props["pairzoo_runtime"])
@@ -134,7 +135,7 @@ STANDALONE = textwrap.dedent(
 def test_single_file_runs_in_plain_onnxruntime_without_pairzoo(stacked):
     reg, _, x, tmp = stacked
     path = tmp / "standalone.onnx"
-    export_ensemble(reg, "stack", x, out=path)
+    export_ensemble(reg, ExportSettings("stack", out=path), x)
     script = tmp / "run_standalone.py"
     script.write_text(STANDALONE)
     np.savez(tmp / "pairs.npz", x=x[:50])
@@ -159,9 +160,9 @@ def test_single_file_runs_in_plain_onnxruntime_without_pairzoo(stacked):
     assert proc.stdout.strip() == "ok []"
     got = np.load(tmp / "out.npz")
     loaded = load_ensemble(reg, "stack")
-    from pairzoo.ensemble.predict import predict_proba
+    from pairzoo.ensemble.predict import PredictSettings, predict_proba
 
-    proba, _ = predict_proba(reg, x[:50], ensemble="stack")
+    proba, _ = predict_proba(reg, x[:50], PredictSettings(ensemble="stack"))
     np.testing.assert_allclose(got["probability"], proba, atol=1e-5)
     np.testing.assert_array_equal(got["label"], (proba > 0.5).astype(np.int64))
     assert len(loaded.members) == 3

@@ -24,6 +24,7 @@ def tiny(tmp_path_factory):
     """A three-model ensemble registered with a small generator calibration on its card, and a
     calibration on the fixture's own shifts: (registry, runner, calibration, tmp)."""
     from pairzoo.ensemble.pipeline import run_ensemble_eval
+    from pairzoo.ensemble.settings import EvalSettings
     from pairzoo.ensemble.stacking import StackingParams
     from pairzoo.registry import Registry
 
@@ -32,7 +33,9 @@ def tiny(tmp_path_factory):
     register_tiny_models(reg, tmp, 3)
     data = make_data_dir(tmp / "data")
     params = StackingParams(n_estimators=30)
-    run_ensemble_eval(reg, data, tmp / "report", params=params, name="stack", estimate_pairs=40)
+    run_ensemble_eval(
+        reg, EvalSettings(data, tmp / "report", params=params, name="stack", estimate_pairs=40)
+    )
     runner = open_entry(reg)
     sets = [LabelledSet(k, *make_pairs(600, seed=20 + i, noise=0.05, gap=v)[:2])
             for i, (k, v) in enumerate(SHIFTS.items())]  # fmt: skip

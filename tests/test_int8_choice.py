@@ -12,6 +12,7 @@ from ensemble_fixtures import make_data_dir, make_pairs, register_tiny_models
 from pairzoo.data.format import save_split
 from pairzoo.ensemble.members import Member, load_ensemble, member_refs
 from pairzoo.ensemble.pipeline import run_ensemble_eval
+from pairzoo.ensemble.settings import EvalSettings
 from pairzoo.ensemble.stacking import StackingParams
 from pairzoo.ensemble.variants import FP32, INT8, choose, pick
 from pairzoo.exporting.quantize import quantize_entry
@@ -121,7 +122,8 @@ def test_the_ensemble_takes_an_int8_variant_as_its_models_variant(zoo, tmp_path,
     monkeypatch.setenv("PAIRZOO_CACHE_DIR", str(tmp_path))
     assert sorted(member_refs(reg, None)) == ["tiny0@1", "tiny1@1"]  # no int8 member of its own
     run = run_ensemble_eval(
-        reg, data, tmp_path / "ens", params=StackingParams(n_estimators=10), int8="always"
+        reg,
+        EvalSettings(data, tmp_path / "ens", params=StackingParams(n_estimators=10), int8="always"),
     )
     tiny0 = next(m for m in run.card["members"] if m["name"].startswith("tiny0"))
     assert tiny0["name"] == "tiny0-int8" and tiny0["variant_fitted"] == INT8

@@ -11,7 +11,7 @@ from ensemble_fixtures import build_stacked
 
 from pairzoo.cli import main
 from pairzoo.data.format import load_split
-from pairzoo.ensemble.predict import check_predictions, predict_proba
+from pairzoo.ensemble.predict import PredictSettings, check_predictions, predict_proba
 from pairzoo.errors import DataError
 
 
@@ -42,7 +42,9 @@ def test_predict_writes_one_row_per_id(stacked, tmp_path, how):
     assert [r[0] for r in rows] == split.ids.tolist()
     assert {r[1] for r in rows} <= {"0", "1"}
     kind = {"--ensemble": "ensemble", "--model": "model"}[how[0]]
-    proba, card = predict_proba(reg, split.x, **{kind: how[1] if len(how) > 1 else None})
+    proba, card = predict_proba(
+        reg, split.x, PredictSettings(**{kind: how[1] if len(how) > 1 else None})
+    )
     assert [int(r[1]) for r in rows] == (proba > 0.5).astype(int).tolist()
 
 

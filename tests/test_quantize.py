@@ -18,6 +18,7 @@ from pairzoo.data.format import save_split
 from pairzoo.data.labels_csv import write_labels
 from pairzoo.ensemble.export import export_ensemble
 from pairzoo.ensemble.pipeline import run_ensemble_eval
+from pairzoo.ensemble.settings import EvalSettings, ExportSettings
 from pairzoo.ensemble.stacking import StackingParams
 from pairzoo.errors import ExportError
 from pairzoo.exporting.quantize import quantize_entry
@@ -123,13 +124,15 @@ def test_ensemble_with_an_int8_member_exports_to_one_file(setup):
         quantize_entry(reg, "tiny0", data, calibration=128)
     run = run_ensemble_eval(
         reg,
-        data,
-        tmp / "mixed",
-        models=["tiny0-int8", "tiny1"],
-        params=StackingParams(n_estimators=20),
-        name="mixed",
+        EvalSettings(
+            data,
+            tmp / "mixed",
+            models=["tiny0-int8", "tiny1"],
+            params=StackingParams(n_estimators=20),
+            name="mixed",
+        ),
     )
     assert [m["name"] for m in run.card["members"]] == ["tiny0-int8", "tiny1"]
     x = make_pairs(200, seed=9)[0]
-    result = export_ensemble(reg, "mixed", x, out=tmp / "mixed.onnx")
+    result = export_ensemble(reg, ExportSettings("mixed", out=tmp / "mixed.onnx"), x)
     assert result.parity.ok

@@ -74,6 +74,7 @@ DISTILL = (
 def distilled(trained):
     """A finished `pairzoo distill` run (student of a two-model ensemble), made once."""
     from pairzoo.ensemble.pipeline import run_ensemble_eval
+    from pairzoo.ensemble.settings import EvalSettings
     from pairzoo.ensemble.stacking import StackingParams
     from pairzoo.registry import Registry
 
@@ -81,7 +82,9 @@ def distilled(trained):
     for name, scale in (("m0", 10.0), ("m1", 3.0)):
         register_tiny(reg, trained, name=name, scale=scale)
     params = StackingParams(n_estimators=5, folds=2, min_child_samples=2)
-    run_ensemble_eval(reg, trained / "data", trained / "report", params=params, name="stack")
+    run_ensemble_eval(
+        reg, EvalSettings(trained / "data", trained / "report", params=params, name="stack")
+    )
     out = trained / "distilled" / "student"
     before = torch.get_num_threads()
     code, output = cli(

@@ -26,6 +26,7 @@ VICTIM = "m0@1"  # a model entry, and a member of the ensemble "stack@1"
 def pristine(tmp_path_factory):
     """Two model entries and an ensemble of them, built once; tests work on copies."""
     from pairzoo.ensemble.pipeline import run_ensemble_eval
+    from pairzoo.ensemble.settings import EvalSettings
     from pairzoo.ensemble.stacking import StackingParams
 
     tmp = tmp_path_factory.mktemp("security-registry")
@@ -34,7 +35,7 @@ def pristine(tmp_path_factory):
     register_tiny(reg, tmp, name="m1", scale=3.0)
     data = make_data_dir(tmp / "data", n_val=80, n_test=40)
     params = StackingParams(n_estimators=5, folds=2, min_child_samples=2)
-    run_ensemble_eval(reg, data, tmp / "report", params=params, name="stack")
+    run_ensemble_eval(reg, EvalSettings(data, tmp / "report", params=params, name="stack"))
     return tmp
 
 

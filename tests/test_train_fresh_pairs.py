@@ -9,7 +9,7 @@ from train_fixtures import fixture_plugins, make_data, tiny_config
 from zoo_fixtures import write_zoo
 
 from pairzoo.data.fresh import fresh_pairs
-from pairzoo.data.generate import make_dataset, partition_pools
+from pairzoo.data.generate import DatasetSettings, make_dataset, partition_pools
 from pairzoo.errors import ConfigError, DataError
 from pairzoo.plugins import get_label_rule
 from pairzoo.train import train_run
@@ -23,7 +23,7 @@ SIZES = {"train": 256, "val": 128, "test_public": 32, "test_private": 32}
 @pytest.fixture(scope="module")
 def generated(tmp_path_factory):
     out = tmp_path_factory.mktemp("generated")
-    make_dataset(out, seed=3, sizes=SIZES)
+    make_dataset(out, DatasetSettings(seed=3, sizes=SIZES))
     return out
 
 

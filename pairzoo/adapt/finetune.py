@@ -26,25 +26,12 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+from pairzoo.adapt.settings import FinetuneSettings
 from pairzoo.train.augment import to_pair
 from pairzoo.train.device import Runtime
 
 CPU = Runtime(torch.device("cpu"), None, channels_last=False)
-BN_MODES = ("source", "mixed", "target")
 BN_PAIRS = 4096  # per domain, for re-estimating batch-norm statistics
-
-
-@dataclass(frozen=True)
-class FinetuneSettings:
-    epochs: float = 1.0  # passes over the pseudo-labelled pairs
-    batch_size: int = 128  # pairs of each kind per step
-    lr: float = 1e-3  # decays linearly to 0
-    swap_weight: float = 1.0
-    bn: str = "source"
-    seed: int = 0
-
-    def to_dict(self) -> dict[str, Any]:
-        return dict(self.__dict__)
 
 
 @dataclass
@@ -54,6 +41,17 @@ class Labelled:
     digits: np.ndarray | None
 
 
+@dataclass
+class FinetuneData:
+    """The pairs one member is fine-tuned on."""
+
+    labelled: Labelled  # the member's own labelled train pairs
+    target_x: np.ndarray  # every target pair, uint8: swap consistency and batch-norm see them
+    pseudo_index: np.ndarray  # the target rows that are pseudo-labelled
+    pseudo_label: np.ndarray  # their labels, float32 in {0, 1}
+    generated: Labelled | None = None  # labelled pairs made to look like the target, if any
+
+
 def antisymmetric(model: torch.nn.Module) -> bool:
     return any(getattr(m, "antisymmetric", False) for m in model.modules())
 
@@ -61,13 +59,9 @@ def antisymmetric(model: torch.nn.Module) -> bool:
 def finetune(
     model: torch.nn.Module,
     config: dict[str, Any],
-    labelled: Labelled,
-    target_x: np.ndarray,
-    pseudo_index: np.ndarray,
-    pseudo_label: np.ndarray,
+    data: FinetuneData,
     settings: FinetuneSettings,
     on_swap: str,
-    generated: Labelled | None = None,
 ) -> dict[str, Any]:
     """Fine-tune `model` in place; returns what happened (steps, losses, seconds).
 
@@ -75,12 +69,13 @@ def finetune(
     pairs that look like the target (if any), pseudo-labelled target pairs (if any)."""
     from pairzoo.plugins import build_loss
 
+    labelled, generated, target_x = data.labelled, data.generated, data.target_x
     start = time.perf_counter()
     torch.manual_seed(settings.seed)
     rng = np.random.default_rng(settings.seed)
     step = _Step(model, config, build_loss, labelled, generated, on_swap)
     b = settings.batch_size
-    steps = _steps(settings, len(pseudo_index), 0 if generated is None else len(generated.x))
+    steps = _steps(settings, len(data.pseudo_index), 0 if generated is None else len(generated.x))
     optimizer = torch.optim.AdamW(
         model.parameters(),
         lr=settings.lr,
@@ -90,7 +85,7 @@ def finetune(
     model.train()
     for norm in _norms(model):
         norm.eval()  # running statistics frozen; their affine weights still learn
-    draw = _Draw(labelled, generated, target_x, pseudo_index, pseudo_label, settings.batch_size)
+    draw = _Draw(data, settings.batch_size)
     sums = np.zeros(3)
     for _ in range(steps):
         streams, pseudo_rows, unlabelled_x = draw(rng)
@@ -109,7 +104,7 @@ def finetune(
     mean = sums / max(steps, 1)
     return {
         "steps": steps,
-        "pairs_per_step": b * (1 + (generated is not None) + bool(len(pseudo_index))),
+        "pairs_per_step": b * (1 + (generated is not None) + bool(len(data.pseudo_index))),
         "generated_pairs": 0 if generated is None else len(generated.x),
         "swap_consistency_loss": bool(step.consistency and settings.swap_weight > 0),
         "digit_supervision": step.aux,
@@ -125,10 +120,11 @@ class _Draw:
     """One step's rows: b of each labelled stream, b pseudo-labelled, b target pairs for swap
     consistency (drawn in that order, so a run is reproducible from its seed)."""
 
-    def __init__(self, labelled, generated, target_x, pseudo_index, pseudo_label, b):
-        self.labelled = [s for s in (labelled, generated) if s is not None]
-        self.by_row = Labelled(target_x, pseudo_label_of(pseudo_index, pseudo_label), None)
-        self.target_x, self.pseudo_index, self.b = target_x, pseudo_index, b
+    def __init__(self, data: FinetuneData, b: int):
+        self.labelled = [s for s in (data.labelled, data.generated) if s is not None]
+        labels = pseudo_label_of(data.pseudo_index, data.pseudo_label)
+        self.by_row = Labelled(data.target_x, labels, None)
+        self.target_x, self.pseudo_index, self.b = data.target_x, data.pseudo_index, b
 
     def __call__(self, rng):
         streams = [(s, rng.integers(0, len(s.x), self.b)) for s in self.labelled]

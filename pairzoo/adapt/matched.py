@@ -63,7 +63,7 @@ def generated_pairs(out: Path, severity: float, n: int, seed: int, rule: str | N
     from pairzoo.adapt.finetune import Labelled
     from pairzoo.adapt.inputs import read_json
     from pairzoo.data.format import load_data_dir
-    from pairzoo.data.generate import make_dataset
+    from pairzoo.data.generate import DatasetSettings, make_dataset
     from pairzoo.data.rules import DEFAULT_RULE
 
     meta = read_json(out / "meta.json")
@@ -71,7 +71,10 @@ def generated_pairs(out: Path, severity: float, n: int, seed: int, rule: str | N
     if {k: meta.get(k) for k in wanted} != wanted or meta.get("sizes", {}).get("train") != n:
         sizes = {"train": n, "val": 1, "test_public": 1, "test_private": 1}
         make_dataset(
-            out, seed=seed, severity=severity, sizes=sizes, rule=wanted["rule"], force=True
+            out,
+            DatasetSettings(
+                seed=seed, severity=severity, sizes=sizes, rule=wanted["rule"], force=True
+            ),
         )
     train = load_data_dir(out, "train")
     return Labelled(train.x, train.y, train.digits)

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 from pairzoo.errors import RegistryError
+from pairzoo.registry import Registry
 from pairzoo.registry.card import Card, ref_of
 
 
@@ -17,7 +17,7 @@ class SourceMember:
     run_dir: Path
 
 
-def source_members(registry: Any, ensemble_card: Card) -> list[SourceMember]:
+def source_members(registry: Registry, ensemble_card: Card) -> list[SourceMember]:
     """Each member's card (ONNX sha256 as the ensemble recorded it) and its source run directory,
     whose model.pt must still be the one that was exported; RegistryError otherwise."""
     from pairzoo.registry.card import sha256_file

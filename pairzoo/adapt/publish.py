@@ -8,6 +8,8 @@ from typing import Any
 
 from pairzoo.adapt.inputs import read_json
 from pairzoo.adapt.lineage import SECTION
+from pairzoo.ensemble.settings import EvalSettings
+from pairzoo.registry import Registry
 from pairzoo.registry.card import Card, ref_of
 
 
@@ -52,20 +54,16 @@ def publish(ctx: Any, report: dict) -> dict[str, Any]:
     lineage = {**lineage_section(ctx, r, last.get("pseudo")), "checks": last}
     name = ctx.parent["name"]
     name = name if name.endswith("-adapted") else f"{name}-adapted"
-    run = run_ensemble_eval(
-        LineageRegistry(ctx.registry.root, lineage),
-        ctx.labelled["dir"],
-        ctx.work / "ensemble",
-        models=refs,
-        params=ctx.params,
-        name=name,
+    settings = EvalSettings(
+        ctx.labelled["dir"], ctx.work / "ensemble", models=refs, params=ctx.params, name=name
     )
+    run = run_ensemble_eval(LineageRegistry(ctx.registry.root, lineage), settings)
     accuracy = run.card.metrics_of("val")["accuracy"]
     ctx.log(f"registered {ref_of(run.card)} (val {100 * accuracy:.2f}% out of fold)")
     return run.card
 
 
-def find_adapted(registry: Any, run_dir: Path) -> Card | None:
+def find_adapted(registry: Registry, run_dir: Path) -> Card | None:
     """The adapted member already exported from `run_dir`, if a killed run got that far."""
     from pairzoo.exporting.run_export import run_key
 

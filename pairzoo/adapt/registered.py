@@ -12,10 +12,12 @@ from typing import Any
 
 import numpy as np
 
+from pairzoo.registry import Registry
 
-def entry_figures(registry: Any, ref: str, targets: Any, scored: list, pairs: int) -> dict:
+
+def entry_figures(registry: Registry, ref: str, targets: Any, scored: list, pairs: int) -> dict:
     """{entry, score_accuracy {file: accuracy}, estimate {file: rows}} of ensemble `ref`."""
-    from pairzoo.ensemble.predict import predict_proba
+    from pairzoo.ensemble.predict import PredictSettings, predict_proba
     from pairzoo.estimate.entry import entry_calibration, estimate_pairs, open_entry
     from pairzoo.metrics import accuracy
 
@@ -26,10 +28,11 @@ def entry_figures(registry: Any, ref: str, targets: Any, scored: list, pairs: in
         f["name"]: estimate_pairs(runner, calibration, targets.x[a:b])
         for f, a, b in zip(targets.files, bounds[:-1], bounds[1:], strict=True)
     }
+    by_ref = PredictSettings(ensemble=ref)
     score = {
-        str(split.path): accuracy(split.y, predict_proba(registry, split.x, ensemble=ref)[0])
+        str(split.path): accuracy(split.y, predict_proba(registry, split.x, by_ref)[0])
         for split in scored
-    }  # fmt: skip
+    }
     return {"entry": ref, "score_accuracy": score, "estimate": estimate,
             "calibration": "from the card" if calibration.from_card else "made now"}  # fmt: skip
 

@@ -18,7 +18,6 @@ from typing import Any
 
 import numpy as np
 
-from pairzoo.adapt.finetune import BN_MODES, FinetuneSettings
 from pairzoo.adapt.inputs import (
     adaptation_key,
     labelled_data,
@@ -29,39 +28,15 @@ from pairzoo.adapt.inputs import (
 )
 from pairzoo.adapt.lineage import SECTION
 from pairzoo.adapt.publish import lineage_section, publish
-from pairzoo.errors import ConfigError, DataError
+from pairzoo.adapt.settings import AdaptJob, AdaptSettings, FinetuneSettings
+from pairzoo.errors import DataError
+from pairzoo.registry import Registry
 from pairzoo.registry.card import ref_of
+
+__all__ = ["AdaptJob", "AdaptResult", "AdaptSettings", "adapt"]
 
 REPORT_FILE = "report.json"
 MAX_VAL_DROP = 0.01  # labelled val accuracy may fall by at most one point
-
-
-@dataclass(frozen=True)
-class AdaptSettings:
-    rounds: int = 1
-    threshold: float = 0.9
-    finetune: FinetuneSettings = field(default_factory=FinetuneSettings)
-    generated: int = 0  # labelled pairs made at the severity matched to the target; 0: none
-
-    def __post_init__(self) -> None:
-        if self.rounds < 1:
-            raise ConfigError(f"--rounds must be at least 1, found {self.rounds}")
-        if not 0.5 <= self.threshold < 1.0:
-            raise ConfigError(f"--threshold must be in [0.5, 1), found {self.threshold}")
-        if self.generated < 0:
-            raise ConfigError(f"--generated must be at least 0, found {self.generated}")
-        if self.finetune.bn not in BN_MODES:
-            raise ConfigError(
-                f"--bn must be one of {', '.join(BN_MODES)}, found {self.finetune.bn!r}"
-            )
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "rounds": self.rounds,
-            "threshold": self.threshold,
-            **self.finetune.to_dict(),
-            **({"generated": self.generated} if self.generated else {}),
-        }
 
 
 @dataclass
@@ -86,17 +61,9 @@ class _Round:
 
 
 def adapt(
-    registry: Any,
-    unlabelled: list[str | Path],
-    data_dir: str | Path,
-    out_root: str | Path,
-    ensemble: str | None = None,
-    settings: AdaptSettings | None = None,
-    score: list[str | Path] | None = None,
-    threads: int = 0,
-    log: Callable[[str], None] = lambda message: None,
+    registry: Registry, job: AdaptJob, log: Callable[[str], None] = lambda message: None
 ) -> AdaptResult:
-    """Adapt ensemble `ensemble` (default: the latest) to the pairs of `unlabelled`.
+    """Adapt ensemble `job.ensemble` (default: the latest) to the pairs of `job.unlabelled`.
 
     Raises DataError, RegistryError, ConfigError or RunError, each before the long work where it
     can be known then. A result with `refused` set registered nothing.
@@ -108,42 +75,65 @@ def adapt(
     from pairzoo.ensemble.members import load_ensemble_card
     from pairzoo.train.device import cpu_threads
 
-    settings = settings or AdaptSettings()
+    settings = job.settings
     registry.check_catalogue()
-    parent = load_ensemble_card(registry, ensemble)
-    targets = load_targets(list(unlabelled))
-    labelled = labelled_data(data_dir)
+    parent = load_ensemble_card(registry, job.ensemble)
+    targets = load_targets(list(job.unlabelled))
+    labelled = labelled_data(job.data_dir)
     request = request_hash(targets.files, labelled["fingerprint"], settings.to_dict())
     own = parent.get(SECTION) or {}
-    if ensemble is None and own.get("request") == request:
+    if job.ensemble is None and own.get("request") == request:
         # The latest ensemble is this very adaptation's result: the command ran before.
         log(f"already adapted: {ref_of(parent)} (same files, data and settings)")
-        work = Path(out_root) / f"{own['parent'].split('@')[0]}-{own['key'][:12]}"
+        work = Path(job.out_root) / f"{own['parent'].split('@')[0]}-{own['key'][:12]}"
         return AdaptResult(work, read_json(work / REPORT_FILE), parent, False)
     sources = source_members(registry, parent)
-    scored = [score_file(path) for path in score or []]
+    scored = [score_file(path) for path in job.score]
     key = adaptation_key(parent, request)
-    work = Path(out_root) / f"{parent['name']}-{key[:12]}"
+    work = Path(job.out_root) / f"{parent['name']}-{key[:12]}"
     work.mkdir(parents=True, exist_ok=True)
-    with cpu_threads(threads):
+    with cpu_threads(job.threads):
         log(f"adapting {ref_of(parent)} ({len(sources)} members) to {len(targets)} pairs, "
             f"{torch.get_num_threads()} threads; work in {work}")  # fmt: skip
-        context = _Context(registry, parent, sources, targets, labelled, scored, settings, key,
-                           work, log)  # fmt: skip
-        context.request = request
+        context = _Context(
+            registry=registry,
+            parent=parent,
+            sources=sources,
+            targets=targets,
+            labelled=labelled,
+            scored=scored,
+            settings=settings,
+            key=key,
+            request=request,
+            work=work,
+            log=log,
+        )
         return context.run()
 
 
+@dataclass(eq=False)
 class _Context:
-    def __init__(self, registry, parent, sources, targets, labelled, scored, settings, key,
-                 work, log):  # fmt: skip
+    """One adaptation as its rounds and its registration share it (pairzoo.adapt.publish)."""
+
+    registry: Registry
+    parent: dict[str, Any]  # the ensemble's card
+    sources: list  # pairzoo.adapt.members: the parent's members and their runs
+    targets: Any  # pairzoo.adapt.targets: the unlabelled pairs
+    labelled: dict[str, Any]  # pairzoo.adapt.inputs.labelled_data
+    scored: list  # the --score splits
+    settings: AdaptSettings
+    key: str
+    request: str
+    work: Path
+    log: Callable[[str], None]
+    params: Any = field(init=False)  # the parent's StackingParams
+    on_swap: str = field(init=False)
+
+    def __post_init__(self) -> None:
         from pairzoo.ensemble.stacking import StackingParams
 
-        self.registry, self.parent, self.sources = registry, parent, sources
-        self.targets, self.labelled, self.scored = targets, labelled, scored
-        self.settings, self.key, self.work, self.log = settings, key, work, log
-        self.params = StackingParams.from_dict(parent.get("stacking") or {})
-        self.on_swap = swap_rule(sources, labelled["rule"])
+        self.params = StackingParams.from_dict(self.parent.get("stacking") or {})
+        self.on_swap = swap_rule(self.sources, self.labelled["rule"])
 
     def run(self) -> AdaptResult:
         from pairzoo.adapt.lineage import adapted_cards
@@ -184,8 +174,9 @@ class _Context:
         from pairzoo.estimate.shifts import DEFAULT_PAIRS
 
         pairs = (self.parent.get("estimate") or {}).get("generator", {}).get("pairs")
-        figures = entry_figures(self.registry, ref, self.targets, self.scored,
-                                pairs or DEFAULT_PAIRS)  # fmt: skip
+        figures = entry_figures(
+            self.registry, ref, self.targets, self.scored, pairs or DEFAULT_PAIRS
+        )
         for name, rows in figures["estimate"].items():
             row = ensemble_estimate(rows)
             self.log(f"{ref} on {name}: estimated accuracy {100 * row['accuracy']:.2f}% "
@@ -252,7 +243,7 @@ class _Context:
 
     def _member(self, r: int, i: int, source, start_model, pseudo, facts):
         """The member fine-tuned in round `r`, from its run when that finished with this config."""
-        from pairzoo.adapt.finetune import finetune, save_run
+        from pairzoo.adapt.finetune import FinetuneData, finetune, save_run
         from pairzoo.train.config import config_hash
         from pairzoo.train.rundir import load_run
 
@@ -263,10 +254,12 @@ class _Context:
             self.log(f"  {source.card.name}: kept {run_dir}")
             return load_run(run_dir).model
         model = copy.deepcopy(start_model)
-        ft = FinetuneSettings(**{**self.settings.finetune.to_dict(),
-                                 "seed": self.settings.finetune.seed + 1000 * r + i})  # fmt: skip
-        info = finetune(model, config, self.labelled["train"], self.targets.x, pseudo.index,
-                        pseudo.label, ft, self.on_swap, self.generated)  # fmt: skip
+        seed = self.settings.finetune.seed + 1000 * r + i
+        ft = FinetuneSettings(**{**self.settings.finetune.to_dict(), "seed": seed})
+        data = FinetuneData(
+            self.labelled["train"], self.targets.x, pseudo.index, pseudo.label, self.generated
+        )
+        info = finetune(model, config, data, ft, self.on_swap)
         metrics = self._metrics(model, config, info)
         save_run(run_dir, model, config, metrics)
         self.log(f"  {source.card.name}: val {100 * metrics['val']['accuracy']:.2f}% "

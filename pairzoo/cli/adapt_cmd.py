@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import json
+from typing import Any
 
 import click
 
+from pairzoo.adapt.settings import AdaptJob, AdaptSettings, FinetuneSettings
 from pairzoo.cli.options import registry_option
 
 DEFAULT_GENERATED = 8000
@@ -100,8 +102,7 @@ DEFAULT_GENERATED = 8000
     help="CPU threads, 0 = all cores",
 )
 @click.option("--json", "as_json", is_flag=True, help="Print the report as JSON")
-def adapt(unlabelled, more, ensemble, registry_dir, data_dir, out_dir, rounds, threshold, epochs,
-          lr, batch_size, swap_weight, bn, generated, seed, score, threads, as_json):  # fmt: skip
+def adapt(registry_dir, as_json, **options):
     """Adapt the members of a registry ensemble to unlabelled pairs, then register them.
 
     The ensemble labels the pairs it is confident about (class shares kept); every member is
@@ -112,10 +113,7 @@ def adapt(unlabelled, more, ensemble, registry_dir, data_dir, out_dir, rounds, t
     `predict --ensemble` and `eval --ensemble` use. Running it again keeps what is done.
     """
 
-    result = run_adapt([*unlabelled, *more], ensemble, registry_dir, data_dir, out_dir,
-                       score, threads, lambda m: click.echo(m, err=True), rounds, threshold,
-                       epochs=epochs, lr=lr, batch_size=batch_size, swap_weight=swap_weight,
-                       bn=bn, seed=seed, generated=generated)  # fmt: skip
+    result = run_adapt(registry_dir, _adapt_job(options))
     if as_json:
         click.echo(json.dumps(result.report, indent=2))
     else:
@@ -124,17 +122,34 @@ def adapt(unlabelled, more, ensemble, registry_dir, data_dir, out_dir, rounds, t
         raise SystemExit(1)
 
 
-def run_adapt(files, ensemble, registry_dir, data_dir, out_dir, score=None, threads=0,
-              log=lambda message: None, rounds=1, threshold=0.9, generated=DEFAULT_GENERATED,
-              **finetune):  # fmt: skip
-    """`adapt` with the command's settings; `finetune` holds FinetuneSettings fields."""
-    from pairzoo.adapt.finetune import FinetuneSettings
-    from pairzoo.adapt.run import AdaptSettings, adapt
+def _adapt_job(options: dict[str, Any]) -> AdaptJob:
+    """The command's options (click's names) as the one job `pairzoo.adapt.run.adapt` takes."""
+    o = options
+    finetune = FinetuneSettings(
+        epochs=o["epochs"],
+        batch_size=o["batch_size"],
+        lr=o["lr"],
+        swap_weight=o["swap_weight"],
+        bn=o["bn"],
+        seed=o["seed"],
+    )
+    return AdaptJob(
+        unlabelled=(*o["unlabelled"], *o["more"]),
+        data_dir=o["data_dir"],
+        out_root=o["out_dir"],
+        ensemble=o["ensemble"],
+        settings=AdaptSettings(o["rounds"], o["threshold"], finetune, o["generated"]),
+        score=tuple(o["score"]),
+        threads=o["threads"],
+    )
+
+
+def run_adapt(registry_dir: str | None, job: AdaptJob):
+    """`pairzoo.adapt.run.adapt` on the registry in `registry_dir`, logging to stderr."""
+    from pairzoo.adapt.run import adapt as run
     from pairzoo.registry import Registry
 
-    settings = AdaptSettings(rounds, threshold, FinetuneSettings(**finetune), generated)
-    return adapt(Registry(registry_dir), files, data_dir, out_dir, ensemble, settings, score,
-                 threads, log)  # fmt: skip
+    return run(Registry(registry_dir), job, log=lambda m: click.echo(m, err=True))
 
 
 def format_result(result) -> str:

@@ -126,40 +126,17 @@ data.add_command(fit)
     is_flag=True,
     help="Overwrite pair data in --out that `data make` did not write (no meta.json)",
 )
-def make(
-    out,
-    seed,
-    severity,
-    corruption,
-    n_train,
-    n_val,
-    n_public,
-    n_private,
-    source,
-    rule,
-    adjacent,
-    force,
-) -> None:
+def make(out, n_train, n_val, n_public, n_private, **options) -> None:
     """Generate train, val, test_public (+ labels CSV) and test_private with a meta.json."""
-    from pairzoo.data.generate import make_dataset, severity_text
+    from pairzoo.data.generate import DatasetSettings, make_dataset, severity_text
 
     sizes = {"train": n_train, "val": n_val, "test_public": n_public, "test_private": n_private}
+    settings = DatasetSettings(sizes=sizes, **options)
     started = time.perf_counter()
-    meta = make_dataset(
-        out,
-        seed=seed,
-        severity=severity,
-        corruption=corruption,
-        sizes=sizes,
-        source=source,
-        rule=rule,
-        adjacent=adjacent,
-        log=lambda line: click.echo(f"  {line}"),
-        force=force,
-    )
+    meta = make_dataset(out, settings, log=lambda line: click.echo(f"  {line}"))
     click.echo(
         f"wrote {len(meta['files'])} files and meta.json to {out} "
-        f"(rule {meta['rule']}, severity {severity_text(severity)}, seed {seed}) "
+        f"(rule {meta['rule']}, severity {severity_text(settings.severity)}, seed {settings.seed}) "
         f"in {time.perf_counter() - started:.1f} s"
     )
 

@@ -36,7 +36,7 @@ import click
     type=click.IntRange(min=1),
     help="Splits and model seeds per detector, averaged, their spread shown (default 2)",
 )
-def compare(a, b, as_json, out, seed, folds, repeats) -> None:
+def compare(a, b, as_json, out, seed, **given) -> None:
     """How well the digit images of B stand in for A's: statistics and a classifier test.
 
     A and B are pair files or data directories (their test_public.npz). A classifier accuracy
@@ -50,7 +50,7 @@ def compare(a, b, as_json, out, seed, folds, repeats) -> None:
     from pairzoo.data import realism
     from pairzoo.data.format import load_split, split_path
 
-    chosen = {k: v for k, v in {"folds": folds, "repeats": repeats}.items() if v is not None}
+    chosen = {k: v for k, v in given.items() if v is not None}  # --folds, --repeats
     settings = dataclasses.replace(realism.DEFAULT_SETTINGS, **chosen)
     splits = [load_split(split_path(p, "test_public") if Path(p).is_dir() else p) for p in (a, b)]
     report, result = realism.realism_report(*splits, seed=seed, settings=settings)

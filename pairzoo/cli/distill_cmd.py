@@ -42,18 +42,7 @@ _HELP = {
 @plugins_dir_option
 @no_progress_option
 @click.option("--json", "as_json", is_flag=True, help="Print distill_report.json instead")
-def distill(
-    ensemble,
-    registry_dir,
-    out,
-    config_file,
-    resume,
-    register,
-    name,
-    no_progress,
-    as_json,
-    **options,
-):
+def distill(as_json, **options):
     """Train one model on the soft targets of a registry ensemble, then compare it with them.
 
     The ensemble's logit for every train pair (members through onnxruntime, then its
@@ -64,10 +53,7 @@ def distill(
     the ensemble's gain kept, MACs per pair and measured pairs per second.
     """
 
-    result = _run(
-        ensemble, registry_dir, out, config_file, resume, register, name, not no_progress,
-        options,
-    )  # fmt: skip
+    result = _run(options)
     if as_json:
         click.echo(json.dumps(result.report, indent=2))
         return
@@ -77,29 +63,26 @@ def distill(
         verb = "registered" if result.registered_now else "already registered as"
         click.echo(f"{verb} {result.card.ref}")
     click.echo(format_report(result.report))
-    click.echo(f"report: {Path(out) / 'distill_report.json'}")
+    click.echo(f"report: {Path(options['out']) / 'distill_report.json'}")
 
 
-def _run(
-    ensemble, registry_dir, out, config_file, resume, register, name, progress, options,
-):  # fmt: skip
+def _run(options: dict):
+    """The command's options as one DistillSettings, and the distillation it asks for."""
     from pairzoo.cli.train_options import base_config, config_overrides
+    from pairzoo.distill.run import DistillSettings, distill_config
     from pairzoo.distill.run import distill as run_distill
-    from pairzoo.distill.run import distill_config
     from pairzoo.plugins import load_plugins
+    from pairzoo.registry import Registry
 
+    o = dict(options)
+    ensemble, registry_dir, out = o.pop("ensemble"), o.pop("registry_dir"), o.pop("out")
+    config_file, resume, register = o.pop("config_file"), o.pop("resume"), o.pop("register")
+    name, progress = o.pop("name"), not o.pop("no_progress")
     load_plugins()
     base = base_config(config_file, out, resume)
     if resume and not config_file:
         name = name or base.get("name")  # a resumed run keeps its name
-    config = distill_config(base, config_overrides({**options, "name": name or None}))
-    return run_distill(
-        config,
-        out,
-        ensemble,
-        registry=registry_dir,
-        resume=resume,
-        register=register,
-        progress=progress,
-        log=lambda message: click.echo(message, err=True) if progress else None,
-    )
+    config = distill_config(base, config_overrides({**o, "name": name or None}))
+    settings = DistillSettings(config, out, ensemble, resume, register, progress)
+    log = (lambda message: click.echo(message, err=True)) if progress else (lambda message: None)
+    return run_distill(Registry(registry_dir), settings, log=log)

@@ -4,7 +4,7 @@ and predict with it. `eval --ensemble`, `export --ensemble` and `predict --ensem
 from __future__ import annotations
 
 import json
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
@@ -14,8 +14,12 @@ from pairzoo.cli.options import (
     member_runtime_option,
     registry_option,
 )
-from pairzoo.cli.predict_cmd import predict_options, write_csv
+from pairzoo.cli.predict_output import predict_options, predict_with_options
 from pairzoo.registry.card import ref_of
+
+if TYPE_CHECKING:
+    from pairzoo.ensemble.settings import EvalSettings, ExportSettings
+    from pairzoo.registry import Registry
 
 # onnxruntime's batch (pairzoo.runtime.logits.DEFAULT_BATCH), not PyTorch's
 ONNX_BATCH = 64
@@ -121,49 +125,41 @@ def _eval_options(f):
 def ensemble_eval(**options) -> None:
     """Evaluate registry models through onnxruntime, stack them (LightGBM, cross-validated on
     val) beside the baselines, write the leaderboard report and register the ensemble."""
-    _evaluate(**options)
-
-
-def _evaluate(
-    registry_dir,
-    models,
-    all_models,
-    data,
-    out_dir,
-    folds,
-    seed,
-    trees,
-    entry_name,
-    no_register,
-    threads,
-    batch_size,
-    as_json,
-    int8="auto",
-    runtime="auto",
-) -> None:
-    from pairzoo.ensemble.pipeline import run_ensemble_eval as run
-    from pairzoo.ensemble.stacking import StackingParams
+    from pairzoo.ensemble.pipeline import run_ensemble_eval
     from pairzoo.registry import Registry
 
-    if models and all_models:
-        raise click.UsageError("give --models or --all, not both")
-    refs = [m for m in models.split(",") if m.strip()] if models else None
-    result = run(
-        Registry(registry_dir),
-        data,
-        out_dir,
-        models=refs,
-        params=StackingParams(folds=folds, seed=seed, n_estimators=trees),
-        name=entry_name,
-        batch_size=batch_size,
-        threads=threads,
-        register=not no_register,
-        int8=int8,
-        runtime=runtime,
-    )
-    if as_json:
+    settings = _eval_settings(options)
+    result = run_ensemble_eval(Registry(options["registry_dir"]), settings)
+    if options["as_json"]:
         click.echo(json.dumps(result.report, indent=2, sort_keys=True))
         return
+    _show_eval(result, settings.threads)
+
+
+def _eval_settings(options: dict[str, Any]) -> EvalSettings:
+    """`ensemble eval`'s options (click's names) as pairzoo.ensemble.settings.EvalSettings."""
+    from pairzoo.ensemble.settings import EvalSettings
+    from pairzoo.ensemble.stacking import StackingParams
+
+    o = options
+    if o["models"] and o["all_models"]:
+        raise click.UsageError("give --models or --all, not both")
+    refs = [m for m in o["models"].split(",") if m.strip()] if o["models"] else None
+    return EvalSettings(
+        o["data"],
+        o["out_dir"],
+        models=refs,
+        params=StackingParams(folds=o["folds"], seed=o["seed"], n_estimators=o["trees"]),
+        name=o["entry_name"],
+        batch_size=o["batch_size"],
+        threads=o["threads"],
+        register=not o["no_register"],
+        int8=o["int8"],
+        runtime=o["runtime"],
+    )
+
+
+def _show_eval(result, threads: int) -> None:
     t = result.report["throughput"]
     click.echo(result.table)
     click.echo(
@@ -197,36 +193,37 @@ def _evaluate(
 @click.option("--json", "as_json", is_flag=True, help="Print the result as JSON")
 @int8_option
 @file_runtime_option
-def ensemble_export(entry, registry_dir, data_dir, out, as_json, int8, runtime) -> None:
+def ensemble_export(entry, registry_dir, data_dir, as_json, **options) -> None:
     """Write ensemble ENTRY (default: the latest) as one ONNX file: members and meta-learner,
     only if it matches the Python path on every val pair."""
+    from pairzoo.ensemble.settings import ExportSettings
     from pairzoo.registry import Registry
 
-    export_ensemble(Registry(registry_dir), entry or None, data_dir, out, as_json, int8, runtime)
+    settings = ExportSettings(
+        ref=entry or None, out=options["out"], int8=options["int8"], runtime=options["runtime"]
+    )
+    export_ensemble(Registry(registry_dir), settings, data_dir, as_json)
 
 
 def export_ensemble(
-    registry: Any,
-    ref: str | None,
-    data_dir: str | None,
-    out: str | None,
-    as_json: bool,
-    int8: str = "auto",
-    runtime: str = "auto",
+    registry: Registry, settings: ExportSettings, data_dir: str | None, as_json: bool
 ) -> None:
-    """Write the ensemble `ref` (latest when None) as one ONNX file behind the parity gate;
-    each member with an int8 variant as the one `int8` picks on this CPU, the file's session
-    options the ones `runtime` picks."""
+    """Write the ensemble `settings.ref` (latest when None) as one ONNX file behind the parity
+    gate, on the val pairs of `data_dir` (default: the ensemble's data); each member with an int8
+    variant as the one `settings.int8` picks on this CPU, the file's session options the ones
+    `settings.runtime` picks."""
+    from dataclasses import replace
+
     from pairzoo.data.format import load_data_dir
     from pairzoo.ensemble.export import export_ensemble as run
     from pairzoo.ensemble.members import load_ensemble_card
 
-    card = load_ensemble_card(registry, ref)
+    card = load_ensemble_card(registry, settings.ref)
     data_dir = data_dir or card.section("data").get("path")
     if not data_dir:
         raise click.UsageError("give --data DIR: the parity gate runs on its val pairs")
     val = load_data_dir(data_dir, "val")
-    result = run(registry, card.ref, val.x, out=out, int8=int8, runtime=runtime)
+    result = run(registry, replace(settings, ref=card.ref), val.x)
     if as_json:
         click.echo(
             json.dumps(
@@ -273,4 +270,4 @@ def ensemble_predict(entry, **options) -> None:
     """Predict a label for every pair of a data file with ensemble ENTRY (default: the latest)
     and write `id,label` (one row per id), checked and written atomically."""
 
-    write_csv(ensemble=entry or "", model=None, **options)
+    predict_with_options(options, ensemble=entry or "", model=None)

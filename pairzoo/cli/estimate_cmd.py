@@ -46,8 +46,7 @@ from pairzoo.cli.options import ensemble_entry_option, int8_option, registry_opt
 )
 @int8_option
 @click.option("--json", "as_json", is_flag=True, help="Print the estimates as JSON")
-def estimate(ensemble, model, data_file, more, registry_dir, labelled_dir, pairs, threads, int8,
-             as_json) -> None:  # fmt: skip
+def estimate(registry_dir, as_json, **options) -> None:
     """Estimate the accuracy of an ensemble (and each member) or of one model on unlabelled pairs.
 
     A file's labels, if it has any, are never read. The estimator is calibrated on labelled
@@ -56,13 +55,22 @@ def estimate(ensemble, model, data_file, more, registry_dir, labelled_dir, pairs
     largest held-out error plus the file's own sampling error. An ensemble's card carries its
     calibration; otherwise it is made now, from the same seeded settings.
     """
-    if (ensemble is None) == (model is None):
+    o = options
+    if (o["ensemble"] is None) == (o["model"] is None):
         raise click.UsageError("give exactly one of --ensemble [ENTRY] or --model NAME[@VERSION]")
-    from pairzoo.estimate.report import estimate_files
+    from pairzoo.estimate.report import EstimateSettings, estimate_files
     from pairzoo.registry import Registry
 
-    result = estimate_files(Registry(registry_dir), [*data_file, *more], ensemble or None, model,
-                            labelled_dir, pairs, threads, int8)  # fmt: skip
+    settings = EstimateSettings(
+        files=[*o["data_file"], *o["more"]],
+        ensemble=o["ensemble"] or None,
+        model=o["model"],
+        labelled_dir=o["labelled_dir"],
+        pairs=o["pairs"],
+        threads=o["threads"],
+        int8=o["int8"],
+    )
+    result = estimate_files(Registry(registry_dir), settings)
     if as_json:
         click.echo(json.dumps(result, indent=2))
         return

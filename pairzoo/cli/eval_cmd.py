@@ -52,28 +52,29 @@ TORCH_BATCH = 1024
     help="Evaluate and stack registry models: `pairzoo ensemble eval`, whose options it takes",
 )
 @click.pass_context
-def eval_(ctx, model_dir, data, device, batch_size, as_json, ensemble):
+def eval_(ctx, **options):
     """Evaluate a run's best model on the labelled splits (val, test_public).
 
     With --ensemble: evaluate registry models through onnxruntime, stack them (LightGBM,
     cross-validated on val) beside the baselines, and write the leaderboard report; the options
     of `pairzoo ensemble eval` (--models, --all, --registry, --out, ...) apply.
     """
-    if ensemble:
-        if model_dir:
+    o = options
+    if o["ensemble"]:
+        if o["model_dir"]:
             raise click.UsageError("give --model RUN_DIR or --ensemble, not both")
-        return _ensemble_eval(ctx, data, batch_size, as_json)
+        return _ensemble_eval(ctx, o["data"], o["batch_size"], o["as_json"])
     if ctx.args:
         _refuse_extra(ctx)
-    if not model_dir:
+    if not o["model_dir"]:
         raise click.UsageError("give --model RUN_DIR, or --ensemble for registry models")
-    batch_size = TORCH_BATCH if batch_size is None else batch_size
+    batch_size = TORCH_BATCH if o["batch_size"] is None else o["batch_size"]
     from pairzoo.plugins import load_plugins
     from pairzoo.train.evaluate import evaluate_run
 
     load_plugins()
-    result = evaluate_run(model_dir, data, device=device, batch_size=batch_size)
-    if as_json:
+    result = evaluate_run(o["model_dir"], o["data"], device=o["device"], batch_size=batch_size)
+    if o["as_json"]:
         click.echo(json.dumps(result, indent=2, sort_keys=True))
         return
     click.echo(format_table(result))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from typing import TYPE_CHECKING
 
 import click
 
@@ -13,6 +14,12 @@ from pairzoo.cli.options import (
     plugins_dir_option,
     registry_option,
 )
+
+if TYPE_CHECKING:
+    from pairzoo.registry import Registry
+
+# The options `pairzoo ensemble export` takes too, handed on with --ensemble.
+ENSEMBLE_EXPORT_OPTIONS = ("registry_dir", "data_dir", "out", "as_json", "int8", "runtime")
 
 
 @click.command("export")
@@ -49,19 +56,7 @@ from pairzoo.cli.options import (
 )
 @int8_option
 @file_runtime_option
-def export(
-    path,
-    all_runs,
-    registry_dir,
-    name,
-    data_dir,
-    as_json,
-    ensemble,
-    out,
-    quantize,
-    int8,
-    runtime,
-) -> None:
+def export(path, ensemble, **options) -> None:
     """Export run directory PATH to ONNX, check parity with PyTorch and register it.
 
     The ONNX file takes xa, xb float32 (N, 1, 28, 28) and returns logit (N,). It is registered
@@ -73,14 +68,18 @@ def export(
     file, only if it matches the Python path on every val pair (`pairzoo ensemble export`).
     """
     if ensemble is not None:
-        if path or all_runs or quantize:
+        if path or options["all_runs"] or options["quantize"]:
             raise click.UsageError("--ensemble takes no run directory, --all or --quantize")
         from pairzoo.cli.ensemble_cmd import ensemble_export
 
-        ctx = click.get_current_context()
-        kwargs = {"data_dir": data_dir, "out": out, "as_json": as_json, "int8": int8}
-        kwargs["runtime"] = runtime
-        return ctx.invoke(ensemble_export, entry=ensemble, registry_dir=registry_dir, **kwargs)
+        shared = {k: options[k] for k in ENSEMBLE_EXPORT_OPTIONS}
+        return click.get_current_context().invoke(ensemble_export, entry=ensemble, **shared)
+    _export_runs(path, options)
+
+
+def _export_runs(path, options: dict) -> None:
+    """PATH, one run or (--all) a directory of runs, into the registry."""
+    all_runs, name, quantize = options["all_runs"], options["name"], options["quantize"]
     if quantize and all_runs:
         raise click.UsageError("--quantize works on one run; it cannot be used with --all")
     if path is None:
@@ -91,14 +90,15 @@ def export(
     from pairzoo.registry import Registry
 
     load_plugins()
-    registry = Registry(registry_dir)
+    registry = Registry(options["registry_dir"])
+    data_dir, as_json = options["data_dir"], options["as_json"]
     if all_runs:
         _export_all(path, registry, data_dir, as_json)
     else:
         _export_one(path, registry, name, data_dir, as_json, quantize)
 
 
-def _export_one(run_dir, registry, name, data_dir, as_json, quantize=None) -> None:
+def _export_one(run_dir, registry: Registry, name, data_dir, as_json, quantize=None) -> None:
     from pairzoo.cli.export_extras import int8_line, quantize_exported
     from pairzoo.exporting import export_run
     from pairzoo.exporting.parity import parity_line
@@ -123,7 +123,7 @@ def _export_one(run_dir, registry, name, data_dir, as_json, quantize=None) -> No
         click.echo(int8_line(int8))
 
 
-def _export_all(runs_dir, registry, data_dir, as_json) -> None:
+def _export_all(runs_dir, registry: Registry, data_dir, as_json) -> None:
     from pairzoo.exporting import export_all
 
     def show(result: dict) -> None:

@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-from typing import Any
-
+from pairzoo.registry import Registry
 from pairzoo.registry.card import Card
 
 
-def quantize_exported(card: Card, registry: Any, data_dir: str | None) -> Card:
+def quantize_exported(card: Card, registry: Registry, data_dir: str | None) -> Card:
     """Add the int8 variant of the just-exported `card`; the error says the fp32 entry stays."""
     from pairzoo.errors import ExportError
     from pairzoo.exporting.quantize import quantize_entry

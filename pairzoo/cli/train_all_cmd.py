@@ -52,7 +52,7 @@ def train_all(as_json, unlabelled, adapt_threshold, **options):
     import json
     from pathlib import Path
 
-    summary = _run(**options)
+    summary = _run(options)
     from pairzoo.zoo.summary import format_summary
 
     click.echo(json.dumps(summary, indent=2) if as_json else format_summary(summary))
@@ -68,48 +68,54 @@ def _adapt_stage(summary, unlabelled, threshold, options) -> None:
     """`pairzoo adapt` on the zoo's own ensemble entry, into RUNS/adapt."""
     from pathlib import Path
 
-    from pairzoo.cli.adapt_cmd import format_result, run_adapt
+    from pairzoo.adapt.settings import AdaptJob, AdaptSettings
+    from pairzoo.cli.adapt_cmd import DEFAULT_GENERATED, format_result, run_adapt
 
     entry = (summary.get("ensemble") or {}).get("entry")
     if not entry:
         raise click.ClickException("--unlabelled: the zoo has no registered ensemble to adapt")
-    result = run_adapt(
-        list(unlabelled), entry, options["registry_dir"], options["data_dir"],
-        str(Path(options["runs_dir"]) / "adapt"), threshold=threshold,
-        log=lambda m: click.echo(m, err=True),
-    )  # fmt: skip
+    job = AdaptJob(
+        unlabelled=tuple(unlabelled),
+        data_dir=options["data_dir"],
+        out_root=str(Path(options["runs_dir"]) / "adapt"),
+        ensemble=entry,
+        settings=AdaptSettings(threshold=threshold, generated=DEFAULT_GENERATED),
+    )
+    result = run_adapt(options["registry_dir"], job)
     click.echo(format_result(result))
     if result.refused:
         raise SystemExit(1)
 
 
-def _run(zoo_file, profile, data_dir, runs_dir, registry_dir, force, only, no_progress):
+def _run(options: dict):
+    """The zoo the command's options select, trained, exported and ensembled; its summary."""
     from pathlib import Path
 
     from pairzoo.errors import DataError
     from pairzoo.plugins import load_plugins
     from pairzoo.registry import default_registry_dir
     from pairzoo.zoo.curves import write_curves
-    from pairzoo.zoo.runner import run_zoo
+    from pairzoo.zoo.runner import ZooRunSettings, run_zoo
     from pairzoo.zoo.spec import load_zoo
     from pairzoo.zoo.summary import build_summary, write_summary
 
+    data_dir, runs_dir = options["data_dir"], options["runs_dir"]
     load_plugins()
-    names = [n.strip() for n in (only or "").split(",") if n.strip()]
-    spec = load_zoo(zoo_file, profile).select(names)
+    names = [n.strip() for n in (options["only"] or "").split(",") if n.strip()]
+    spec = load_zoo(options["zoo_file"], options["profile"]).select(names)
     if not (Path(data_dir) / "train.npz").is_file():
         raise DataError(
             f"data directory '{data_dir}' has no train.npz; make it with "
             f"`pairzoo data make --out {data_dir}` (or `make data`)"
         )
-    result = run_zoo(
-        spec,
+    settings = ZooRunSettings(
         data_dir,
         runs_dir,
-        registry_dir or default_registry_dir(),
-        force=force,
-        progress=not no_progress,
+        options["registry_dir"] or default_registry_dir(),
+        force=options["force"],
+        progress=not options["no_progress"],
     )
+    result = run_zoo(spec, settings)
     curves = write_curves(result.models, runs_dir, spec.settings["min_val_accuracy"])
     summary = build_summary(result, curves)
     write_summary(runs_dir, summary)

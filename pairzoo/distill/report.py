@@ -6,6 +6,7 @@ as its members' logits through its meta-learner, exactly as `pairzoo predict --e
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -22,16 +23,29 @@ VAL_NOTE = (
 )
 
 
-def score_split(loaded, student: Member, x, y, batch_size: int, workers: int, threads: int) -> dict:
+@dataclass(frozen=True)
+class Contest:
+    """Student and ensemble, and how both run: the same batches, the ensemble's members side by
+    side (`workers`), the student with `threads` intra-op threads."""
+
+    ensemble: Any  # a loaded ensemble (pairzoo.ensemble.members.LoadedEnsemble)
+    student: Member
+    batch_size: int
+    workers: int
+    threads: int
+
+
+def score_split(c: Contest, x, y) -> dict:
     """Accuracy of the student, the ensemble and every member on one labelled split."""
-    proba, member_logits, _ = ensemble_proba(loaded, x, batch_size, workers, threads)
-    student_logits = logit_matrix([student], x, batch_size).logits[:, 0]
+    proba, member_logits, _ = ensemble_proba(c.ensemble, x, c.batch_size, c.workers, c.threads)
+    student_logits = logit_matrix([c.student], x, c.batch_size).logits[:, 0]
     return {
         "pairs": int(len(y)),
         "student": accuracy(y, sigmoid(student_logits)),
         "ensemble": accuracy(y, proba),
         "members": {
-            m.ref: accuracy(y, sigmoid(member_logits[:, j])) for j, m in enumerate(loaded.members)
+            m.ref: accuracy(y, sigmoid(member_logits[:, j]))
+            for j, m in enumerate(c.ensemble.members)
         },
     }
 
@@ -42,14 +56,13 @@ def gain_kept(student: float, ensemble: float, best_single: float) -> float | No
     return (student - best_single) / margin if margin > 0 else None
 
 
-def measure_speed(
-    loaded, student: Member, x, batch_size: int, workers: int, threads: int, repeats: int = 2
-) -> dict[str, Any]:
+def measure_speed(c: Contest, x, repeats: int = 2) -> dict[str, Any]:
     """Pairs per second of ensemble and student on the same pairs, alternated, best of `repeats`."""
+    batch_size, workers, threads = c.batch_size, c.workers, c.threads
     ensemble_s, student_s = [], []
     for _ in range(repeats):
-        ensemble_s.append(ensemble_proba(loaded, x, batch_size, workers, threads)[2])
-        student_s.append(logit_matrix([student], x, batch_size).wall_seconds)
+        ensemble_s.append(ensemble_proba(c.ensemble, x, batch_size, workers, threads)[2])
+        student_s.append(logit_matrix([c.student], x, batch_size).wall_seconds)
     n = len(x)
     ens, stu = n / min(ensemble_s), n / min(student_s)
     return {
@@ -73,11 +86,8 @@ def build_report(
     student_info: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
     """The report: `splits` maps "val" (required) and "test_public" to (x uint8, y)."""
-    workers = max(1, threads)
-    scores = {
-        name: score_split(loaded, student, x, y, batch_size, workers, threads)
-        for name, (x, y) in splits.items()
-    }
+    contest = Contest(loaded, student, batch_size, max(1, threads), threads)
+    scores = {name: score_split(contest, x, y) for name, (x, y) in splits.items()}
     best = max(scores["val"]["members"], key=scores["val"]["members"].get)  # chosen on val
     accuracies = {}
     for name, s in scores.items():
@@ -114,7 +124,7 @@ def build_report(
             "macs_ensemble_over_student": round(ensemble_macs / student_macs, 2)
             if ensemble_macs and student_macs
             else None,
-            "speed": measure_speed(loaded, student, x_val, batch_size, workers, threads),
+            "speed": measure_speed(contest, x_val),
         },
         "note": VAL_NOTE,
     }

@@ -19,6 +19,7 @@ import numpy as np
 
 from pairzoo.distill.teacher import LOGITS_FILE, RECORD_FILE, entry_ref
 from pairzoo.errors import ConfigError, PluginError, RunError
+from pairzoo.registry import Registry
 from pairzoo.train.runconfig import RunConfig
 
 REPORT_FILE = "distill_report.json"
@@ -31,7 +32,7 @@ class DistillRun:
 
     config: RunConfig  # resolved: the student's run config
     out: Path
-    registry: Any  # pairzoo.registry.Registry
+    registry: Registry
     ensemble: Any  # the teacher, a loaded ensemble (pairzoo.ensemble.members)
     threads: int  # for the teacher's and the report's inference
     resume: bool
@@ -85,17 +86,22 @@ def teacher_loss(preferred: str | None = None) -> str:
     return names[0]
 
 
+@dataclass(frozen=True)
+class DistillSettings:
+    config: dict[str, Any]  # the student's run config (its loss is set by distill_config)
+    out: str | Path  # the run directory
+    ensemble: str  # the teacher, a registry ensemble entry NAME[@VERSION]
+    resume: bool = False
+    register: bool = True  # export the student behind the parity gate and register it
+    progress: bool = True
+
+
 def distill(
-    config: dict[str, Any],
-    out: str | Path,
-    ensemble: str,
-    registry: Any = None,
-    resume: bool = False,
-    register: bool = True,
-    progress: bool = True,
+    registry: Registry,
+    settings: DistillSettings,
     log: Callable[[str], None] = lambda message: None,
 ) -> DistillResult:
-    """Train `config` (its loss set to distill) on ensemble `ensemble`'s logits into `out`.
+    """Train `settings.config` on ensemble `settings.ensemble`'s logits into `settings.out`.
 
     Raises ConfigError, PluginError, DataError, RegistryError, RunError or ExportError, each
     before any long work where it can be known then.
@@ -104,18 +110,19 @@ def distill(
     from pairzoo.distill.compat import check_data
     from pairzoo.ensemble.members import load_ensemble
     from pairzoo.plugins import build_architecture, build_loss
-    from pairzoo.registry import Registry
     from pairzoo.train import train_run
     from pairzoo.train.resolve import resolve_config
 
-    out = Path(out)
+    config, resume, progress = settings.config, settings.resume, settings.progress
+    out = Path(settings.out)
     cfg = RunConfig.from_dict(resolve_config(config, out))  # unknown plugin names: refused here
     build_architecture(cfg.model.arch, cfg.model.params)  # and bad values, before the teacher
     build_loss(cfg.loss.name, cfg.loss.params)
     _check_out(out, resume)
-    reg = registry if isinstance(registry, Registry) else Registry(registry)
+    reg = registry
     reg.check_catalogue()
-    loaded = load_ensemble(reg, ensemble, threads=1)  # members run side by side, one thread each
+    # members run side by side, one thread each
+    loaded = load_ensemble(reg, settings.ensemble, threads=1)
     run = DistillRun(cfg, out, reg, loaded, _threads(cfg), resume, progress, log)
     train = load_data_dir(cfg.data.path, "train")
     rule = check_data(loaded, tuple(train.x.shape[1:]), cfg.data.rule, cfg.data.path)
@@ -125,7 +132,7 @@ def distill(
     # trainer's resume path; a fresh run was checked to have an empty --out above.
     metrics = train_run(config, out, resume=True, progress=progress, teacher_logits=logits)
     card, registered_now = None, False
-    if register:
+    if settings.register:
         from pairzoo.distill.publish import register_student
 
         log(f"exporting {out} to ONNX and registering it in {reg.root}")
@@ -260,7 +267,7 @@ def _report(run: DistillRun, metrics: dict, card: dict | None, record: dict) -> 
     return report
 
 
-def _student_member(reg, card, out: Path, metrics: dict, threads: int, tmp: Path):
+def _student_member(reg: Registry, card, out: Path, metrics: dict, threads: int, tmp: Path):
     """The registered student (hash-checked), else the run exported to a temporary ONNX file."""
     from pairzoo.ensemble.members import Member, load_member
     from pairzoo.runtime.sessions import open_session

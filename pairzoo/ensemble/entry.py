@@ -7,6 +7,7 @@ from typing import Any
 
 from pairzoo.ensemble.evaluate import Evaluation
 from pairzoo.ensemble.members import META_LEARNER
+from pairzoo.registry import Registry
 from pairzoo.runtime.signature import ENSEMBLE_SIGNATURE
 
 
@@ -32,7 +33,7 @@ def ensemble_card(
 def save_and_register(
     ev: Evaluation,
     out_dir: str | Path,
-    registry: Any | None,
+    registry: Registry | None,
     name: str,
     data: dict[str, Any] | None = None,
     estimate: Any = None,

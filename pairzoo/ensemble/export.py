@@ -21,12 +21,15 @@ import numpy as np
 from pairzoo.ensemble.members import LoadedEnsemble, load_ensemble
 from pairzoo.ensemble.merged_parity import Parity, gate_merged
 from pairzoo.ensemble.onnx_merge import merge_ensemble
+from pairzoo.ensemble.settings import ExportSettings
 from pairzoo.ensemble.stacking import predict_booster
 from pairzoo.errors import ExportError, PairzooError
+from pairzoo.registry import Registry
 from pairzoo.registry.card import Card
 from pairzoo.runtime.gate import ONE_FILE_PROBABILITY
-from pairzoo.runtime.logits import DEFAULT_BATCH, logit_matrix
-from pairzoo.runtime.sessions import DEFAULT_THREADS
+from pairzoo.runtime.logits import logit_matrix
+
+__all__ = ["TOLERANCE", "EnsembleExport", "ExportSettings", "build_onnx", "export_ensemble"]
 
 TOLERANCE = ONE_FILE_PROBABILITY
 
@@ -44,7 +47,7 @@ def default_path(card: Card, export_dir: str | Path = "export") -> Path:
     return Path(export_dir) / f"{card.name}-{card.version}.onnx"
 
 
-def build_onnx(registry: Any, loaded: LoadedEnsemble) -> Any:
+def build_onnx(registry: Registry, loaded: LoadedEnsemble) -> Any:
     """The merged ModelProto, from the members' hash-checked ONNX bytes."""
     import onnx
 
@@ -65,24 +68,19 @@ def build_onnx(registry: Any, loaded: LoadedEnsemble) -> Any:
 
 
 def export_ensemble(
-    registry: Any,
-    ref: str | None,
-    x_val: np.ndarray,
-    out: str | Path | None = None,
-    tolerance: float = TOLERANCE,
-    batch_size: int = DEFAULT_BATCH,
-    threads: int = DEFAULT_THREADS,
-    int8: str = "auto",
-    runtime: str = "auto",
+    registry: Registry, settings: ExportSettings, x_val: np.ndarray
 ) -> EnsembleExport:
-    """Merge, pick its session options (`runtime`: auto or a name of FILE_RUNTIMES), gate the file
-    on val in them (pairzoo.ensemble.merged_parity), write it atomically if it passes."""
+    """Merge, pick its session options (`settings.runtime`: auto or a name of FILE_RUNTIMES),
+    gate the file on val in them (pairzoo.ensemble.merged_parity), write it atomically if it
+    passes."""
     from pairzoo.atomic import write_bytes
     from pairzoo.runtime.backends import BASELINE, FILE_RUNTIMES
     from pairzoo.runtime.batches import split_batch
     from pairzoo.runtime.choice import choose_runtime
 
-    loaded = load_ensemble(registry, ref, threads, int8)
+    s = settings
+    runtime, batch_size, threads = s.runtime, s.batch_size, s.threads
+    loaded = load_ensemble(registry, s.ref, threads, s.int8)
     full = loaded.card.ref
     model = build_onnx(registry, loaded)
     data = model.SerializeToString()
@@ -100,13 +98,13 @@ def export_ensemble(
     except Exception:  # onnxruntime's untyped errors: the gate meets them again, names them
         forced = BASELINE if runtime == "auto" else runtime
         choice, session = choose_runtime(data, FILE_RUNTIMES, forced, what=what)
-    parity = gate_merged(session, x_val, reference, tolerance, batch_size)
+    parity = gate_merged(session, x_val, reference, s.tolerance, batch_size)
     if not parity.ok:
         raise ExportError(
             f"{full}: single-file ONNX differs from the Python path on {parity.describe()}; nothing written"
         )
     data = _with_runtime(model, choice.to_dict()).SerializeToString()
-    path = Path(out) if out is not None else default_path(loaded.card)
+    path = Path(s.out) if s.out is not None else default_path(loaded.card)
     write_bytes(path, data)
     return EnsembleExport(
         path=path, ref=full, parity=parity, bytes=len(data), runtime=choice.to_dict()

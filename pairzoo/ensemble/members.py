@@ -8,6 +8,7 @@ from typing import Any
 
 from pairzoo.ensemble.variants import int8_variant
 from pairzoo.errors import RegistryError
+from pairzoo.registry import Registry
 from pairzoo.registry.card import Card, format_ref, ref_of
 from pairzoo.runtime.sessions import DEFAULT_THREADS, open_session
 from pairzoo.runtime.signature import check_signatures
@@ -41,7 +42,7 @@ class Member:
         return format_ref(self.name, self.version)
 
 
-def member_refs(registry: Any, models: Sequence[str] | None) -> list[str]:
+def member_refs(registry: Registry, models: Sequence[str] | None) -> list[str]:
     """`models` as given, or the latest version of every fp32 model entry when None.
 
     int8 variants are not members of their own: each comes in as its fp32 model's variant.
@@ -66,7 +67,7 @@ def member_refs(registry: Any, models: Sequence[str] | None) -> list[str]:
 
 
 def load_member(
-    registry: Any, ref: str, threads: int = DEFAULT_THREADS, expect_sha: str | None = None
+    registry: Registry, ref: str, threads: int = DEFAULT_THREADS, expect_sha: str | None = None
 ) -> Member:
     """Resolve `ref`, check its ONNX file against the card's sha256 and open a tuned session."""
     card = registry.resolve(ref)
@@ -104,7 +105,7 @@ def load_member(
 
 
 def load_members(
-    registry: Any,
+    registry: Registry,
     refs: Sequence[str],
     threads: int = DEFAULT_THREADS,
     int8: str = "auto",
@@ -132,7 +133,7 @@ def load_members(
 
 
 def with_variant(
-    registry: Any,
+    registry: Registry,
     fp32: Member,
     threads: int,
     mode: str,
@@ -160,7 +161,7 @@ def with_variant(
     return chosen
 
 
-def with_runtime(registry: Any, member: Member, threads: int, mode: str) -> Member:
+def with_runtime(registry: Registry, member: Member, threads: int, mode: str) -> Member:
     """`member` in the runtime `mode` picks (pairzoo.runtime.choice), recorded in
     `.runtime`; onnxruntime's defaults keep the session it has."""
     from pairzoo.runtime.backends import BASELINE, MEMBER_RUNTIMES
@@ -192,7 +193,7 @@ class LoadedEnsemble:
 
 
 def load_ensemble(
-    registry: Any,
+    registry: Registry,
     ref: str | None,
     threads: int = DEFAULT_THREADS,
     int8: str = "auto",
@@ -215,7 +216,7 @@ def load_ensemble(
     return LoadedEnsemble(card=card, members=members, booster=lgb.Booster(model_str=text))
 
 
-def _card_member(registry: Any, m: dict[str, Any], threads: int, mode: str) -> Member:
+def _card_member(registry: Registry, m: dict[str, Any], threads: int, mode: str) -> Member:
     variants = m.get("variants") or {}
     if not variants.get("int8"):
         return load_member(registry, ref_of(m), threads, expect_sha=m["sha256"])
@@ -224,7 +225,7 @@ def _card_member(registry: Any, m: dict[str, Any], threads: int, mode: str) -> M
     return with_variant(registry, base, threads, mode, (ref_of(int8), int8["sha256"]))
 
 
-def load_ensemble_card(registry: Any, ref: str | None) -> Card:
+def load_ensemble_card(registry: Registry, ref: str | None) -> Card:
     """The card of ensemble `ref`, or of the most recent ensemble entry when None."""
     card = registry.resolve(ref) if ref else _latest_ensemble(registry)
     if card.kind != "ensemble":
@@ -232,7 +233,7 @@ def load_ensemble_card(registry: Any, ref: str | None) -> Card:
     return card
 
 
-def _latest_ensemble(registry: Any) -> Card:
+def _latest_ensemble(registry: Registry) -> Card:
     cards = registry.list(kind="ensemble")
     if not cards:
         raise RegistryError(

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -13,10 +12,10 @@ from pairzoo.ensemble.leaderboard import format_table
 from pairzoo.ensemble.members import load_members, member_refs
 from pairzoo.ensemble.plots import write_plots
 from pairzoo.ensemble.report import build_report, write_report
-from pairzoo.ensemble.stacking import StackingParams
+from pairzoo.ensemble.settings import EvalSettings
 from pairzoo.errors import DataError
-from pairzoo.runtime.logits import DEFAULT_BATCH
-from pairzoo.runtime.sessions import DEFAULT_THREADS, default_workers
+from pairzoo.registry import Registry
+from pairzoo.runtime.sessions import default_workers
 
 
 @dataclass
@@ -28,57 +27,44 @@ class EnsembleRun:
     out_dir: Path
 
 
-def run_ensemble_eval(
-    registry: Any,
-    data_dir: str | Path,
-    out_dir: str | Path,
-    models: Sequence[str] | None = None,
-    params: StackingParams | None = None,
-    name: str = "ensemble",
-    batch_size: int = DEFAULT_BATCH,
-    threads: int = DEFAULT_THREADS,
-    register: bool = True,
-    int8: str = "auto",
-    runtime: str = "ort",
-    estimate_pairs: int = 0,
-) -> EnsembleRun:
-    """Evaluate `models` (default: the latest version of every model) and write the report.
+def run_ensemble_eval(registry: Registry, settings: EvalSettings) -> EnsembleRun:
+    """Evaluate `settings.models` (default: the latest version of every model), write the report.
 
-    A member with an int8 variant runs as the one `int8` (auto|always|never) picks on this CPU,
-    each member in the runtime `runtime` picks (pairzoo.runtime.choice).
-    `estimate_pairs` > 0: the card records a label-free estimate's calibration, made on that
-    many generated pairs per shift with the saved meta-learner (pairzoo.estimate).
+    A member with an int8 variant runs as the one `settings.int8` (auto|always|never) picks on
+    this CPU, each member in the runtime `settings.runtime` picks (pairzoo.runtime.choice).
+    `settings.estimate_pairs` > 0: the card records a label-free estimate's calibration, made on
+    that many generated pairs per shift with the saved meta-learner (pairzoo.estimate).
     """
-    params = params or StackingParams()
-    refs = member_refs(registry, models)
-    val, test = _splits(data_dir)
-    members = load_members(registry, refs, threads, int8, runtime)
+    s = settings
+    refs = member_refs(registry, s.models)
+    val, test = _splits(s.data_dir)
+    members = load_members(registry, refs, s.threads, s.int8, s.runtime)
     ev = evaluate(
         members,
         val.x,
         val.y,
         test.x if test is not None else None,
         test.y if test is not None else None,
-        params=params,
-        batch_size=batch_size,
-        workers=default_workers(len(members), threads),
+        params=s.params,
+        batch_size=s.batch_size,
+        workers=default_workers(len(members), s.threads),
     )
-    out = Path(out_dir)
+    out = Path(s.out_dir)
     out.mkdir(parents=True, exist_ok=True)
     context = {
         "registry": str(registry.root),
-        "data": {"path": str(data_dir), "fingerprint": _fingerprint(data_dir)},
-        "threads": threads,
-        "int8": int8,
-        "runtime": runtime,
+        "data": {"path": str(s.data_dir), "fingerprint": _fingerprint(s.data_dir)},
+        "threads": s.threads,
+        "int8": s.int8,
+        "runtime": s.runtime,
         "cpu": _cpu(),
     }
     report = build_report(ev, context)
     plots = write_plots(ev, out)
     write_report(out, report, plots)
-    calibrate = _calibrator(members, data_dir, estimate_pairs, batch_size, threads)
+    calibrate = _calibrator(members, s.data_dir, s.estimate_pairs, s.batch_size, s.threads)
     card = save_and_register(
-        ev, out, registry if register else None, name, context["data"], calibrate
+        ev, out, registry if s.register else None, s.name, context["data"], calibrate
     )
     if card is not None:
         report["entry"] = card.ref

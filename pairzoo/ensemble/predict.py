@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -10,33 +11,40 @@ import numpy as np
 from pairzoo.ensemble.stacking import predict_booster
 from pairzoo.errors import DataError
 from pairzoo.metrics import sigmoid, to_labels
+from pairzoo.registry import Registry
 from pairzoo.registry.card import Card
 from pairzoo.runtime.logits import DEFAULT_BATCH, logit_matrix
 from pairzoo.runtime.sessions import DEFAULT_THREADS, default_workers
 
 
+@dataclass(frozen=True)
+class PredictSettings:
+    """Which registry entry predicts, and how its sessions run."""
+
+    ensemble: str | None = None  # an ensemble entry; None: the most recent one
+    model: str | None = None  # one model, NAME[@VERSION], instead of an ensemble
+    batch_size: int = DEFAULT_BATCH
+    threads: int = DEFAULT_THREADS
+    int8: str = "auto"  # auto | always | never: members with an int8 variant
+
+
 def predict_proba(
-    registry: Any,
-    x: np.ndarray,
-    ensemble: str | None = None,
-    model: str | None = None,
-    batch_size: int = DEFAULT_BATCH,
-    threads: int = DEFAULT_THREADS,
-    int8: str = "auto",
+    registry: Registry, x: np.ndarray, settings: PredictSettings | None = None
 ) -> tuple[np.ndarray, Card]:
     """Probability of label 1 for uint8 pairs `x`, and the card that produced it.
 
-    Give `model` ("name[@version]") for one model; otherwise the ensemble `ensemble`
-    (the most recent ensemble entry when None). Members with an int8 variant run as the one
-    `int8` (auto|always|never) picks.
+    With `settings.model` ("name[@version]") one model; otherwise the ensemble
+    `settings.ensemble` (the most recent ensemble entry when None). Members with an int8 variant
+    run as the one `settings.int8` (auto|always|never) picks.
     """
     from pairzoo.ensemble.members import load_ensemble, load_members
 
-    if model is not None:
-        (member,) = load_members(registry, [model], threads, int8)
-        return sigmoid(logit_matrix([member], x, batch_size).logits[:, 0]), member.card
-    loaded = load_ensemble(registry, ensemble, threads, int8)
-    _, proba = ensemble_outputs(loaded.members, loaded.booster, x, batch_size, threads)
+    s = settings or PredictSettings()
+    if s.model is not None:
+        (member,) = load_members(registry, [s.model], s.threads, s.int8)
+        return sigmoid(logit_matrix([member], x, s.batch_size).logits[:, 0]), member.card
+    loaded = load_ensemble(registry, s.ensemble, s.threads, s.int8)
+    _, proba = ensemble_outputs(loaded.members, loaded.booster, x, s.batch_size, s.threads)
     return proba, loaded.card
 
 

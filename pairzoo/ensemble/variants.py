@@ -15,6 +15,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from pairzoo.registry import Registry
 from pairzoo.registry.card import Card
 from pairzoo.runtime import timing
 
@@ -62,7 +63,7 @@ def pick(mode: str, speeds: dict[str, float] | None, has_int8: bool) -> str:
     return pick_faster(mode, speeds, FP32, INT8, MIN_GAIN) if has_int8 else FP32
 
 
-def int8_variant(registry: Any, card: Card) -> Card | None:
+def int8_variant(registry: Registry, card: Card) -> Card | None:
     """The latest registered int8 variant made from exactly this fp32 entry, or None."""
     if "quantization" in card or not card.onnx:
         return None

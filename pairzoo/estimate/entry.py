@@ -17,6 +17,7 @@ import numpy as np
 from pairzoo.estimate.outputs import Outputs, ensemble_outputs, model_outputs
 from pairzoo.estimate.record import SECTION, estimates, generated_record
 from pairzoo.estimate.shifts import DEFAULT_PAIRS, DEFAULT_SEED
+from pairzoo.registry import Registry
 
 
 @dataclass
@@ -40,8 +41,14 @@ class EntryRunner:
         return ensemble_outputs([m.ref for m in self.members], logits, proba)
 
 
-def open_entry(registry, ensemble: str | None = None, model: str | None = None,
-               threads: int = 1, int8: str = "auto", batch_size: int = 64) -> EntryRunner:  # fmt: skip
+def open_entry(
+    registry: Registry,
+    ensemble: str | None = None,
+    model: str | None = None,
+    threads: int = 1,
+    int8: str = "auto",
+    batch_size: int = 64,
+) -> EntryRunner:
     """`model` NAME[@VERSION], else the ensemble `ensemble` (None: the latest)."""
     from pairzoo.ensemble.members import load_ensemble, load_members
 

@@ -2,22 +2,36 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from pairzoo.estimate.shifts import DEFAULT_PAIRS
+from pairzoo.registry import Registry
 
 
-def estimate_files(registry, files: list, ensemble: str | None = None, model: str | None = None,
-                   labelled_dir=None, pairs: int = DEFAULT_PAIRS, threads: int = 1,
-                   int8: str = "auto") -> dict[str, Any]:  # fmt: skip
-    """Estimates for every pair file in `files`, by the entry and (an ensemble) each member."""
+@dataclass(frozen=True)
+class EstimateSettings:
+    files: Sequence[str | Path]  # pair files (.npz, keys x and id); their labels are never read
+    ensemble: str | None = None  # an ensemble entry, or None with `model`
+    model: str | None = None  # one registry model, NAME[@VERSION]
+    labelled_dir: str | Path | None = None  # calibration's data dir, when the card has none
+    pairs: int = DEFAULT_PAIRS  # generated pairs per calibration set, when the card has none
+    threads: int = 1
+    int8: str = "auto"
+
+
+def estimate_files(registry: Registry, settings: EstimateSettings) -> dict[str, Any]:
+    """Estimates for every pair file in `settings.files`, by the entry and (an ensemble) each
+    member."""
     from pairzoo.data.format import read_unlabelled
     from pairzoo.estimate.entry import entry_calibration, estimate_pairs, open_entry
 
-    splits = [read_unlabelled(path) for path in files]  # every file checked before the work
-    runner = open_entry(registry, ensemble, model, threads, int8)
-    calibration = entry_calibration(runner, labelled_dir, pairs)
+    s = settings
+    splits = [read_unlabelled(path) for path in s.files]  # every file checked before the work
+    runner = open_entry(registry, s.ensemble, s.model, s.threads, s.int8)
+    calibration = entry_calibration(runner, s.labelled_dir, s.pairs)
     return {
         "entry": runner.card.ref,
         "kind": runner.card.kind,

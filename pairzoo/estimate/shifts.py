@@ -48,7 +48,7 @@ def calibration_sets(
     """The calibration sets and the settings that remake them (recorded on the card); other
     `shifts` and `seed` make labelled sets held out from calibration, to check it."""
     from pairzoo.data.corruption_params import load_corruption
-    from pairzoo.data.generate import Corruptor, draw_pairs
+    from pairzoo.data.generate import Corruptor, PairMaker
     from pairzoo.plugins import get_label_rule
 
     meta = _meta(data_dir)
@@ -61,8 +61,8 @@ def calibration_sets(
     for (name, file, severity), stream in zip(shifts, streams, strict=True):
         corruption = load_corruption(file)
         rng = np.random.default_rng(stream)
-        x, y, _, _ = draw_pairs(pool, pairs, rng, images, label_rule,
-                                Corruptor(severity, corruption.params), adjacent)  # fmt: skip
+        maker = PairMaker(images, label_rule, Corruptor(severity, corruption.params), adjacent)
+        x, y, _, _ = maker.draw(pool, pairs, rng)
         sets.append(LabelledSet(name, x, y))
         made.append({"name": name, "corruption": Path(corruption.path).name,
                        "corruption_sha256": corruption.sha256, "severity": severity})  # fmt: skip

@@ -23,6 +23,7 @@ import numpy as np
 
 from pairzoo.errors import DataError, ExportError
 from pairzoo.metrics import classification_metrics, sigmoid
+from pairzoo.registry import Registry
 from pairzoo.registry.card import Card
 from pairzoo.runtime.batches import SEQUENCE, sequence_problems
 from pairzoo.runtime.gate import BATCH_SEQUENCE
@@ -145,7 +146,7 @@ def sequence_gate(model: Path, x: np.ndarray, logits: np.ndarray) -> list[str]:
 
 
 def quantize_entry(
-    registry: Any,
+    registry: Registry,
     ref: str,
     data_dir: str | Path,
     name: str | None = None,

@@ -34,7 +34,7 @@ def wanted(settings: dict[str, Any], data_dir: Path) -> bool:
 
 def pretrain_data(runs_dir: Path, settings: dict[str, Any], rule: str, say) -> Path:
     """The generated data set in runs/_pretrain/data, made now unless it already matches."""
-    from pairzoo.data.generate import make_dataset
+    from pairzoo.data.generate import DatasetSettings, make_dataset
     from pairzoo.data.meta import read_meta
 
     out = runs_dir / PRETRAIN_DIR / DATA_DIR
@@ -46,7 +46,7 @@ def pretrain_data(runs_dir: Path, settings: dict[str, Any], rule: str, say) -> P
         if (meta.get("sizes"), meta.get("seed"), meta.get("rule")) == (sizes, seed, rule):
             return out
     say(f"pretraining: generating {n} pairs with digit labels (rule {rule}) into {out}")
-    make_dataset(out, seed=seed, sizes=sizes, rule=rule)
+    make_dataset(out, DatasetSettings(seed=seed, sizes=sizes, rule=rule))
     return out
 
 

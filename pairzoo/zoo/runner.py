@@ -12,7 +12,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from pairzoo.ensemble.settings import EvalSettings
 from pairzoo.errors import PairzooError
+from pairzoo.registry import Registry
 from pairzoo.zoo.progress import Progress
 from pairzoo.zoo.spec import ZooSpec
 from pairzoo.zoo.training import (
@@ -86,30 +88,36 @@ class ZooRun:
     say: Callable[[str], None]
 
 
+@dataclass(frozen=True)
+class ZooRunSettings:
+    """Where a zoo runs, and how: the command line's values beside the zoo file's own."""
+
+    data_dir: str | Path
+    runs_dir: str | Path
+    registry_dir: str | Path
+    force: bool = False  # retrain finished runs too
+    progress: bool = True
+
+
 def run_zoo(
-    spec: ZooSpec,
-    data_dir: str | Path,
-    runs_dir: str | Path,
-    registry_dir: str | Path,
-    force: bool = False,
-    progress: bool = True,
-    echo: Callable[[str], None] | None = None,
+    spec: ZooSpec, settings: ZooRunSettings, echo: Callable[[str], None] | None = None
 ) -> ZooResult:
     """Train, export and ensemble `spec`'s models; returns what happened to each.
 
-    Finished runs whose config hashes the same are kept (``force`` retrains them); an
-    unfinished one is resumed. With ``settings.jobs`` above 1, models train in that many worker
+    Finished runs whose config hashes the same are kept (``settings.force`` retrains them); an
+    unfinished one is resumed. With ``spec.settings["jobs"]`` above 1, models train in that many worker
     processes (which load the plugins of $PAIRZOO_PLUGINS_DIR too). Raises only for problems common to every model; a
     model's own failure is recorded in its outcome.
     """
     start = time.perf_counter()
-    data_dir, runs_dir, registry_dir = Path(data_dir), Path(runs_dir), Path(registry_dir)
+    data_dir, runs_dir = Path(settings.data_dir), Path(settings.runs_dir)
+    registry_dir, force = Path(settings.registry_dir), settings.force
     runs_dir.mkdir(parents=True, exist_ok=True)
     outcomes = [
         ModelOutcome(m.name, m.stage, m.description, runs_dir / m.name) for m in spec.models
     ]
     result = ZooResult(spec, data_dir, runs_dir, registry_dir, outcomes)
-    bar = Progress(total=2 * len(outcomes) + 1, enabled=progress)
+    bar = Progress(total=2 * len(outcomes) + 1, enabled=settings.progress)
     run = ZooRun(spec, data_dir, runs_dir, registry_dir, force, bar, echo or bar.write)
     try:
         t = time.perf_counter()
@@ -245,7 +253,7 @@ def _export_all(run: ZooRun, outcomes: list[ModelOutcome]) -> None:
         bar.step(f"exported {outcome.name}")
 
 
-def _held_card(registry, name: str, key: tuple[str, str]) -> dict[str, Any] | None:
+def _held_card(registry: Registry, name: str, key: tuple[str, str]) -> dict[str, Any] | None:
     """The newest card of `name` made from the same config and weights, if any."""
     found = None
     for card in registry.list(kind="model"):
@@ -281,8 +289,7 @@ def _ensemble(result: ZooResult, say: Callable[[str], None]) -> None:
         say("ensemble: already evaluated with these members and settings; kept")
         return
     try:
-        run = run_ensemble_eval(
-            registry,
+        wanted = EvalSettings(
             result.data_dir,
             out,
             models=refs,
@@ -292,6 +299,7 @@ def _ensemble(result: ZooResult, say: Callable[[str], None]) -> None:
             threads=threads,
             estimate_pairs=estimate_pairs,
         )
+        run = run_ensemble_eval(registry, wanted)
     except Exception as exc:  # reported in the summary; the models stay trained and exported
         result.ensemble_status, result.ensemble_error = "failed", describe(exc)
         say(f"ensemble: FAILED: {result.ensemble_error}")
@@ -299,7 +307,9 @@ def _ensemble(result: ZooResult, say: Callable[[str], None]) -> None:
     result.ensemble, result.ensemble_status = run.report, "evaluated"
 
 
-def _same_ensemble(out: Path, registry, refs, params, data_dir: Path) -> dict[str, Any] | None:
+def _same_ensemble(
+    out: Path, registry: Registry, refs, params, data_dir: Path
+) -> dict[str, Any] | None:
     """The report in `out` when it was made from exactly these members, settings and data."""
     from pairzoo.data.meta import data_fingerprint
 
