@@ -98,7 +98,8 @@ def open_forms(forms: dict[str, list]) -> dict[tuple[str, int], list]:
     """{(layout, threads): sessions} in onnxruntime, and in OpenVINO where it is installed."""
     import dataclasses
 
-    from pairzoo.runtime.backends import get_runtime, open_runtime, unavailable
+    from pairzoo.runtime.backends import open_runtime, unavailable
+    from pairzoo.runtime.runtimes import get_runtime
 
     ov = get_runtime("openvino-fp32")
     reason = unavailable(ov)

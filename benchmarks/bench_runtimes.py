@@ -9,7 +9,7 @@ logits. Head to head, best of interleaved rounds, on the same pairs at batch 256
 - PyTorch eager fp32 at 1 and 2 threads (the goal's reference; not with a registry);
 - separate onnxruntime sessions + LightGBM, members in 1 and 2 workers (the Python path);
 - the same in OpenVINO fp32 (and bf16 where the CPU has it), skipped with a reason if absent;
-- the one-file ensemble in each of pairzoo.runtime.backends.FILE_RUNTIMES.
+- the one-file ensemble in each of pairzoo.runtime.runtimes.FILE_RUNTIMES.
 
 The last line is a JSON record: CPU, date, commit, pairs/s of each and its ratio to eager.
 """
@@ -84,13 +84,8 @@ def contenders(files, models, booster) -> dict:
     from benchmarks.bench_ensemble import eager_pass, stacked
     from pairzoo.ensemble.merged_parity import run_merged
     from pairzoo.ensemble.onnx_merge import merge_ensemble
-    from pairzoo.runtime.backends import (
-        FILE_RUNTIMES,
-        MEMBER_RUNTIMES,
-        get_runtime,
-        open_runtime,
-        unavailable,
-    )
+    from pairzoo.runtime.backends import open_runtime, unavailable
+    from pairzoo.runtime.runtimes import FILE_RUNTIMES, MEMBER_RUNTIMES, get_runtime
 
     x = np.random.default_rng(1).integers(0, 256, (PAIRS, 28, 56), dtype=np.uint8)
     out = {}

@@ -11,9 +11,10 @@ import pairzoo.runtime.backends as runtimes
 import pairzoo.runtime.choice as runtime_choice
 import pairzoo.runtime.timing as timing
 from pairzoo.errors import ConfigError
-from pairzoo.runtime.backends import FILE_RUNTIMES, MEMBER_RUNTIMES, get_runtime, open_runtime
+from pairzoo.runtime.backends import open_runtime
 from pairzoo.runtime.batches import split_batch
 from pairzoo.runtime.choice import choose_runtime
+from pairzoo.runtime.runtimes import FILE_RUNTIMES, MEMBER_RUNTIMES, get_runtime
 
 
 @pytest.fixture(scope="module")

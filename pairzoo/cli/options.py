@@ -2,7 +2,7 @@
 
 import click
 
-from pairzoo.runtime.backends import FILE_RUNTIMES, MEMBER_RUNTIMES
+from pairzoo.runtime.runtimes import FILE_RUNTIMES, MEMBER_RUNTIMES
 
 registry_option = click.option(
     "--registry",

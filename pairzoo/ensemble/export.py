@@ -5,7 +5,7 @@ member, then the LightGBM booster. The single file, in one session, at batch siz
 1024 and 300 in a row and then over all of val, must give identical labels and probabilities
 within 1e-5, else nothing is written (pairzoo.ensemble.merged_parity). The file is gated in the
 onnxruntime session options measured fastest for it on this CPU (pairzoo.runtime.choice,
-candidates pairzoo.runtime.backends.FILE_RUNTIMES), and the options are written into it
+candidates pairzoo.runtime.runtimes.FILE_RUNTIMES), and the options are written into it
 (metadata ``pairzoo_runtime``) so whoever opens it can use them.
 """
 
@@ -74,9 +74,9 @@ def export_ensemble(
     gate the file on val in them (pairzoo.ensemble.merged_parity), write it atomically if it
     passes."""
     from pairzoo.atomic import write_bytes
-    from pairzoo.runtime.backends import BASELINE, FILE_RUNTIMES
     from pairzoo.runtime.batches import split_batch
     from pairzoo.runtime.choice import choose_runtime
+    from pairzoo.runtime.runtimes import BASELINE, FILE_RUNTIMES
 
     s = settings
     runtime, batch_size, threads = s.runtime, s.batch_size, s.threads

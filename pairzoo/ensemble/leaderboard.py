@@ -47,7 +47,7 @@ def _variant(member) -> dict[str, Any] | None:
 
 
 def _runtime(member) -> dict[str, Any]:
-    from pairzoo.runtime.backends import BASELINE, get_runtime
+    from pairzoo.runtime.runtimes import BASELINE, get_runtime
 
     if member.runtime is not None:
         return member.runtime.to_dict()

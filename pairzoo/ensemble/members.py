@@ -112,7 +112,7 @@ def load_members(
     runtime: str = "ort",
 ) -> list[Member]:
     """The members `refs`, each as its faster variant here (`int8`: auto|always|never), in the
-    runtime `runtime` picks (auto, or a name of pairzoo.runtime.backends.MEMBER_RUNTIMES)."""
+    runtime `runtime` picks (auto, or a name of pairzoo.runtime.runtimes.MEMBER_RUNTIMES)."""
     members = [
         with_runtime(
             registry,
@@ -164,8 +164,8 @@ def with_variant(
 def with_runtime(registry: Registry, member: Member, threads: int, mode: str) -> Member:
     """`member` in the runtime `mode` picks (pairzoo.runtime.choice), recorded in
     `.runtime`; onnxruntime's defaults keep the session it has."""
-    from pairzoo.runtime.backends import BASELINE, MEMBER_RUNTIMES
     from pairzoo.runtime.choice import RuntimeChoice, choose_runtime
+    from pairzoo.runtime.runtimes import BASELINE, MEMBER_RUNTIMES
 
     if mode == BASELINE:
         member.runtime = RuntimeChoice(mode, BASELINE, None, threads=threads)

@@ -28,7 +28,7 @@ class EvalSettings:
     threads: int = DEFAULT_THREADS  # onnxruntime intra-op threads per member
     register: bool = True
     int8: str = "auto"  # auto | always | never: members with an int8 variant
-    runtime: str = "ort"  # auto or one of pairzoo.runtime.backends.MEMBER_RUNTIMES
+    runtime: str = "ort"  # auto or one of pairzoo.runtime.runtimes.MEMBER_RUNTIMES
     estimate_pairs: int = 0  # > 0: the card records an estimate calibrated on that many pairs
 
 
@@ -40,4 +40,4 @@ class ExportSettings:
     batch_size: int = DEFAULT_BATCH
     threads: int = DEFAULT_THREADS
     int8: str = "auto"  # members with an int8 variant: the one this picks on this CPU
-    runtime: str = "auto"  # auto or one of pairzoo.runtime.backends.FILE_RUNTIMES
+    runtime: str = "auto"  # auto or one of pairzoo.runtime.runtimes.FILE_RUNTIMES

@@ -1,6 +1,6 @@
-"""The runtimes an ONNX pair model can run in: onnxruntime with several session options, OpenVINO.
+"""Sessions in any runtime of pairzoo.runtime.runtimes: onnxruntime with its options, or OpenVINO.
 
-Each runtime has a name (``ort``, ``ort-intra2``, ``openvino-bf16``, ...) and opens a session
+Each runtime opens a session
 with onnxruntime's ``run(output_names, feeds)`` / ``get_inputs()`` / ``get_outputs()`` shape, so
 members and the one-file ensemble run in any of them unchanged. OpenVINO is an optional extra
 (``pip install 'pairzoo[openvino]'``); a runtime that cannot run here (not installed, no bf16 on
@@ -12,55 +12,14 @@ from __future__ import annotations
 
 import importlib.util
 import threading
-from dataclasses import asdict, dataclass
 from typing import Any, NamedTuple
 
 import numpy as np
 
 from pairzoo.errors import ConfigError
+from pairzoo.runtime.runtimes import Runtime
 from pairzoo.runtime.safety import check_self_contained
 from pairzoo.runtime.sessions import open_session
-
-
-@dataclass(frozen=True)
-class Runtime:
-    """One way to run a file: the backend, its precision and its threading and memory options."""
-
-    name: str
-    backend: str = "onnxruntime"
-    precision: str = "fp32"
-    threads: int = 1
-    inter_op: int = 1
-    optimize: str = "all"
-    arena: bool = True
-
-    def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
-
-
-RUNTIMES = {
-    r.name: r
-    for r in (
-        Runtime("ort"),
-        Runtime("ort-intra2", threads=2),
-        Runtime("ort-inter2", inter_op=2),
-        Runtime("ort-basic", optimize="basic"),
-        Runtime("ort-no-arena", arena=False),
-        Runtime("openvino-fp32", backend="openvino"),
-        Runtime("openvino-bf16", backend="openvino", precision="bf16"),
-    )
-}
-BASELINE = "ort"
-# Members run one per core (pairzoo.runtime.sessions.default_workers): threads are not theirs
-# to choose, the backend is. The one file holds every member and LightGBM in one session.
-MEMBER_RUNTIMES = ("ort", "openvino-fp32", "openvino-bf16")
-FILE_RUNTIMES = ("ort", "ort-intra2", "ort-inter2", "ort-basic", "ort-no-arena")
-
-
-def get_runtime(name: str) -> Runtime:
-    if name not in RUNTIMES:
-        raise ValueError(f"unknown runtime {name!r} (available: {', '.join(RUNTIMES)})")
-    return RUNTIMES[name]
 
 
 def unavailable(runtime: Runtime, model: bytes | None = None) -> str | None:

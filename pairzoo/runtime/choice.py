@@ -24,8 +24,9 @@ import onnxruntime
 from pairzoo import machine, speed_cache
 from pairzoo.errors import ConfigError
 from pairzoo.runtime import backends, timing
-from pairzoo.runtime.backends import BASELINE, Runtime, get_runtime, open_runtime
+from pairzoo.runtime.backends import open_runtime
 from pairzoo.runtime.gate import RUNTIME_OUTPUTS
+from pairzoo.runtime.runtimes import BASELINE, Runtime, get_runtime
 
 MIN_GAIN = 1.05  # a near-tie, or noise, keeps onnxruntime's defaults
 

@@ -1,0 +1,51 @@
+"""The runtimes an ONNX pair model can run in, by name: backend, precision, threads and memory.
+
+Names only (``ort``, ``ort-intra2``, ``openvino-bf16``, ...): the command line lists them without
+loading onnxruntime; pairzoo.runtime.backends opens a session in one.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from typing import Any
+
+
+@dataclass(frozen=True)
+class Runtime:
+    """One way to run a file: the backend, its precision and its threading and memory options."""
+
+    name: str
+    backend: str = "onnxruntime"
+    precision: str = "fp32"
+    threads: int = 1
+    inter_op: int = 1
+    optimize: str = "all"
+    arena: bool = True
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+RUNTIMES = {
+    r.name: r
+    for r in (
+        Runtime("ort"),
+        Runtime("ort-intra2", threads=2),
+        Runtime("ort-inter2", inter_op=2),
+        Runtime("ort-basic", optimize="basic"),
+        Runtime("ort-no-arena", arena=False),
+        Runtime("openvino-fp32", backend="openvino"),
+        Runtime("openvino-bf16", backend="openvino", precision="bf16"),
+    )
+}
+BASELINE = "ort"
+# Members run one per core (pairzoo.runtime.sessions.default_workers): threads are not theirs
+# to choose, the backend is. The one file holds every member and LightGBM in one session.
+MEMBER_RUNTIMES = ("ort", "openvino-fp32", "openvino-bf16")
+FILE_RUNTIMES = ("ort", "ort-intra2", "ort-inter2", "ort-basic", "ort-no-arena")
+
+
+def get_runtime(name: str) -> Runtime:
+    if name not in RUNTIMES:
+        raise ValueError(f"unknown runtime {name!r} (available: {', '.join(RUNTIMES)})")
+    return RUNTIMES[name]
