@@ -12,6 +12,7 @@ from ensemble_fixtures import make_data_dir, make_pairs, register_tiny_models
 from pairzoo.cli import main
 from pairzoo.data.format import save_split
 from pairzoo.estimate.entry import Calibration, estimate_pairs, open_entry
+from pairzoo.estimate.on_register import card_calibrator
 from pairzoo.estimate.record import calibration_record
 from pairzoo.estimate.shifts import LabelledSet
 
@@ -33,9 +34,8 @@ def tiny(tmp_path_factory):
     register_tiny_models(reg, tmp, 3)
     data = make_data_dir(tmp / "data")
     params = StackingParams(n_estimators=30)
-    run_ensemble_eval(
-        reg, EvalSettings(data, tmp / "report", params=params, name="stack", estimate_pairs=40)
-    )
+    wanted = EvalSettings(data, tmp / "report", params=params, name="stack")
+    run_ensemble_eval(reg, wanted, card_calibrator(data, 40, wanted.batch_size, wanted.threads))
     runner = open_entry(reg)
     sets = [LabelledSet(k, *make_pairs(600, seed=20 + i, noise=0.05, gap=v)[:2])
             for i, (k, v) in enumerate(SHIFTS.items())]  # fmt: skip

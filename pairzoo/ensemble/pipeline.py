@@ -2,20 +2,25 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 from typing import Any
 
 from pairzoo.ensemble.entry import save_and_register
 from pairzoo.ensemble.evaluate import Evaluation, evaluate
 from pairzoo.ensemble.leaderboard import format_table
-from pairzoo.ensemble.members import load_members, member_refs
+from pairzoo.ensemble.members import Member, load_members, member_refs
 from pairzoo.ensemble.plots import write_plots
 from pairzoo.ensemble.report import build_report, write_report
 from pairzoo.ensemble.settings import EvalSettings
 from pairzoo.errors import DataError
 from pairzoo.registry import Registry
 from pairzoo.runtime.sessions import default_workers
+
+# (members, path of the saved meta-learner) -> the card's `estimate` section
+Calibrator = Callable[[Sequence[Member], Path], dict[str, Any]]
 
 
 @dataclass
@@ -27,13 +32,15 @@ class EnsembleRun:
     out_dir: Path
 
 
-def run_ensemble_eval(registry: Registry, settings: EvalSettings) -> EnsembleRun:
+def run_ensemble_eval(
+    registry: Registry, settings: EvalSettings, calibrate: Calibrator | None = None
+) -> EnsembleRun:
     """Evaluate `settings.models` (default: the latest version of every model), write the report.
 
     A member with an int8 variant runs as the one `settings.int8` (auto|always|never) picks on
     this CPU, each member in the runtime `settings.runtime` picks (pairzoo.runtime.choice).
-    `settings.estimate_pairs` > 0: the card records a label-free estimate's calibration, made on
-    that many generated pairs per shift with the saved meta-learner (pairzoo.estimate).
+    `calibrate(members, meta_learner.txt)`, if given, makes the card's section of a label-free
+    estimate (pairzoo.estimate.on_register.card_calibrator) from the meta-learner as saved.
     """
     s = settings
     refs = member_refs(registry, s.models)
@@ -62,31 +69,14 @@ def run_ensemble_eval(registry: Registry, settings: EvalSettings) -> EnsembleRun
     report = build_report(ev, context)
     plots = write_plots(ev, out)
     write_report(out, report, plots)
-    calibrate = _calibrator(members, s.data_dir, s.estimate_pairs, s.batch_size, s.threads)
+    section = None if calibrate is None else partial(calibrate, members)
     card = save_and_register(
-        ev, out, registry if s.register else None, s.name, context["data"], calibrate
+        ev, out, registry if s.register else None, s.name, context["data"], section
     )
     if card is not None:
         report["entry"] = card.ref
         write_report(out, report, plots)
     return EnsembleRun(ev, report, format_table(report["leaderboard"]), card, out)
-
-
-def _calibrator(members, data_dir, pairs: int, batch_size: int, threads: int):
-    """The card's estimate section from the meta-learner as saved, as `predict` will load it."""
-    if pairs <= 0:
-        return None
-
-    def calibrate(meta_learner: Path) -> dict[str, Any]:
-        from pairzoo.ensemble.stacking import load_booster
-        from pairzoo.estimate.entry import EntryRunner
-        from pairzoo.estimate.record import generated_record
-        from pairzoo.estimate.shifts import DEFAULT_SEED
-
-        runner = EntryRunner(None, members, load_booster(meta_learner), batch_size, threads)
-        return generated_record(runner, data_dir, pairs, DEFAULT_SEED)
-
-    return calibrate
 
 
 def _cpu() -> dict[str, Any]:

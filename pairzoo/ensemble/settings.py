@@ -29,7 +29,6 @@ class EvalSettings:
     register: bool = True
     int8: str = "auto"  # auto | always | never: members with an int8 variant
     runtime: str = "ort"  # auto or one of pairzoo.runtime.runtimes.MEMBER_RUNTIMES
-    estimate_pairs: int = 0  # > 0: the card records an estimate calibrated on that many pairs
 
 
 @dataclass(frozen=True)

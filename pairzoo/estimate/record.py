@@ -10,6 +10,7 @@ import numpy as np
 
 from pairzoo.estimate.calibration import Fitted, calibrate
 from pairzoo.estimate.outputs import Outputs
+from pairzoo.estimate.shifts import calibration_sets
 
 SECTION = "estimate"
 FORMAT = 1
@@ -19,8 +20,6 @@ def generated_record(
     run: Callable[[np.ndarray], Outputs], data_dir: str | Path | None, pairs: int, seed: int
 ) -> dict[str, Any]:
     """Calibrate every predictor `run` gives on the generator's sets; the card section."""
-    from pairzoo.estimate.shifts import calibration_sets
-
     sets, settings = calibration_sets(data_dir, pairs, seed)
     return calibration_record(run, sets, settings)
 

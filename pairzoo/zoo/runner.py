@@ -267,6 +267,7 @@ def _held_card(registry: Registry, name: str, key: tuple[str, str]) -> dict[str,
 def _ensemble(result: ZooResult, say: Callable[[str], None]) -> None:
     from pairzoo.ensemble.pipeline import run_ensemble_eval
     from pairzoo.ensemble.stacking import StackingParams
+    from pairzoo.estimate.on_register import card_calibrator
     from pairzoo.registry import Registry
 
     settings = dict(result.spec.ensemble)
@@ -297,9 +298,11 @@ def _ensemble(result: ZooResult, say: Callable[[str], None]) -> None:
             name="zoo-ensemble",
             batch_size=batch_size,
             threads=threads,
-            estimate_pairs=estimate_pairs,
         )
-        run = run_ensemble_eval(registry, wanted)
+        calibrate = None
+        if estimate_pairs > 0:
+            calibrate = card_calibrator(result.data_dir, estimate_pairs, batch_size, threads)
+        run = run_ensemble_eval(registry, wanted, calibrate)
     except Exception as exc:  # reported in the summary; the models stay trained and exported
         result.ensemble_status, result.ensemble_error = "failed", describe(exc)
         say(f"ensemble: FAILED: {result.ensemble_error}")
