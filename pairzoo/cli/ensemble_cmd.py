@@ -176,7 +176,7 @@ def _show_eval(result, threads: int) -> None:
 
 
 @ensemble.command("export")
-@click.argument("entry", required=False)
+@click.argument("ref", metavar="[ENTRY]", required=False)
 @registry_option
 @click.option(
     "--data",
@@ -193,19 +193,19 @@ def _show_eval(result, threads: int) -> None:
 @click.option("--json", "as_json", is_flag=True, help="Print the result as JSON")
 @int8_option
 @file_runtime_option
-def ensemble_export(entry, registry_dir, data_dir, as_json, **options) -> None:
+def ensemble_export(ref, registry_dir, data_dir, as_json, **options) -> None:
     """Write ensemble ENTRY (default: the latest) as one ONNX file: members and meta-learner,
     only if it matches the Python path on every val pair."""
     from pairzoo.ensemble.settings import ExportSettings
     from pairzoo.registry import Registry
 
     settings = ExportSettings(
-        ref=entry or None, out=options["out"], int8=options["int8"], runtime=options["runtime"]
+        ref=ref or None, out=options["out"], int8=options["int8"], runtime=options["runtime"]
     )
-    export_ensemble(Registry(registry_dir), settings, data_dir, as_json)
+    _export_and_print(Registry(registry_dir), settings, data_dir, as_json)
 
 
-def export_ensemble(
+def _export_and_print(
     registry: Registry, settings: ExportSettings, data_dir: str | None, as_json: bool
 ) -> None:
     """Write the ensemble `settings.ref` (latest when None) as one ONNX file behind the parity
@@ -215,7 +215,7 @@ def export_ensemble(
     from dataclasses import replace
 
     from pairzoo.data.format import load_data_dir
-    from pairzoo.ensemble.export import export_ensemble as run
+    from pairzoo.ensemble.export import export_ensemble
     from pairzoo.ensemble.members import load_ensemble_card
 
     card = load_ensemble_card(registry, settings.ref)
@@ -223,7 +223,7 @@ def export_ensemble(
     if not data_dir:
         raise click.UsageError("give --data DIR: the parity gate runs on its val pairs")
     val = load_data_dir(data_dir, "val")
-    result = run(registry, replace(settings, ref=card.ref), val.x)
+    result = export_ensemble(registry, replace(settings, ref=card.ref), val.x)
     if as_json:
         click.echo(
             json.dumps(
@@ -264,10 +264,10 @@ def _runtime_line(choice: dict) -> str:
 
 
 @ensemble.command("predict")
-@click.argument("entry", required=False)
+@click.argument("ref", metavar="[ENTRY]", required=False)
 @predict_options
-def ensemble_predict(entry, **options) -> None:
+def ensemble_predict(ref, **options) -> None:
     """Predict a label for every pair of a data file with ensemble ENTRY (default: the latest)
     and write `id,label` (one row per id), checked and written atomically."""
 
-    predict_with_options(options, ensemble=entry or "", model=None)
+    predict_with_options(options, ensemble=ref or "", model=None)

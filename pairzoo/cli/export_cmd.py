@@ -73,7 +73,7 @@ def export(path, ensemble, **options) -> None:
         from pairzoo.cli.ensemble_cmd import ensemble_export
 
         shared = {k: options[k] for k in ENSEMBLE_EXPORT_OPTIONS}
-        return click.get_current_context().invoke(ensemble_export, entry=ensemble, **shared)
+        return click.get_current_context().invoke(ensemble_export, ref=ensemble, **shared)
     _export_runs(path, options)
 
 

@@ -41,12 +41,12 @@ def plugins(ctx, as_json: bool, strict: bool) -> None:
     if ctx.invoked_subcommand is not None:
         return
     cat = _load()
-    listing = [_plugin_entry(cat, info) for info in cat.plugins]
+    listing = [_plugin_row(cat, info) for info in cat.plugins]
     if as_json:
         click.echo(json.dumps({"plugins": listing}, indent=2))
     else:
-        for entry in listing:
-            _echo_plugin(entry)
+        for row in listing:
+            _echo_plugin(row)
     idle = [e["name"] for e in listing if e["error"] or e["warning"]]
     if strict and idle:
         raise click.ClickException(
@@ -96,7 +96,7 @@ def _load():
     return load_plugins()
 
 
-def _plugin_entry(cat, info) -> dict:
+def _plugin_row(cat, info) -> dict:
     registered = {
         family: [
             cat.family(family)[name].describe() for name in names if name in cat.family(family)
@@ -113,14 +113,14 @@ def _plugin_entry(cat, info) -> dict:
     }
 
 
-def _echo_plugin(entry: dict) -> None:
-    click.echo(f"{entry['name']} {entry['version']} ({entry['source']})")
-    if entry["error"]:
-        click.echo(f"  BROKEN: {entry['error']}")
+def _echo_plugin(row: dict) -> None:
+    click.echo(f"{row['name']} {row['version']} ({row['source']})")
+    if row["error"]:
+        click.echo(f"  BROKEN: {row['error']}")
         return
-    if entry["warning"]:
-        click.echo(f"  WARNING: {entry['warning']}")
-    for family, items in entry["registered"].items():
+    if row["warning"]:
+        click.echo(f"  WARNING: {row['warning']}")
+    for family, items in row["registered"].items():
         for item in items:
             params = ", ".join(f"{k}={json.dumps(v)}" for k, v in item["params"].items())
             line = f"  {FAMILY_TITLES.get(family, family)} {item['name']}"

@@ -23,5 +23,5 @@ def predict(ensemble, model, **options) -> None:
     if ensemble is not None:
         from pairzoo.cli.ensemble_cmd import ensemble_predict
 
-        return click.get_current_context().invoke(ensemble_predict, entry=ensemble, **options)
+        return click.get_current_context().invoke(ensemble_predict, ref=ensemble, **options)
     predict_with_options(options, ensemble=None, model=model)

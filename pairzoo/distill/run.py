@@ -17,9 +17,10 @@ from typing import Any
 
 import numpy as np
 
-from pairzoo.distill.teacher import LOGITS_FILE, RECORD_FILE, entry_ref
+from pairzoo.distill.teacher import LOGITS_FILE, RECORD_FILE
 from pairzoo.errors import ConfigError, PluginError, RunError
 from pairzoo.registry import Registry
+from pairzoo.registry.card import ref_of
 from pairzoo.train.runconfig import RunConfig
 
 REPORT_FILE = "distill_report.json"
@@ -179,7 +180,7 @@ def _teacher(run: DistillRun, x: np.ndarray, rule: str) -> tuple[np.ndarray, dic
             f"{out} holds a run without {RECORD_FILE}: it was not trained by `pairzoo distill`, "
             "so there is no teacher to resume with"
         )
-    ref = entry_ref(loaded.card)
+    ref = ref_of(loaded.card)
     pairs = x if indices is None else x[indices]
     run.log(
         f"teacher: {ref} ({len(loaded.members)} members) on {len(pairs)} of {len(x)} train "
@@ -273,7 +274,7 @@ def _student_member(reg: Registry, card, out: Path, metrics: dict, threads: int,
     from pairzoo.runtime.sessions import open_session
 
     if card is not None:
-        return load_member(reg, entry_ref(card), threads)
+        return load_member(reg, ref_of(card), threads)
     from pairzoo.exporting.onnx_export import export_onnx
     from pairzoo.registry.card import sha256_file
     from pairzoo.train.rundir import load_run

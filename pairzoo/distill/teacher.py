@@ -28,10 +28,6 @@ _CHUNK = 4096  # pairs per progress step
 EPS = 1e-6  # probabilities are clipped to [EPS, 1 - EPS]: logits within +-13.8
 
 
-def entry_ref(card: Mapping[str, Any]) -> str:
-    return ref_of(card)
-
-
 def card_sha256(card: Mapping[str, Any]) -> str:
     """sha256 of the card as the registry wrote it (the catalogue's card_sha256)."""
     from pairzoo.registry.card import card_bytes, sha256_bytes
