@@ -11,6 +11,7 @@ from __future__ import annotations
 import os
 import traceback
 
+from pairzoo import plugins
 from pairzoo.errors import PluginError
 
 DEBUG_ENV = "PAIRZOO_DEBUG"
@@ -24,8 +25,6 @@ def blame(exc: BaseException, prefer=()) -> PluginError | None:
     """PluginError naming the plugin whose code raised `exc` (and its item: the one in `prefer`,
     pairs (family, name), or the plugin's only item); None when no plugin's code is in its
     traceback or no plugins are loaded."""
-    from pairzoo import plugins
-
     cat = plugins.loaded_catalog()
     if cat is None or exc.__traceback__ is None:
         return None

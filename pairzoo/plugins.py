@@ -32,6 +32,7 @@ from pairzoo.catalog import (
     make_register,
     resolve_params,
 )
+from pairzoo.contract import check_architecture, check_fusion_head, check_loss
 from pairzoo.errors import ConfigError, PairzooError, PluginError
 
 ENTRY_POINT_GROUP = "pairzoo"
@@ -228,22 +229,16 @@ def get_registered(family: str, name: str) -> Registered:
 def build_architecture(name: str, params: dict[str, Any] | None = None):
     """The architecture's model, checked on a tiny batch against the contract every consumer
     relies on (:func:`pairzoo.contract.check_architecture`); PluginError names a breach."""
-    from pairzoo.contract import check_architecture
-
     item = get_registered("architectures", name)
     return check_architecture(_build(item, params), catalog().label(item))
 
 
 def build_fusion_head(name: str, feat_dim: int, params: dict[str, Any] | None = None):
-    from pairzoo.contract import check_fusion_head
-
     item = get_registered("fusion_heads", name)
     return check_fusion_head(_build(item, params, feat_dim), feat_dim, catalog().label(item))
 
 
 def build_loss(name: str, params: dict[str, Any] | None = None):
-    from pairzoo.contract import check_loss
-
     item = get_registered("losses", name)
     return check_loss(_build(item, params), catalog().label(item))
 

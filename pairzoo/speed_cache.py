@@ -16,6 +16,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from pairzoo.atomic import write_json
+
 CACHE_FILE = "speeds.json"
 
 
@@ -49,8 +51,6 @@ def lookup(
 def store(path: Path, machine: str, key: str, speeds: dict[str, float]) -> None:
     """Add one measurement under a lock, so that concurrent runs do not drop each other's."""
     import filelock
-
-    from pairzoo.atomic import write_json
 
     try:
         path.parent.mkdir(parents=True, exist_ok=True)

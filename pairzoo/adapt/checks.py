@@ -6,6 +6,10 @@ from typing import Any
 
 import numpy as np
 
+from pairzoo.ensemble.folds import out_of_fold, stratified_folds
+from pairzoo.ensemble.stacking import LGBMStacker
+from pairzoo.metrics import accuracy
+
 
 def swap_agreement(proba: np.ndarray, proba_swapped: np.ndarray, on_swap: str) -> float | None:
     """Share of pairs whose label on (b, a) is the one the rule implies from (a, b)."""
@@ -25,10 +29,6 @@ def label_agreement(a: np.ndarray | None, b: np.ndarray) -> float | None:
 
 def val_accuracy_oof(logits: np.ndarray, y: np.ndarray, params) -> float:
     """The LightGBM stacker's out-of-fold val accuracy, scored as `pairzoo eval --ensemble` does."""
-    from pairzoo.ensemble.folds import out_of_fold, stratified_folds
-    from pairzoo.ensemble.stacking import LGBMStacker
-    from pairzoo.metrics import accuracy
-
     y = np.asarray(y, dtype=np.int64)
     folds = stratified_folds(y, params.folds, params.seed, what="val")
     oof = out_of_fold(lambda: LGBMStacker(params), logits, y, folds)

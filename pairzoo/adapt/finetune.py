@@ -27,8 +27,12 @@ import torch
 import torch.nn.functional as F
 
 from pairzoo.adapt.settings import FinetuneSettings
+from pairzoo.atomic import write_json
+from pairzoo.plugins import build_loss
 from pairzoo.train.augment import to_pair
+from pairzoo.train.checkpoint import cpu_state_dict, save_model
 from pairzoo.train.device import Runtime
+from pairzoo.train.loop import predict_logits
 
 CPU = Runtime(torch.device("cpu"), None, channels_last=False)
 BN_PAIRS = 4096  # per domain, for re-estimating batch-norm statistics
@@ -67,8 +71,6 @@ def finetune(
 
     Each step takes `settings.batch_size` pairs of each stream: labelled train pairs, generated
     pairs that look like the target (if any), pseudo-labelled target pairs (if any)."""
-    from pairzoo.plugins import build_loss
-
     labelled, generated, target_x = data.labelled, data.generated, data.target_x
     start = time.perf_counter()
     torch.manual_seed(settings.seed)
@@ -264,16 +266,11 @@ def recompute_bn(model: torch.nn.Module, x_u8: np.ndarray, batch_size: int = 256
 
 def predict(model: torch.nn.Module, x_u8: np.ndarray, batch_size: int = 1024) -> np.ndarray:
     """float32 logits (N,) of `model` on uint8 pairs, in eval mode."""
-    from pairzoo.train.loop import predict_logits
-
     return predict_logits(model, torch.from_numpy(x_u8), CPU, batch_size).numpy()
 
 
 def save_run(out: Path, model: torch.nn.Module, config: dict, metrics: dict) -> None:
     """A run directory that `pairzoo export` and `load_run` take: model.pt, config, metrics."""
-    from pairzoo.atomic import write_json
-    from pairzoo.train.checkpoint import cpu_state_dict, save_model
-
     out.mkdir(parents=True, exist_ok=True)
     write_json(out / "config.json", config)
     save_model(out / "model.pt", cpu_state_dict(model), config)

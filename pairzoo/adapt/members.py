@@ -7,7 +7,7 @@ from pathlib import Path
 
 from pairzoo.errors import RegistryError
 from pairzoo.registry import Registry
-from pairzoo.registry.card import Card, ref_of
+from pairzoo.registry.card import Card, ref_of, sha256_file
 
 
 @dataclass
@@ -20,8 +20,6 @@ class SourceMember:
 def source_members(registry: Registry, ensemble_card: Card) -> list[SourceMember]:
     """Each member's card (ONNX sha256 as the ensemble recorded it) and its source run directory,
     whose model.pt must still be the one that was exported; RegistryError otherwise."""
-    from pairzoo.registry.card import sha256_file
-
     out = []
     for m in ensemble_card.members:
         ref = ref_of(m)

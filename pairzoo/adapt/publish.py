@@ -7,16 +7,18 @@ from pathlib import Path
 from typing import Any
 
 from pairzoo.adapt.inputs import read_json
-from pairzoo.adapt.lineage import SECTION
+from pairzoo.adapt.lineage import SECTION, LineageRegistry
+from pairzoo.distill.teacher import card_sha256
+from pairzoo.ensemble.pipeline import run_ensemble_eval
 from pairzoo.ensemble.settings import EvalSettings
+from pairzoo.exporting import export_run
+from pairzoo.exporting.run_export import run_key
 from pairzoo.registry import Registry
 from pairzoo.registry.card import Card, ref_of
 
 
 def lineage_section(ctx: Any, r: int, facts: dict | None) -> dict[str, Any]:
     """The card section that says where an adapted entry came from (round `r` of `ctx`)."""
-    from pairzoo.distill.teacher import card_sha256
-
     return {
         "key": ctx.key,
         "request": ctx.request,
@@ -35,10 +37,6 @@ def lineage_section(ctx: Any, r: int, facts: dict | None) -> dict[str, Any]:
 def publish(ctx: Any, report: dict) -> dict[str, Any]:
     """Register the last round's members (those a killed run registered already are reused) and
     the adapted ensemble; returns the ensemble's card."""
-    from pairzoo.adapt.lineage import LineageRegistry
-    from pairzoo.ensemble.pipeline import run_ensemble_eval
-    from pairzoo.exporting import export_run
-
     r = ctx.settings.rounds
     refs = []
     for source in ctx.sources:
@@ -65,8 +63,6 @@ def publish(ctx: Any, report: dict) -> dict[str, Any]:
 
 def find_adapted(registry: Registry, run_dir: Path) -> Card | None:
     """The adapted member already exported from `run_dir`, if a killed run got that far."""
-    from pairzoo.exporting.run_export import run_key
-
     key = run_key(run_dir)
     for card in registry.list(kind="model"):
         source = card.section("source")

@@ -12,15 +12,14 @@ from typing import Any
 
 import numpy as np
 
+from pairzoo.ensemble.predict import PredictSettings, predict_proba
+from pairzoo.estimate.entry import entry_calibration, estimate_pairs, open_entry
+from pairzoo.metrics import accuracy
 from pairzoo.registry import Registry
 
 
 def entry_figures(registry: Registry, ref: str, targets: Any, scored: list, pairs: int) -> dict:
     """{entry, score_accuracy {file: accuracy}, estimate {file: rows}} of ensemble `ref`."""
-    from pairzoo.ensemble.predict import PredictSettings, predict_proba
-    from pairzoo.estimate.entry import entry_calibration, estimate_pairs, open_entry
-    from pairzoo.metrics import accuracy
-
     runner = open_entry(registry, ensemble=ref)
     calibration = entry_calibration(runner, pairs=pairs)
     bounds = np.cumsum([0] + [f["pairs"] for f in targets.files])

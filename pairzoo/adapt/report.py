@@ -5,6 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from pairzoo.adapt.registered import ensemble_estimate
+
 
 def _pct(value) -> str:
     return "" if value is None else f"{100 * value:.2f}"
@@ -36,8 +38,6 @@ def format_report(report: dict[str, Any]) -> str:
 
 def _entry_line(figures: dict[str, Any], what: str) -> str:
     """The entry's figures as `predict` runs it: --score accuracy, the estimate per file."""
-    from pairzoo.adapt.registered import ensemble_estimate
-
     parts = [f"{Path(p).name} {_pct(a)}%" for p, a in figures.get("score_accuracy", {}).items()]
     for name, rows in figures.get("estimate", {}).items():
         row = ensemble_estimate(rows)

@@ -18,6 +18,8 @@ from typing import Any
 
 import numpy as np
 
+from pairzoo.adapt.checks import label_agreement, round_checks, swap_agreement, val_accuracy_oof
+from pairzoo.adapt.finetune import FinetuneData, antisymmetric, finetune, predict, save_run
 from pairzoo.adapt.inputs import (
     adaptation_key,
     labelled_data,
@@ -26,12 +28,27 @@ from pairzoo.adapt.inputs import (
     score_file,
     swap_rule,
 )
-from pairzoo.adapt.lineage import SECTION
+from pairzoo.adapt.lineage import SECTION, adapted_cards
+from pairzoo.adapt.matched import generated_pairs, match_severity
+from pairzoo.adapt.members import source_members
+from pairzoo.adapt.pseudo import select_pseudo_labels
 from pairzoo.adapt.publish import lineage_section, publish
+from pairzoo.adapt.registered import ensemble_estimate, entry_figures
 from pairzoo.adapt.settings import AdaptJob, AdaptSettings, FinetuneSettings
+from pairzoo.adapt.targets import load_targets
+from pairzoo.atomic import write_json
+from pairzoo.ensemble.members import META_LEARNER, load_ensemble_card
+from pairzoo.ensemble.stacking import LGBMStacker, StackingParams, predict_booster
 from pairzoo.errors import DataError
+from pairzoo.estimate.shifts import DEFAULT_PAIRS
+from pairzoo.metrics import accuracy
+from pairzoo.profiling import count_macs, count_params
 from pairzoo.registry import Registry
 from pairzoo.registry.card import ref_of
+from pairzoo.train.config import config_hash
+from pairzoo.train.device import cpu_threads
+from pairzoo.train.metrics import binary_metrics
+from pairzoo.train.rundir import load_run
 
 __all__ = ["AdaptJob", "AdaptResult", "AdaptSettings", "adapt"]
 
@@ -69,11 +86,6 @@ def adapt(
     can be known then. A result with `refused` set registered nothing.
     """
     import torch
-
-    from pairzoo.adapt.members import source_members
-    from pairzoo.adapt.targets import load_targets
-    from pairzoo.ensemble.members import load_ensemble_card
-    from pairzoo.train.device import cpu_threads
 
     settings = job.settings
     registry.check_catalogue()
@@ -130,14 +142,10 @@ class _Context:
     on_swap: str = field(init=False)
 
     def __post_init__(self) -> None:
-        from pairzoo.ensemble.stacking import StackingParams
-
         self.params = StackingParams.from_dict(self.parent.get("stacking") or {})
         self.on_swap = swap_rule(self.sources, self.labelled["rule"])
 
     def run(self) -> AdaptResult:
-        from pairzoo.adapt.lineage import adapted_cards
-
         start = time.perf_counter()
         held = adapted_cards(self.registry, self.key, "ensemble")
         if held:
@@ -170,9 +178,6 @@ class _Context:
         return AdaptResult(self.work, report, card, True)
 
     def _entry_figures(self, ref: str) -> dict[str, Any]:
-        from pairzoo.adapt.registered import ensemble_estimate, entry_figures
-        from pairzoo.estimate.shifts import DEFAULT_PAIRS
-
         pairs = (self.parent.get("estimate") or {}).get("generator", {}).get("pairs")
         figures = entry_figures(
             self.registry, ref, self.targets, self.scored, pairs or DEFAULT_PAIRS
@@ -190,9 +195,6 @@ class _Context:
     def _generated(self):
         """The severity matched to the target (kept in the work directory for a rerun) and the
         labelled pairs made there; (None, None) without --generated."""
-        from pairzoo.adapt.matched import generated_pairs, match_severity
-        from pairzoo.atomic import write_json
-
         n = self.settings.generated
         if not n:
             return None, None
@@ -215,17 +217,12 @@ class _Context:
         """Round 0: the parent's own members (from their runs) and its registered meta-learner."""
         import lightgbm as lgb
 
-        from pairzoo.ensemble.members import META_LEARNER
-        from pairzoo.train.rundir import load_run
-
         models = [load_run(s.run_dir).model for s in self.sources]
         text = self.registry.read_file(self.parent, self.parent.get("meta_learner", META_LEARNER))
         booster = lgb.Booster(model_str=text.decode())
         return self._evaluate(models, None, booster=booster)
 
     def _adapt_round(self, r: int, previous: _Round) -> _Round:
-        from pairzoo.adapt.pseudo import select_pseudo_labels
-
         pseudo = select_pseudo_labels(previous.proba, self.settings.threshold)
         facts = pseudo.facts(len(self.targets), self.settings.threshold)
         self.log(f"round {r}: {facts['pseudo_labelled']} pseudo-labels of {len(self.targets)} "
@@ -243,10 +240,6 @@ class _Context:
 
     def _member(self, r: int, i: int, source, start_model, pseudo, facts):
         """The member fine-tuned in round `r`, from its run when that finished with this config."""
-        from pairzoo.adapt.finetune import FinetuneData, finetune, save_run
-        from pairzoo.train.config import config_hash
-        from pairzoo.train.rundir import load_run
-
         run_dir = self.work / f"round{r}" / source.card.name
         config = self._config(r, source, facts)
         done = read_json(run_dir / "metrics.json")
@@ -273,11 +266,6 @@ class _Context:
         return config
 
     def _metrics(self, model, config: dict, info: dict) -> dict[str, Any]:
-        from pairzoo.adapt.finetune import predict
-        from pairzoo.profiling import count_macs, count_params
-        from pairzoo.train.config import config_hash
-        from pairzoo.train.metrics import binary_metrics
-
         val = self.labelled["val"]
         test = self.labelled["test"]
         return {
@@ -296,15 +284,6 @@ class _Context:
 
     def _evaluate(self, models, previous: _Round | None, booster=None, pseudo=None) -> _Round:
         """Member logits on val, target (and swapped) and --score; the round's ensemble on them."""
-        from pairzoo.adapt.checks import (
-            label_agreement,
-            round_checks,
-            swap_agreement,
-            val_accuracy_oof,
-        )
-        from pairzoo.ensemble.stacking import LGBMStacker, predict_booster
-        from pairzoo.metrics import accuracy
-
         val_y = self.labelled["val"].y
         val = _logits(models, self.labelled["val"].x)
         target = _logits(models, self.targets.x)
@@ -376,8 +355,6 @@ class _Context:
 
 def _logits(models, x: np.ndarray, same_as: np.ndarray | None = None) -> np.ndarray:
     """(N, members) float32 logits; an antisymmetric member's swapped logits are -`same_as`'s."""
-    from pairzoo.adapt.finetune import antisymmetric, predict
-
     out = np.empty((len(x), len(models)), np.float32)
     for j, model in enumerate(models):
         if same_as is not None and antisymmetric(model):
@@ -393,6 +370,4 @@ def _swap(x: np.ndarray) -> np.ndarray:
 
 
 def _write_report(work: Path, report: dict) -> None:
-    from pairzoo.atomic import write_json
-
     write_json(work / REPORT_FILE, report)

@@ -9,6 +9,7 @@ from typing import Any
 import numpy as np
 
 from pairzoo.data.format import read_unlabelled
+from pairzoo.data.meta import sha256_file
 from pairzoo.errors import DataError
 
 
@@ -27,8 +28,6 @@ def load_targets(paths: list[str | Path]) -> Targets:
     Raises DataError naming the file for a missing key, a wrong shape or dtype, no pairs, a
     file given twice, or a file that is not a readable .npz.
     """
-    from pairzoo.data.meta import sha256_file
-
     if not paths:
         raise DataError("--unlabelled: give at least one pair file (.npz with keys x, id)")
     parts, files, seen = [], [], {}

@@ -20,6 +20,7 @@ from pairzoo.data.generate import Corruptor, PairMaker, partition_pools
 from pairzoo.data.meta import META, read_meta
 from pairzoo.data.sources import Source, load_source
 from pairzoo.errors import DataError
+from pairzoo.plugins import get_label_rule
 
 __all__ = ["FreshPairs", "fresh_pairs", "missing_generator"]
 
@@ -59,8 +60,6 @@ class FreshPairs:
 
 def fresh_pairs(data_dir: str | os.PathLike) -> FreshPairs:
     """The fresh-pair maker of generated data; DataError naming meta.json if it cannot be one."""
-    from pairzoo.plugins import get_label_rule
-
     why = missing_generator(data_dir)
     if why is not None:
         raise DataError(why)

@@ -29,6 +29,7 @@ from pairzoo.data.rules import DEFAULT_RULE
 from pairzoo.data.sources import load_source
 from pairzoo.data.staging import UNFINISHED, staging_dir, swap_in
 from pairzoo.errors import DataError
+from pairzoo.plugins import get_label_rule
 
 __all__ = [
     "DEFAULT_SIZES",
@@ -130,8 +131,6 @@ def make_dataset(
     task); a `settings.severity` range (low, high) draws each pair's severity from it, both
     halves alike, so models trained on the data do not depend on one exact corruption.
     """
-    from pairzoo.plugins import get_label_rule
-
     settings = settings or DatasetSettings()
     seed, severity, adjacent = settings.seed, settings.severity, settings.adjacent
     sizes = dict(DEFAULT_SIZES if settings.sizes is None else settings.sizes)

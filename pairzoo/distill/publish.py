@@ -10,6 +10,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from pairzoo.exporting import export_run
+from pairzoo.exporting.run_export import run_key
 from pairzoo.registry import Card, Registry
 
 
@@ -24,8 +26,6 @@ class _TeacherRegistry(Registry):
 
 def find_registered(registry: Registry, run_dir: Path) -> Card | None:
     """The model card already registered from this run (same config hash and model.pt), if any."""
-    from pairzoo.exporting.run_export import run_key
-
     key = run_key(run_dir)
     for card in registry.list(kind="model"):
         source = card.section("source")
@@ -38,8 +38,6 @@ def register_student(
     registry: Registry, run_dir: Path, teacher: dict[str, Any], name: str | None
 ) -> tuple[Card, bool]:
     """(card, newly registered): export and register `run_dir` unless the registry holds it."""
-    from pairzoo.exporting import export_run
-
     held = find_registered(registry, run_dir)
     if held is not None:
         return held, False

@@ -17,11 +17,32 @@ from typing import Any
 
 import numpy as np
 
-from pairzoo.distill.teacher import LOGITS_FILE, RECORD_FILE
+from pairzoo.atomic import write_json
+from pairzoo.data.format import load_data_dir
+from pairzoo.distill.compat import check_data
+from pairzoo.distill.publish import register_student
+from pairzoo.distill.report import build_report
+from pairzoo.distill.teacher import (
+    LOGITS_FILE,
+    RECORD_FILE,
+    load_teacher,
+    proba_to_logit,
+    save_teacher,
+    teacher_proba,
+)
+from pairzoo.ensemble.members import Member, load_ensemble, load_member
 from pairzoo.errors import ConfigError, PluginError, RunError
+from pairzoo.exporting.onnx_export import export_onnx
+from pairzoo.plugins import build_architecture, build_loss, catalog
 from pairzoo.registry import Registry
-from pairzoo.registry.card import ref_of
+from pairzoo.registry.card import ref_of, sha256_file
+from pairzoo.runtime.sessions import open_session
+from pairzoo.train import train_run
+from pairzoo.train.config import merge
+from pairzoo.train.resolve import resolve_config
 from pairzoo.train.runconfig import RunConfig
+from pairzoo.train.rundir import load_run
+from pairzoo.train.session import train_subset
 
 REPORT_FILE = "distill_report.json"
 _FROM_BASE_DROPPED = ("name", "data_fingerprint", "provenance")
@@ -59,8 +80,6 @@ def distill_config(base: dict[str, Any], overrides: dict[str, Any]) -> dict[str,
     A base made for another loss (or architecture) gives up its loss (architecture) parameters;
     its name and recorded outputs (fingerprint, provenance) are dropped: they describe another run.
     """
-    from pairzoo.train.config import merge
-
     base = {k: v for k, v in base.items() if k not in _FROM_BASE_DROPPED}
     loss = teacher_loss(base.get("loss"))
     if base.get("loss", loss) != loss:
@@ -73,8 +92,6 @@ def distill_config(base: dict[str, Any], overrides: dict[str, Any]) -> dict[str,
 def teacher_loss(preferred: str | None = None) -> str:
     """`preferred` if it names a registered loss that learns from a teacher's logits, else the
     first such loss registered (the builtin `distill`); PluginError when none is."""
-    from pairzoo.plugins import catalog
-
     losses = catalog().losses
     names = [n for n, item in losses.items() if getattr(item.obj, "needs_teacher", False)]
     if preferred in names:
@@ -107,13 +124,6 @@ def distill(
     Raises ConfigError, PluginError, DataError, RegistryError, RunError or ExportError, each
     before any long work where it can be known then.
     """
-    from pairzoo.data.format import load_data_dir
-    from pairzoo.distill.compat import check_data
-    from pairzoo.ensemble.members import load_ensemble
-    from pairzoo.plugins import build_architecture, build_loss
-    from pairzoo.train import train_run
-    from pairzoo.train.resolve import resolve_config
-
     config, resume, progress = settings.config, settings.resume, settings.progress
     out = Path(settings.out)
     cfg = RunConfig.from_dict(resolve_config(config, out))  # unknown plugin names: refused here
@@ -134,8 +144,6 @@ def distill(
     metrics = train_run(config, out, resume=True, progress=progress, teacher_logits=logits)
     card, registered_now = None, False
     if settings.register:
-        from pairzoo.distill.publish import register_student
-
         log(f"exporting {out} to ONNX and registering it in {reg.root}")
         card, registered_now = register_student(reg, out, _card_teacher(record, cfg), cfg.name)
     report = _report(run, metrics, card, record)
@@ -167,9 +175,6 @@ def _teacher(run: DistillRun, x: np.ndarray, rule: str) -> tuple[np.ndarray, dic
     Only the pairs the run trains on (its --subset) are given to the ensemble; the other
     entries of the saved array are 0 and never read.
     """
-    from pairzoo.distill.teacher import proba_to_logit, save_teacher, teacher_proba
-    from pairzoo.train.session import train_subset
-
     out, cfg, loaded, threads = run.out, run.config, run.ensemble, run.threads
     indices = train_subset(cfg, len(x))
     subset = None if indices is None else _subset_facts(cfg)
@@ -208,8 +213,6 @@ def _teacher(run: DistillRun, x: np.ndarray, rule: str) -> tuple[np.ndarray, dic
 
 
 def _saved_teacher(run: DistillRun, n: int, subset: dict | None) -> tuple[np.ndarray, dict]:
-    from pairzoo.distill.teacher import load_teacher
-
     out = run.out
     logits, record = load_teacher(out, run.ensemble.card, n, run.config.data.fingerprint)
     if record.get("subset") != subset:
@@ -237,10 +240,6 @@ def _card_teacher(record: dict[str, Any], cfg: RunConfig) -> dict[str, Any]:
 
 
 def _report(run: DistillRun, metrics: dict, card: dict | None, record: dict) -> dict[str, Any]:
-    from pairzoo.atomic import write_json
-    from pairzoo.data.format import load_data_dir
-    from pairzoo.distill.report import build_report
-
     cfg, out, threads = run.config, run.out, run.threads
     run.log("evaluating student, ensemble and members on val and test_public through onnxruntime")
     val = load_data_dir(cfg.data.path, "val")
@@ -270,14 +269,8 @@ def _report(run: DistillRun, metrics: dict, card: dict | None, record: dict) -> 
 
 def _student_member(reg: Registry, card, out: Path, metrics: dict, threads: int, tmp: Path):
     """The registered student (hash-checked), else the run exported to a temporary ONNX file."""
-    from pairzoo.ensemble.members import Member, load_member
-    from pairzoo.runtime.sessions import open_session
-
     if card is not None:
         return load_member(reg, ref_of(card), threads)
-    from pairzoo.exporting.onnx_export import export_onnx
-    from pairzoo.registry.card import sha256_file
-    from pairzoo.train.rundir import load_run
 
     path = tmp / "student.onnx"
     export_onnx(load_run(out).model, path)

@@ -17,9 +17,10 @@ from typing import Any
 
 import numpy as np
 
+from pairzoo.atomic import write_bytes, write_json
 from pairzoo.ensemble.stacking import predict_booster
 from pairzoo.errors import RunError
-from pairzoo.registry.card import ref_of
+from pairzoo.registry.card import card_bytes, ref_of, sha256_bytes, sha256_file
 from pairzoo.runtime.logits import DEFAULT_BATCH, logit_matrix
 
 LOGITS_FILE = "teacher_logits.npy"
@@ -30,8 +31,6 @@ EPS = 1e-6  # probabilities are clipped to [EPS, 1 - EPS]: logits within +-13.8
 
 def card_sha256(card: Mapping[str, Any]) -> str:
     """sha256 of the card as the registry wrote it (the catalogue's card_sha256)."""
-    from pairzoo.registry.card import card_bytes, sha256_bytes
-
     return sha256_bytes(card_bytes(card))
 
 
@@ -82,9 +81,6 @@ def teacher_proba(
 
 def save_teacher(out: Path, logits: np.ndarray, card: Mapping[str, Any], **facts: Any) -> dict:
     """Write the logits (np.save) and then their record, each atomically; returns the record."""
-    from pairzoo.atomic import write_bytes, write_json
-    from pairzoo.registry.card import sha256_bytes
-
     buffer = io.BytesIO()
     np.save(buffer, np.ascontiguousarray(logits, dtype=np.float32), allow_pickle=False)
     data = buffer.getvalue()
@@ -125,8 +121,6 @@ def load_teacher(
     Raises RunError naming the file and what differs: another ensemble or card, a logits file
     whose sha256 is not the recorded one, other data, or a malformed array.
     """
-    from pairzoo.registry.card import sha256_file
-
     record = read_record(out)
     if record is None:
         raise RunError(f"{out / RECORD_FILE}: missing, so the saved teacher cannot be checked")

@@ -18,6 +18,7 @@ from typing import Any
 
 import numpy as np
 
+from pairzoo.atomic import write_bytes
 from pairzoo.ensemble.members import LoadedEnsemble, load_ensemble
 from pairzoo.ensemble.merged_parity import Parity, gate_merged
 from pairzoo.ensemble.onnx_merge import merge_ensemble
@@ -26,8 +27,11 @@ from pairzoo.ensemble.stacking import predict_booster
 from pairzoo.errors import ExportError, PairzooError
 from pairzoo.registry import Registry
 from pairzoo.registry.card import Card
+from pairzoo.runtime.batches import split_batch
+from pairzoo.runtime.choice import choose_runtime
 from pairzoo.runtime.gate import ONE_FILE_PROBABILITY
 from pairzoo.runtime.logits import logit_matrix
+from pairzoo.runtime.runtimes import BASELINE, FILE_RUNTIMES
 
 __all__ = ["TOLERANCE", "EnsembleExport", "ExportSettings", "build_onnx", "export_ensemble"]
 
@@ -73,11 +77,6 @@ def export_ensemble(
     """Merge, pick its session options (`settings.runtime`: auto or a name of FILE_RUNTIMES),
     gate the file on val in them (pairzoo.ensemble.merged_parity), write it atomically if it
     passes."""
-    from pairzoo.atomic import write_bytes
-    from pairzoo.runtime.batches import split_batch
-    from pairzoo.runtime.choice import choose_runtime
-    from pairzoo.runtime.runtimes import BASELINE, FILE_RUNTIMES
-
     s = settings
     runtime, batch_size, threads = s.runtime, s.batch_size, s.threads
     loaded = load_ensemble(registry, s.ref, threads, s.int8)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from pairzoo.ensemble.evaluate import Evaluation
+from pairzoo.runtime.runtimes import BASELINE, get_runtime
 
 _COLUMNS = (
     ("val acc", "val", "accuracy"),
@@ -47,8 +48,6 @@ def _variant(member) -> dict[str, Any] | None:
 
 
 def _runtime(member) -> dict[str, Any]:
-    from pairzoo.runtime.runtimes import BASELINE, get_runtime
-
     if member.runtime is not None:
         return member.runtime.to_dict()
     base = get_runtime(BASELINE)

@@ -6,10 +6,12 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from pairzoo.ensemble.variants import int8_variant
+from pairzoo.ensemble.variants import INT8, choose, int8_variant
 from pairzoo.errors import RegistryError
 from pairzoo.registry import Registry
 from pairzoo.registry.card import Card, format_ref, ref_of
+from pairzoo.runtime.choice import RuntimeChoice, choose_runtime
+from pairzoo.runtime.runtimes import BASELINE, MEMBER_RUNTIMES
 from pairzoo.runtime.sessions import DEFAULT_THREADS, open_session
 from pairzoo.runtime.signature import check_signatures
 
@@ -141,8 +143,6 @@ def with_variant(
 ) -> Member:
     """`fp32` or its int8 variant, by `pairzoo.ensemble.variants.choose`; the choice is recorded
     in `.variant`. `int8_ref` (ref, sha256) pins the variant, as an ensemble card does."""
-    from pairzoo.ensemble.variants import INT8, choose
-
     if int8_ref is not None:
         int8 = load_member(registry, int8_ref[0], threads, expect_sha=int8_ref[1])
     else:
@@ -164,9 +164,6 @@ def with_variant(
 def with_runtime(registry: Registry, member: Member, threads: int, mode: str) -> Member:
     """`member` in the runtime `mode` picks (pairzoo.runtime.choice), recorded in
     `.runtime`; onnxruntime's defaults keep the session it has."""
-    from pairzoo.runtime.choice import RuntimeChoice, choose_runtime
-    from pairzoo.runtime.runtimes import BASELINE, MEMBER_RUNTIMES
-
     if mode == BASELINE:
         member.runtime = RuntimeChoice(mode, BASELINE, None, threads=threads)
         return member

@@ -16,6 +16,7 @@ from typing import Any
 import numpy as np
 
 from pairzoo.ensemble.onnx_dims import scope_dims
+from pairzoo.ensemble.tree_thresholds import float32_booster
 
 # onnxmltools converts LightGBM at default-domain opset 15 at most (an int, not a dict).
 LGBM_TARGET_OPSET = 15
@@ -30,8 +31,6 @@ def lightgbm_to_onnx(booster: Any, n_features: int) -> Any:
     """
     from onnxmltools import convert_lightgbm
     from onnxmltools.convert.common.data_types import FloatTensorType
-
-    from pairzoo.ensemble.tree_thresholds import float32_booster
 
     model = convert_lightgbm(
         float32_booster(booster),

@@ -8,6 +8,8 @@ from functools import partial
 from pathlib import Path
 from typing import Any
 
+from pairzoo.data.format import load_data_dir
+from pairzoo.data.meta import data_fingerprint
 from pairzoo.ensemble.entry import save_and_register
 from pairzoo.ensemble.evaluate import Evaluation, evaluate
 from pairzoo.ensemble.leaderboard import format_table
@@ -16,6 +18,7 @@ from pairzoo.ensemble.plots import write_plots
 from pairzoo.ensemble.report import build_report, write_report
 from pairzoo.ensemble.settings import EvalSettings
 from pairzoo.errors import DataError
+from pairzoo.machine import this_cpu
 from pairzoo.registry import Registry
 from pairzoo.runtime.sessions import default_workers
 
@@ -80,15 +83,11 @@ def run_ensemble_eval(
 
 
 def _cpu() -> dict[str, Any]:
-    from pairzoo.machine import this_cpu
-
     cpu = this_cpu()
     return {"model": cpu.model, "flags": list(cpu.flags), "cores": cpu.cores}
 
 
 def _splits(data_dir: str | Path) -> tuple[Any, Any | None]:
-    from pairzoo.data.format import load_data_dir
-
     val = load_data_dir(data_dir, "val")
     if val.y is None:
         raise DataError(
@@ -101,8 +100,6 @@ def _splits(data_dir: str | Path) -> tuple[Any, Any | None]:
 
 
 def _fingerprint(data_dir: str | Path) -> str | None:
-    from pairzoo.data.meta import data_fingerprint
-
     try:
         return data_fingerprint(data_dir)
     except DataError:

@@ -8,6 +8,8 @@ from typing import Any
 
 import numpy as np
 
+from pairzoo.data.labels_csv import write_labels
+from pairzoo.ensemble.members import load_ensemble, load_members
 from pairzoo.ensemble.stacking import predict_booster
 from pairzoo.errors import DataError
 from pairzoo.metrics import sigmoid, to_labels
@@ -37,8 +39,6 @@ def predict_proba(
     `settings.ensemble` (the most recent ensemble entry when None). Members with an int8 variant
     run as the one `settings.int8` (auto|always|never) picks.
     """
-    from pairzoo.ensemble.members import load_ensemble, load_members
-
     s = settings or PredictSettings()
     if s.model is not None:
         (member,) = load_members(registry, [s.model], s.threads, s.int8)
@@ -81,8 +81,6 @@ def write_predictions(
     path: str | Path, ids: np.ndarray, proba: np.ndarray, expected_ids: np.ndarray
 ) -> np.ndarray:
     """Validate and atomically write `id,label` (label = probability > 0.5); returns the labels."""
-    from pairzoo.data.labels_csv import write_labels
-
     labels = to_labels(proba)
     check_predictions(ids, labels, expected_ids)
     write_labels(path, ids, labels)

@@ -13,6 +13,7 @@ from typing import Any
 
 import numpy as np
 
+from pairzoo.atomic import write_text
 from pairzoo.errors import ConfigError
 
 
@@ -107,8 +108,6 @@ class LGBMStacker:
         return np.asarray(self.booster.feature_importance(importance_type=kind), dtype=np.float64)
 
     def save(self, path: str | Path) -> None:
-        from pairzoo.atomic import write_text
-
         write_text(path, self.booster.model_to_string())
 
 

@@ -15,9 +15,12 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from pairzoo import speed_cache
+from pairzoo.machine import this_cpu
 from pairzoo.registry import Registry
 from pairzoo.registry.card import Card
 from pairzoo.runtime import timing
+from pairzoo.speed_cache import pick_faster
 
 MODES = ("auto", "always", "never")
 MIN_GAIN = 1.10  # int8 costs a little accuracy: a near-tie (or noise) goes to fp32
@@ -57,8 +60,6 @@ def check_mode(mode: str) -> str:
 
 def pick(mode: str, speeds: dict[str, float] | None, has_int8: bool) -> str:
     """The variant to run: `mode` auto|always|never, `speeds` in pairs/s (needed for auto)."""
-    from pairzoo.speed_cache import pick_faster
-
     check_mode(mode)
     return pick_faster(mode, speeds, FP32, INT8, MIN_GAIN) if has_int8 else FP32
 
@@ -91,9 +92,6 @@ def choose(
     Speeds come from the cache when this CPU kind measured this pair of files before; mode auto
     measures otherwise (and caches), forced modes use what the cache knows and measure nothing.
     """
-    from pairzoo import speed_cache
-    from pairzoo.machine import this_cpu
-
     check_mode(mode)
     if int8 is None:
         return Choice(mode, FP32, None)

@@ -14,10 +14,13 @@ from typing import Any
 
 import numpy as np
 
+from pairzoo.ensemble.members import load_ensemble, load_members
+from pairzoo.ensemble.predict import ensemble_outputs as run_ensemble
 from pairzoo.estimate.outputs import Outputs, ensemble_outputs, model_outputs
 from pairzoo.estimate.record import SECTION, estimates, generated_record
 from pairzoo.estimate.shifts import DEFAULT_PAIRS, DEFAULT_SEED
 from pairzoo.registry import Registry
+from pairzoo.runtime.logits import logit_matrix
 
 
 @dataclass
@@ -31,9 +34,6 @@ class EntryRunner:
     threads: int = 1
 
     def __call__(self, x: np.ndarray) -> Outputs:
-        from pairzoo.ensemble.predict import ensemble_outputs as run_ensemble
-        from pairzoo.runtime.logits import logit_matrix
-
         if self.booster is None:
             (member,) = self.members
             return model_outputs(self.card.ref, logit_matrix([member], x, self.batch_size).logits)
@@ -50,8 +50,6 @@ def open_entry(
     batch_size: int = 64,
 ) -> EntryRunner:
     """`model` NAME[@VERSION], else the ensemble `ensemble` (None: the latest)."""
-    from pairzoo.ensemble.members import load_ensemble, load_members
-
     if model is not None:
         (member,) = load_members(registry, [model], threads, int8)
         return EntryRunner(member.card, [member], None, batch_size, threads)

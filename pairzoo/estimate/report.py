@@ -7,6 +7,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from pairzoo.data.format import read_unlabelled
+from pairzoo.estimate.entry import entry_calibration, estimate_pairs, open_entry
 from pairzoo.estimate.shifts import DEFAULT_PAIRS
 from pairzoo.registry import Registry
 
@@ -25,9 +27,6 @@ class EstimateSettings:
 def estimate_files(registry: Registry, settings: EstimateSettings) -> dict[str, Any]:
     """Estimates for every pair file in `settings.files`, by the entry and (an ensemble) each
     member."""
-    from pairzoo.data.format import read_unlabelled
-    from pairzoo.estimate.entry import entry_calibration, estimate_pairs, open_entry
-
     s = settings
     splits = [read_unlabelled(path) for path in s.files]  # every file checked before the work
     runner = open_entry(registry, s.ensemble, s.model, s.threads, s.int8)

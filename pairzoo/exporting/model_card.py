@@ -5,6 +5,10 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from pairzoo.data.format import data_fingerprint, read_meta
+from pairzoo.errors import DataError
+from pairzoo.plugins import catalog
+from pairzoo.profiling import count_macs, count_params
 from pairzoo.runtime.signature import MODEL_SIGNATURE
 
 ONNX_NAME = "model.onnx"
@@ -23,8 +27,6 @@ def build_card(
     """Everything but name, version, kind, files and created (the registry adds those)."""
     import onnx
     import torch
-
-    from pairzoo.profiling import count_macs, count_params
 
     config = loaded.config
     provenance = config.get("provenance") or {}
@@ -71,7 +73,6 @@ def _origin(family: str, name: str | None, recorded: dict | None) -> dict[str, A
     """Plugin and version as recorded at training time; else what provides `name` now."""
     if recorded and recorded.get("plugin"):
         return {"plugin": recorded["plugin"], "plugin_version": recorded.get("version")}
-    from pairzoo.plugins import catalog
 
     item = catalog().family(family).get(name) if name else None
     if item is None:
@@ -89,9 +90,6 @@ def _head(recorded: dict) -> dict[str, Any]:
 
 def data_section(config: dict[str, Any], data_dir: Path, n_val: int) -> dict[str, Any]:
     """The training data's fingerprint and meta, and which data the parity gate ran on."""
-    from pairzoo.data.format import data_fingerprint, read_meta
-    from pairzoo.errors import DataError
-
     try:
         meta = read_meta(data_dir)
     except DataError:

@@ -21,10 +21,13 @@ from typing import Any
 
 import numpy as np
 
+from pairzoo.data.format import load_data_dir
+from pairzoo.data.tensors import split_pairs_np
 from pairzoo.errors import DataError, ExportError
+from pairzoo.machine import this_cpu
 from pairzoo.metrics import classification_metrics, sigmoid
 from pairzoo.registry import Registry
-from pairzoo.registry.card import Card
+from pairzoo.registry.card import Card, check_name
 from pairzoo.runtime.batches import SEQUENCE, sequence_problems
 from pairzoo.runtime.gate import BATCH_SEQUENCE
 from pairzoo.runtime.logits import session_logits
@@ -44,8 +47,6 @@ class _PairReader:
         self.x, self.batch, self.start = x, batch, 0
 
     def get_next(self) -> dict[str, np.ndarray] | None:
-        from pairzoo.data.tensors import split_pairs_np
-
         if self.start >= len(self.x):
             return None
         xa, xb = split_pairs_np(self.x[self.start : self.start + self.batch])
@@ -58,8 +59,6 @@ class _PairReader:
 
 def calibration_pairs(data_dir: str | Path, n: int, seed: int = 0) -> np.ndarray:
     """`n` training pairs drawn without replacement (seeded)."""
-    from pairzoo.data.format import load_data_dir
-
     train = load_data_dir(data_dir, "train")
     if len(train.x) == 0:
         raise DataError(f"{data_dir}: the train split is empty; calibration needs training pairs")
@@ -120,8 +119,6 @@ def _needs_reduced_range() -> bool:
     """7-bit weights on a CPU without VNNI: there onnxruntime multiplies uint8 by int8 through
     instructions that saturate 16-bit sums, which cost a small model 7 points of val accuracy on
     an AVX2-only AMD EPYC (Zen 3); VNNI sums in 32 bits and keeps the full 8-bit range."""
-    from pairzoo.machine import this_cpu
-
     flags = this_cpu().flags
     return not any(f in flags for f in ("avx512_vnni", "avx_vnni"))
 
@@ -154,9 +151,6 @@ def quantize_entry(
     max_drop: float = MAX_DROP,
 ) -> Card:
     """Quantize registry model `ref` to int8 and register it as `name` (default NAME-int8)."""
-    from pairzoo.data.format import load_data_dir
-    from pairzoo.registry.card import check_name
-
     start = time.perf_counter()
     card = registry.resolve(ref)
     full = card.ref
@@ -237,8 +231,6 @@ def _int8_card(
 
 
 def _test_metrics(model: Path, data_dir: str | Path) -> dict[str, Any] | None:
-    from pairzoo.data.format import load_data_dir
-
     if not (Path(data_dir) / "test_public.npz").is_file():
         return None
     test = load_data_dir(data_dir, "test_public")

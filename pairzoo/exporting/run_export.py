@@ -13,12 +13,16 @@ from pathlib import Path
 from typing import Any
 
 from pairzoo.atomic import is_stale, owner_tag
+from pairzoo.data.format import load_data_dir
+from pairzoo.data.tensors import split_pairs_np
 from pairzoo.errors import DataError, ExportError, PairzooError
 from pairzoo.exporting.model_card import ONNX_NAME, build_card, data_section
 from pairzoo.exporting.onnx_export import check_onnx, export_onnx
 from pairzoo.exporting.parity import parity_line, refusal, run_parity
 from pairzoo.registry import Registry
 from pairzoo.registry.card import Card, check_name, sha256_file
+from pairzoo.train.config import config_hash
+from pairzoo.train.rundir import load_run
 
 
 def export_run(
@@ -34,9 +38,6 @@ def export_run(
     unusable run, DataError for missing validation data, ExportError for a failed export or
     parity gate (nothing is registered then), RegistryError for registry trouble.
     """
-    from pairzoo.train.config import config_hash
-    from pairzoo.train.rundir import load_run
-
     start = time.perf_counter()
     registry = registry if isinstance(registry, Registry) else Registry(registry)
     registry.check_catalogue()
@@ -104,9 +105,6 @@ def _val_dir(config: dict[str, Any], data_dir, run_dir: Path) -> Path:
 
 
 def _val_pairs(data_dir: Path):
-    from pairzoo.data.format import load_data_dir
-    from pairzoo.data.tensors import split_pairs_np
-
     split = load_data_dir(data_dir, "val")
     if len(split.x) == 0:
         raise DataError(f"{data_dir}: the val split is empty; the parity gate needs pairs")
@@ -115,8 +113,6 @@ def _val_pairs(data_dir: Path):
 
 def run_key(run_dir: Path) -> tuple[str, str]:
     """(config hash, sha256 of model.pt): what tells a run already in the registry."""
-    from pairzoo.train.config import config_hash
-
     try:
         config = json.loads((run_dir / "config.json").read_text(encoding="utf-8"))
     except (OSError, ValueError) as exc:

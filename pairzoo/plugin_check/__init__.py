@@ -4,33 +4,26 @@ Architectures get forward (the contract), forward_aux, backward, ONNX export wit
 several batch sizes, swap behaviour and a learning test on easy data; fusion heads and losses get
 their contract, backward (heads: and swap behaviour) and the learning test inside a small builtin
 model; label rules get their labels and swap behaviour. The single tests are
-:mod:`pairzoo.plugin_check.model_checks`, which tests/test_models.py runs on every builtin. Each test is one row of a table; nothing is written outside a
-temporary directory.
+:mod:`pairzoo.plugin_check.model_checks`, which tests/test_models.py runs on every
+builtin. Each test is one row of a table (:mod:`pairzoo.plugin_check.result`); nothing is
+written outside a temporary directory.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Any
 
+from pairzoo.catalog import FAMILIES
 from pairzoo.errors import PluginError
+from pairzoo.plugin_check import families
+from pairzoo.plugin_check.result import FAIL, PASS, SKIP, Result
+from pairzoo.plugins import catalog
 
-PASS, FAIL, SKIP = "pass", "FAIL", "skip"
-
-
-@dataclass
-class Result:
-    item: str  # "architecture tinynet"
-    test: str
-    status: str  # PASS, FAIL or SKIP
-    detail: str = ""
+__all__ = ["FAIL", "PASS", "SKIP", "Result", "check", "items_of"]
 
 
 def items_of(name: str):
     """The registered items of plugin `name`, or the one item called `name`; PluginError else."""
-    from pairzoo.catalog import FAMILIES
-    from pairzoo.plugins import catalog
-
     cat = catalog()
     info = cat.plugin(name)
     if info is not None:
@@ -53,8 +46,6 @@ def items_of(name: str):
 def check(name: str, arch_params: dict[str, Any] | None = None, on_result=None) -> list[Result]:
     """Run every test on the items of plugin (or item) `name`; `on_result` sees each row."""
     import tempfile
-
-    from pairzoo.plugin_check import families
 
     results: list[Result] = []
 

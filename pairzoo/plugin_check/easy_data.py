@@ -13,6 +13,7 @@ from pathlib import Path
 
 import numpy as np
 
+from pairzoo.data.format import save_split
 from pairzoo.data.meta import write_meta
 
 RULES = ("greater", "same")
@@ -50,7 +51,6 @@ def write_easy_data(
     """A data directory in the pair format (train and val with digits, meta.json)."""
     if rule not in RULES:
         raise ValueError(f"rule must be one of {', '.join(RULES)}, got {rule!r}")
-    from pairzoo.data.format import save_split
 
     path = Path(path)
     path.mkdir(parents=True, exist_ok=True)

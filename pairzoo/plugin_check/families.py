@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from pairzoo.plugin_check import FAIL, PASS, SKIP, Result
+from pairzoo import contract
+from pairzoo.catalog import SINGULAR, resolve_params
+from pairzoo.errors import PairzooError
 from pairzoo.plugin_check.learning import learns, onnx_parity
 from pairzoo.plugin_check.model_checks import (
     HEAD_FEAT_DIM,
@@ -19,6 +21,8 @@ from pairzoo.plugin_check.model_checks import (
     rule_swap,
     swap,
 )
+from pairzoo.plugin_check.result import FAIL, PASS, SKIP, Result
+from pairzoo.plugins import _build, build_architecture, catalog
 
 # The small builtin model a fusion head or a loss is trained inside.
 HOST_ARCH = "baseline"
@@ -29,9 +33,6 @@ class Rows:
     """Runs one test at a time for one item and reports its row; a failure skips what needs it."""
 
     def __init__(self, item, report):
-        from pairzoo.catalog import SINGULAR
-        from pairzoo.plugins import catalog
-
         self.name = f"{SINGULAR[item.family]} {item.name}"
         self.prefix = catalog().label(item) + ": "
         self.report = report
@@ -55,8 +56,6 @@ class Rows:
         return value
 
     def _one_line(self, exc: Exception) -> str:
-        from pairzoo.errors import PairzooError
-
         plain = isinstance(exc, PairzooError | AssertionError)  # their message says it all
         text = str(exc) if plain else f"{type(exc).__name__}: {exc}"
         text = text.removeprefix(self.prefix)
@@ -65,9 +64,6 @@ class Rows:
 
 
 def check_architecture(item, arch_params: dict, tmp: str, report) -> None:
-    from pairzoo.catalog import resolve_params
-    from pairzoo.plugins import _build, catalog
-
     rows = Rows(item, report)
     params = resolve_params(item, arch_params)
     model = rows("build", lambda: (_build(item, arch_params), _params_text(params)), needed=True)
@@ -80,14 +76,14 @@ def check_architecture(item, arch_params: dict, tmp: str, report) -> None:
 
 
 def check_fusion_head(item, arch_params: dict, tmp: str, report) -> None:
-    from pairzoo.contract import check_fusion_head as contract
-    from pairzoo.plugins import _build, build_architecture, catalog
-
     rows = Rows(item, report)
     head = rows("build", lambda: (_build(item, {}, HEAD_FEAT_DIM), ""), needed=True)
     rows(
         "contract",
-        lambda: (contract(head, HEAD_FEAT_DIM, catalog().label(item)), _HEAD_CONTRACT),
+        lambda: (
+            contract.check_fusion_head(head, HEAD_FEAT_DIM, catalog().label(item)),
+            _HEAD_CONTRACT,
+        ),
         needed=True,
     )
     rows("backward", lambda: (None, head_backward(head)))
@@ -101,12 +97,11 @@ def check_fusion_head(item, arch_params: dict, tmp: str, report) -> None:
 
 
 def check_loss(item, arch_params: dict, tmp: str, report) -> None:
-    from pairzoo.contract import check_loss as contract
-    from pairzoo.plugins import _build, catalog
-
     rows = Rows(item, report)
     loss = rows("build", lambda: (_build(item, {}), ""), needed=True)
-    rows("contract", lambda: (contract(loss, catalog().label(item)), _LOSS_CONTRACT), True)
+    rows(
+        "contract", lambda: (contract.check_loss(loss, catalog().label(item)), _LOSS_CONTRACT), True
+    )
     rows("backward", lambda: (None, loss_backward(loss)))
     host = {**HOST_PARAMS, "heads": ["concat"]}
 
@@ -148,7 +143,5 @@ def _host(params: dict) -> str:
 
 
 def _contract(model, label: str):
-    from pairzoo.contract import check_architecture
-
-    check_architecture(model, label)
+    contract.check_architecture(model, label)
     return model, _CONTRACT + (", f(a, b) = -f(b, a)" if antisymmetric(model) else "")

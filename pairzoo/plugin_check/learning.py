@@ -4,6 +4,13 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from pairzoo.data.tensors import split_pairs_np
+from pairzoo.errors import ExportError
+from pairzoo.exporting.onnx_export import check_onnx, export_onnx
+from pairzoo.exporting.parity import refusal, run_parity
+from pairzoo.plugin_check.easy_data import easy_pairs, write_easy_data
+from pairzoo.train import train_run
+
 PARITY_BATCHES = (1, 7, 64)
 LEARN_PAIRS, LEARN_VAL = 512, 256
 LEARN_EPOCHS = 4
@@ -13,12 +20,6 @@ LEARN_TARGET = 0.9  # val accuracy the model must reach within LEARN_EPOCHS on e
 def onnx_parity(model, path: Path) -> str:
     """Export `model`, check the file and compare onnxruntime with PyTorch on easy pairs."""
     import numpy as np
-
-    from pairzoo.data.tensors import split_pairs_np
-    from pairzoo.errors import ExportError
-    from pairzoo.exporting.onnx_export import check_onnx, export_onnx
-    from pairzoo.exporting.parity import refusal, run_parity
-    from pairzoo.plugin_check.easy_data import easy_pairs
 
     model.eval()
     export_onnx(model, path)
@@ -38,9 +39,6 @@ class _Reached(Exception):
 
 def learns(arch: str, arch_params: dict, loss: str, rule: str, tmp: str) -> str:
     """Train through pairzoo's own trainer on easy data until val accuracy reaches the target."""
-    from pairzoo.plugin_check.easy_data import write_easy_data
-    from pairzoo.train import train_run
-
     data = Path(tmp) / f"easy-{rule}"
     if not data.is_dir():
         write_easy_data(data, LEARN_PAIRS, LEARN_VAL, seed=0, rule=rule)

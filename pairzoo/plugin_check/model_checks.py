@@ -7,6 +7,8 @@ builtins and a plugin are held to the same checks.
 
 from __future__ import annotations
 
+from pairzoo.plugins import _build
+
 HEAD_FEAT_DIM = 16  # the embedding width a fusion head is built for and tested at
 
 
@@ -72,8 +74,6 @@ def backward(model) -> str:
 def swap(item, model, arch_params: dict) -> str:
     """An antisymmetric model (or the item built so) negates its logit when the images swap."""
     import torch
-
-    from pairzoo.plugins import _build
 
     if "antisymmetric" in item.params and not antisymmetric(model):
         torch.manual_seed(0)  # the parameter's other value, as the suite tests it

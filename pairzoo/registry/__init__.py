@@ -31,6 +31,8 @@ from pairzoo.registry.card import (
     read_card,
     sha256_bytes,
 )
+from pairzoo.registry.verify import verify
+from pairzoo.runtime.providers import create_session
 from pairzoo.runtime.safety import check_self_contained
 
 __all__ = ["REGISTRY_ENV", "Card", "OpenedModel", "Registry", "default_registry_dir"]
@@ -124,8 +126,6 @@ class Registry:
         return self._read_checked(card, arcname or card.onnx)
 
     def verify(self):
-        from pairzoo.registry.verify import verify
-
         return verify(self.root)
 
     # ---- writing -------------------------------------------------------------------------
@@ -153,8 +153,6 @@ class Registry:
         :param require_provider: None (CUDA if usable, else CPU), "cpu", or "cuda" (fails instead
             of falling back to CPU).
         """
-        from pairzoo.runtime.providers import create_session
-
         if isinstance(ref_or_card, Mapping):
             ref_or_card = _as_card(ref_or_card).ref
         card = self.resolve(ref_or_card)  # never trust a card handed in: re-read and check it

@@ -17,6 +17,7 @@ from pairzoo.registry.card import (
     sha256_file,
 )
 from pairzoo.registry.store import STAGING_DIR
+from pairzoo.runtime.safety import check_self_contained
 
 _ROOT_FILES = {index.CATALOGUE_FILE, index.LOCK_FILE, "README.md"}
 
@@ -162,8 +163,6 @@ def _check_file(path: Path, ref: str, info: Any, report: VerifyReport) -> None:
 
 
 def _check_self_contained(path: Path, ref: str, report: VerifyReport) -> None:
-    from pairzoo.runtime.safety import check_self_contained
-
     try:
         check_self_contained(path.read_bytes(), ref)
     except RegistryError as exc:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+from pairzoo.estimate.report import format_estimates
 from pairzoo.zoo.summary import (
     ENSEMBLE_HEADERS,
     MODEL_HEADERS,
@@ -106,6 +107,4 @@ def realism_table(report: dict[str, Any]) -> str:
     "python -m pairzoo.results save estimate est.json",
 )
 def estimate_table(result: dict[str, Any]) -> str:
-    from pairzoo.estimate.report import format_estimates
-
     return format_estimates(result)

@@ -6,12 +6,12 @@ this package itself does not until `train_run` is used.
 
 from __future__ import annotations
 
+from pairzoo.train.trainer import train_run
+
 __all__ = ["train_run"]
 
 
 def __getattr__(name: str):
     if name == "train_run":
-        from pairzoo.train.trainer import train_run
-
         return train_run
     raise AttributeError(f"module 'pairzoo.train' has no attribute '{name}'")

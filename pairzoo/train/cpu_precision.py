@@ -20,7 +20,10 @@ from dataclasses import dataclass
 
 import torch
 
+from pairzoo import speed_cache
 from pairzoo.errors import ConfigError
+from pairzoo.machine import this_cpu
+from pairzoo.speed_cache import pick_faster
 
 ENV = "PAIRZOO_CPU_BF16"
 MODES = ("auto", "always", "never")
@@ -71,8 +74,6 @@ def bf16_kernels() -> bool:
 
 def pick(mode: str, speeds: dict[str, float] | None) -> str:
     """The precision for `mode` given the probe's `speeds` (needed for auto)."""
-    from pairzoo.speed_cache import pick_faster
-
     return pick_faster(mode, speeds, FP32, BF16, MIN_GAIN)
 
 
@@ -84,9 +85,6 @@ def choose(
     kernels: bool | None = None,
 ) -> Choice:
     """The precision of CPU training here; mode auto measures once per CPU kind and caches."""
-    from pairzoo import speed_cache
-    from pairzoo.machine import this_cpu
-
     mode = cpu_mode() if mode is None else mode
     if mode == "never":
         return Choice(mode, FP32, None)

@@ -10,6 +10,7 @@ from dataclasses import dataclass, replace
 import torch
 
 from pairzoo.errors import ConfigError
+from pairzoo.train import cpu_precision
 
 
 @dataclass(frozen=True)
@@ -55,7 +56,6 @@ def pick_runtime(device: str = "auto", amp: bool = True, index: int | None = Non
         tuned = cpu_tuned()
         if not (amp and tuned):
             return Runtime(torch.device("cpu"), None, tuned, tuned, "fp32")
-        from pairzoo.train import cpu_precision
 
         choice = cpu_precision.choose()
         return Runtime(torch.device("cpu"), choice.dtype, True, True, choice.describe())

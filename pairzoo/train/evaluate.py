@@ -5,7 +5,13 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from pairzoo.data.format import load_data_dir
 from pairzoo.errors import DataError
+from pairzoo.train.batches import DeviceSplit
+from pairzoo.train.device import cpu_threads, device_type, pick_runtime
+from pairzoo.train.loop import predict_logits
+from pairzoo.train.metrics import binary_metrics
+from pairzoo.train.rundir import load_run
 
 SPLITS = ("val", "test_public")
 
@@ -22,9 +28,6 @@ def evaluate_run(
 
     Raises RunError (unloadable run), DataError (unreadable data) or ConfigError (device).
     """
-    from pairzoo.train.device import cpu_threads, device_type, pick_runtime
-    from pairzoo.train.rundir import load_run
-
     run = load_run(run_dir)
     with cpu_threads(threads):
         # Mixed precision on CUDA only: on the CPU evaluation runs at the exported models' fp32.
@@ -34,11 +37,6 @@ def evaluate_run(
 
 def _evaluate(run, data_dir, splits, runtime, batch_size) -> dict[str, Any]:
     import torch
-
-    from pairzoo.data.format import load_data_dir
-    from pairzoo.train.batches import DeviceSplit
-    from pairzoo.train.loop import predict_logits
-    from pairzoo.train.metrics import binary_metrics
 
     model = run.model.to(runtime.device)
     if runtime.channels_last:

@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from pairzoo.errors import PairzooError
+from pairzoo.plugin_errors import blame
 
 if TYPE_CHECKING:
     from pairzoo.train.runconfig import RunConfig
@@ -27,8 +28,6 @@ def run_failures(out: Path, cfg: RunConfig, writes: bool = True):
         if fresh and not (out / "last.pt").exists():
             _remove_written(out, created)
         if isinstance(exc, Exception) and not isinstance(exc, PairzooError):
-            from pairzoo.plugin_errors import blame
-
             failure = blame(exc, prefer=_items(cfg))
             if failure is not None:
                 raise failure from exc

@@ -7,7 +7,8 @@ from __future__ import annotations
 from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 
-from pairzoo.errors import ConfigError
+from pairzoo.data.fresh import fresh_pairs, missing_generator
+from pairzoo.errors import ConfigError, DataError
 from pairzoo.train.batches import DeviceSplit
 from pairzoo.train.runconfig import RunConfig
 
@@ -17,8 +18,6 @@ __all__ = ["FreshTrain", "choose_pairs"]
 def choose_pairs(cfg: RunConfig, teacher: bool) -> tuple[bool, str | None]:
     """(fresh?, a line for the run log or None) for the config's ``train.pairs``; ConfigError
     or DataError where fresh was asked for and cannot be had."""
-    from pairzoo.data.fresh import missing_generator
-
     mode = cfg.train.pairs
     if mode == "fixed":
         return False, None
@@ -33,8 +32,6 @@ def choose_pairs(cfg: RunConfig, teacher: bool) -> tuple[bool, str | None]:
     if why is None:
         return True, None
     if mode == "fresh":
-        from pairzoo.errors import DataError
-
         raise DataError(f"train.pairs = 'fresh': {why}")
     return False, f"pairs: fixed (auto: {why})"
 
@@ -43,8 +40,6 @@ class FreshTrain:
     """One epoch's DeviceSplit at a time; epoch e's pairs depend only on the data and run seeds."""
 
     def __init__(self, cfg: RunConfig, n: int, device):
-        from pairzoo.data.fresh import fresh_pairs
-
         self.maker = fresh_pairs(Path(cfg.data.path))
         self.seed, self.n, self.device, self.epochs = cfg.seed, n, device, cfg.train.epochs
         self.pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="fresh-pairs")

@@ -7,10 +7,12 @@ from typing import Any
 
 from pairzoo import __version__
 from pairzoo.catalog import Registered, resolve_params
+from pairzoo.data.meta import data_fingerprint, read_meta, sha256_file
 from pairzoo.data.rules import DEFAULT_RULE
 from pairzoo.errors import ConfigError
 from pairzoo.plugins import catalog
 from pairzoo.train.config import validate
+from pairzoo.train.warm_start import weights_file
 
 
 def resolve_config(config: dict[str, Any], out_dir: str | Path | None = None) -> dict[str, Any]:
@@ -18,8 +20,6 @@ def resolve_config(config: dict[str, Any], out_dir: str | Path | None = None) ->
 
     Raises ConfigError (bad values), PluginError (unknown names) or DataError (unreadable data).
     """
-    from pairzoo.data.meta import data_fingerprint, sha256_file
-
     cfg = validate(config)
     if not cfg["name"] and out_dir is not None:
         cfg["name"] = Path(out_dir).resolve().name
@@ -36,8 +36,6 @@ def resolve_config(config: dict[str, Any], out_dir: str | Path | None = None) ->
     cfg["arch_params"] = _pair_prior_into_heads(cfg["arch_params"], heads, cfg)
     cfg["data_fingerprint"] = data_fingerprint(cfg["data"])
     if cfg["train"]["init_from"]:
-        from pairzoo.train.warm_start import weights_file
-
         cfg["init_sha256"] = sha256_file(weights_file(cfg["train"]["init_from"]))
     cfg["provenance"] = {
         "pairzoo": __version__,
@@ -77,8 +75,6 @@ def data_rule(data_dir: str | Path) -> str:
 
 def _meta_or_none(data_dir: str | Path) -> dict[str, Any]:
     """The data's meta.json, or {} for data without one (a user's own files)."""
-    from pairzoo.data.meta import read_meta
-
     return read_meta(data_dir) if (Path(data_dir) / "meta.json").exists() else {}
 
 

@@ -10,6 +10,7 @@ from typing import Any
 import torch
 
 from pairzoo.errors import ConfigError, PluginError, RunError
+from pairzoo.plugins import build_architecture, catalog
 from pairzoo.train.checkpoint import FORMAT, load_torch
 
 
@@ -58,8 +59,6 @@ def load_run(run_dir: str | Path, require_finished: bool = True) -> LoadedRun:
 
 def build_model(config: dict[str, Any], where: Path | str = "config") -> torch.nn.Module:
     """The config's architecture, freshly built on the CPU; RunError naming a plugin that is gone."""
-    from pairzoo.plugins import build_architecture, catalog
-
     arch = config["arch"]
     if arch not in catalog().architectures:
         origin = (config.get("provenance") or {}).get("arch") or {}

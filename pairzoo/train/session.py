@@ -9,17 +9,20 @@ from typing import TYPE_CHECKING
 import numpy as np
 import torch
 
+from pairzoo.data.format import load_data_dir
 from pairzoo.errors import ConfigError
 from pairzoo.plugins import build_architecture, get_label_rule
 from pairzoo.train.augment import PairAugment
 from pairzoo.train.batches import DeviceSplit
 from pairzoo.train.checkpoint import cpu_state_dict, restore_rng, rng_state
+from pairzoo.train.ddp import convert_batchnorm, wrap
 from pairzoo.train.device import Runtime, fit_layout
 from pairzoo.train.early_stopping import EarlyStopping
 from pairzoo.train.fresh_train import FreshTrain, choose_pairs
 from pairzoo.train.loop import Stepper
 from pairzoo.train.loss import build_run_loss
 from pairzoo.train.schedules import Schedule
+from pairzoo.train.warm_start import load_initial_weights
 
 if TYPE_CHECKING:
     from pairzoo.train.distributed import Group
@@ -97,8 +100,6 @@ def load_splits(cfg: RunConfig, runtime: Runtime, teacher_logits=None) -> Splits
 
     `teacher_logits`, if given, holds one teacher logit per train pair (before the subset).
     """
-    from pairzoo.data.format import load_data_dir  # raises DataError for unlabelled train/val
-
     data_dir, dev = Path(cfg.data.path), runtime.device
     train, val = load_data_dir(data_dir, "train"), load_data_dir(data_dir, "val")
     indices = train_subset(cfg, len(train.y))
@@ -154,12 +155,8 @@ def build_session(
     torch.manual_seed(seed)
     model = build_architecture(cfg.model.arch, cfg.model.params)
     if t.init_from:
-        from pairzoo.train.warm_start import load_initial_weights
-
         load_initial_weights(model, t.init_from, cfg.init_sha256 or "")
     if group is not None:
-        from pairzoo.train.ddp import convert_batchnorm
-
         model = convert_batchnorm(model, runtime.cuda)
     model = model.to(runtime.device)
     runtime = fit_layout(runtime, model)
@@ -176,8 +173,6 @@ def build_session(
     aux = callable(getattr(model, "forward_aux", None)) and train.digits is not None
     ddp = None
     if group is not None:
-        from pairzoo.train.ddp import wrap
-
         ddp = wrap(model, runtime.device, aux and t.aux_weight > 0)
     stepper = Stepper(
         model=model,

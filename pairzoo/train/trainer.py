@@ -13,6 +13,7 @@ import torch
 
 from pairzoo.atomic import write_json
 from pairzoo.errors import ConfigError, RunError
+from pairzoo.profiling import count_macs
 from pairzoo.train.checkpoint import cpu_state_dict, load_torch, save_model, save_torch
 from pairzoo.train.config import config_hash
 from pairzoo.train.context import RunContext, RunOptions
@@ -288,8 +289,6 @@ def _dtype_name(dtype: torch.dtype | None) -> str:
 
 
 def _macs(model: torch.nn.Module) -> int:
-    from pairzoo.profiling import count_macs
-
     return int(count_macs(copy.deepcopy(model).cpu().eval()))
 
 

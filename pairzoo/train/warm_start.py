@@ -12,6 +12,7 @@ from pathlib import Path
 import torch
 
 from pairzoo.errors import ConfigError
+from pairzoo.train.checkpoint import load_torch
 
 
 def weights_file(init_from: str | Path) -> Path:
@@ -29,8 +30,6 @@ def weights_file(init_from: str | Path) -> Path:
 def load_initial_weights(model: torch.nn.Module, init_from: str, expected_sha256: str) -> None:
     """Load the weights `init_from` names into `model`; ConfigError or RunError naming the file."""
     import hashlib
-
-    from pairzoo.train.checkpoint import load_torch
 
     path = weights_file(init_from)
     data = path.read_bytes()  # hashed and loaded from the same bytes

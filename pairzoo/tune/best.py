@@ -13,12 +13,11 @@ import tempfile
 from pathlib import Path
 
 from pairzoo.atomic import write_json
+from pairzoo.train.checkpoint import load_torch, save_model
 
 
 def publish_best(trial_dir: Path, dest: Path, name: str) -> None:
     """Copy run `trial_dir` to `dest`, named `name`, replacing what `dest` held."""
-    from pairzoo.train.checkpoint import load_torch, save_model
-
     saved = load_torch(trial_dir / "model.pt")  # a refusal names the trial's own file
     tmp = Path(tempfile.mkdtemp(prefix=".best-", dir=dest.parent))
     try:

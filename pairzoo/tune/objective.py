@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from pairzoo.errors import PairzooError
+from pairzoo.train import train_run
 from pairzoo.tune.space import Dim, apply_params
 
 
@@ -21,8 +22,6 @@ def make_objective(
 
     def objective(trial) -> float:
         import optuna
-
-        from pairzoo.train import train_run
 
         values = {**fixed, **{d.key: d.suggest(trial) for d in dims}}
         config = apply_params(base, values)

@@ -15,8 +15,14 @@ from typing import TYPE_CHECKING, Any
 
 from pairzoo.atomic import write_json
 from pairzoo.errors import ConfigError, PairzooError
+from pairzoo.plugins import catalog
+from pairzoo.train.resolve import resolve_config
+from pairzoo.train.runconfig import RunConfig
 from pairzoo.tune.best import publish_best
 from pairzoo.tune.objective import make_objective, trial_dir_name
+from pairzoo.tune.space import apply_params, derive_space, split_key
+from pairzoo.tune.spacefile import combine, load_space_file
+from pairzoo.tune.study import check_signature, open_storage, open_study
 from pairzoo.tune.summary import COUNTED, build_summary
 
 if TYPE_CHECKING:
@@ -60,8 +66,6 @@ def run_tune(config: dict[str, Any], s: TuneSettings) -> TuneResult:
 
 
 def _run(config: dict[str, Any], s: TuneSettings) -> TuneResult:
-    from pairzoo.tune.study import check_signature, open_storage, open_study
-
     if s.n_trials < 1:
         raise ConfigError(f"--trials must be at least 1, got {s.n_trials}")
     out = Path(s.out)
@@ -117,12 +121,6 @@ def _optimize(study, objective, s: TuneSettings, after_trial) -> None:
 
 def _space(config: dict, space_file: str | None, out: Path) -> tuple[list, dict, RunConfig]:
     """(dims, fixed values, the resolved base config with the fixed values in it)."""
-    from pairzoo.plugins import catalog
-    from pairzoo.train.resolve import resolve_config
-    from pairzoo.train.runconfig import RunConfig
-    from pairzoo.tune.space import apply_params, derive_space
-    from pairzoo.tune.spacefile import combine, load_space_file
-
     cfg = RunConfig.from_dict(resolve_config(config, out))
     cat = catalog()
     derived, entries = (True, {}) if space_file is None else load_space_file(space_file, cfg, cat)
@@ -161,8 +159,6 @@ def _check_out(out: Path, storage: str | None, name: str) -> None:
 
 def _enqueue_baseline(study, base: RunConfig, dims: list) -> None:
     """Trial 0 trains the base config: the best is then never worse than the starting point."""
-    from pairzoo.tune.space import split_key
-
     params, config = {}, base.to_dict()
     for dim in dims:
         section, key = split_key(dim.key)

@@ -28,6 +28,10 @@ import itertools
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from pairzoo.errors import PairzooError
+from pairzoo.plugins import build_architecture
+from pairzoo.train.resolve import loss_params_from_train
+
 if TYPE_CHECKING:
     from pairzoo.train.runconfig import RunConfig
 
@@ -108,8 +112,6 @@ def apply_params(config: dict[str, Any], values: dict[str, Any]) -> dict[str, An
 
 def derive_space(cfg: RunConfig, catalog) -> list[Dim]:
     """Dimensions for resolved config `cfg` (see the module docstring for the rules)."""
-    from pairzoo.train.resolve import loss_params_from_train
-
     t = cfg.train
     dims = [Dim("train.lr", t.lr / 10, t.lr * 10, log=True)]
     if t.weight_decay > 0:
@@ -169,9 +171,6 @@ def _arch_dim(name: str, default: Any, value: Any, heads: set[str]) -> Dim | Non
 
 def _accepted(dim: Dim, cfg: RunConfig, name: str) -> Dim | None:
     """`dim` keeping the choices the architecture can be built with; None if one or none is left."""
-    from pairzoo.errors import PairzooError
-    from pairzoo.plugins import build_architecture
-
     kept = []
     for choice in dim.choices:
         try:

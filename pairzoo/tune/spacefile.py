@@ -26,8 +26,10 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from pairzoo.catalog import resolve_params
 from pairzoo.errors import ConfigError
 from pairzoo.tomlfile import read_toml
+from pairzoo.train.config import TRAIN_DEFAULTS, validate
 from pairzoo.tune.space import Dim, label
 
 if TYPE_CHECKING:
@@ -74,8 +76,6 @@ def combine(derived_dims: list[Dim], derived: bool, entries: dict) -> tuple[list
 
 
 def _default_of(path: Path, key: str, section: str, name: str, cfg: RunConfig, catalog) -> Any:
-    from pairzoo.train.config import TRAIN_DEFAULTS
-
     if section == "train":
         known = {k: v for k, v in TRAIN_DEFAULTS.items() if k not in _FIXED_TRAIN}
         what = "train keys that a trial may vary"
@@ -94,9 +94,6 @@ def _default_of(path: Path, key: str, section: str, name: str, cfg: RunConfig, c
 
 def _checker(section: str, name: str, cfg: RunConfig, catalog):
     """A function that raises ConfigError (without a location) when a value is not allowed."""
-    from pairzoo.catalog import resolve_params
-    from pairzoo.train.config import validate
-
     if section == "train":
         return lambda v: validate({"train": {name: v}}, where="x")
     if section == "arch":

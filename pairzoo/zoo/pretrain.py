@@ -16,6 +16,9 @@ import json
 from pathlib import Path
 from typing import Any
 
+from pairzoo.data.generate import DatasetSettings, make_dataset
+from pairzoo.data.meta import read_meta
+from pairzoo.data.npz import read_arrays
 from pairzoo.zoo.spec import PRETRAIN_DIR
 from pairzoo.zoo.training import Job
 
@@ -27,16 +30,12 @@ def wanted(settings: dict[str, Any], data_dir: Path) -> bool:
     """True when the settings allow pretraining and the train split has no digit labels."""
     if settings["pretrain"] == "off":
         return False
-    from pairzoo.data.npz import read_arrays
 
     return "digits" not in read_arrays(data_dir / "train.npz", ["digits"])  # reads digits only
 
 
 def pretrain_data(runs_dir: Path, settings: dict[str, Any], rule: str, say) -> Path:
     """The generated data set in runs/_pretrain/data, made now unless it already matches."""
-    from pairzoo.data.generate import DatasetSettings, make_dataset
-    from pairzoo.data.meta import read_meta
-
     out = runs_dir / PRETRAIN_DIR / DATA_DIR
     n = settings["pretrain_pairs"]
     sizes = {"train": n, "val": max(100, n // 10)}

@@ -12,9 +12,16 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from pairzoo.data.meta import data_fingerprint
+from pairzoo.ensemble.pipeline import run_ensemble_eval
 from pairzoo.ensemble.settings import EvalSettings
+from pairzoo.ensemble.stacking import StackingParams
 from pairzoo.errors import PairzooError
+from pairzoo.estimate.on_register import card_calibrator
+from pairzoo.exporting.run_export import export_run, run_key
 from pairzoo.registry import Registry
+from pairzoo.train.resolve import data_rule
+from pairzoo.zoo import pretrain
 from pairzoo.zoo.progress import Progress
 from pairzoo.zoo.spec import ZooSpec
 from pairzoo.zoo.training import (
@@ -175,9 +182,6 @@ def _prepare_and_train(run: ZooRun, jobs: list[Job], done, outcomes=None) -> Non
 def _pretrained(run: ZooRun, jobs: list[Job]) -> list[Job]:
     """`jobs`, each starting from its tower's pretrained weights when the data has no digit
     labels (see pairzoo/zoo/pretrain.py); a model whose pretraining failed starts from scratch."""
-    from pairzoo.train.resolve import data_rule
-    from pairzoo.zoo import pretrain
-
     say = run.say
     try:
         if not pretrain.wanted(run.spec.settings, run.data_dir):
@@ -230,9 +234,6 @@ def _record(outcome: ModelOutcome, trained: Trained, floor: float, say) -> None:
 
 
 def _export_all(run: ZooRun, outcomes: list[ModelOutcome]) -> None:
-    from pairzoo.exporting.run_export import export_run, run_key
-    from pairzoo.registry import Registry
-
     registry, bar, say, data_dir = Registry(run.registry_dir), run.bar, run.say, run.data_dir
     for outcome in outcomes:
         if outcome.status not in OK_STATUSES:
@@ -265,11 +266,6 @@ def _held_card(registry: Registry, name: str, key: tuple[str, str]) -> dict[str,
 
 
 def _ensemble(result: ZooResult, say: Callable[[str], None]) -> None:
-    from pairzoo.ensemble.pipeline import run_ensemble_eval
-    from pairzoo.ensemble.stacking import StackingParams
-    from pairzoo.estimate.on_register import card_calibrator
-    from pairzoo.registry import Registry
-
     settings = dict(result.spec.ensemble)
     refs = [m.ref for m in result.models if m.ok and m.ref]
     if not settings.pop("enabled"):
@@ -314,8 +310,6 @@ def _same_ensemble(
     out: Path, registry: Registry, refs, params, data_dir: Path
 ) -> dict[str, Any] | None:
     """The report in `out` when it was made from exactly these members, settings and data."""
-    from pairzoo.data.meta import data_fingerprint
-
     report = read_json(out / "report.json", None)
     if not report or "entry" not in report:
         return None

@@ -42,6 +42,7 @@ from typing import Any
 
 from pairzoo.checks import Rule, check_value
 from pairzoo.errors import ConfigError
+from pairzoo.registry.card import check_name
 from pairzoo.tomlfile import read_toml
 from pairzoo.train.config import MAX_SEED, TOP_DEFAULTS, check_keys, merge, validate
 
@@ -237,8 +238,6 @@ def _check_model(model: Any, where: str, key: str) -> None:
 
 
 def _check_model_name(name: str, where: str) -> None:
-    from pairzoo.registry.card import check_name
-
     if name in RESERVED_NAMES:
         raise ConfigError(f"{where}: model name {name!r} is reserved for the zoo's own outputs")
     try:

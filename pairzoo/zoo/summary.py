@@ -9,6 +9,7 @@ from typing import Any
 
 from pairzoo import __version__
 from pairzoo.atomic import write_json, write_text
+from pairzoo.machine import this_cpu
 from pairzoo.zoo.runner import ENSEMBLE_DIR, OK_STATUSES, ModelOutcome, ZooResult
 
 STACKER = "stacking (LightGBM)"
@@ -17,8 +18,6 @@ BEST_SINGLE = "best single"
 
 def build_summary(result: ZooResult, curves: dict[str, str] | None = None) -> dict[str, Any]:
     """A JSON-ready dict: one row per model, the ensemble's rows, wall times, and `ok`."""
-    from pairzoo.machine import this_cpu
-
     spec = result.spec
     return {
         "format": 1,

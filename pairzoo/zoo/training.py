@@ -21,6 +21,10 @@ from pathlib import Path
 from typing import Any
 
 from pairzoo.errors import PairzooError
+from pairzoo.plugins import load_plugins
+from pairzoo.train import train_run
+from pairzoo.train.config import config_hash
+from pairzoo.train.resolve import resolve_config
 from pairzoo.zoo.progress import Progress
 
 TRAINED, RESUMED, KEPT = "trained", "resumed", "kept"
@@ -61,9 +65,6 @@ def prepare(job: Job, force: bool, say: Callable[[str], None]) -> str:
 
 def _run_state(config: dict[str, Any], out: Path, force: bool) -> str:
     """new | finished | partial (resume it) | stale (other settings) | force (retrain)."""
-    from pairzoo.train.config import config_hash
-    from pairzoo.train.resolve import resolve_config
-
     resolved = resolve_config(config, out)  # fails early for unknown plugins or data
     if not out.exists() or not any(out.iterdir()):
         return "new"
@@ -77,8 +78,6 @@ def _run_state(config: dict[str, Any], out: Path, force: bool) -> str:
 
 def train_here(job: Job, bar: Progress) -> Trained:
     """Train in this process, with the trainer's own per-epoch bar."""
-    from pairzoo.train import train_run
-
     start = time.perf_counter()
     bar.start_model(job.name, job.config["train"]["epochs"], epochs_done(job.out))
     try:
@@ -169,8 +168,6 @@ def _reap(procs, running, remaining, bar: Progress, on_done) -> None:
 def _worker(tasks, events) -> None:
     # Ctrl-C reaches the whole process group; the parent decides and terminates workers.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
-    from pairzoo.plugins import load_plugins
-    from pairzoo.train import train_run
 
     load_plugins()  # $PAIRZOO_PLUGINS_DIR, inherited from the parent
     pid = os.getpid()
