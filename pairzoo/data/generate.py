@@ -20,11 +20,12 @@ from typing import Any
 import numpy as np
 
 from pairzoo import __version__
-from pairzoo.data.corruption import MAX_SEVERITY, CorruptionParams, corrupt
+from pairzoo.data.corruption import MAX_SEVERITY, STROKE, CorruptionParams, corrupt
 from pairzoo.data.corruption_params import load_corruption
 from pairzoo.data.format import LABELLED, LABELS_CSV, SPLITS, save_split
 from pairzoo.data.labels_csv import write_labels
 from pairzoo.data.meta import META, sha256_file
+from pairzoo.data.npz import write_arrays
 from pairzoo.data.rules import DEFAULT_RULE
 from pairzoo.data.sources import load_source
 from pairzoo.data.staging import UNFINISHED, staging_dir, swap_in
@@ -35,10 +36,12 @@ __all__ = [
     "DEFAULT_SIZES",
     "ID_PREFIX",
     "MIN_POOL",
+    "OCCLUSION_FILE",
     "Corruptor",
     "DatasetSettings",
     "PairMaker",
     "make_dataset",
+    "occlusion_summary",
     "partition_pools",
     "severity_text",
 ]
@@ -47,6 +50,12 @@ DEFAULT_SIZES = {"train": 50_000, "val": 10_000, "test_public": 2_000, "test_pri
 ID_PREFIX = {"train": "TRN", "val": "VAL", "test_public": "PUB", "test_private": "PRV"}
 MIN_POOL = 3  # source images per class and split, at least
 SEVERITY_STEP = 0.1  # a severity range is drawn per pair in steps of this size
+# Per labelled split, float32 (pairs, 2): the share of each half's strokes the occlusions hid.
+# The test splits get none: it would tell which of their pairs are hard.
+OCCLUSION_FILE = "occlusion.npz"
+# Shares of hidden strokes that meta.json counts pairs above (the worse half of each pair). How
+# readable a digit is with a share hidden is for a model to measure against this file.
+HIDDEN_ABOVE = (0.5, 0.75, 0.9)
 
 Severity = float | tuple[float, float]  # one severity, or a range drawn from per pair
 
@@ -151,7 +160,7 @@ def make_dataset(
         maker = PairMaker(
             src.images, label_rule, Corruptor(severity, corruption_file.params), adjacent
         )
-        files = _write_splits(staging, sizes, pools, streams[1:], maker, log)
+        files, occlusion = _write_splits(staging, sizes, pools, streams[1:], maker, log)
         meta = {
             "format": 1,
             "source": settings.source,
@@ -166,6 +175,7 @@ def make_dataset(
             "adjacent": adjacent,
             "sizes": sizes,
             "source_pool_sizes": {s: int(sum(len(p) for p in pools[s])) for s in sizes},
+            "occlusion": occlusion,
             "files": {name: sha256_file(staging / name) for name in files},
             "pairzoo_version": __version__,
             "created": datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds"),
@@ -196,16 +206,22 @@ class Corruptor:
     def __init__(self, severity: Severity, base: CorruptionParams):
         self.severity, self.base = severity, base
 
-    def __call__(self, digits: np.ndarray, n: int, rng: np.random.Generator) -> np.ndarray:
+    def __call__(
+        self, digits: np.ndarray, n: int, rng: np.random.Generator, covered=None
+    ) -> np.ndarray:
+        """The corrupted halves; `covered` (2n,), if given, each one's hidden stroke share."""
         if not isinstance(self.severity, tuple):
-            return corrupt(digits, rng, self.severity, self.base)
+            return corrupt(digits, rng, self.severity, self.base, covered)
         low, high = self.severity
         steps = np.rint(rng.uniform(low, high, size=n) / SEVERITY_STEP).astype(np.int64)
         per_image = np.concatenate([steps, steps])  # left halves first, then right halves
         out = np.empty_like(digits)
         for step in np.unique(per_image):
             sel = per_image == step
-            out[sel] = corrupt(digits[sel], rng, min(step * SEVERITY_STEP, high), self.base)
+            part = None if covered is None else np.empty(int(sel.sum()), np.float32)
+            out[sel] = corrupt(digits[sel], rng, min(step * SEVERITY_STEP, high), self.base, part)
+            if covered is not None:
+                covered[sel] = part
         return out
 
 
@@ -218,27 +234,37 @@ class PairMaker:
     corruptor: Corruptor
     adjacent: float  # share of pairs of different digits that differ by exactly one
 
-    def draw(self, pool: list[np.ndarray], n: int, rng: np.random.Generator):
+    def draw(self, pool: list[np.ndarray], n: int, rng: np.random.Generator, covered=None):
         """`n` labelled pairs from one split's `pool` (10 index arrays into `images`): x uint8
-        (n, 28, 56), y, and the left and right digits."""
+        (n, 28, 56), y, and the left and right digits. `covered`, float32 (n, 2), if given,
+        receives the share of each half's strokes the occlusions hid."""
         left, right = self.label_rule.sample(rng, n, self.adjacent)
         y = np.asarray(self.label_rule.label(left, right), dtype=np.int64)
         chosen = np.concatenate([_pick(pool, left, rng), _pick(pool, right, rng)])
-        corrupted = self.corruptor(self.images[chosen], n, rng)
+        if covered is None:
+            corrupted = self.corruptor(self.images[chosen], n, rng)
+        else:
+            halves = np.empty(2 * n, np.float32)
+            corrupted = self.corruptor(self.images[chosen], n, rng, halves)
+            covered[:, 0], covered[:, 1] = halves[:n], halves[n:]
         return np.concatenate([corrupted[:n], corrupted[n:]], axis=2), y, left, right
 
 
-def _write_splits(out_dir, sizes, pools, streams, maker: PairMaker, log) -> list:
-    """Write each split (and the public labels) into `out_dir`; returns the file names."""
-    files = []
+def _write_splits(out_dir, sizes, pools, streams, maker: PairMaker, log) -> tuple[list, dict]:
+    """Write each split (and the public labels) into `out_dir`, and what the occlusions hid of
+    the labelled splits (`OCCLUSION_FILE`); returns the file names and meta's summary of it."""
+    files, covered = [], {}
     for split, rng in zip(SPLITS, streams, strict=True):
         if split not in sizes:
             continue
         started = time.perf_counter()
         n = sizes[split]
-        x, y, left, right = maker.draw(pools[split], n, rng)
-        ids = np.char.add(f"{ID_PREFIX[split]}_", np.char.zfill(np.arange(n).astype(str), 7))
         labelled = split in LABELLED  # y and digits stay out of test files: digits give labels away
+        hid = np.empty((n, 2), np.float32) if labelled else None
+        x, y, left, right = maker.draw(pools[split], n, rng, hid)
+        if labelled:
+            covered[split] = hid
+        ids = np.char.add(f"{ID_PREFIX[split]}_", np.char.zfill(np.arange(n).astype(str), 7))
         save_split(
             out_dir / f"{split}.npz",
             x,
@@ -253,4 +279,29 @@ def _write_splits(out_dir, sizes, pools, streams, maker: PairMaker, log) -> list
         log(
             f"{split}: {n} pairs, {int(y.sum())} labelled 1 ({time.perf_counter() - started:.1f} s)"
         )
-    return files
+    if not covered:
+        return files, {}
+    write_arrays(out_dir / OCCLUSION_FILE, covered)
+    summary = occlusion_summary(covered)
+    for split, row in summary["splits"].items():
+        shares = " / ".join(f"{v:.1%}" for v in row["pairs_hidden_above"].values())
+        above = " / ".join(f"{t:.0%}" for t in HIDDEN_ABOVE)
+        log(f"{split}: a digit with more than {above} of its strokes hidden in {shares} of pairs")
+    return [*files, OCCLUSION_FILE], summary
+
+
+def occlusion_summary(covered: Mapping[str, np.ndarray]) -> dict[str, Any]:
+    """Per labelled split: pairs, the mean hidden share of a digit, and the share of pairs whose
+    worse digit has more than each of HIDDEN_ABOVE of its strokes hidden."""
+    splits = {}
+    for split, hid in covered.items():
+        worst = hid.max(axis=1)
+        splits[split] = {
+            "pairs": len(hid),
+            "mean_hidden": round(float(hid.mean()), 4) if len(hid) else 0.0,
+            "pairs_hidden_above": {
+                f"{t:g}": round(float(np.mean(worst > t)), 4) if len(hid) else 0.0
+                for t in HIDDEN_ABOVE
+            },
+        }
+    return {"file": OCCLUSION_FILE, "stroke_threshold": STROKE, "splits": splits}
