@@ -1,6 +1,6 @@
 """What the generator's occlusions hid of each digit: recorded for the labelled splits only,
-drawing no random numbers (the pairs are the same with it or without it), and right where the
-answer is known (nothing hidden, everything hidden)."""
+drawing no random numbers (the pairs are the same with it or without it), right where the answer
+is known (nothing hidden, everything hidden), and read back by the digit report."""
 
 from __future__ import annotations
 
@@ -9,9 +9,13 @@ import json
 
 import numpy as np
 import pytest
+from train_fixtures import fixture_plugins, tiny_config
 
 from pairzoo.data.corruption import RectGroup, corrupt, params_for
-from pairzoo.data.generate import OCCLUSION_FILE, DatasetSettings, make_dataset
+from pairzoo.data.generate import DatasetSettings, make_dataset
+from pairzoo.data.occlusion import OCCLUSION_FILE, accuracy_by_hidden, read_hidden
+from pairzoo.errors import DataError
+from pairzoo.train import train_run
 
 SMALL = {"train": 120, "val": 60, "test_public": 30, "test_private": 20}
 
@@ -74,3 +78,33 @@ def test_a_severity_range_records_every_half(tmp_path):
     with np.load(tmp_path / OCCLUSION_FILE, allow_pickle=False) as npz:
         train = npz["train"]
     assert ((train >= 0) & (train <= 1)).all() and train.std() > 0
+
+
+def test_a_side_file_that_does_not_fit_is_refused_naming_file_and_key(made, tmp_path):
+    out, _ = made
+    assert read_hidden(tmp_path, "val", 60) is None  # data not made here: no file, no report
+    assert read_hidden(out, "val", SMALL["val"]).shape == (SMALL["val"], 2)
+    with pytest.raises(DataError, match=r"occlusion\.npz: key 'val' is float32 \(60, 2\), "):
+        read_hidden(out, "val", 61)
+    with pytest.raises(DataError, match=r"occlusion\.npz: key 'test_public' is missing"):
+        read_hidden(out, "test_public", 30)
+
+
+def test_accuracy_by_hidden_bins_every_digit_once():
+    hidden = np.array([0.0, 0.5, 0.6, 0.8, 0.95, 1.0], np.float32)
+    correct = np.array([1, 1, 1, 0, 0, 1], bool)
+    rows = accuracy_by_hidden(correct, hidden)
+    assert [r["hidden"] for r in rows] == ["0-0.5", "0.5-0.75", "0.75-0.9", "0.9-1"]
+    assert [r["digits"] for r in rows] == [2, 1, 1, 2]
+    assert [r["accuracy"] for r in rows] == [1.0, 1.0, 0.0, 0.5]
+
+
+def test_the_digit_report_reads_digits_by_the_share_hidden(made, tmp_path):
+    out, _ = made
+    cfg = tiny_config(out, aux_weight=0.5)
+    cfg["arch_params"] = {"aux": True}
+    with fixture_plugins():
+        metrics = train_run(cfg, tmp_path / "run", progress=False)
+    rows = metrics["val_digits"]["by_hidden"]
+    assert sum(r["digits"] for r in rows) == 2 * SMALL["val"]  # both digits of every val pair
+    assert all(r["accuracy"] is None or 0 <= r["accuracy"] <= 1 for r in rows)

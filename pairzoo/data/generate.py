@@ -20,12 +20,13 @@ from typing import Any
 import numpy as np
 
 from pairzoo import __version__
-from pairzoo.data.corruption import MAX_SEVERITY, STROKE, CorruptionParams, corrupt
+from pairzoo.data.corruption import MAX_SEVERITY, CorruptionParams, corrupt
 from pairzoo.data.corruption_params import load_corruption
 from pairzoo.data.format import LABELLED, LABELS_CSV, SPLITS, save_split
 from pairzoo.data.labels_csv import write_labels
 from pairzoo.data.meta import META, sha256_file
 from pairzoo.data.npz import write_arrays
+from pairzoo.data.occlusion import HIDDEN_ABOVE, OCCLUSION_FILE, occlusion_summary
 from pairzoo.data.rules import DEFAULT_RULE
 from pairzoo.data.sources import load_source
 from pairzoo.data.staging import UNFINISHED, staging_dir, swap_in
@@ -36,12 +37,10 @@ __all__ = [
     "DEFAULT_SIZES",
     "ID_PREFIX",
     "MIN_POOL",
-    "OCCLUSION_FILE",
     "Corruptor",
     "DatasetSettings",
     "PairMaker",
     "make_dataset",
-    "occlusion_summary",
     "partition_pools",
     "severity_text",
 ]
@@ -50,12 +49,6 @@ DEFAULT_SIZES = {"train": 50_000, "val": 10_000, "test_public": 2_000, "test_pri
 ID_PREFIX = {"train": "TRN", "val": "VAL", "test_public": "PUB", "test_private": "PRV"}
 MIN_POOL = 3  # source images per class and split, at least
 SEVERITY_STEP = 0.1  # a severity range is drawn per pair in steps of this size
-# Per labelled split, float32 (pairs, 2): the share of each half's strokes the occlusions hid.
-# The test splits get none: it would tell which of their pairs are hard.
-OCCLUSION_FILE = "occlusion.npz"
-# Shares of hidden strokes that meta.json counts pairs above (the worse half of each pair). How
-# readable a digit is with a share hidden is for a model to measure against this file.
-HIDDEN_ABOVE = (0.5, 0.75, 0.9)
 
 Severity = float | tuple[float, float]  # one severity, or a range drawn from per pair
 
@@ -288,20 +281,3 @@ def _write_splits(out_dir, sizes, pools, streams, maker: PairMaker, log) -> tupl
         above = " / ".join(f"{t:.0%}" for t in HIDDEN_ABOVE)
         log(f"{split}: a digit with more than {above} of its strokes hidden in {shares} of pairs")
     return [*files, OCCLUSION_FILE], summary
-
-
-def occlusion_summary(covered: Mapping[str, np.ndarray]) -> dict[str, Any]:
-    """Per labelled split: pairs, the mean hidden share of a digit, and the share of pairs whose
-    worse digit has more than each of HIDDEN_ABOVE of its strokes hidden."""
-    splits = {}
-    for split, hid in covered.items():
-        worst = hid.max(axis=1)
-        splits[split] = {
-            "pairs": len(hid),
-            "mean_hidden": round(float(hid.mean()), 4) if len(hid) else 0.0,
-            "pairs_hidden_above": {
-                f"{t:g}": round(float(np.mean(worst > t)), 4) if len(hid) else 0.0
-                for t in HIDDEN_ABOVE
-            },
-        }
-    return {"file": OCCLUSION_FILE, "stroke_threshold": STROKE, "splits": splits}

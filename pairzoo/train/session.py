@@ -10,6 +10,7 @@ import numpy as np
 import torch
 
 from pairzoo.data.format import load_data_dir
+from pairzoo.data.occlusion import read_hidden
 from pairzoo.errors import ConfigError
 from pairzoo.plugins import build_architecture, get_label_rule
 from pairzoo.train.augment import PairAugment
@@ -40,6 +41,7 @@ class Splits:
     test_y: np.ndarray | None
     fresh: FreshTrain | None = None  # new train pairs every epoch (train.pairs fresh or auto)
     pairs_note: str | None = None  # why train.pairs auto fell back to fixed
+    val_hidden: np.ndarray | None = None  # (pairs, 2) stroke shares hidden (pairzoo.data.occlusion)
 
 
 @dataclass
@@ -128,6 +130,7 @@ def load_splits(cfg: RunConfig, runtime: Runtime, teacher_logits=None) -> Splits
         test_y=None if test is None else np.asarray(test.y),
         fresh=fresh,
         pairs_note=note,
+        val_hidden=read_hidden(data_dir, "val", len(val.x)),
     )
 
 

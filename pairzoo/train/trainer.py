@@ -259,7 +259,7 @@ def _finish(ctx: RunContext, session: Session, splits: Splits) -> dict:
     if splits.val.digits is not None:
         batch = ctx.config.train.eval_batch_size
         metrics["val_digits"] = digit_report(
-            model, splits.val.x, splits.val.digits, ctx.runtime, batch
+            model, splits.val.x, splits.val.digits, ctx.runtime, batch, splits.val_hidden
         )
     if ctx.main:
         write_json(ctx.out / "metrics.json", metrics)
