@@ -29,13 +29,10 @@ from pairzoo.registry import Registry
 from pairzoo.registry.card import Card
 from pairzoo.runtime.batches import split_batch
 from pairzoo.runtime.choice import choose_runtime
-from pairzoo.runtime.gate import ONE_FILE_PROBABILITY
 from pairzoo.runtime.logits import logit_matrix
 from pairzoo.runtime.runtimes import BASELINE, FILE_RUNTIMES
 
-__all__ = ["TOLERANCE", "EnsembleExport", "ExportSettings", "build_onnx", "export_ensemble"]
-
-TOLERANCE = ONE_FILE_PROBABILITY
+__all__ = ["EnsembleExport", "ExportSettings", "build_onnx", "export_ensemble"]
 
 
 @dataclass

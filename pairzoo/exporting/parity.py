@@ -20,7 +20,6 @@ from pairzoo.runtime.batches import SEQUENCE, batch_indices
 from pairzoo.runtime.gate import EXPORT_LOGITS, Gate, max_abs_diff
 from pairzoo.runtime.sessions import ORT_DEFAULT_THREADS, open_session
 
-TOLERANCE = EXPORT_LOGITS
 BATCH_SIZES = SEQUENCE
 SWAP_REFERENCE_PAIRS = 256  # PyTorch is ~3x slower than onnxruntime on CPU: a subset suffices
 _TORCH_CHUNK = 256
@@ -32,7 +31,7 @@ def run_parity(
     xa: np.ndarray,
     xb: np.ndarray,
     batch_sizes=BATCH_SIZES,
-    tolerance: float = TOLERANCE,
+    tolerance: float = EXPORT_LOGITS,
 ) -> dict:
     """Compare `model` with the ONNX file on float32 (N, 1, 28, 28) pairs; returns the report.
 

@@ -37,7 +37,6 @@ CALIBRATION_PAIRS = 512
 CALIBRATION_BATCH = 64
 CALIBRATION = {"method": "Percentile", "percentile": 99.99}
 MAX_DROP = 0.005
-SEQUENCE_TOLERANCE = BATCH_SEQUENCE
 
 
 class _PairReader:
@@ -139,7 +138,7 @@ def metrics_of(
 
 def sequence_gate(model: Path, x: np.ndarray, logits: np.ndarray) -> list[str]:
     """The int8 file in one new session at every batch size of the sequence, against `logits`."""
-    return sequence_problems(open_session(str(model)), x, logits, SEQUENCE_TOLERANCE)
+    return sequence_problems(open_session(str(model)), x, logits, BATCH_SEQUENCE)
 
 
 def quantize_entry(
@@ -224,7 +223,7 @@ def _int8_card(
                 "drop_points": round(100 * (fp32 - int8), 3),
                 "pairs": n_val,
             },
-            "batch_sequence": {"sizes": list(SEQUENCE), "tolerance": SEQUENCE_TOLERANCE},
+            "batch_sequence": {"sizes": list(SEQUENCE), "tolerance": BATCH_SEQUENCE},
             "seconds": round(seconds, 3),
         },
     }
