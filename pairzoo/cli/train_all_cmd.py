@@ -39,6 +39,12 @@ from pairzoo.cli.options import plugins_dir_option, registry_option
     show_default=True,
     help="With --unlabelled: ensemble confidence a pair needs to be pseudo-labelled",
 )
+@click.option(
+    "--train-minutes",
+    type=click.FloatRange(min=0),
+    help="Minutes the training may take on this machine: pairs per epoch are scaled down to "
+    "fit a measured speed; 0: no budget  [default: the zoo file's; the cpu profile's is 20]",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print the summary as JSON")
 @click.option("--no-progress", is_flag=True, help="No progress bars or per-epoch lines")
 def train_all(as_json, unlabelled, adapt_threshold, **options):
@@ -89,6 +95,7 @@ def _adapt_stage(summary, unlabelled, threshold, options) -> None:
 
 def _run(options: dict):
     """The zoo the command's options select, trained, exported and ensembled; its summary."""
+    from dataclasses import replace
     from pathlib import Path
 
     from pairzoo.errors import DataError
@@ -103,6 +110,8 @@ def _run(options: dict):
     load_plugins()
     names = [n.strip() for n in (options["only"] or "").split(",") if n.strip()]
     spec = load_zoo(options["zoo_file"], options["profile"]).select(names)
+    if options["train_minutes"] is not None:
+        spec = replace(spec, settings={**spec.settings, "train_minutes": options["train_minutes"]})
     if not (Path(data_dir) / "train.npz").is_file():
         raise DataError(
             f"data directory '{data_dir}' has no train.npz; make it with "

@@ -21,7 +21,7 @@ from pairzoo.estimate.on_register import card_calibrator
 from pairzoo.exporting.run_export import export_run, run_key
 from pairzoo.registry import Registry
 from pairzoo.train.resolve import data_rule
-from pairzoo.zoo import pretrain
+from pairzoo.zoo import budget, pretrain
 from pairzoo.zoo.progress import Progress
 from pairzoo.zoo.spec import ZooSpec
 from pairzoo.zoo.training import (
@@ -76,6 +76,7 @@ class ZooResult:
     ensemble_error: str | None = None
     wall_s: float = 0.0
     phases_s: dict[str, float] = field(default_factory=dict)
+    budget: budget.Plan | None = None  # pairs per epoch fitted to settings.train_minutes
 
     @property
     def ok(self) -> bool:
@@ -128,7 +129,7 @@ def run_zoo(
     run = ZooRun(spec, data_dir, runs_dir, registry_dir, force, bar, echo or bar.write)
     try:
         t = time.perf_counter()
-        _train_all(run, outcomes)
+        result.budget = _train_all(run, outcomes)
         result.phases_s["train"] = time.perf_counter() - t
         t = time.perf_counter()
         _export_all(run, outcomes)
@@ -143,7 +144,8 @@ def run_zoo(
     return result
 
 
-def _train_all(run: ZooRun, outcomes: list[ModelOutcome]) -> None:
+def _train_all(run: ZooRun, outcomes: list[ModelOutcome]) -> budget.Plan | None:
+    """Train every model (within the zoo's time budget, if it has one); returns the budget's plan."""
     by_name = {o.name: o for o in outcomes}
     floor = run.spec.settings["min_val_accuracy"]
 
@@ -155,7 +157,9 @@ def _train_all(run: ZooRun, outcomes: list[ModelOutcome]) -> None:
         Job(model.name, {**model.config, "data": str(run.data_dir)}, outcome.run_dir)
         for model, outcome in zip(run.spec.models, outcomes, strict=True)
     ]
+    jobs, plan = budget.sized_jobs(jobs, run.spec.settings, run.runs_dir, run.say)
     _prepare_and_train(run, _pretrained(run, jobs), done, by_name)
+    return plan
 
 
 def _prepare_and_train(run: ZooRun, jobs: list[Job], done, outcomes=None) -> None:

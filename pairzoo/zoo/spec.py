@@ -56,6 +56,9 @@ RESERVED_NAMES = ("ensemble", PRETRAIN_DIR)
 SETTINGS_DEFAULTS: dict[str, Any] = {
     "min_val_accuracy": 0.55,  # at or below: the model failed to learn
     "jobs": 1,  # models trained at once, each in its own worker process
+    # minutes the training phase may take here: pairs per epoch are scaled down to fit what this
+    # machine measured (pairzoo/zoo/budget.py); 0: the zoo file's pairs as they are
+    "train_minutes": 0.0,
     # "auto": on data without digit labels, pretrain each tower on generated data that has
     # them (pairzoo/zoo/pretrain.py); "off": never
     "pretrain": "auto",
@@ -81,6 +84,7 @@ ENSEMBLE_DEFAULTS: dict[str, Any] = {
 _RANGES: dict[str, Rule] = {
     "min_val_accuracy": (lambda v: 0 <= v < 1, "in [0, 1)"),
     "jobs": (lambda v: v >= 1, "at least 1"),
+    "train_minutes": (lambda v: v >= 0, "0 (no budget) or more"),
     "pretrain": (lambda v: v in ("auto", "off"), "'auto' or 'off'"),
     "pretrain_pairs": (lambda v: v >= 20, "at least 20"),
     "pretrain_seed": (lambda v: 0 <= v < MAX_SEED, "in [0, 2**62)"),

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections import Counter
+from dataclasses import asdict
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -10,6 +11,7 @@ from typing import Any
 from pairzoo import __version__
 from pairzoo.atomic import write_json, write_text
 from pairzoo.machine import this_cpu
+from pairzoo.zoo.budget import pairs_range
 from pairzoo.zoo.runner import ENSEMBLE_DIR, OK_STATUSES, ModelOutcome, ZooResult
 
 STACKER = "stacking (LightGBM)"
@@ -35,6 +37,8 @@ def build_summary(result: ZooResult, curves: dict[str, str] | None = None) -> di
         "ensemble": _ensemble_section(result),
         "wall_s": round(result.wall_s, 1),
         "phases_s": {k: round(v, 1) for k, v in result.phases_s.items()},
+        # the training time budget's choice of pairs per epoch (pairzoo/zoo/budget.py), if any
+        "budget": asdict(result.budget) if result.budget else None,
         "curves": curves or {},
         "ok": result.ok,
     }
@@ -196,6 +200,7 @@ def format_summary(summary: dict[str, Any]) -> str:
         lines.append(f"ensemble: {ens['status']}" + (f": {ens['error']}" if ens["error"] else ""))
     phases = ", ".join(f"{k} {_seconds(v)}" for k, v in summary["phases_s"].items())
     lines += ["", f"total wall time {_seconds(summary['wall_s'])} ({phases})"]
+    lines += budget_lines(summary)
     failed = [
         r["name"] for r in summary["models"] if r["status"] not in OK_STATUSES or r["export_error"]
     ]
@@ -261,6 +266,7 @@ def render_markdown(summary: dict[str, Any]) -> str:
         lines += [f"![{name}]({path})" for name, path in summary["curves"].items()]
     phases = ", ".join(f"{k} {_seconds(v)}" for k, v in summary["phases_s"].items())
     lines += ["", f"Total wall time {_seconds(summary['wall_s'])} ({phases})."]
+    lines += budget_lines(summary)
     return "\n".join(lines) + "\n"
 
 
@@ -268,3 +274,16 @@ def write_summary(runs_dir: str | Path, summary: dict[str, Any]) -> None:
     runs = Path(runs_dir)
     write_json(runs / "summary.json", summary)
     write_text(runs / "summary.md", render_markdown(summary))
+
+
+def budget_lines(summary: dict[str, Any]) -> list[str]:
+    """The training budget's plan beside what training really took (nothing without a budget)."""
+    plan = summary.get("budget")
+    if not plan:
+        return []
+    took = summary["phases_s"].get("train")
+    return [
+        f"budget: {plan['train_minutes']:g} min of training, {plan['jobs']} models at once: "
+        f"{pairs_range(plan['pairs'])} pairs per epoch ({plan['scale']:.0%} of the zoo file's); predicted "
+        f"{_seconds(plan['predicted_s'])}, took {_seconds(took) if took is not None else '-'}"
+    ]

@@ -1,0 +1,213 @@
+"""A time budget for a zoo's training phase: pairs per epoch sized to what this machine trains.
+
+The cpu profile's pairs per epoch take about 23 minutes on a CPU with bf16 kernels and over
+twice that on one with AVX2 only. With ``settings.train_minutes`` above 0, train-all first
+measures how fast each distinct model trains and evaluates here (`pairzoo.train.probe`, in
+`jobs` worker processes at once, as the models will train), then scales every model's pairs
+per epoch by one factor, at most 1 (the zoo file's figure is a ceiling, never raised), so that
+the training phase should fit. Epochs, and so the shape of the learning-rate schedule, stay.
+
+The plan is written to RUNS/budget.json and reused while the budget, the jobs and every model's
+settings stay the same, so a rerun keeps finished models and a killed run resumes them.
+"""
+
+from __future__ import annotations
+
+import copy
+import hashlib
+import json
+from collections.abc import Callable
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import asdict, dataclass
+from multiprocessing import get_context
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from pairzoo.atomic import write_json
+from pairzoo.machine import this_cpu
+from pairzoo.plugins import load_plugins
+from pairzoo.train.config import config_hash
+from pairzoo.train.device import cpu_threads
+from pairzoo.train.probe import measure_speed
+from pairzoo.zoo.training import Job, read_json
+
+__all__ = ["BUDGET_FILE", "Cost", "Plan", "pairs_range", "plan_pairs", "sized_jobs"]
+
+BUDGET_FILE = "budget.json"
+PAIR_STEP = 1000  # pairs per epoch are rounded down to a multiple of this
+MIN_PAIRS = 2000  # a budget too small for this many pairs per epoch trains this many anyway
+START_S = 8.0  # per model: a worker starting, the data loaded, the last digit report
+
+
+@dataclass(frozen=True)
+class Cost:
+    """What one model's training costs here, in seconds: per training pair, and the rest."""
+
+    name: str
+    epochs: int
+    pairs: int  # per epoch, as the zoo file has it
+    s_per_pair: float
+    fixed_s: float  # evaluation each epoch and at the end, and START_S
+
+
+@dataclass
+class Plan:
+    """The budget's choice: each model's pairs per epoch, and how it was reached."""
+
+    train_minutes: float
+    jobs: int
+    scale: float
+    predicted_s: float
+    pairs: dict[str, int]  # model -> pairs per epoch
+    speeds: dict[str, dict[str, float]]  # model -> measured pairs per second
+    cpu: str
+    basis: str  # hash of what the plan was made for
+    floor_hit: bool = False
+
+    def describe(self) -> str:
+        line = (
+            f"budget: {self.train_minutes:g} min of training with {self.jobs} at once: "
+            f"{pairs_range(self.pairs)} pairs per epoch ({self.scale:.0%} of the zoo file's), "
+            f"predicted {self.predicted_s / 60:.1f} min on {self.cpu}"
+        )
+        if self.floor_hit:
+            line += f"; the budget is too small: every model trains at least {MIN_PAIRS:,} pairs per epoch"
+        return line
+
+
+def pairs_range(pairs: dict[str, int]) -> str:
+    """The pairs per epoch, as "40,000", or "21,000-23,000" where the models got different counts."""
+    counts = sorted(set(pairs.values()))
+    return f"{counts[0]:,}" if len(counts) == 1 else f"{counts[0]:,}-{counts[-1]:,}"
+
+
+def plan_pairs(
+    costs: list[Cost], minutes: float, jobs: int
+) -> tuple[float, dict[str, int], float, bool]:
+    """(scale, pairs per epoch by model, predicted seconds, floor hit) for `costs` to train in
+    `minutes` with `jobs` models at once: the training seconds are shared out evenly, as the
+    workers take the next model when one finishes."""
+    available = minutes * 60 * jobs - sum(c.fixed_s for c in costs)
+    per_scale = sum(c.epochs * c.pairs * c.s_per_pair for c in costs)
+    scale = min(1.0, max(0.0, available / per_scale)) if per_scale > 0 else 1.0
+    pairs, floor_hit = {}, False
+    for c in costs:
+        wanted = c.pairs if scale >= 1.0 else int(scale * c.pairs) // PAIR_STEP * PAIR_STEP
+        if wanted < min(MIN_PAIRS, c.pairs):
+            wanted, floor_hit = min(MIN_PAIRS, c.pairs), True
+        pairs[c.name] = wanted
+    spent = sum(c.epochs * pairs[c.name] * c.s_per_pair + c.fixed_s for c in costs)
+    return scale, pairs, spent / jobs, floor_hit
+
+
+def sized_jobs(
+    jobs: list[Job],
+    settings: dict[str, Any],
+    runs_dir: Path,
+    say: Callable[[str], None],
+) -> tuple[list[Job], Plan | None]:
+    """`jobs` with pairs per epoch fitted to ``settings['train_minutes']`` (unchanged at 0), and
+    the plan; a plan in RUNS/budget.json made for the same jobs and budget is reused."""
+    minutes, workers = float(settings.get("train_minutes", 0.0)), int(settings["jobs"])
+    if minutes <= 0 or not jobs:
+        return jobs, None
+    basis = _basis(jobs, minutes, workers)
+    plan = _saved(runs_dir / BUDGET_FILE, basis)
+    if plan is None:
+        say(f"budget: measuring how fast each model trains here ({workers} at once)")
+        plan = _new_plan(jobs, minutes, workers, basis)
+        write_json(runs_dir / BUDGET_FILE, asdict(plan))
+    say(plan.describe())
+    return [_with_pairs(job, plan.pairs[job.name]) for job in jobs], plan
+
+
+def _new_plan(jobs: list[Job], minutes: float, workers: int, basis: str) -> Plan:
+    groups: dict[str, list[Job]] = {}
+    for job in jobs:  # models that differ only in seed or name train at the same speed
+        groups.setdefault(_speed_key(job.config), []).append(job)
+    firsts = [group[0].config for group in groups.values()]
+    if workers == 1:
+        measured = [_measure(config) for config in firsts]
+    else:  # measured `workers` at once, as they will train: they share caches and memory
+        padded = firsts + firsts[:1] * max(0, workers - len(firsts))
+        with ProcessPoolExecutor(workers, mp_context=get_context("spawn")) as pool:
+            measured = list(pool.map(_measure_in_worker, padded))[: len(firsts)]
+    speeds = {
+        job.name: speed
+        for group, speed in zip(groups.values(), measured, strict=True)
+        for job in group
+    }
+    costs = [_cost(job, speeds[job.name]) for job in jobs]
+    scale, pairs, predicted, floor_hit = plan_pairs(costs, minutes, workers)
+    return Plan(minutes, workers, round(scale, 4), round(predicted, 1), pairs, speeds,
+                this_cpu().describe(), basis, floor_hit)  # fmt: skip
+
+
+def _measure(config: dict) -> dict[str, float]:
+    with cpu_threads(int(config["train"].get("threads", 1)) or 1):
+        return measure_speed(config).as_dict()
+
+
+def _measure_in_worker(config: dict) -> dict[str, float]:
+    load_plugins()  # a spawned process starts without them ($PAIRZOO_PLUGINS_DIR is inherited)
+    return _measure(config)
+
+
+def _cost(job: Job, speed: dict[str, float]) -> Cost:
+    train = job.config["train"]
+    epochs = int(train["epochs"])
+    pairs = int(train.get("subset") or 0) or _train_size(job.config["data"])
+    evaluated = (epochs + 1) * _split_size(job.config["data"], "val")
+    evaluated += _split_size(job.config["data"], "test_public")
+    fixed = evaluated / speed["eval_pairs_s"] + START_S
+    return Cost(job.name, epochs, pairs, 1.0 / speed["train_pairs_s"], fixed)
+
+
+def _with_pairs(job: Job, pairs: int) -> Job:
+    config = copy.deepcopy(job.config)
+    if pairs != (config["train"].get("subset") or 0):
+        config["train"]["subset"] = pairs
+    return Job(job.name, config, job.out)
+
+
+def _speed_key(config: dict) -> str:
+    train = {k: v for k, v in config["train"].items() if k in ("batch_size", "amp", "threads")}
+    body = {k: config.get(k) for k in ("arch", "arch_params", "loss", "loss_params")}
+    return json.dumps({**body, "train": train}, sort_keys=True, default=str)
+
+
+def _basis(jobs: list[Job], minutes: float, workers: int) -> str:
+    body = {
+        "train_minutes": minutes,
+        "jobs": workers,
+        "models": {job.name: config_hash(job.config) for job in jobs},
+        "cpu": this_cpu().key(),
+        "data": {
+            s: _split_size(jobs[0].config["data"], s) for s in ("train", "val", "test_public")
+        },
+    }
+    return hashlib.sha256(json.dumps(body, sort_keys=True).encode()).hexdigest()
+
+
+def _saved(path: Path, basis: str) -> Plan | None:
+    raw = read_json(path, None)
+    if not isinstance(raw, dict) or raw.get("basis") != basis:
+        return None
+    try:
+        return Plan(**raw)
+    except TypeError:  # a file from another version of this plan
+        return None
+
+
+def _train_size(data_dir: str) -> int:
+    return _split_size(data_dir, "train")
+
+
+def _split_size(data_dir: str, split: str) -> int:
+    path = Path(data_dir) / f"{split}.npz"
+    if not path.is_file():
+        return 0
+    with np.load(path, allow_pickle=False) as f:
+        return int(f["y"].shape[0]) if "y" in f.files else int(f["x"].shape[0])
