@@ -27,7 +27,6 @@ from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
 BUDGET_S = 240.0
-PROBE_BATCHES = 6
 RECORD = Path("runs/bench/budget.json")
 MODEL = "resnet_seed42"
 
@@ -154,28 +153,13 @@ def _row(name: str, budget: float, data: str) -> dict:
 
 
 def _probe_rate(cfg: dict) -> float:
-    """Training pairs per CPU-second of the row's own step, best of three short rounds (the first
-    also warms the kernels up)."""
-    import torch
+    """Training pairs per CPU-second of the row's own step (the trainer's budget probe, timed in
+    CPU time)."""
+    from pairzoo.train.device import cpu_threads
+    from pairzoo.train.probe import measure_speed
 
-    from benchmarks.bench_train import random_pairs
-    from pairzoo.train.device import cpu_threads, pick_runtime
-    from pairzoo.train.loop import train_epoch
-    from pairzoo.train.resolve import resolve_config
-    from pairzoo.train.runconfig import RunConfig
-    from pairzoo.train.session import build_session
-
-    run = RunConfig.from_dict(resolve_config(cfg))
-    n = run.train.batch_size * PROBE_BATCHES
-    train = random_pairs(n)
     with cpu_threads(1):
-        session = build_session(run, pick_runtime("cpu", run.train.amp), train)
-        best = 0.0
-        for _ in range(3):
-            start = time.process_time()
-            train_epoch(session.stepper, train, torch.randperm(n))
-            best = max(best, n / (time.process_time() - start))
-    return best
+        return measure_speed(cfg, timer=time.process_time).train_pairs_s
 
 
 def _train_size(data: str) -> int:

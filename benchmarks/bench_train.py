@@ -19,7 +19,6 @@ from __future__ import annotations
 import os
 import time
 
-import numpy as np
 import torch
 
 BATCHES = 4  # per timed round
@@ -33,17 +32,6 @@ def zoo_config(name: str) -> dict:
 
     (spec,) = [m for m in load_zoo(None, "cpu").models if m.name == name]
     return {**spec.config, "data": "-", "rule": "greater"}
-
-
-def random_pairs(n: int):
-    """`n` random uint8 pairs with labels and digits, as a DeviceSplit: speed, not learning."""
-    from pairzoo.train.batches import DeviceSplit
-
-    rng = np.random.default_rng(0)
-    x = rng.integers(0, 256, size=(n, 28, 56), dtype=np.uint8)
-    y = rng.integers(0, 2, size=n)
-    digits = rng.integers(0, 10, size=(n, 2))
-    return DeviceSplit.from_arrays(x, y, digits=digits)
 
 
 def _session(cfg: dict, train, tuned: bool, dtype: torch.dtype | None = None):
@@ -111,6 +99,8 @@ def _bench(name: str) -> None:
     from pairzoo.train import cpu_precision
 
     cfg = zoo_config(name)
+    from pairzoo.train.probe import random_pairs
+
     train = random_pairs(cfg["train"]["batch_size"] * BATCHES)
     choice = cpu_precision.choose()
     sessions = {

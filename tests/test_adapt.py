@@ -246,10 +246,12 @@ def test_train_all_with_unlabelled_adapts_its_ensemble_as_the_last_stage(zoo, tm
     shutil.copytree(zoo[1].parent / "runs", runs)
     args = ["train-all", "--zoo", str(zoo[1].parent / "zoo.toml"), "--data", str(data)]
     paths = ["--runs", str(runs), "--registry", str(registry), "--no-progress"]
-    target = ["--unlabelled", str(data / "test_private.npz"), "--adapt-threshold", "0.5"]
+    target = ["--unlabelled", str(data / "test_private.npz"), "--adapt-threshold", "0.5",
+              "--adapt-generated", "64"]  # fmt: skip
     result = CliRunner().invoke(main, [*args, *paths, *target])
     assert result.exit_code == 0, result.output
     assert "registered zoo-ensemble-adapted@1 (now the latest ensemble)" in result.output
     card = Registry(registry).resolve("zoo-ensemble-adapted")
     assert card["adaptation"]["parent"] == "zoo-ensemble@1"
+    assert card["adaptation"]["settings"]["generated"] == 64  # --adapt-generated reached adapt
     assert (runs / "adapt").is_dir()

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import click
 
+from pairzoo.adapt.settings import AdaptJob, AdaptSettings
+from pairzoo.cli.adapt_cmd import DEFAULT_GENERATED
 from pairzoo.cli.options import plugins_dir_option, registry_option
 
 
@@ -40,14 +42,21 @@ from pairzoo.cli.options import plugins_dir_option, registry_option
     help="With --unlabelled: ensemble confidence a pair needs to be pseudo-labelled",
 )
 @click.option(
+    "--adapt-generated",
+    type=click.IntRange(0),
+    default=DEFAULT_GENERATED,
+    show_default=True,
+    help="With --unlabelled: labelled pairs made at the severity matched to them (adapt --generated)",
+)
+@click.option(
     "--train-minutes",
     type=click.FloatRange(min=0),
     help="Minutes the training may take on this machine: pairs per epoch are scaled down to "
-    "fit a measured speed; 0: no budget  [default: the zoo file's; the cpu profile's is 20]",
+    "fit a measured speed; 0: no budget  [default: the zoo file's, 0 in the builtin zoo]",
 )
 @click.option("--json", "as_json", is_flag=True, help="Print the summary as JSON")
 @click.option("--no-progress", is_flag=True, help="No progress bars or per-epoch lines")
-def train_all(as_json, unlabelled, adapt_threshold, **options):
+def train_all(as_json, unlabelled, adapt_threshold, adapt_generated, **options):
     """Train every model of the zoo, export them to the registry and evaluate the ensemble.
 
     Finished runs with the same settings are kept and interrupted ones resumed, so running it
@@ -67,15 +76,15 @@ def train_all(as_json, unlabelled, adapt_threshold, **options):
     if not summary["ok"]:
         raise SystemExit(1)
     if unlabelled:
-        _adapt_stage(summary, unlabelled, adapt_threshold, options)
+        settings = AdaptSettings(threshold=adapt_threshold, generated=adapt_generated)
+        _adapt_stage(summary, unlabelled, settings, options)
 
 
-def _adapt_stage(summary, unlabelled, threshold, options) -> None:
+def _adapt_stage(summary, unlabelled, settings: AdaptSettings, options) -> None:
     """`pairzoo adapt` on the zoo's own ensemble entry, into RUNS/adapt."""
     from pathlib import Path
 
-    from pairzoo.adapt.settings import AdaptJob, AdaptSettings
-    from pairzoo.cli.adapt_cmd import DEFAULT_GENERATED, format_result, run_adapt
+    from pairzoo.cli.adapt_cmd import format_result, run_adapt
 
     entry = (summary.get("ensemble") or {}).get("entry")
     if not entry:
@@ -85,7 +94,7 @@ def _adapt_stage(summary, unlabelled, threshold, options) -> None:
         data_dir=options["data_dir"],
         out_root=str(Path(options["runs_dir"]) / "adapt"),
         ensemble=entry,
-        settings=AdaptSettings(threshold=threshold, generated=DEFAULT_GENERATED),
+        settings=settings,
     )
     result = run_adapt(options["registry_dir"], job)
     click.echo(format_result(result))

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import numpy as np
 import torch
-from sklearn.metrics import confusion_matrix
 
 from pairzoo.data.occlusion import accuracy_by_hidden
 from pairzoo.train.device import Runtime
@@ -38,6 +37,9 @@ def digit_report(
     )
     truth = digits.cpu().numpy().reshape(-1)
     guess = torch.cat(read).cpu().numpy().reshape(-1)
+    # imported here, as in pairzoo.train.metrics: scikit-learn doubles a training process's start
+    from sklearn.metrics import confusion_matrix
+
     confusion = confusion_matrix(truth, guess, labels=DIGITS)
     shown = np.maximum(confusion.sum(axis=1), 1)
     report = {
