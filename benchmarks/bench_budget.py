@@ -122,6 +122,7 @@ def _config(name: str, data: str) -> dict:
 
 def _row(name: str, budget: float, data: str) -> dict:
     os.environ.update(ENV.get(name, {}))
+    from pairzoo.data.format import split_pairs
     from pairzoo.plugins import load_plugins
     from pairzoo.train.trainer import train_run
 
@@ -129,7 +130,7 @@ def _row(name: str, budget: float, data: str) -> dict:
     cfg = _config(name, data)
     rate = _probe_rate(cfg)
     epochs = cfg["train"]["epochs"]
-    n_train = _train_size(data)
+    n_train = split_pairs(data, "train")
     subset = min(n_train, int(rate * budget / epochs))
     cfg["train"]["subset"] = subset
     cpu0, wall0 = time.process_time(), time.perf_counter()
@@ -160,13 +161,6 @@ def _probe_rate(cfg: dict) -> float:
 
     with cpu_threads(1):
         return measure_speed(cfg, timer=time.process_time).train_pairs_s
-
-
-def _train_size(data: str) -> int:
-    import numpy as np
-
-    with np.load(Path(data) / "train.npz", allow_pickle=False) as f:
-        return len(f["y"])
 
 
 def _print(record: dict) -> None:

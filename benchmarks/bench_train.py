@@ -97,10 +97,9 @@ def main() -> None:
 
 def _bench(name: str) -> None:
     from pairzoo.train import cpu_precision
-
-    cfg = zoo_config(name)
     from pairzoo.train.probe import random_pairs
 
+    cfg = zoo_config(name)
     train = random_pairs(cfg["train"]["batch_size"] * BATCHES)
     choice = cpu_precision.choose()
     sessions = {

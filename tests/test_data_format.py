@@ -8,7 +8,7 @@ import zipfile
 import numpy as np
 import pytest
 
-from pairzoo.data.format import load_data_dir, load_split, save_split
+from pairzoo.data.format import load_data_dir, load_split, save_split, split_pairs
 from pairzoo.data.labels_csv import write_labels
 from pairzoo.data.npz import MAX_ARRAY_BYTES, read_arrays, write_arrays
 from pairzoo.errors import DataError
@@ -221,3 +221,13 @@ def test_declared_size_must_match_the_member(tmp_path):
 def test_read_arrays_leaves_out_absent_keys(tmp_path):
     write_arrays(tmp_path / "a.npz", {"a": np.arange(3)})
     assert list(read_arrays(tmp_path / "a.npz", ["a", "b"])) == ["a"]
+
+
+def test_split_pairs_counts_a_split_without_reading_its_images(tmp_path):
+    x = np.zeros((5, 28, 56), np.uint8)
+    save_split(tmp_path / "val.npz", x, [f"V{i}" for i in range(5)], y=np.zeros(5, int))
+    assert split_pairs(tmp_path, "val") == 5
+    assert split_pairs(tmp_path, "train") == 0  # no file
+    write_arrays(tmp_path / "test_public.npz", {"x": x})
+    with pytest.raises(DataError, match=r"test_public\.npz: key 'id' is missing"):
+        split_pairs(tmp_path, "test_public")

@@ -29,6 +29,7 @@ __all__ = [
     "load_split",
     "read_meta",
     "save_split",
+    "split_pairs",
     "split_path",
     "validate_split",
 ]
@@ -55,6 +56,20 @@ def split_path(data_dir: str | os.PathLike, split: str) -> Path:
     if split not in SPLITS:
         raise DataError(f"unknown split '{split}' (available: {', '.join(SPLITS)})")
     return Path(data_dir) / f"{split}.npz"
+
+
+def split_pairs(data_dir: str | os.PathLike, split: str) -> int:
+    """How many pairs `split` of a data directory holds (0 without its file), read from its ids
+    alone: sizing work by a split need not read its images."""
+    path = split_path(data_dir, split)
+    if not path.is_file():
+        return 0
+    ids = read_arrays(path, ["id"]).get("id")
+    if ids is None:
+        raise DataError(
+            f"{path}: key 'id' is missing, expected keys x, id (and y in labelled splits)"
+        )
+    return len(ids)
 
 
 def load_split(path: str | os.PathLike) -> PairSplit:

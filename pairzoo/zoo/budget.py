@@ -23,9 +23,8 @@ from multiprocessing import get_context
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-
 from pairzoo.atomic import write_json
+from pairzoo.data.format import split_pairs
 from pairzoo.machine import this_cpu
 from pairzoo.plugins import load_plugins
 from pairzoo.train.config import config_hash
@@ -38,6 +37,7 @@ __all__ = ["BUDGET_FILE", "Cost", "Plan", "pairs_range", "plan_pairs", "sized_jo
 BUDGET_FILE = "budget.json"
 PAIR_STEP = 1000  # pairs per epoch are rounded down to a multiple of this
 MIN_PAIRS = 2000  # a budget too small for this many pairs per epoch trains this many anyway
+_SIZED = ("train", "val", "test_public")  # the splits a model's training reads
 START_S = 8.0  # per model: a worker starting, the data loaded, the last digit report
 
 
@@ -113,17 +113,20 @@ def sized_jobs(
     minutes, workers = float(settings.get("train_minutes", 0.0)), int(settings["jobs"])
     if minutes <= 0 or not jobs:
         return jobs, None
-    basis = _basis(jobs, minutes, workers)
+    sizes = {split: split_pairs(jobs[0].config["data"], split) for split in _SIZED}
+    basis = _basis(jobs, minutes, workers, sizes)
     plan = _saved(runs_dir / BUDGET_FILE, basis)
     if plan is None:
         say(f"budget: measuring how fast each model trains here ({workers} at once)")
-        plan = _new_plan(jobs, minutes, workers, basis)
+        plan = _new_plan(jobs, minutes, workers, basis, sizes)
         write_json(runs_dir / BUDGET_FILE, asdict(plan))
     say(plan.describe())
-    return [_with_pairs(job, plan.pairs[job.name]) for job in jobs], plan
+    return [_with_pairs(job, plan.pairs[job.name], sizes) for job in jobs], plan
 
 
-def _new_plan(jobs: list[Job], minutes: float, workers: int, basis: str) -> Plan:
+def _new_plan(
+    jobs: list[Job], minutes: float, workers: int, basis: str, sizes: dict[str, int]
+) -> Plan:
     groups: dict[str, list[Job]] = {}
     for job in jobs:  # models that differ only in seed or name train at the same speed
         groups.setdefault(_speed_key(job.config), []).append(job)
@@ -139,7 +142,7 @@ def _new_plan(jobs: list[Job], minutes: float, workers: int, basis: str) -> Plan
         for group, speed in zip(groups.values(), measured, strict=True)
         for job in group
     }
-    costs = [_cost(job, speeds[job.name]) for job in jobs]
+    costs = [_cost(job, speeds[job.name], sizes) for job in jobs]
     scale, pairs, predicted, floor_hit = plan_pairs(costs, minutes, workers)
     return Plan(minutes, workers, round(scale, 4), round(predicted, 1), pairs, speeds,
                 this_cpu().describe(), basis, floor_hit)  # fmt: skip
@@ -155,20 +158,24 @@ def _measure_in_worker(config: dict) -> dict[str, float]:
     return _measure(config)
 
 
-def _cost(job: Job, speed: dict[str, float]) -> Cost:
-    train = job.config["train"]
-    epochs = int(train["epochs"])
-    pairs = int(train.get("subset") or 0) or _train_size(job.config["data"])
-    evaluated = (epochs + 1) * _split_size(job.config["data"], "val")
-    evaluated += _split_size(job.config["data"], "test_public")
+def _cost(job: Job, speed: dict[str, float], sizes: dict[str, int]) -> Cost:
+    epochs = int(job.config["train"]["epochs"])
+    evaluated = (epochs + 1) * sizes["val"] + sizes["test_public"]
     fixed = evaluated / speed["eval_pairs_s"] + START_S
-    return Cost(job.name, epochs, pairs, 1.0 / speed["train_pairs_s"], fixed)
+    return Cost(job.name, epochs, _zoo_pairs(job, sizes), 1.0 / speed["train_pairs_s"], fixed)
 
 
-def _with_pairs(job: Job, pairs: int) -> Job:
+def _zoo_pairs(job: Job, sizes: dict[str, int]) -> int:
+    """Pairs per epoch as the zoo file has it: its subset, or the whole train split."""
+    return int(job.config["train"].get("subset") or 0) or sizes["train"]
+
+
+def _with_pairs(job: Job, pairs: int, sizes: dict[str, int]) -> Job:
+    """`job` training `pairs` per epoch; the job itself where that is what it already trains."""
+    if pairs == _zoo_pairs(job, sizes):
+        return job
     config = copy.deepcopy(job.config)
-    if pairs != (config["train"].get("subset") or 0):
-        config["train"]["subset"] = pairs
+    config["train"]["subset"] = pairs
     return Job(job.name, config, job.out)
 
 
@@ -178,15 +185,13 @@ def _speed_key(config: dict) -> str:
     return json.dumps({**body, "train": train}, sort_keys=True, default=str)
 
 
-def _basis(jobs: list[Job], minutes: float, workers: int) -> str:
+def _basis(jobs: list[Job], minutes: float, workers: int, sizes: dict[str, int]) -> str:
     body = {
         "train_minutes": minutes,
         "jobs": workers,
         "models": {job.name: config_hash(job.config) for job in jobs},
         "cpu": this_cpu().key(),
-        "data": {
-            s: _split_size(jobs[0].config["data"], s) for s in ("train", "val", "test_public")
-        },
+        "data": sizes,
     }
     return hashlib.sha256(json.dumps(body, sort_keys=True).encode()).hexdigest()
 
@@ -199,15 +204,3 @@ def _saved(path: Path, basis: str) -> Plan | None:
         return Plan(**raw)
     except TypeError:  # a file from another version of this plan
         return None
-
-
-def _train_size(data_dir: str) -> int:
-    return _split_size(data_dir, "train")
-
-
-def _split_size(data_dir: str, split: str) -> int:
-    path = Path(data_dir) / f"{split}.npz"
-    if not path.is_file():
-        return 0
-    with np.load(path, allow_pickle=False) as f:
-        return int(f["y"].shape[0]) if "y" in f.files else int(f["x"].shape[0])
