@@ -26,7 +26,7 @@ _COMMON = {
     "suppress_health_check": [HealthCheck.too_slow, HealthCheck.data_too_large],
     "print_blob": True,
 }
-settings.register_profile("default", max_examples=80, derandomize=True, deadline=None, **_COMMON)
+settings.register_profile("default", max_examples=40, derandomize=True, deadline=None, **_COMMON)
 settings.register_profile(
     "fuzz", max_examples=2500, deadline=timedelta(seconds=5), **_COMMON
 )  # deadline generous: the machine may be shared
@@ -40,6 +40,9 @@ class ExampleHung(AssertionError):
 
 
 def pytest_collection_modifyitems(config, items):
+    # The slow files first: `make test` runs the files on two workers (pytest-xdist, a file per
+    # worker at a time), and a long file that starts last would leave one worker idle at the end.
+    items.sort(key=lambda item: item.get_closest_marker("slow") is None)
     for item in items:
         handle = getattr(getattr(item, "obj", None), "hypothesis", None)
         if handle is not None and not getattr(handle.inner_test, "_pairzoo_counted", False):

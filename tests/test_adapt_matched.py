@@ -9,6 +9,8 @@ from pairzoo.data.corruption import corrupt
 from pairzoo.data.corruption_params import load_corruption
 from pairzoo.data.sources import load_source
 
+pytestmark = pytest.mark.slow
+
 
 @pytest.fixture
 def quick(monkeypatch):

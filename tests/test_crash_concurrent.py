@@ -13,6 +13,8 @@ from export_fixtures import shared_run
 from pairzoo.cli import main
 from pairzoo.registry import Registry
 
+pytestmark = pytest.mark.slow
+
 MEMBERS = "tiny0,tiny1,tiny2"
 # Timings (the runtimes the first run measured and the second read from the cache), dates, entry.
 VOLATILE = {"throughput", "entry", "created", "latency_us_per_pair", "pairs_per_s", "cached"}

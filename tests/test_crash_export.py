@@ -20,6 +20,8 @@ from registry_fixtures import register_tiny
 from pairzoo.cli import main
 from pairzoo.registry import Registry
 
+pytestmark = pytest.mark.slow
+
 SEED = 20261128
 NAME = "crashy"
 

@@ -28,6 +28,8 @@ from pairzoo.cli import main
 from pairzoo.plugins import load_plugins
 from pairzoo.train import train_run
 
+pytestmark = pytest.mark.slow
+
 EPOCHS = 3
 SLEEP = 0.05  # per training batch, 8 batches an epoch: epochs of about 0.4 s to kill inside
 EPOCH_S = 8 * SLEEP

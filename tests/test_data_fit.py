@@ -15,6 +15,8 @@ from pairzoo.data.format import save_split
 from pairzoo.data.meta import sha256_file
 from pairzoo.data.sources import load_source
 
+pytestmark = pytest.mark.slow
+
 PAIRS = 200
 # The CNN alone: the search's mechanics, on a shift the per-image statistics barely see.
 TINY = fitting.Knobs(per_side=2 * PAIRS, epochs=6, seeds=1, factors=(0.5, 2.0), detectors=("cnn",))

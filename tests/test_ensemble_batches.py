@@ -29,6 +29,8 @@ from pairzoo.registry import Registry
 from pairzoo.runtime.batches import SEQUENCE, batch_indices
 from pairzoo.runtime.sessions import open_session
 
+pytestmark = pytest.mark.slow
+
 BUILTIN = "pairzoo_plugins."
 TINY = {"width_mult": 0.125, "feat_dim": 8, "layers": [1]}
 

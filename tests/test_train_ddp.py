@@ -16,6 +16,8 @@ from pairzoo.plugins import load_plugins
 from pairzoo.train import train_run
 from pairzoo.train.rundir import load_run
 
+pytestmark = pytest.mark.slow
+
 # The fixture tower without BatchNorm and dropout, whose per-process batch statistics and masks
 # would make two processes differ from one by design; it keeps the digit head (forward_aux).
 PLAIN_PLUGIN = (PLUGINS_DIR / "tinyplain.py").read_text()

@@ -25,7 +25,7 @@ ZOO = tiny_zoo(
 )
 
 
-pytestmark = pytest.mark.usefixtures("one_thread")
+pytestmark = [pytest.mark.usefixtures("one_thread"), pytest.mark.slow]
 
 
 def _train_all(tmp_path, data, *args):
