@@ -219,6 +219,39 @@ def eager_rate(models, x, batch: int, threads: int) -> Rate:
     return best_rate(len(x), eager_pass, models, xt, batch, threads)
 
 
+FUSED_GATE = 1e-4  # logits, fused against separate members
+
+
+def fused_contenders(fp32: dict[str, bytes], members, gate_x, x, cfg32) -> dict:
+    """The fp32 members fused by shape (pairzoo.ensemble.fuse), in one session, at the best
+    fp32 batch, on the timed pairs `x`: batches in 1 thread with 2 intra-op threads, and in 2
+    threads with 1 each. Each session first gives the separate members' logits within FUSED_GATE at batch sizes 1, 7 and
+    the best batch."""
+    import numpy as np
+    import onnx
+
+    from pairzoo.ensemble.fuse import fuse_members, fused_logits, groups_of
+    from pairzoo.runtime.logits import logit_matrix
+    from pairzoo.runtime.sessions import open_session
+
+    protos = [onnx.load_from_string(b) for b in fp32.values()]
+    sizes = sorted(len(g) for g in groups_of(protos))
+    fused = fuse_members(protos)
+    batch = cfg32[3]
+    want = logit_matrix(members, gate_x, batch, cfg32[2]).logits
+    out = {}
+    for threads, workers in ((2, 1), (1, 2)):
+        session = open_session(fused, threads)
+        for size in (1, 7, batch):
+            got = fused_logits(session, gate_x, size, workers)
+            worst = float(np.abs(got - want).max())
+            if worst > FUSED_GATE:
+                raise SystemExit(f"fused members at batch {size}: logits differ by {worst:.2e}")
+        label = f"fused members {sizes}, {threads} intra-op x {workers} worker(s)"
+        out[label] = (fused_logits, session, x, batch, workers)
+    return out
+
+
 def auto_pick(fp32_members, int8_members) -> list:
     """What `pairzoo eval --ensemble` picks per member here (mode auto), timed afresh, printed."""
     from pairzoo.ensemble.variants import FP32, INT8, pick
@@ -345,6 +378,7 @@ def main() -> None:
                 x,
                 cfg[3],
             )
+    contenders.update(fused_contenders(fp32, best32, val.x[:2000], x, cfg32))
     contenders["onnxruntime, pairzoo's per-member pick (auto)"] = (
         logit_matrix,
         auto_pick(m32, m8),

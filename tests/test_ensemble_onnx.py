@@ -88,7 +88,7 @@ def test_a_member_wired_to_another_members_feature_is_refused(stacked, val_dir, 
     monkeypatch.setattr(
         export_module,
         "merge_ensemble",
-        lambda protos, booster: merge([protos[1], protos[0], *protos[2:]], booster),
+        lambda protos, booster, **kw: merge([protos[1], protos[0], *protos[2:]], booster, **kw),
     )
     reg, _, _, tmp = stacked
     out = tmp / "swapped.onnx"

@@ -10,6 +10,7 @@ import click
 
 from pairzoo.cli.options import (
     file_runtime_option,
+    fuse_option,
     int8_option,
     member_runtime_option,
     registry_option,
@@ -193,6 +194,7 @@ def _show_eval(result, threads: int) -> None:
 @click.option("--json", "as_json", is_flag=True, help="Print the result as JSON")
 @int8_option
 @file_runtime_option
+@fuse_option
 def ensemble_export(ref, registry_dir, data_dir, as_json, **options) -> None:
     """Write ensemble ENTRY (default: the latest) as one ONNX file: members and meta-learner,
     only if it matches the Python path on every val pair."""
@@ -200,7 +202,11 @@ def ensemble_export(ref, registry_dir, data_dir, as_json, **options) -> None:
     from pairzoo.registry import Registry
 
     settings = ExportSettings(
-        ref=ref or None, out=options["out"], int8=options["int8"], runtime=options["runtime"]
+        ref=ref or None,
+        out=options["out"],
+        int8=options["int8"],
+        runtime=options["runtime"],
+        fuse=options["fuse"],
     )
     _export_and_print(Registry(registry_dir), settings, data_dir, as_json)
 
@@ -233,6 +239,7 @@ def _export_and_print(
                     "bytes": result.bytes,
                     "parity": vars(result.parity) | {"passed": result.parity.ok},
                     "runtime": result.runtime,
+                    "layout": result.layout,
                 },
                 indent=2,
             )
@@ -244,6 +251,18 @@ def _export_and_print(
     )
     click.echo(f"  parity with the Python path: {result.parity.describe()}")
     click.echo(f"  session options (measured fastest here): {_runtime_line(result.runtime)}")
+    click.echo(f"  members: {_layout_line(result.layout)}")
+
+
+def _layout_line(layout: dict) -> str:
+    """Separate or fused, the groups of one shape, and the speeds behind an auto pick."""
+    text = f"{layout['members']} (groups of one shape: {layout['groups']}, --fuse {layout['mode']})"
+    speeds = layout.get("pairs_per_s")
+    if speeds:
+        text += " " + ", ".join(f"{k} {v:,.0f} pairs/s" for k, v in speeds.items())
+    if layout.get("fused_failed"):
+        text += f"; fused failed the gate: {layout['fused_failed']}"
+    return text
 
 
 def _runtimes_line(rows: list[dict]) -> str:

@@ -10,6 +10,7 @@ import click
 from pairzoo.cli.options import (
     ensemble_entry_option,
     file_runtime_option,
+    fuse_option,
     int8_option,
     plugins_dir_option,
     registry_option,
@@ -19,7 +20,9 @@ if TYPE_CHECKING:
     from pairzoo.registry import Registry
 
 # The options `pairzoo ensemble export` takes too, handed on with --ensemble.
-ENSEMBLE_EXPORT_OPTIONS = ("registry_dir", "data_dir", "out", "as_json", "int8", "runtime")
+ENSEMBLE_EXPORT_OPTIONS = (
+    "registry_dir", "data_dir", "out", "as_json", "int8", "runtime", "fuse",
+)  # fmt: skip
 
 
 @click.command("export")
@@ -56,6 +59,7 @@ ENSEMBLE_EXPORT_OPTIONS = ("registry_dir", "data_dir", "out", "as_json", "int8",
 )
 @int8_option
 @file_runtime_option
+@fuse_option
 def export(path, ensemble, **options) -> None:
     """Export run directory PATH to ONNX, check parity with PyTorch and register it.
 

@@ -61,6 +61,17 @@ file_runtime_option = runtime_option(
 )
 
 
+fuse_option = click.option(
+    "--fuse",
+    type=click.Choice(["auto", "always", "never"]),
+    default="auto",
+    show_default=True,
+    envvar="PAIRZOO_FUSE",
+    help="Members of one shape as grouped convolutions in the one file: where it measures faster "
+    "here, always, or never ($PAIRZOO_FUSE)",
+)
+
+
 # `--ensemble` alone means the latest ensemble, `--ensemble ENTRY` that one; absent, None. The
 # optional value needs flag_value; `pairzoo ensemble export|predict [ENTRY]` take an argument.
 def ensemble_entry_option(help_text: str):

@@ -1,5 +1,9 @@
 """`pairzoo export --ensemble`: the whole ensemble as one ONNX file, gated on parity with Python.
 
+Its members run separately or, where that measures faster here, fused by shape into grouped
+convolutions (pairzoo.ensemble.fuse; `--fuse auto|always|never`); a fused file that fails the
+gate under auto is replaced by the separate one, and the metadata says so.
+
 The Python path is the one `pairzoo predict --ensemble` takes: one onnxruntime session per
 member, then the LightGBM booster. The single file, in one session, at batch sizes 1, 7, 512,
 1024 and 300 in a row and then over all of val, must give identical labels and probabilities
@@ -42,20 +46,18 @@ class EnsembleExport:
     parity: Parity
     bytes: int
     runtime: dict  # the session options the file was measured fastest with (runtime.choice)
+    layout: dict  # members separate or fused, and why (choose_layout)
 
 
 def default_path(card: Card, export_dir: str | Path = "export") -> Path:
     return Path(export_dir) / f"{card.name}-{card.version}.onnx"
 
 
-def build_onnx(registry: Registry, loaded: LoadedEnsemble) -> Any:
+def build_onnx(registry: Registry, loaded: LoadedEnsemble, fuse: bool = False) -> Any:
     """The merged ModelProto, from the members' hash-checked ONNX bytes."""
     import onnx
 
-    protos = [
-        onnx.load_from_string(registry.read_file(m.card, m.card.onnx)) for m in loaded.members
-    ]
-    model = merge_ensemble(protos, loaded.booster)
+    model = merge_ensemble(member_protos(registry, loaded), loaded.booster, fuse=fuse)
     ref = loaded.card.ref
     onnx.helper.set_model_props(
         model,
@@ -68,6 +70,34 @@ def build_onnx(registry: Registry, loaded: LoadedEnsemble) -> Any:
     return model
 
 
+def member_protos(registry: Registry, loaded: LoadedEnsemble) -> list[Any]:
+    import onnx
+
+    return [onnx.load_from_string(registry.read_file(m.card, m.card.onnx)) for m in loaded.members]
+
+
+def choose_layout(registry: Registry, loaded: LoadedEnsemble, mode: str, feeds: dict) -> tuple:
+    """(ModelProto, layout record): members separate or fused (pairzoo.ensemble.fuse), `mode`
+    auto (the faster here, measured side by side), always or never. Fusing needs two members of
+    one shape; without them the members stay separate."""
+    from pairzoo.ensemble.fuse import groups_of
+    from pairzoo.runtime.sessions import open_session
+    from pairzoo.runtime.timing import measure
+
+    separate = build_onnx(registry, loaded)
+    sizes = sorted((len(g) for g in groups_of(member_protos(registry, loaded))), reverse=True)
+    record = {"mode": mode, "groups": sizes}
+    if mode == "never" or sizes[0] < 2:
+        return separate, {**record, "members": "separate"}
+    fused = build_onnx(registry, loaded, fuse=True)
+    if mode == "always":
+        return fused, {**record, "members": "fused"}
+    speeds = measure({"separate": open_session(separate), "fused": open_session(fused)}, feeds)
+    pick = max(speeds, key=speeds.get)
+    record = {**record, "members": pick, "pairs_per_s": {k: round(v, 1) for k, v in speeds.items()}}
+    return (fused if pick == "fused" else separate), record
+
+
 def export_ensemble(
     registry: Registry, settings: ExportSettings, x_val: np.ndarray
 ) -> EnsembleExport:
@@ -75,36 +105,49 @@ def export_ensemble(
     gate the file on val in them (pairzoo.ensemble.merged_parity), write it atomically if it
     passes."""
     s = settings
-    runtime, batch_size, threads = s.runtime, s.batch_size, s.threads
+    batch_size, threads = s.batch_size, s.threads
     loaded = load_ensemble(registry, s.ref, threads, s.int8)
     full = loaded.card.ref
-    model = build_onnx(registry, loaded)
+    xa, xb = split_batch(x_val[:batch_size])
+    model, layout = choose_layout(registry, loaded, s.fuse, {"xa": xa, "xb": xb})
     data = model.SerializeToString()
     reference = predict_booster(
         loaded.booster, logit_matrix(loaded.members, x_val, batch_size).logits, threads
     )
-    xa, xb = split_batch(x_val[:batch_size])
     what = f"{full} as one file"
-    try:
-        choice, session = choose_runtime(
-            data, FILE_RUNTIMES, runtime, feeds={"xa": xa, "xb": xb}, what=what
-        )
-    except PairzooError:
-        raise
-    except Exception:  # onnxruntime's untyped errors: the gate meets them again, names them
-        forced = BASELINE if runtime == "auto" else runtime
-        choice, session = choose_runtime(data, FILE_RUNTIMES, forced, what=what)
-    parity = gate_merged(session, x_val, reference, s.tolerance, batch_size)
+    choice, parity = _gated(data, s, {"xa": xa, "xb": xb}, what, x_val, reference)
+    if not parity.ok and layout["members"] == "fused" and s.fuse == "auto":
+        model = build_onnx(registry, loaded)
+        layout = {**layout, "members": "separate", "fused_failed": parity.describe()}
+        data = model.SerializeToString()
+        choice, parity = _gated(data, s, {"xa": xa, "xb": xb}, what, x_val, reference)
     if not parity.ok:
         raise ExportError(
             f"{full}: single-file ONNX differs from the Python path on {parity.describe()}; nothing written"
         )
-    data = _with_runtime(model, choice.to_dict()).SerializeToString()
+    data = _with_runtime(model, {**choice.to_dict(), "layout": layout}).SerializeToString()
     path = Path(s.out) if s.out is not None else default_path(loaded.card)
     write_bytes(path, data)
     return EnsembleExport(
-        path=path, ref=full, parity=parity, bytes=len(data), runtime=choice.to_dict()
+        path=path,
+        ref=full,
+        parity=parity,
+        bytes=len(data),
+        runtime=choice.to_dict(),
+        layout=layout,
     )
+
+
+def _gated(data: bytes, s: ExportSettings, feeds: dict, what: str, x_val, reference) -> tuple:
+    """(runtime choice, parity) of the file `data` in the session options picked for it."""
+    try:
+        choice, session = choose_runtime(data, FILE_RUNTIMES, s.runtime, feeds=feeds, what=what)
+    except PairzooError:
+        raise
+    except Exception:  # onnxruntime's untyped errors: the gate meets them again, names them
+        forced = BASELINE if s.runtime == "auto" else s.runtime
+        choice, session = choose_runtime(data, FILE_RUNTIMES, forced, what=what)
+    return choice, gate_merged(session, x_val, reference, s.tolerance, s.batch_size)
 
 
 def _with_runtime(model: Any, choice: dict) -> Any:
@@ -112,6 +155,6 @@ def _with_runtime(model: Any, choice: dict) -> Any:
     import onnx
 
     props = {p.key: p.value for p in model.metadata_props}
-    record = {k: choice[k] for k in ("chosen", "options", "pairs_per_s")}
+    record = {k: choice[k] for k in ("chosen", "options", "pairs_per_s", "layout")}
     onnx.helper.set_model_props(model, {**props, "pairzoo_runtime": json.dumps(record)})
     return model

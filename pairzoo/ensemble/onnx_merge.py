@@ -3,7 +3,8 @@
 Each member's names are prefixed (``m0_``, ``m1_``, ...) with ``onnx.compose.add_prefix``, and
 so are its symbolic dims but the batch (pairzoo.ensemble.onnx_dims says why); a
 fan-out graph feeds the shared inputs ``xa``/``xb`` to every member; the members' logits are
-reshaped to (N, 1) and concatenated into the meta-learner's input; the meta-learner is LightGBM
+reshaped to (N, 1) and concatenated into the meta-learner's input (or, fused, members of one shape
+run as grouped convolutions: pairzoo.ensemble.fuse); the meta-learner is LightGBM
 converted by onnxmltools (``zipmap`` off, thresholds made exact in float32). Outputs: ``probability`` float32 (N,) of label 1 and
 ``label`` int64 (N,). The pieces are joined with ``onnx.compose.merge_models``.
 """
@@ -45,8 +46,11 @@ def lightgbm_to_onnx(booster: Any, n_features: int) -> Any:
     return model
 
 
-def merge_ensemble(members: Sequence[Any], booster: Any) -> Any:
-    """Join member ModelProtos (inputs xa, xb; first output the logit) and a LightGBM booster."""
+def merge_ensemble(members: Sequence[Any], booster: Any, fuse: bool = False) -> Any:
+    """Join member ModelProtos (inputs xa, xb; first output the logit) and a LightGBM booster.
+
+    With `fuse`, members of one shape run as grouped convolutions (pairzoo.ensemble.fuse).
+    """
     import onnx
     from onnx import compose
 
@@ -57,17 +61,10 @@ def merge_ensemble(members: Sequence[Any], booster: Any) -> Any:
     parts = [_normalise(p, opsets, ir_version) for p in parts]
     *members, meta = parts
 
-    merged = _normalise(_fan_out(len(members), opsets), opsets, ir_version)
-    logits = []
-    for i, member in enumerate(members):
-        prefixed = scope_dims(compose.add_prefix(member, prefix=f"m{i}_"), f"m{i}_", BATCH)
-        inputs = [x.name for x in prefixed.graph.input]
-        merged = compose.merge_models(merged, prefixed, io_map=[(name, name) for name in inputs])
-        merged = _dedupe_opsets(merged)
-        logits.append(prefixed.graph.output[0].name)
-
-    tail = _normalise(_concat_logits(logits, opsets), opsets, ir_version)
-    merged = _dedupe_opsets(compose.merge_models(merged, tail, io_map=[(n, n) for n in logits]))
+    if fuse:
+        merged = _fused_features(members, opsets, ir_version)
+    else:
+        merged = _separate_features(members, opsets, ir_version)
     meta = compose.add_prefix(meta, prefix="meta_")
     merged = _dedupe_opsets(
         compose.merge_models(merged, meta, io_map=[("features", meta.graph.input[0].name)])
@@ -83,6 +80,43 @@ def merge_ensemble(members: Sequence[Any], booster: Any) -> Any:
     merged.graph.name = "pairzoo_ensemble"
     onnx.checker.check_model(merged, full_check=True)
     return merged
+
+
+def _separate_features(members: Sequence[Any], opsets: dict[str, int], ir_version: int) -> Any:
+    """xa, xb -> every member on its own (prefixed m0_, m1_, ...) -> ``features`` (N, members)."""
+    from onnx import compose
+
+    merged = _normalise(_fan_out(len(members), opsets), opsets, ir_version)
+    logits = []
+    for i, member in enumerate(members):
+        prefixed = scope_dims(compose.add_prefix(member, prefix=f"m{i}_"), f"m{i}_", BATCH)
+        inputs = [x.name for x in prefixed.graph.input]
+        merged = compose.merge_models(merged, prefixed, io_map=[(name, name) for name in inputs])
+        merged = _dedupe_opsets(merged)
+        logits.append(prefixed.graph.output[0].name)
+
+    tail = _normalise(_concat_logits(logits, opsets), opsets, ir_version)
+    return _dedupe_opsets(compose.merge_models(merged, tail, io_map=[(n, n) for n in logits]))
+
+
+def _fused_features(members: Sequence[Any], opsets: dict[str, int], ir_version: int) -> Any:
+    """xa, xb -> the members fused by shape -> ``features`` (N, members)."""
+    from pairzoo.ensemble.fuse import OUTPUT, fuse_members
+
+    fused = _normalise(fuse_members(members), opsets, ir_version)
+    return _rename_output(fused, OUTPUT, "features")
+
+
+def _rename_output(model: Any, old: str, new: str) -> Any:
+    """`model` with its output `old` (and the node that makes it) renamed `new`."""
+    for node in model.graph.node:
+        for j, name in enumerate(node.output):
+            if name == old:
+                node.output[j] = new
+    for out in model.graph.output:
+        if out.name == old:
+            out.name = new
+    return model
 
 
 def _unified_opsets(models: Sequence[Any]) -> dict[str, int]:

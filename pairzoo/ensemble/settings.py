@@ -40,3 +40,4 @@ class ExportSettings:
     threads: int = DEFAULT_THREADS
     int8: str = "auto"  # members with an int8 variant: the one this picks on this CPU
     runtime: str = "auto"  # auto or one of pairzoo.runtime.runtimes.FILE_RUNTIMES
+    fuse: str = "auto"  # auto | always | never: members of one shape as grouped convolutions
