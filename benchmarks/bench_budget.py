@@ -59,6 +59,10 @@ ROWS = {
         "posterior, the same pairs as 6 shorter epochs",
         {"arch_params": {"heads": ["posterior"]}, "train": {"epochs": 6}},
     ),
+    "fresh": (
+        "posterior, new corrupted pairs every epoch (train.pairs = fresh)",
+        {"arch_params": {"heads": ["posterior"]}, "train": {"pairs": "fresh"}},
+    ),
     "fp32": (
         "posterior, bf16 off ($PAIRZOO_CPU_BF16=never)",
         {"arch_params": {"heads": ["posterior"]}},

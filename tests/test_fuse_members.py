@@ -8,9 +8,11 @@ import onnxruntime as ort
 import pytest
 import torch
 
-from pairzoo.ensemble.fuse import OUTPUT, fuse_members, groups_of
+from pairzoo.ensemble.fuse import OUTPUT, fuse_members, groups_of, stacked_operators
 from pairzoo.exporting.onnx_export import export_onnx
 from pairzoo.plugins import build_architecture, load_plugins
+
+pytestmark = pytest.mark.slow
 
 GATE = 1e-4
 RESNET = {"layers": [1, 1], "width_mult": 0.125, "feat_dim": 16}
@@ -68,6 +70,15 @@ def test_a_group_runs_as_one_grouped_convolution_per_layer(members):
     groups = [next((a.i for a in n.attribute if a.name == "group"), 1) for n in convs]
     assert groups[0] == 1  # the stem reads the shared input: its weights are only stacked
     assert set(groups[1:]) == {3}
+    assert stacked_operators(resnets) >= len(convs)
+
+
+def test_members_of_one_shape_with_nothing_to_stack_gain_nothing(tmp_path):
+    from registry_fixtures import tiny_onnx
+
+    tiny = [onnx.load(str(tiny_onnx(tmp_path / f"t{s}.onnx", s))) for s in (1.0, 2.0)]
+    assert groups_of(tiny) == [[0, 1]]
+    assert stacked_operators(tiny) == 0  # mean(xa - xb) once, each member's own scale after
 
 
 def test_a_lone_member_is_its_own_model(members):

@@ -78,16 +78,17 @@ def member_protos(registry: Registry, loaded: LoadedEnsemble) -> list[Any]:
 
 def choose_layout(registry: Registry, loaded: LoadedEnsemble, mode: str, feeds: dict) -> tuple:
     """(ModelProto, layout record): members separate or fused (pairzoo.ensemble.fuse), `mode`
-    auto (the faster here, measured side by side), always or never. Fusing needs two members of
-    one shape; without them the members stay separate."""
-    from pairzoo.ensemble.fuse import groups_of
+    auto (the faster here, measured side by side), always or never. Fusing needs members of one
+    shape with operators to stack (convolutions); without them the members stay separate."""
+    from pairzoo.ensemble.fuse import groups_of, stacked_operators
     from pairzoo.runtime.sessions import open_session
     from pairzoo.runtime.timing import measure
 
     separate = build_onnx(registry, loaded)
-    sizes = sorted((len(g) for g in groups_of(member_protos(registry, loaded))), reverse=True)
+    protos = member_protos(registry, loaded)
+    sizes = sorted((len(g) for g in groups_of(protos)), reverse=True)
     record = {"mode": mode, "groups": sizes}
-    if mode == "never" or sizes[0] < 2:
+    if mode == "never" or sizes[0] < 2 or stacked_operators(protos) == 0:
         return separate, {**record, "members": "separate"}
     fused = build_onnx(registry, loaded, fuse=True)
     if mode == "always":

@@ -93,13 +93,7 @@ def fuse_members(models: Sequence[Any]) -> Any:
     import onnx
     from onnx import TensorProto, helper
 
-    if not models:
-        raise ValueError("no members to fuse")
-    builder = _Builder()
-    columns: dict[int, str] = {}
-    for gi, members in enumerate(groups_of(models)):
-        outs = builder.add_group(f"g{gi}_", [_Graph(models[i]) for i in members])
-        columns.update(zip(members, outs, strict=True))
+    builder, columns = _build(models)
     cols = []
     for i in range(len(models)):
         col = f"col_{i}"
@@ -125,12 +119,30 @@ def fuse_members(models: Sequence[Any]) -> Any:
     return model
 
 
+def stacked_operators(models: Sequence[Any]) -> int:
+    """How many operators fusing `models` runs once for several members (0: it gains nothing)."""
+    return _build(models)[0].stacked
+
+
+def _build(models: Sequence[Any]) -> tuple[_Builder, dict[int, str]]:
+    """Every group's nodes in one builder, and each member's logit tensor by member index."""
+    if not models:
+        raise ValueError("no members to fuse")
+    builder = _Builder()
+    columns: dict[int, str] = {}
+    for gi, members in enumerate(groups_of(models)):
+        outs = builder.add_group(f"g{gi}_", [_Graph(models[i]) for i in members])
+        columns.update(zip(members, outs, strict=True))
+    return builder, columns
+
+
 class _Builder:
     """Emits the fused nodes and initializers of every group into one graph."""
 
     def __init__(self) -> None:
         self.nodes: list[Any] = []
         self.inits: list[Any] = []
+        self.stacked = 0  # operators run once on the stacked tensor of several members
         self._consts: set[str] = set()
 
     def const(self, name: str, value: np.ndarray) -> str:
@@ -310,6 +322,7 @@ class _Group:
             else:
                 fused.attribute.append(_group_attribute(self.k))
         self.b.nodes.append(fused)
+        self.b.stacked += 1
         self.stacked[out] = channels
 
     # -- per member: each member alone ---------------------------------------------------------
