@@ -30,15 +30,25 @@ plugins_dir_option = click.option(
     help="Directory of extra plugin .py files (the same as pairzoo --plugins-dir)",
 )
 
-int8_option = click.option(
-    "--int8",
+
+def mode_option(name: str, envvar: str, help_text: str):
+    """--NAME auto|always|never: auto picks what measures faster on this CPU."""
+    return click.option(
+        f"--{name}",
+        name,
+        type=click.Choice(["auto", "always", "never"]),
+        default="auto",
+        show_default=True,
+        envvar=envvar,
+        help=f"{help_text} (${envvar})",
+    )
+
+
+int8_option = mode_option(
     "int8",
-    type=click.Choice(["auto", "always", "never"]),
-    default="auto",
-    show_default=True,
-    envvar="PAIRZOO_INT8",
-    help="Members with an int8 variant: the faster one on this CPU (measured once, cached), "
-    "always int8, or never ($PAIRZOO_INT8)",
+    "PAIRZOO_INT8",
+    "Members with an int8 variant: the faster one on this CPU (measured once, cached), "
+    "always int8, or never",
 )
 
 
@@ -61,14 +71,11 @@ file_runtime_option = runtime_option(
 )
 
 
-fuse_option = click.option(
-    "--fuse",
-    type=click.Choice(["auto", "always", "never"]),
-    default="auto",
-    show_default=True,
-    envvar="PAIRZOO_FUSE",
-    help="Members of one shape as grouped convolutions in the one file: where it measures faster "
-    "here, always, or never ($PAIRZOO_FUSE)",
+fuse_option = mode_option(
+    "fuse",
+    "PAIRZOO_FUSE",
+    "Members of one shape as grouped convolutions in the one file: where it measures faster "
+    "here, always, or never",
 )
 
 
