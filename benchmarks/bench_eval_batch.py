@@ -4,7 +4,9 @@ Models: the cpu profile's `resnet_seed42` and `fpn` of the builtin zoo, untraine
 not depend on the weights), one thread (as each of train-all's workers). Each evaluates the
 same 4,096 random pairs through the trainer's own eval pass at every batch size, in turns so
 that all sizes share the machine's load, best round each; figures are pairs/s and the ratio to
-the profile's size. PAIRZOO_BENCH_MODELS (comma-separated zoo names) benchmarks other models.
+the profile's size. PAIRZOO_BENCH_MODELS (comma-separated zoo names) benchmarks other models;
+PAIRZOO_BENCH_DATA names the data directory the session is built on (default data/, made by
+`pairzoo data make` if missing).
 """
 
 from __future__ import annotations
@@ -26,6 +28,7 @@ def main() -> None:
 
 
 def _bench(name: str) -> None:
+    from benchmarks.bench_budget import _data_dir
     from benchmarks.bench_train import zoo_config
     from pairzoo.train.device import cpu_threads, pick_runtime
     from pairzoo.train.loop import predict_batches
@@ -34,7 +37,7 @@ def _bench(name: str) -> None:
     from pairzoo.train.runconfig import RunConfig
     from pairzoo.train.session import build_session
 
-    run = RunConfig.from_dict(resolve_config(zoo_config(name)))
+    run = RunConfig.from_dict(resolve_config({**zoo_config(name), "data": str(_data_dir())}))
     pairs = random_pairs(PAIRS)
     runtime = pick_runtime("cpu", run.train.amp)
     model = build_session(run, runtime, pairs).stepper.model
