@@ -13,7 +13,7 @@ on alone. What all members compute alike from the inputs (the batch concatenatio
 
 The fused graph has the members' inputs ``xa``/``xb`` and one output ``logits`` (N, members),
 in the order the members were given. Its parity with the separate members is gated by whoever
-uses it (pairzoo.ensemble.fused_parity).
+uses it: the one-file export's gate (pairzoo.ensemble.export), the ensemble bench's.
 """
 
 from __future__ import annotations
