@@ -126,12 +126,12 @@ def test_runs_killed_anywhere_resume_to_the_uninterrupted_result(data, straight,
     rng = np.random.default_rng(SEED)
     random_run, event_run = tmp_path / "random", tmp_path / "events"
     with ThreadPoolExecutor(2) as pool:  # the two chains overlap their sleeps
-        random_hits = pool.submit(_random_chain, data, random_run, rng.spawn(1)[0], 5)
+        random_hits = pool.submit(_random_chain, data, random_run, rng.spawn(1)[0], 3)
         event_hits = pool.submit(_event_chain, data, event_run, rng.spawn(1)[0])
         hits = random_hits.result() + event_hits.result()
     print("\n".join(["kill points hit:", *hits]))
     kills = [h for h in hits if "no kill" not in h]
-    assert len(kills) >= 9, hits
+    assert len(kills) >= 7, hits
     for run in (random_run, event_run):
         _resume_to_the_end(data, run)
         _assert_same_as_straight(run, straight)

@@ -1,7 +1,14 @@
-"""Learning curves as PNG (matplotlib, Agg): one per model and one for the whole zoo."""
+"""Learning curves as PNG (matplotlib, Agg): one per model and one for the whole zoo.
+
+A figure costs about half a second to draw, and a rerun of train-all keeps most models: each PNG
+carries a digest of what it shows (names, the plotted history, the floor) in a text chunk, and is
+drawn again only when that digest changes.
+"""
 
 from __future__ import annotations
 
+import hashlib
+import json
 from pathlib import Path
 
 from pairzoo.atomic import atomic_open
@@ -9,6 +16,9 @@ from pairzoo.zoo.runner import ModelOutcome
 
 MODEL_PNG = "curves.png"
 ZOO_PNG = "zoo_curves.png"
+DIGEST_KEY = "pairzoo-curves"
+LAYOUT = 1  # raise when the drawing changes, so every PNG is drawn again
+_PLOTTED = ("epoch", "train_accuracy", "val_accuracy", "train_loss", "val_loss")
 
 
 def write_curves(
@@ -18,25 +28,60 @@ def write_curves(
 
     Returns {name: path relative to `runs_dir`} for the plots written ("zoo" for the zoo's).
     """
+    runs = Path(runs_dir)
+    written: dict[str, str] = {}
+    with_history = [m for m in outcomes if m.history]
+    for m in with_history:
+        _draw_if_changed(m.run_dir / MODEL_PNG, _model_figure, [m], floor)
+        written[m.name] = f"{m.run_dir.name}/{MODEL_PNG}"
+    if with_history:
+        _draw_if_changed(runs / ZOO_PNG, _zoo_figure, with_history, floor)
+        written = {"zoo": ZOO_PNG, **written}
+    return written
+
+
+def _draw_if_changed(path: Path, figure, outcomes: list[ModelOutcome], floor: float) -> None:
+    digest = _digest(figure.__name__, outcomes, floor)
+    if _stored_digest(path) == digest:
+        return
+    plt = _pyplot()
+    fig = figure(plt, outcomes, floor)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with atomic_open(path, "wb") as fh:
+        fig.savefig(fh, format="png", dpi=100, metadata={DIGEST_KEY: digest})
+    plt.close(fig)
+
+
+def _pyplot():
+    """matplotlib's pyplot on the Agg backend, imported only when a figure is drawn (~1 s)."""
     import matplotlib
 
     matplotlib.use("Agg", force=True)
     import matplotlib.pyplot as plt
 
-    runs = Path(runs_dir)
-    written: dict[str, str] = {}
-    with_history = [m for m in outcomes if m.history]
-    for m in with_history:
-        fig = _model_figure(plt, m, floor)
-        _save(plt, fig, m.run_dir / MODEL_PNG)
-        written[m.name] = f"{m.run_dir.name}/{MODEL_PNG}"
-    if with_history:
-        _save(plt, _zoo_figure(plt, with_history, floor), runs / ZOO_PNG)
-        written = {"zoo": ZOO_PNG, **written}
-    return written
+    return plt
 
 
-def _model_figure(plt, m: ModelOutcome, floor: float):
+def _digest(kind: str, outcomes: list[ModelOutcome], floor: float) -> str:
+    """sha256 of everything a figure shows: its kind, the models' names and plotted history."""
+    shown = [[m.name, [[row.get(k) for k in _PLOTTED] for row in m.history]] for m in outcomes]
+    text = json.dumps([LAYOUT, kind, floor, shown], sort_keys=True, default=str)
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+def _stored_digest(path: Path) -> str | None:
+    """The digest a PNG was drawn from; None when it is missing, unreadable or has none."""
+    from PIL import Image, UnidentifiedImageError
+
+    try:
+        with Image.open(path) as image:
+            return image.text.get(DIGEST_KEY)
+    except (OSError, UnidentifiedImageError, SyntaxError, ValueError):
+        return None
+
+
+def _model_figure(plt, outcomes: list[ModelOutcome], floor: float):
+    (m,) = outcomes
     epochs = [r["epoch"] for r in m.history]
     fig, (acc, loss) = plt.subplots(1, 2, figsize=(9, 3.4))
     acc.plot(epochs, [100 * r["train_accuracy"] for r in m.history], "o-", label="train")
@@ -80,9 +125,3 @@ def _epoch_axis(ax) -> None:
     ax.xaxis.set_major_locator(MaxNLocator(integer=True))
     ax.grid(alpha=0.3)
 
-
-def _save(plt, fig, path: Path) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with atomic_open(path, "wb") as fh:
-        fig.savefig(fh, format="png", dpi=100)
-    plt.close(fig)
