@@ -124,4 +124,3 @@ def _epoch_axis(ax) -> None:
 
     ax.xaxis.set_major_locator(MaxNLocator(integer=True))
     ax.grid(alpha=0.3)
-
