@@ -10,6 +10,7 @@ from zoo_fixtures import NO_ENSEMBLE, tiny_zoo, write_zoo
 
 from pairzoo.cli import main
 from pairzoo.data.meta import sha256_file
+from pairzoo.zoo import runner
 
 ZOO = tiny_zoo(
     {
@@ -38,7 +39,7 @@ def _train_all(tmp_path, data, *args):
     return result, runs
 
 
-def test_towers_are_pretrained_once_and_models_start_from_them(tmp_path):
+def test_towers_are_pretrained_once_and_models_start_from_them(tmp_path, monkeypatch):
     data = make_data(tmp_path / "data", digits=False)
     result, runs = _train_all(tmp_path, data, "--profile", "full")
     assert "the train split has no digit labels" in result.output
@@ -53,6 +54,12 @@ def test_towers_are_pretrained_once_and_models_start_from_them(tmp_path):
         assert config["init_sha256"] == sha256_file(weights / "model.pt")
 
     stamp = (runs / "_pretrain" / "data" / "train.npz").stat().st_mtime_ns
+
+    def no_workers(*args):
+        raise AssertionError("a worker process was started for finished runs")
+
+    # finished towers and models are read back in this process, with no worker to start
+    monkeypatch.setattr(runner, "train_in_workers", no_workers)
     again, _ = _train_all(tmp_path, data, "--profile", "full")
     summary = json.loads((runs / "summary.json").read_text())
     assert {m["status"] for m in summary["models"]} == {"kept"}

@@ -165,7 +165,7 @@ def _train_all(run: ZooRun, outcomes: list[ModelOutcome]) -> budget.Plan | None:
 def _prepare_and_train(run: ZooRun, jobs: list[Job], done, outcomes=None) -> None:
     """Prepare each job (one that cannot be prepared is done, failed), then train the rest;
     `outcomes` (by name), if given, get the status prepare decided before training starts."""
-    ready = []
+    ready, kept = [], []
     for job in jobs:
         try:
             status = prepare(job, run.force, run.say)
@@ -174,7 +174,9 @@ def _prepare_and_train(run: ZooRun, jobs: list[Job], done, outcomes=None) -> Non
             continue
         if outcomes is not None:
             outcomes[job.name].status = status
-        ready.append(job)
+        (kept if status == KEPT else ready).append(job)
+    for job in kept:  # a finished run is only read back: no worker process to start for it
+        done(train_here(job, run.bar))
     workers = run.spec.settings["jobs"]
     if workers > 1 and len(ready) > 1:
         train_in_workers(ready, workers, run.bar, done)
