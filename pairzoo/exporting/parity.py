@@ -18,7 +18,7 @@ import torch
 from pairzoo.errors import ExportError
 from pairzoo.runtime.batches import SEQUENCE, batch_indices
 from pairzoo.runtime.gate import EXPORT_LOGITS, Gate, max_abs_diff
-from pairzoo.runtime.sessions import ORT_DEFAULT_THREADS, open_session
+from pairzoo.runtime.sessions import open_session
 
 BATCH_SIZES = SEQUENCE
 SWAP_REFERENCE_PAIRS = 256  # PyTorch is ~3x slower than onnxruntime on CPU: a subset suffices
@@ -42,8 +42,9 @@ def run_parity(
     if n == 0:
         raise ValueError("no validation pairs to check parity on")
     try:
-        # onnxruntime's own thread count; no spinning, and no warning before the gate's finding
-        session = open_session(str(onnx_path), threads=ORT_DEFAULT_THREADS, inter_op=0)
+        # as many threads as PyTorch runs on here (its default is one per physical core, like
+        # onnxruntime's; OMP_NUM_THREADS or --threads lower both); no spinning, no warnings
+        session = open_session(str(onnx_path), threads=torch.get_num_threads(), inter_op=0)
     except Exception as exc:  # onnxruntime raises its own untyped errors
         raise ExportError(f"{onnx_path}: onnxruntime cannot load the export ({exc})") from exc
     biggest = max(batch_sizes)

@@ -19,7 +19,6 @@ from pairzoo.runtime.safety import ONNX_FORMAT_ONLY, check_self_contained
 # and batches of 64 pairs were fastest for fp32 and int8 (fp32: 507 pairs/s at batch 64, 413 at
 # 1024; a second intra-op thread 425, with spinning 205; members in two Python threads 467).
 DEFAULT_THREADS = 1
-ORT_DEFAULT_THREADS = 0  # onnxruntime picks: one intra-op thread per physical core
 
 
 def default_workers(members: int, threads: int = DEFAULT_THREADS) -> int:
