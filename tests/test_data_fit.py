@@ -121,3 +121,8 @@ def test_written_file_reads_back_as_the_same_corruption(tmp_path):
     bigger = fitting.scaled_raw(shipped.raw, "rects[0].size", 1.4)
     assert bigger["rects"][0]["size"] == [14, 28]  # whole pixels, at most the image side
     assert shipped.raw["rects"][0]["size"] == [10, 22]  # the original is left as it was
+    raw = {**shipped.raw, "rects": [{**shipped.raw["rects"][0], "centre": [0.2, 0.9]}]}
+    inward = fitting.scaled_raw(raw, "rects[0].centre", 0.5)
+    assert inward["rects"][0]["centre"] == [0.35, 0.7]  # the distance from the middle, scaled
+    outward = fitting.scaled_raw(raw, "rects[0].centre", 2.0)
+    assert outward["rects"][0]["centre"] == [0.0, 1.0]  # inside the image

@@ -50,6 +50,9 @@ PARAMETERS = (
     "rects[0].size",
     "rects[0].angle_deg",  # occlusion shape: rotated rectangles, unions of them irregular
     "rects[1].angle_deg",
+    "intensity.noise_std",  # with noise_blur, the noise's texture (its lag-1 correlation)
+    "rects[0].centre",  # where occlusions fall: the zeros on the border
+    "rects[1].centre",
 )
 _ANGLE_START = 10.0  # degrees an angle of 0 moves to at factor 1
 
@@ -192,8 +195,9 @@ def _load(raw: dict) -> CorruptionFile:
 
 def scaled_raw(raw: dict, name: str, factor: float) -> dict:
     """A copy of `raw` with parameter `name` (one of PARAMETERS) multiplied by `factor`: a zoom
-    range's distance from 1, every blur sigma, a rectangle size range's both ends; an
-    occlusion angle of 0 starts from _ANGLE_START degrees."""
+    range's distance from 1, an occlusion centre range's distance from the middle, every blur
+    sigma, a rectangle size range's both ends; an occlusion angle of 0 starts from
+    _ANGLE_START degrees."""
     out = copy.deepcopy(raw)
     table, key = _locate(out, name)
     value = table[key]
@@ -206,6 +210,11 @@ def scaled_raw(raw: dict, name: str, factor: float) -> dict:
         table[key] = [min(28, max(1, round(v * factor))) for v in value]
     elif key == "angle_deg":
         table[key] = min(90.0, _round((value or _ANGLE_START) * factor))
+    elif key == "centre":  # the range's distance from the middle, inside [0, 1]
+        table[key] = [
+            max(0.0, _round(0.5 - (0.5 - value[0]) * factor)),
+            min(1.0, _round(0.5 + (value[1] - 0.5) * factor)),
+        ]
     elif isinstance(value, list):
         table[key] = [_round(v * factor) for v in value]
     else:
