@@ -49,8 +49,8 @@ def _edited(tmp_path: Path, old: str, new: str) -> Path:
             "scale = [1.25, 0.95]",
             "key 'affine.scale' is [1.25, 0.95], expected [low, high]",
         ),
-        ("noise_std = 8.0", "noise_sdt = 8.0", "unknown key 'intensity.noise_sdt'"),
-        ("noise_std = 8.0", "", "key 'intensity.noise_std' is missing"),
+        ("noise_std = 12.0", "noise_sdt = 12.0", "unknown key 'intensity.noise_sdt'"),
+        ("noise_std = 12.0", "", "key 'intensity.noise_std' is missing"),
         (
             "minimum = 1",
             "minimum = 1.5",
@@ -62,12 +62,12 @@ def _edited(tmp_path: Path, old: str, new: str) -> Path:
             "key 'intensity.blur_sigma' is [], expected a non-empty list",
         ),
         (
-            "angle_deg = 0.0",
+            "angle_deg = 15.0",
             "angle_deg = 120.0",
             "key 'rects[0].angle_deg' is 120.0, expected a number in 0-90",
         ),
         (
-            "offset_px = [0.0, 0.0]",
+            "offset_px = [-0.65, -0.5]",
             "offset_px = [0.0]",
             "key 'affine.offset_px' is [0.0], expected [rows, columns] in px, each in -7..7",
         ),
@@ -88,7 +88,7 @@ def test_missing_file():
 
 
 def test_a_users_file_changes_the_images_and_is_recorded(tmp_path):
-    mine = _edited(tmp_path, "background = [5.0, 10.0]", "background = [40.0, 50.0]")
+    mine = _edited(tmp_path, "background = [6.0, 11.0]", "background = [40.0, 50.0]")
     default = make_dataset(tmp_path / "default", DatasetSettings(seed=3, sizes=SMALL))
     noisy = make_dataset(tmp_path / "noisy", DatasetSettings(seed=3, sizes=SMALL, corruption=mine))
     assert default["corruption"]["file"] == "corruption.toml"
