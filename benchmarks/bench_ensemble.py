@@ -252,6 +252,21 @@ def fused_contenders(fp32: dict[str, bytes], members, gate_x, x, cfg32) -> dict:
     return out
 
 
+def eval_layout(reg, refs, x) -> tuple:
+    """The logit matrix as `pairzoo eval --ensemble` runs it here: members from the registry,
+    each fp32 or int8 as auto picks, those of one shape fused where that measures faster."""
+    from pairzoo.ensemble.fused_members import plan_fusion
+    from pairzoo.ensemble.members import load_members
+    from pairzoo.runtime.logits import DEFAULT_BATCH, logit_matrix
+    from pairzoo.runtime.sessions import default_workers
+
+    members = load_members(reg, refs, threads=1)
+    workers = default_workers(len(members))
+    plan = plan_fusion(reg, members, x, "auto", 1, DEFAULT_BATCH, workers)
+    print(f"\neval --ensemble's fusion plan here: {plan.record}")
+    return logit_matrix, members, x, DEFAULT_BATCH, workers, plan.groups
+
+
 def auto_pick(fp32_members, int8_members) -> list:
     """What `pairzoo eval --ensemble` picks per member here (mode auto), timed afresh, printed."""
     from pairzoo.ensemble.variants import FP32, INT8, pick
@@ -386,6 +401,7 @@ def main() -> None:
         DEFAULT_BATCH,
         None,  # the worker layout `pairzoo eval --ensemble` uses here
     )
+    contenders["pairzoo eval --ensemble (int8 pick, then --fuse auto)"] = eval_layout(reg, refs, x)
     rates = head_to_head(contenders, len(x))
     torch_best, ort_fp32, ort_int8 = (rates[k] for k in list(contenders)[:3])
 

@@ -6,33 +6,13 @@ import numpy as np
 import onnx
 import onnxruntime as ort
 import pytest
-import torch
+from fuse_fixtures import FPN, RESNET, WIDER, random_member, register_models
 
 from pairzoo.ensemble.fuse import OUTPUT, fuse_members, groups_of, stacked_operators
-from pairzoo.exporting.onnx_export import export_onnx
-from pairzoo.plugins import build_architecture, load_plugins
 
 pytestmark = pytest.mark.slow
 
 GATE = 1e-4
-RESNET = {"layers": [1, 1], "width_mult": 0.125, "feat_dim": 16}
-WIDER = {"layers": [1, 1], "width_mult": 0.25, "feat_dim": 16}
-FPN = {"layers": [1, 1, 1], "width_mult": 0.125, "feat_dim": 16}
-
-
-def _member(tmp_path, arch: str, params: dict, seed: int) -> onnx.ModelProto:
-    """A randomly initialised model whose batch-norm statistics differ from the defaults."""
-    load_plugins(None)
-    torch.manual_seed(seed)
-    model = build_architecture(arch, params)
-    with torch.no_grad():
-        for m in model.modules():
-            if isinstance(m, torch.nn.modules.batchnorm._BatchNorm):
-                m.running_mean.uniform_(-0.5, 0.5)
-                m.running_var.uniform_(0.5, 2.0)
-    path = tmp_path / f"{arch}-{seed}.onnx"
-    export_onnx(model.eval(), path)
-    return onnx.load(str(path))
 
 
 def _session(model: onnx.ModelProto):
@@ -44,7 +24,7 @@ def members(tmp_path_factory):
     tmp = tmp_path_factory.mktemp("fuse")
     specs = [("resnet", RESNET, 1), ("fpn", FPN, 2), ("resnet", RESNET, 3), ("resnet", WIDER, 4)]
     specs += [("resnet", RESNET, 5), ("fpn", FPN, 6)]
-    return [_member(tmp, arch, params, seed) for arch, params, seed in specs]
+    return [random_member(tmp, arch, params, seed) for arch, params, seed in specs]
 
 
 def test_members_group_by_structure_not_by_weights(members):
@@ -104,11 +84,7 @@ def stacked_convs(members, tmp_path_factory):
     tmp = tmp_path_factory.mktemp("fused-file")
     reg = Registry(tmp / "registry")
     chosen = [members[i] for i in (0, 2, 3, 4)]
-    for i, model in enumerate(chosen):
-        src = tmp / f"m{i}.onnx"
-        onnx.save(model, str(src))
-        card = {"onnx": "model.onnx", "macs_per_pair": 1000, "metrics": {"val": None}}
-        reg.add_entry(f"m{i}", "model", {"model.onnx": src}, card)
+    register_models(reg, tmp, chosen)
     x, y, _ = make_pairs(200, seed=3)
     loaded = load_members(reg, member_refs(reg, None))
     ev = evaluate(loaded, x, y, params=StackingParams(n_estimators=20))

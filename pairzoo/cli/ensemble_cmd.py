@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from pairzoo.cli.options import (
+    eval_fuse_option,
     file_runtime_option,
     fuse_option,
     int8_option,
@@ -106,6 +107,7 @@ def _eval_options(f):
         _threads_option,
         int8_option,
         member_runtime_option,
+        eval_fuse_option,
     ]
     for option in reversed(options):
         f = option(f)
@@ -157,7 +159,21 @@ def _eval_settings(options: dict[str, Any]) -> EvalSettings:
         register=not o["no_register"],
         int8=o["int8"],
         runtime=o["runtime"],
+        fuse=o["fuse"],
     )
+
+
+def _fusion_line(fusion: dict[str, Any]) -> str:
+    """How the members ran: separate or fused, the groups tried, the speeds behind an auto pick."""
+    groups = [len(g["members"]) for g in fusion["groups"]]
+    text = f"{fusion['members']} (groups of one shape tried: {groups or 'none'}, --fuse {fusion['mode']})"
+    failed = [g for g in fusion["groups"] if g.get("failed_gate")]
+    if failed:
+        text += f"; {len(failed)} failed the gate, run separate"
+    speeds = fusion.get("pairs_per_s")
+    if speeds:
+        text += f"; pairs/s separate {speeds['separate']:,.0f}, fused {speeds['fused']:,.0f}"
+    return text
 
 
 def _show_eval(result, threads: int) -> None:
@@ -171,6 +187,7 @@ def _show_eval(result, threads: int) -> None:
         if m.get("variant") and m["variant"].get("int8"):
             click.echo(f"  {ref_of(m)}: {m['variant']['summary']}")
     click.echo(f"  runtimes: {_runtimes_line(result.report['leaderboard'])}")
+    click.echo(f"  members: {_fusion_line(result.report['fuse'])}")
     click.echo(f"report: {result.out_dir / 'report.md'} (report.json, plots, meta_learner.txt)")
     if result.card is not None:
         click.echo(f"registered {result.card.ref} (LightGBM stacker)")

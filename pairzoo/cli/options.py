@@ -77,6 +77,12 @@ fuse_option = mode_option(
     "Members of one shape as grouped convolutions in the one file: where it measures faster "
     "here, always, or never",
 )
+eval_fuse_option = mode_option(
+    "fuse",
+    "PAIRZOO_FUSE",
+    "fp32 members of one shape run as one session of grouped convolutions: where it measures "
+    "faster here, always, or never",
+)
 
 
 # `--ensemble` alone means the latest ensemble, `--ensemble ENTRY` that one; absent, None. The

@@ -104,15 +104,20 @@ def evaluate(
     batch_size: int = DEFAULT_BATCH,
     workers: int | None = None,
     caruana_rounds: int = 25,
+    fused: Sequence[Any] = (),
 ) -> Evaluation:
-    """Score every member and combiner; the LightGBM stacker's refit is in ``.stacker.final``."""
+    """Score every member and combiner; the LightGBM stacker's refit is in ``.stacker.final``.
+
+    `fused`: groups of members run as one session each (pairzoo.ensemble.fused_members)."""
     params = params or StackingParams()
     if not members:
         raise DataError("no members to evaluate; give at least one model")
     folds = stratified_folds(y_val, params.folds, params.seed, what="val")
     y_val = np.asarray(y_val, dtype=np.int64)
-    val = logit_matrix(members, x_val, batch_size, workers)
-    test = logit_matrix(members, x_test, batch_size, workers) if x_test is not None else None
+    val = logit_matrix(members, x_val, batch_size, workers, fused)
+    test = None
+    if x_test is not None:
+        test = logit_matrix(members, x_test, batch_size, workers, fused)
     ev = Evaluation(list(members), val, test, y_val, y_test, [], params, folds)
     latency = ev.member_latency_us()
     for kind, make in combiners(members, params, caruana_rounds):

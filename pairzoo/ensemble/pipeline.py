@@ -12,6 +12,7 @@ from pairzoo.data.format import load_data_dir
 from pairzoo.data.meta import data_fingerprint
 from pairzoo.ensemble.entry import save_and_register
 from pairzoo.ensemble.evaluate import Evaluation, evaluate
+from pairzoo.ensemble.fused_members import plan_fusion
 from pairzoo.ensemble.leaderboard import format_table
 from pairzoo.ensemble.members import Member, load_members, member_refs
 from pairzoo.ensemble.plots import write_plots
@@ -41,7 +42,8 @@ def run_ensemble_eval(
     """Evaluate `settings.models` (default: the latest version of every model), write the report.
 
     A member with an int8 variant runs as the one `settings.int8` (auto|always|never) picks on
-    this CPU, each member in the runtime `settings.runtime` picks (pairzoo.runtime.choice).
+    this CPU, each member in the runtime `settings.runtime` picks (pairzoo.runtime.choice), and
+    fp32 members of one shape fused where `settings.fuse` says (pairzoo.ensemble.fused_members).
     `calibrate(members, meta_learner.txt)`, if given, makes the card's section of a label-free
     estimate (pairzoo.estimate.on_register.card_calibrator) from the meta-learner as saved.
     """
@@ -49,6 +51,8 @@ def run_ensemble_eval(
     refs = member_refs(registry, s.models)
     val, test = _splits(s.data_dir)
     members = load_members(registry, refs, s.threads, s.int8, s.runtime)
+    workers = default_workers(len(members), s.threads)
+    fusion = plan_fusion(registry, members, val.x, s.fuse, s.threads, s.batch_size, workers)
     ev = evaluate(
         members,
         val.x,
@@ -57,7 +61,8 @@ def run_ensemble_eval(
         test.y if test is not None else None,
         params=s.params,
         batch_size=s.batch_size,
-        workers=default_workers(len(members), s.threads),
+        workers=workers,
+        fused=fusion.groups,
     )
     out = Path(s.out_dir)
     out.mkdir(parents=True, exist_ok=True)
@@ -67,6 +72,7 @@ def run_ensemble_eval(
         "threads": s.threads,
         "int8": s.int8,
         "runtime": s.runtime,
+        "fuse": fusion.record,
         "cpu": _cpu(),
     }
     report = build_report(ev, context)

@@ -29,6 +29,7 @@ class EvalSettings:
     register: bool = True
     int8: str = "auto"  # auto | always | never: members with an int8 variant
     runtime: str = "ort"  # auto or one of pairzoo.runtime.runtimes.MEMBER_RUNTIMES
+    fuse: str = "auto"  # auto | always | never: fp32 members of one shape run as one session
 
 
 @dataclass(frozen=True)

@@ -2,7 +2,8 @@
 
 Each batch of pairs is split into ``xa``/``xb`` once and fed to every model; the time spent in
 each model's ``session.run`` is recorded so throughput and per-model latency come from the
-same pass.
+same pass. Members of one shape may run fused, as one session with a column per member
+(pairzoo.ensemble.fused_members); its time is shared out evenly among its members.
 """
 
 from __future__ import annotations
@@ -27,6 +28,14 @@ class Runnable(Protocol):
 
     session: Any
     output: str
+
+
+class Fused(Protocol):
+    """Several members in one session: its output (N, len(columns)) fills those columns."""
+
+    session: Any
+    output: str
+    columns: Sequence[int]
 
 
 @dataclass
@@ -55,16 +64,19 @@ def logit_matrix(
     x: np.ndarray,
     batch_size: int = DEFAULT_BATCH,
     workers: int | None = None,
+    fused: Sequence[Fused] = (),
 ) -> LogitMatrix:
     """Run every member over the uint8 pairs `x` (N, 28, 56); returns float32 (N, models).
 
     With ``workers > 1`` the members of one batch run concurrently in threads (onnxruntime
     releases the GIL); then per-model seconds overlap and only ``wall_seconds`` is additive.
-    None: `default_workers`, one member per core.
+    None: `default_workers`, one per session run. A member in one of the `fused` groups' columns
+    runs there, not on its own.
     """
     n, m = len(x), len(members)
+    jobs = _jobs(members, fused)
     if workers is None:
-        workers = default_workers(m)
+        workers = default_workers(len(jobs))
     logits = np.empty((n, m), dtype=np.float32)
     seconds = np.zeros(m)
     prep = 0.0
@@ -77,12 +89,12 @@ def logit_matrix(
             prep += time.perf_counter() - t0
             feeds = {"xa": xa, "xb": xb}
             if pool is None:
-                results = [_run(member, feeds) for member in members]
+                results = [_run(job, feeds) for job, _ in jobs]
             else:
-                results = list(pool.map(_run, members, [feeds] * len(members)))
-            for j, (out, dt) in enumerate(results):
-                logits[start : start + len(xa), j] = out
-                seconds[j] += dt
+                results = list(pool.map(_run, [job for job, _ in jobs], [feeds] * len(jobs)))
+            for (_, columns), (out, dt) in zip(jobs, results, strict=True):
+                logits[start : start + len(xa), columns] = out.reshape(len(xa), len(columns))
+                seconds[columns] += dt / len(columns)
     finally:
         if pool is not None:
             pool.shutdown()
@@ -90,10 +102,20 @@ def logit_matrix(
     return LogitMatrix(logits, seconds, prep, wall, batch_size)
 
 
-def _run(member: Runnable, feeds: dict[str, np.ndarray]) -> tuple[np.ndarray, float]:
+def _jobs(members: Sequence[Runnable], fused: Sequence[Fused]) -> list[tuple[Runnable, list[int]]]:
+    """Each session to run per batch and the matrix columns its output fills: fused groups
+    first, then every member no group holds."""
+    held = [j for group in fused for j in group.columns]
+    if len(set(held)) != len(held) or not all(0 <= j < len(members) for j in held):
+        raise ValueError(f"fused groups must hold distinct members of 0..{len(members) - 1}")
+    alone = [(member, [j]) for j, member in enumerate(members) if j not in set(held)]
+    return [(group, list(group.columns)) for group in fused] + alone
+
+
+def _run(job: Runnable, feeds: dict[str, np.ndarray]) -> tuple[np.ndarray, float]:
     t0 = time.perf_counter()
-    (out,) = member.session.run([member.output], feeds)
-    return np.asarray(out, dtype=np.float32).reshape(-1), time.perf_counter() - t0
+    (out,) = job.session.run([job.output], feeds)
+    return np.asarray(out, dtype=np.float32), time.perf_counter() - t0
 
 
 def session_logits(session: Any, x: np.ndarray, batch_size: int = DEFAULT_BATCH) -> np.ndarray:

@@ -1,0 +1,113 @@
+"""`ensemble eval` runs members of one shape fused where asked or faster, with the same logits."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+from click.testing import CliRunner
+from ensemble_fixtures import make_pairs
+from fuse_fixtures import FPN, RESNET, WIDER, random_member, register_models
+
+from pairzoo.ensemble import fused_members
+from pairzoo.ensemble.fused_members import FUSED_GATE, plan_fusion
+from pairzoo.ensemble.members import load_members, member_refs
+from pairzoo.errors import ExportError
+from pairzoo.registry import Registry
+from pairzoo.runtime.logits import logit_matrix
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture(scope="module")
+def zoo(tmp_path_factory):
+    """Five members: resnets m0, m2, m4 of one shape, fpn m1 and a wider resnet m3."""
+    tmp = tmp_path_factory.mktemp("eval-fused")
+    specs = [("resnet", RESNET, 1), ("fpn", FPN, 2), ("resnet", RESNET, 3)]
+    specs += [("resnet", WIDER, 4), ("resnet", RESNET, 5)]
+    reg = Registry(tmp / "registry")
+    register_models(reg, tmp, [random_member(tmp, *spec) for spec in specs])
+    x, y, _ = make_pairs(160, seed=5)
+    return reg, x, y, tmp
+
+
+def _members(reg):
+    return load_members(reg, member_refs(reg, None))
+
+
+def test_a_fused_group_fills_its_members_columns_with_their_logits(zoo):
+    reg, x, _, _ = zoo
+    members = _members(reg)
+    plan = plan_fusion(reg, members, x, "always", batch_size=32)
+    (group,) = plan.groups
+    assert group.columns == [0, 2, 4]
+    want = logit_matrix(members, x, 32, workers=1).logits
+    for workers in (1, 2):
+        got = logit_matrix(members, x, 32, workers, fused=plan.groups)
+        np.testing.assert_allclose(got.logits, want, rtol=0, atol=FUSED_GATE)
+        assert got.model_seconds[0] == got.model_seconds[2] == got.model_seconds[4]
+
+
+def test_never_runs_every_member_alone_and_auto_says_what_it_measured(zoo):
+    reg, x, _, _ = zoo
+    members = _members(reg)
+    assert plan_fusion(reg, members, x, "never").groups == []
+    auto = plan_fusion(reg, members, x, "auto", batch_size=32, workers=2)
+    speeds = auto.record["pairs_per_s"]
+    assert set(speeds) == {"separate", "fused"}
+    faster = speeds["fused"] >= fused_members.MIN_GAIN * speeds["separate"]
+    assert auto.record["members"] == ("fused" if faster else "separate")
+    assert bool(auto.groups) == faster
+    (row,) = auto.record["groups"]
+    assert row["members"] == ["m0@1", "m2@1", "m4@1"] and row["max_abs_diff"] <= FUSED_GATE
+
+
+def test_a_group_that_fails_the_gate_runs_separate_or_is_refused(zoo, monkeypatch):
+    reg, x, _, _ = zoo
+    members = _members(reg)
+    monkeypatch.setattr(fused_members, "FUSED_GATE", -1.0)  # every difference fails
+    auto = plan_fusion(reg, members, x, "auto", batch_size=32)
+    assert auto.groups == [] and auto.record["members"] == "separate"
+    assert auto.record["groups"][0]["failed_gate"]
+    with pytest.raises(ExportError, match="m0@1, m2@1, m4@1 fused: logits differ"):
+        plan_fusion(reg, members, x, "always", batch_size=32)
+
+
+def test_members_that_run_int8_or_another_backend_stay_alone(zoo):
+    from pairzoo.ensemble.variants import INT8, Choice
+    from pairzoo.runtime.choice import RuntimeChoice
+
+    reg, x, _, _ = zoo
+    members = _members(reg)
+    members[2].choice = Choice("always", INT8, None)
+    members[4].runtime = RuntimeChoice("always", "openvino-fp32", None)
+    assert plan_fusion(reg, members, x, "always").groups == []  # m0 has no partner left
+    members[4].runtime = None
+    (group,) = plan_fusion(reg, members, x, "always", batch_size=32).groups
+    assert group.columns == [0, 4]
+
+
+def test_ensemble_eval_fused_reports_it_and_scores_as_separate(zoo):
+    from pairzoo.cli import main
+    from pairzoo.data.format import save_split
+
+    reg, x, y, tmp = zoo
+    data = tmp / "data"
+    data.mkdir(exist_ok=True)
+    save_split(data / "val.npz", x, [f"VAL_{i:07d}" for i in range(len(x))], y=y)
+    reports = {}
+    for fuse in ("always", "never"):
+        out = tmp / f"report-{fuse}"
+        args = ["ensemble", "eval", "--registry", str(reg.root), "--data", str(data)]
+        args += ["--out", str(out), "--no-register", "--trees", "10", "--fuse", fuse]
+        result = CliRunner().invoke(main, args)
+        assert result.exit_code == 0, result.output
+        assert f"members: {'fused' if fuse == 'always' else 'separate'}" in result.output
+        reports[fuse] = json.loads((out / "report.json").read_text())
+    assert reports["always"]["fuse"]["members"] == "fused"
+    rows = {f: {r["method"]: r["val"] for r in reports[f]["leaderboard"]} for f in reports}
+    assert rows["always"].keys() == rows["never"].keys()
+    for method, val in rows["always"].items():  # logits within the gate: the same labels
+        assert val["accuracy"] == rows["never"][method]["accuracy"], method
+        assert val["roc_auc"] == pytest.approx(rows["never"][method]["roc_auc"], abs=1e-3)
