@@ -49,11 +49,17 @@ def test_a_fused_group_fills_its_members_columns_with_their_logits(zoo):
         assert got.model_seconds[0] == got.model_seconds[2] == got.model_seconds[4]
 
 
-def test_never_runs_every_member_alone_and_auto_says_what_it_measured(zoo):
+def test_never_runs_every_member_alone_and_auto_says_what_it_measured(zoo, tmp_path):
     reg, x, _, _ = zoo
     members = _members(reg)
     assert plan_fusion(reg, members, x, "never").groups == []
-    auto = plan_fusion(reg, members, x, "auto", batch_size=32, workers=2)
+    cache = tmp_path / "speeds.json"
+    auto = plan_fusion(reg, members, x, "auto", batch_size=32, workers=2, cache=cache)
+    assert not auto.record["cached"]
+    again = plan_fusion(reg, members, x, "auto", batch_size=32, workers=2, cache=cache)
+    assert again.record == {**auto.record, "cached": True}  # read back, not measured again
+    other = plan_fusion(reg, members, x, "auto", batch_size=16, workers=2, cache=cache)
+    assert not other.record["cached"]  # another layout measures afresh
     speeds = auto.record["pairs_per_s"]
     assert set(speeds) == {"separate", "fused"}
     faster = speeds["fused"] >= fused_members.MIN_GAIN * speeds["separate"]

@@ -5,27 +5,32 @@ Here each such group of fp32 onnxruntime members becomes one session with a colu
 Each group is first gated on the eval's own pairs: its logits within FUSED_GATE of the members
 run separately, at batch 1, 7 and the eval's batch. Under `auto` the fused layout is then timed
 against the separate one, side by side, the whole logit matrix as the eval runs it (its workers,
-its batch), and kept only where it is at least MIN_GAIN times faster here. A member that runs as
-int8 or in another backend stays on its own.
+its batch), and kept only where it is at least MIN_GAIN times faster here. Those speeds are
+cached per CPU kind (pairzoo.speed_cache), keyed by the members' files, the groups and the
+layout: the next run on this CPU kind reads them, and forced modes measure nothing. A member that
+runs as int8 or in another backend stays on its own.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import hashlib
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from pairzoo import speed_cache
 from pairzoo.ensemble.members import Member
 from pairzoo.ensemble.variants import FP32
 from pairzoo.errors import ExportError
+from pairzoo.machine import this_cpu
 from pairzoo.registry import Registry
 from pairzoo.runtime.logits import logit_matrix
 from pairzoo.runtime.runtimes import BASELINE
-from pairzoo.speed_cache import pick_faster
 
 FUSED_GATE = 1e-4  # largest logit difference from the separate members
 MIN_GAIN = 1.05  # a near-tie, or noise, keeps the members separate
@@ -61,11 +66,12 @@ def plan_fusion(
     threads: int = 1,
     batch_size: int = 64,
     workers: int = 1,
+    cache: Path | None = None,
 ) -> FusionPlan:
     """Which members run fused, for `mode` auto|always|never, gated and timed on pairs `x`.
 
     A group that fails the gate stays separate under auto; under always it is an ExportError
-    naming the members and the difference.
+    naming the members and the difference. `cache`: the speed cache file (default: the user's).
     """
     import onnx
 
@@ -100,14 +106,32 @@ def plan_fusion(
         record["groups"].append(row)
     if not passed:
         return FusionPlan([], record)
-    speeds = None
-    if mode == "auto":
+    path = cache or speed_cache.cache_path()
+    machine, key = this_cpu().key(), _cache_key(members, passed, threads, batch_size, workers)
+    speeds = speed_cache.lookup(path, machine, key, (SEPARATE, FUSED))
+    record["cached"] = speeds is not None
+    if speeds is None and mode == "auto":
         timed = x[: TIMED_BATCHES * batch_size]
         speeds = _speeds(members, passed, timed, batch_size, workers)
+        speed_cache.store(path, machine, key, speeds)
+    if speeds is not None:
         record["pairs_per_s"] = {k: round(v, 1) for k, v in speeds.items()}
-    chosen = pick_faster(mode, speeds, SEPARATE, FUSED, MIN_GAIN)
+    chosen = speed_cache.pick_faster(mode, speeds, SEPARATE, FUSED, MIN_GAIN)
     record["members"] = chosen
     return FusionPlan(passed if chosen == FUSED else [], record)
+
+
+def _cache_key(
+    members: Sequence[Member], groups: list[FusedGroup], threads: int, batch: int, workers: int
+) -> str:
+    import onnxruntime
+
+    files = hashlib.sha256(":".join(m.sha256 for m in members).encode()).hexdigest()[:16]
+    fused = "|".join(",".join(map(str, g.columns)) for g in groups)
+    return (
+        f"fuse:{files}:groups={fused}:threads={threads}:batch={batch}:workers={workers}:"
+        f"pairs={TIMED_BATCHES * batch}:ort={onnxruntime.__version__}"
+    )
 
 
 def _plain_fp32(member: Member) -> bool:
