@@ -51,9 +51,17 @@ class DigitPosteriorHead(nn.Module):
         la = torch.log_softmax(self.digit_classifier(ea).float(), dim=1)
         lb = torch.log_softmax(self.digit_classifier(eb).float(), dim=1)
         joint = (la[:, :, None] + lb[:, None, :]).flatten(1)
-        y1 = torch.logsumexp(joint + self.log_w1.flatten(), dim=1)
-        y0 = torch.logsumexp(joint + self.log_w0.flatten(), dim=1)
-        return self.scale * (y1 - y0)
+        return self.scale * (
+            _logsumexp(joint + self.log_w1.flatten()) - _logsumexp(joint + self.log_w0.flatten())
+        )
+
+
+def _logsumexp(x):
+    """torch.logsumexp over dim 1, spelled out: its ONNX ReduceLogSumExp (opset 17) reads as a
+    reduction over every axis in OpenVINO, which then refuses the graph; max, exp, sum and log
+    read alike everywhere."""
+    top = x.max(dim=1, keepdim=True).values.detach()  # a shift: its gradient cancels
+    return (x - top).exp().sum(dim=1).log() + top.squeeze(1)
 
 
 @hookimpl

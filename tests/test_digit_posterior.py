@@ -115,3 +115,41 @@ def test_a_bad_adjacency_in_the_data_names_the_file_and_key(tmp_path):
         resolve_config(
             {"arch": "resnet", "arch_params": {"heads": ["posterior"]}, "data": str(tmp_path)}
         )
+
+
+def test_the_head_is_the_log_odds_of_its_pair_posterior():
+    head = reading(build_fusion_head("posterior", D))
+    ea, eb = torch.randn(5, D) * 3, torch.randn(5, D) * 3
+    la, lb = torch.log_softmax(ea * 30, 1), torch.log_softmax(eb * 30, 1)
+    joint = (la[:, :, None] + lb[:, None, :]).flatten(1)
+    want = torch.logsumexp(joint + head.log_w1.flatten(), 1) - torch.logsumexp(
+        joint + head.log_w0.flatten(), 1
+    )
+    torch.testing.assert_close(head(ea, eb), head.scale * want)
+
+
+@pytest.fixture(scope="module")
+def posterior_onnx(tmp_path_factory) -> bytes:
+    from pairzoo.exporting.onnx_export import export_onnx
+
+    torch.manual_seed(0)
+    params = {"width_mult": 0.05, "feat_dim": 8, "heads": ["posterior"]}
+    path = tmp_path_factory.mktemp("posterior") / "model.onnx"
+    export_onnx(build_architecture("resnet", params).eval(), path)
+    return path.read_bytes()
+
+
+@pytest.mark.parametrize("batch", [1, 7])
+def test_a_posterior_model_runs_in_openvino_as_in_onnxruntime(posterior_onnx, batch):
+    pytest.importorskip(
+        "openvino", reason="openvino is not installed (pip install 'pairzoo[openvino]')"
+    )
+    from pairzoo.runtime.backends import open_runtime
+    from pairzoo.runtime.runtimes import get_runtime
+
+    rng = np.random.default_rng(batch)
+    feeds = {k: rng.random((batch, 1, 28, 28), dtype=np.float32) for k in ("xa", "xb")}
+    (want,) = open_runtime(posterior_onnx, get_runtime("ort")).run(None, feeds)
+    (got,) = open_runtime(posterior_onnx, get_runtime("openvino-fp32")).run(None, feeds)
+    assert got.shape == want.shape == (batch,)
+    np.testing.assert_allclose(got, want, atol=1e-4, rtol=0)

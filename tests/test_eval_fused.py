@@ -107,6 +107,7 @@ def test_ensemble_eval_fused_reports_it_and_scores_as_separate(zoo):
         out = tmp / f"report-{fuse}"
         args = ["ensemble", "eval", "--registry", str(reg.root), "--data", str(data)]
         args += ["--out", str(out), "--no-register", "--trees", "10", "--fuse", fuse]
+        args += ["--runtime", "ort"]  # where OpenVINO is installed, auto may pick it: never fused
         result = CliRunner().invoke(main, args)
         assert result.exit_code == 0, result.output
         assert f"members: {'fused' if fuse == 'always' else 'separate'}" in result.output

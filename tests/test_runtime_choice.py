@@ -161,3 +161,12 @@ def test_an_openvino_session_serves_threads_at_once(model):
         together = list(pool.map(lambda f: ov.run(["logit"], f)[0], batches * 3))
     for got, want in zip(together, alone * 3, strict=True):
         np.testing.assert_array_equal(got, want)
+
+
+def test_openvino_leaves_its_threads_unpinned_for_pairzoos_workers(model):
+    """Pinned, every one-thread member compiled onto the same core: two workers ran as one."""
+    pytest.importorskip(
+        "openvino", reason="openvino is not installed (pip install 'pairzoo[openvino]')"
+    )
+    ov = open_runtime(model, get_runtime("openvino-fp32"))
+    assert ov._compiled.get_property("ENABLE_CPU_PINNING") is False

@@ -72,6 +72,9 @@ class OpenVinoSession:
             "INFERENCE_NUM_THREADS": runtime.threads,
             "INFERENCE_PRECISION_HINT": "bf16" if runtime.precision == "bf16" else "f32",
             "PERFORMANCE_HINT": "LATENCY",
+            # pairzoo runs members in worker threads of its own, one per core: pinned, every
+            # one-thread model sat on the same core (2 workers ran at 1 worker's speed)
+            "ENABLE_CPU_PINNING": False,
         }
         self._compiled = core.compile_model(core.read_model(model), "CPU", config)
         self._local = threading.local()  # an infer request serves one call at a time
