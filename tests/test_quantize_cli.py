@@ -66,3 +66,20 @@ def test_int8_below_the_gate_is_refused_exit_1(trained):
     assert fp32 - int8 > 10 and "allowed 0.50" in figures
     assert [c["name"] for c in reg.list(kind="model") if c["name"].startswith("dim")] == ["dim"]
     assert json.loads((tmp / "run" / "metrics.json").read_text())["finished"]
+
+
+def test_a_digit_posterior_model_keeps_its_accuracy_in_int8(tmp_path):
+    """The head's log-weights of -1e4 once shared a uint8 range with its log-probabilities."""
+    data = make_data(tmp_path / "data", n_train=256, n_val=200, n_test=32, images=template_images)
+    config = {
+        "arch": "resnet",
+        "arch_params": {"width_mult": 0.125, "feat_dim": 16, "heads": ["posterior"]},
+        "data": str(data),
+        "seed": 0,
+        "train": {"epochs": 3, "batch_size": 16, "lr": 1e-2, "augment": False, "threads": 1},
+    }
+    train_run(config, tmp_path / "run", progress=False)
+    result, reg = export_int8(tmp_path, data, "posterior")
+    assert result.exit_code == 0, result.output
+    q = reg.resolve("posterior-int8")["quantization"]["val_accuracy"]
+    assert q["fp32"] > 0.9 and q["int8"] >= q["fp32"] - 0.005
