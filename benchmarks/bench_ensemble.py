@@ -252,15 +252,20 @@ def fused_contenders(fp32: dict[str, bytes], members, gate_x, x, cfg32) -> dict:
     return out
 
 
-def eval_layout(reg, refs, x) -> tuple:
+def eval_layout(reg, refs, x, gate_pairs) -> tuple:
     """The logit matrix as `pairzoo eval --ensemble` runs it here: members from the registry,
-    each fp32 or int8 as auto picks, those of one shape fused where that measures faster."""
+    each fp32 or int8 as auto picks, in the runtime auto picks (bf16 gated on `gate_pairs`),
+    those of one shape fused where that measures faster."""
     from pairzoo.ensemble.fused_members import plan_fusion
     from pairzoo.ensemble.members import load_members
     from pairzoo.runtime.logits import DEFAULT_BATCH, logit_matrix
     from pairzoo.runtime.sessions import default_workers
 
-    members = load_members(reg, refs, threads=1)
+    members = load_members(reg, refs, threads=1, runtime="auto", gate_pairs=gate_pairs)
+    picked = [m.runtime.chosen for m in members]
+    print(
+        f"\neval --ensemble's runtimes here: {', '.join(f'{r} x{picked.count(r)}' for r in sorted(set(picked)))}"
+    )
     workers = default_workers(len(members))
     plan = plan_fusion(reg, members, x, "auto", 1, DEFAULT_BATCH, workers)
     print(f"\neval --ensemble's fusion plan here: {plan.record}")
@@ -299,6 +304,7 @@ def main() -> None:
     from pairzoo.ensemble.onnx_merge import merge_ensemble
     from pairzoo.ensemble.stacking import StackingParams
     from pairzoo.exporting.quantize import calibration_pairs, quantize_onnx
+    from pairzoo.runtime.choice import GATE_PAIRS
     from pairzoo.runtime.logits import DEFAULT_BATCH, logit_matrix
     from pairzoo.runtime.sessions import open_session
     from pairzoo.train.rundir import load_run
@@ -401,7 +407,9 @@ def main() -> None:
         DEFAULT_BATCH,
         None,  # the worker layout `pairzoo eval --ensemble` uses here
     )
-    contenders["pairzoo eval --ensemble (int8 pick, then --fuse auto)"] = eval_layout(reg, refs, x)
+    contenders["pairzoo eval --ensemble (int8, runtime, --fuse auto)"] = eval_layout(
+        reg, refs, x, val.x[-GATE_PAIRS:]
+    )
     rates = head_to_head(contenders, len(x))
     torch_best, ort_fp32, ort_int8 = (rates[k] for k in list(contenders)[:3])
 

@@ -170,3 +170,45 @@ def test_openvino_leaves_its_threads_unpinned_for_pairzoos_workers(model):
     )
     ov = open_runtime(model, get_runtime("openvino-fp32"))
     assert ov._compiled.get_property("ENABLE_CPU_PINNING") is False
+
+
+@pytest.mark.parametrize(
+    "flipped, chosen", [(0, "openvino-bf16"), (2, "openvino-bf16"), (6, "ort")]
+)
+def test_bf16_is_gated_on_the_decisions_it_flips_on_the_datas_pairs(
+    model, fixed_speeds, monkeypatch, tmp_path, flipped, chosen
+):
+    """1,000 pairs: 2 flips (0.2%) pass, 6 (0.6%) exceed the half point; no pairs, no bf16."""
+    speeds, _ = fixed_speeds
+    speeds.update({"ort": 100.0, "openvino-fp32": 90.0, "openvino-bf16": 300.0})
+    real = runtime_choice.open_runtime
+
+    class Bf16:
+        def __init__(self, session):
+            self.session = session
+
+        def run(self, names, feeds):
+            out = [o * 1.05 for o in self.session.run(names, feeds)]  # beyond fp32 tolerance
+            out[0][:flipped] = -out[0][:flipped]
+            return out
+
+    def opened(data, runtime, what="model"):
+        session = real(data, get_runtime("ort"), what)
+        return Bf16(session) if runtime.precision == "bf16" else session
+
+    monkeypatch.setattr(runtime_choice, "open_runtime", opened)
+    monkeypatch.setattr(runtime_choice.backends, "unavailable", lambda *a: None)
+    x = make_pairs(1000, seed=9)[0]
+    (ort_logits,) = real(model, get_runtime("ort")).run(
+        None, dict(zip(("xa", "xb"), split_batch(x)))
+    )
+    x = x[np.argsort(-np.abs(ort_logits))]  # the first pairs are far from 0: negating flips them
+    choice, _ = choose_runtime(
+        model, MEMBER_RUNTIMES, "auto", cache=tmp_path / "s.json", gate_pairs=x
+    )
+    assert choice.chosen == chosen, choice.skipped
+    if chosen == "ort":
+        assert "flips 0.60% of 1000 decisions" in choice.skipped["openvino-bf16"]
+    unpaired, _ = choose_runtime(model, MEMBER_RUNTIMES, "auto", cache=tmp_path / "s.json")
+    assert unpaired.chosen == "ort"
+    assert "none were given" in unpaired.skipped["openvino-bf16"]

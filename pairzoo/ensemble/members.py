@@ -6,6 +6,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+import numpy as np
+
 from pairzoo.ensemble.variants import INT8, choose, int8_variant
 from pairzoo.errors import RegistryError
 from pairzoo.registry import Registry
@@ -112,15 +114,18 @@ def load_members(
     threads: int = DEFAULT_THREADS,
     int8: str = "auto",
     runtime: str = "ort",
+    gate_pairs: np.ndarray | None = None,
 ) -> list[Member]:
     """The members `refs`, each as its faster variant here (`int8`: auto|always|never), in the
-    runtime `runtime` picks (auto, or a name of pairzoo.runtime.runtimes.MEMBER_RUNTIMES)."""
+    runtime `runtime` picks (auto, or a name of pairzoo.runtime.runtimes.MEMBER_RUNTIMES);
+    `gate_pairs`, pairs of the data at hand, gate a bf16 runtime's decisions."""
     members = [
         with_runtime(
             registry,
             with_variant(registry, load_member(registry, ref, threads), threads, int8),
             threads,
             runtime,
+            gate_pairs,
         )
         for ref in refs
     ]
@@ -161,7 +166,13 @@ def with_variant(
     return chosen
 
 
-def with_runtime(registry: Registry, member: Member, threads: int, mode: str) -> Member:
+def with_runtime(
+    registry: Registry,
+    member: Member,
+    threads: int,
+    mode: str,
+    gate_pairs: np.ndarray | None = None,
+) -> Member:
     """`member` in the runtime `mode` picks (pairzoo.runtime.choice), recorded in
     `.runtime`; onnxruntime's defaults keep the session it has."""
     if mode == BASELINE:
@@ -169,7 +180,13 @@ def with_runtime(registry: Registry, member: Member, threads: int, mode: str) ->
         return member
     data = registry.read_file(member.card, member.card.onnx)
     member.runtime, member.session = choose_runtime(
-        data, MEMBER_RUNTIMES, mode, threads=threads, baseline=member.session, what=member.ref
+        data,
+        MEMBER_RUNTIMES,
+        mode,
+        threads=threads,
+        baseline=member.session,
+        what=member.ref,
+        gate_pairs=gate_pairs,
     )
     return member
 

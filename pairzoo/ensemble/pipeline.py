@@ -21,6 +21,7 @@ from pairzoo.ensemble.settings import EvalSettings
 from pairzoo.errors import DataError
 from pairzoo.machine import this_cpu
 from pairzoo.registry import Registry
+from pairzoo.runtime.choice import GATE_PAIRS
 from pairzoo.runtime.sessions import default_workers
 
 # (members, path of the saved meta-learner) -> the card's `estimate` section
@@ -50,7 +51,8 @@ def run_ensemble_eval(
     s = settings
     refs = member_refs(registry, s.models)
     val, test = _splits(s.data_dir)
-    members = load_members(registry, refs, s.threads, s.int8, s.runtime)
+    gate = val.x[:GATE_PAIRS]
+    members = load_members(registry, refs, s.threads, s.int8, s.runtime, gate_pairs=gate)
     workers = default_workers(len(members), s.threads)
     fusion = plan_fusion(registry, members, val.x, s.fuse, s.threads, s.batch_size, workers)
     ev = evaluate(

@@ -7,6 +7,11 @@ onnxruntime's defaults only at ``MIN_GAIN`` times their speed and only if it giv
 within a tolerance (fp32 1e-4, bf16 5e-2, relative to 1 + |output|; integer outputs exactly);
 the fastest that passes wins. With cached speeds only the defaults and the winner are opened.
 A runtime's name forces it.
+
+bf16 rounds every operator, so its logits differ by more than any fixed tolerance on some pairs
+while its decisions hardly move: it is gated on decisions instead, over pairs of the data at hand
+(`gate_pairs`; no labels needed). It may flip at most BF16_FLIPS of them, which bounds the
+member's accuracy change on those pairs at half a point; without data pairs it is not chosen.
 """
 
 from __future__ import annotations
@@ -25,10 +30,13 @@ from pairzoo import machine, speed_cache
 from pairzoo.errors import ConfigError
 from pairzoo.runtime import backends, timing
 from pairzoo.runtime.backends import open_runtime
+from pairzoo.runtime.batches import split_batch
 from pairzoo.runtime.gate import RUNTIME_OUTPUTS
 from pairzoo.runtime.runtimes import BASELINE, Runtime, get_runtime
 
 MIN_GAIN = 1.05  # a near-tie, or noise, keeps onnxruntime's defaults
+BF16_FLIPS = 0.005  # share of decisions bf16 may flip on the gate's pairs
+GATE_PAIRS = 1024  # pairs of the data a caller passes as `gate_pairs`
 
 
 @dataclass
@@ -77,11 +85,13 @@ def choose_runtime(
     what: str = "model",
     clock: Callable[[], float] = time.perf_counter,
     cache: Any | None = None,
+    gate_pairs: np.ndarray | None = None,
 ) -> tuple[RuntimeChoice, Any]:
     """(choice, session): `model` in the runtime `mode` picks among `names` on this CPU.
 
     `threads` overrides every candidate's intra-op threads (members run one per core);
-    `baseline` is an open onnxruntime session of `model` to reuse for ``ort``.
+    `baseline` is an open onnxruntime session of `model` to reuse for ``ort``; `gate_pairs`,
+    uint8 pairs (N, 28, 56) of the data at hand, gate bf16's decisions.
     """
     check_mode(mode, names)
 
@@ -117,7 +127,10 @@ def choose_runtime(
     for name in sorted(usable, key=speeds.__getitem__, reverse=True):
         if name == BASELINE or speeds[name] < MIN_GAIN * speeds[BASELINE]:
             break
-        reason = _differs(reference, get(name).run(None, feeds), candidate(name).precision)
+        if candidate(name).precision == "bf16":
+            reason = _flips(get(BASELINE), get(name), gate_pairs)
+        else:
+            reason = _differs(reference, get(name).run(None, feeds), candidate(name).precision)
         if reason is None:
             chosen = name
             break
@@ -143,6 +156,25 @@ def _differs(reference: list, outputs: list, precision: str) -> str | None:
         excess = np.abs(out - ref) / (1 + np.abs(ref))
         if not np.all(excess <= tol):  # NaN fails
             return f"outputs differ from onnxruntime's by {float(np.nanmax(excess)):.2g} (allowed {tol:g})"
+    return None
+
+
+def _flips(reference: Any, session: Any, pairs: np.ndarray | None) -> str | None:
+    """Why `session`'s decisions are not `reference`'s on `pairs`; None if at most BF16_FLIPS
+    of them flip."""
+    if pairs is None or not len(pairs):
+        return "bf16 is gated on the data's pairs, and none were given"
+    xa, xb = split_batch(pairs)
+    want = np.asarray(reference.run(None, {"xa": xa, "xb": xb})[0])
+    got = np.asarray(session.run(None, {"xa": xa, "xb": xb})[0])
+    if got.shape != want.shape or not np.all(np.isfinite(got)):
+        return f"output shape {got.shape} or values unlike onnxruntime's {want.shape}"
+    flipped = float(np.mean((got > 0) != (want > 0)))
+    if flipped > BF16_FLIPS:
+        return (
+            f"flips {100 * flipped:.2f}% of {len(pairs)} decisions on the data's pairs "
+            f"(allowed {100 * BF16_FLIPS:g}%)"
+        )
     return None
 
 
