@@ -200,7 +200,7 @@ def test_bf16_is_gated_on_the_decisions_it_flips_on_the_datas_pairs(
     monkeypatch.setattr(runtime_choice.backends, "unavailable", lambda *a: None)
     x = make_pairs(1000, seed=9)[0]
     (ort_logits,) = real(model, get_runtime("ort")).run(
-        None, dict(zip(("xa", "xb"), split_batch(x)))
+        None, dict(zip(("xa", "xb"), split_batch(x), strict=True))
     )
     x = x[np.argsort(-np.abs(ort_logits))]  # the first pairs are far from 0: negating flips them
     choice, _ = choose_runtime(
