@@ -130,7 +130,10 @@ def test_one_file_runs_at_every_batch_size_like_the_python_path(zoo, kind):
 
 
 def test_a_file_that_fails_at_a_second_batch_size_is_refused(zoo, monkeypatch):
-    """Without per-member dims, the merged int8 zoo breaks; the gate must catch it."""
+    """Every int8 member's own dims (N and 2N alike) under one name, as unscoped shape-inference
+    names can meet in a merged file: onnxruntime plans buffers on it and breaks; the gate must
+    catch it."""
+    import pairzoo.ensemble.onnx_dims as onnx_dims
     import pairzoo.ensemble.onnx_merge as onnx_merge
 
     reg, data, tmp = zoo
@@ -144,7 +147,13 @@ def test_a_file_that_fails_at_a_second_batch_size_is_refused(zoo, monkeypatch):
             name="zoo-shared-dims",
         ),
     )
-    monkeypatch.setattr(onnx_merge, "scope_dims", lambda model, prefix, batch: model)
+
+    def one_name(model, prefix, batch):
+        batch_dim = model.graph.input[0].type.tensor_type.shape.dim[0].dim_param
+        onnx_dims._rename_graph(model.graph, lambda d: batch if d == batch_dim else "unk__0")
+        return model
+
+    monkeypatch.setattr(onnx_merge, "scope_dims", one_name)
     from pairzoo.data.format import load_data_dir
 
     out = tmp / "shared-dims.onnx"

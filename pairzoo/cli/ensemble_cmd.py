@@ -180,8 +180,9 @@ def _show_eval(result, threads: int) -> None:
     t = result.report["throughput"]
     click.echo(result.table)
     click.echo(
-        f"\n{t['pairs']} pairs x {t['models']} models: {t['pairs_per_second']:,.0f} pairs/s through "
-        f"onnxruntime ({threads} thread{'s' if threads > 1 else ''}, batch {t['batch_size']})"
+        f"\n{t['pairs']} pairs x {t['models']} models: {t['pairs_per_second']:,.0f} pairs/s "
+        f"({threads} thread{'s' if threads > 1 else ''} a member, batch {t['batch_size']}; "
+        "runtimes below)"
     )
     for m in result.report["members"]:
         if m.get("variant") and m["variant"].get("int8"):

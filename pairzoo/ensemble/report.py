@@ -118,7 +118,7 @@ def render_markdown(report: dict[str, Any], plots: dict[str, str] | None = None)
         "## Throughput",
         "",
         f"{t['pairs']} pairs x {t['models']} models in {t['seconds']} s: "
-        f"{t['pairs_per_second']} pairs/s through onnxruntime (batch {t['batch_size']})"
+        f"{t['pairs_per_second']} pairs/s (batch {t['batch_size']}; each member's runtime in its row)"
         + (f", {t['gflops']} GFLOP/s." if "gflops" in t else "."),
     ]
     if plots:
