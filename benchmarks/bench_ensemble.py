@@ -37,6 +37,7 @@ ZOO = {  # name -> (arch, arch_params)
 }
 PEAK_GFLOPS = 200.0  # fp32, 2 cores (AVX-512, 2 FMA units)
 GOAL_SPEEDUP, GOAL_DROP = 2.5, 0.005
+EVAL_LABEL = "pairzoo eval --ensemble (int8, runtime, --fuse auto)"
 ROUNDS = 2
 PAIRS = 512  # pairs per timed round
 
@@ -407,8 +408,17 @@ def main() -> None:
         DEFAULT_BATCH,
         None,  # the worker layout `pairzoo eval --ensemble` uses here
     )
-    contenders["pairzoo eval --ensemble (int8, runtime, --fuse auto)"] = eval_layout(
-        reg, refs, x, val.x[-GATE_PAIRS:]
+    layout = eval_layout(reg, refs, x, val.x[-GATE_PAIRS:])
+    contenders[EVAL_LABEL] = layout
+    _, eval_members, _, eval_batch, eval_workers, eval_groups = layout
+    ev_eval = evaluate(
+        eval_members,
+        val.x,
+        val.y,
+        params=params,
+        batch_size=eval_batch,
+        workers=eval_workers,
+        fused=eval_groups,
     )
     rates = head_to_head(contenders, len(x))
     torch_best, ort_fp32, ort_int8 = (rates[k] for k in list(contenders)[:3])
@@ -429,12 +439,19 @@ def main() -> None:
             f"{rate.wall / torch_best.wall:5.2f}x | {g:6.1f} | {100 * g / PEAK_GFLOPS:5.1f}% | "
             f"{rate.cpu:>7,.0f}"
         )
-    speed, cpu_speed = ort_int8.wall / torch_best.wall, ort_int8.cpu / torch_best.cpu
-    ok = speed >= GOAL_SPEEDUP and drop <= GOAL_DROP
+    # The eager reference is the fastest eager figure of this run, tuning included: eager has
+    # measured twice as fast while tuning as head to head in one run, and the goal must not
+    # ride on the slower figure.
+    eager_best = max(torch_best.wall, max(r.wall for r in eager.values()))
+    ours = rates[EVAL_LABEL]
+    eval_drop = s32.val["accuracy"] - ev_eval.stacker.val["accuracy"]
+    ok = ours.wall >= GOAL_SPEEDUP * eager_best and eval_drop <= GOAL_DROP
     print(
-        f"  goal >= {GOAL_SPEEDUP}x eager at <= {100 * GOAL_DROP:.1f} points: int8 onnxruntime is "
-        f"{speed:.2f}x eager by wall time, {cpu_speed:.2f}x by CPU time (fp32 onnxruntime "
-        f"{ort_fp32.wall / torch_best.wall:.2f}x, {ort_fp32.cpu / torch_best.cpu:.2f}x); stacker val "
-        f"accuracy {100 * s32.val['accuracy']:.2f}% fp32 -> {100 * s8.val['accuracy']:.2f}% int8 "
-        f"({100 * drop:+.2f} points lost): {'met' if ok else 'NOT met'}"
+        f"  goal >= {GOAL_SPEEDUP}x eager at <= {100 * GOAL_DROP:.1f} points: `eval --ensemble` "
+        f"runs {ours.wall:,.0f} pairs/s, {ours.wall / eager_best:.2f}x the fastest eager figure "
+        f"of this run ({eager_best:,.0f}; {ours.wall / torch_best.wall:.2f}x head to head); its "
+        f"stacker val accuracy {100 * ev_eval.stacker.val['accuracy']:.2f}% against "
+        f"{100 * s32.val['accuracy']:.2f}% fp32 ({100 * eval_drop:+.2f} points lost; int8 "
+        f"onnxruntime {100 * s8.val['accuracy']:.2f}%, {100 * drop:+.2f}): "
+        f"{'met' if ok else 'NOT met'}"
     )
