@@ -408,7 +408,7 @@ def main() -> None:
         DEFAULT_BATCH,
         None,  # the worker layout `pairzoo eval --ensemble` uses here
     )
-    layout = eval_layout(reg, refs, x, val.x[-GATE_PAIRS:])
+    layout = eval_layout(reg, refs, x, val.x[:GATE_PAIRS])  # as eval gates bf16
     contenders[EVAL_LABEL] = layout
     _, eval_members, _, eval_batch, eval_workers, eval_groups = layout
     ev_eval = evaluate(

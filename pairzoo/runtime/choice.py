@@ -4,8 +4,8 @@ As for int8 (pairzoo.ensemble.variants): in mode ``auto`` every candidate that c
 (pairzoo.runtime.backends.unavailable says why one cannot) runs the same batch in turns, the
 best round of each counts (cached per CPU kind, pairzoo.speed_cache), and a candidate replaces
 onnxruntime's defaults only at ``MIN_GAIN`` times their speed and only if it gives their outputs
-within a tolerance (fp32 1e-4, bf16 5e-2, relative to 1 + |output|; integer outputs exactly);
-the fastest that passes wins. With cached speeds only the defaults and the winner are opened.
+(fp32 within 1e-4 of 1 + |output|, integer outputs exactly, bf16 as below); the fastest that
+passes wins. With cached speeds only the defaults and the winner are opened.
 A runtime's name forces it.
 
 bf16 rounds every operator, so its logits differ by more than any fixed tolerance on some pairs
@@ -165,8 +165,9 @@ def _flips(reference: Any, session: Any, pairs: np.ndarray | None) -> str | None
     if pairs is None or not len(pairs):
         return "bf16 is gated on the data's pairs, and none were given"
     xa, xb = split_batch(pairs)
-    want = np.asarray(reference.run(None, {"xa": xa, "xb": xb})[0])
-    got = np.asarray(session.run(None, {"xa": xa, "xb": xb})[0])
+    feeds = {"xa": xa, "xb": xb}
+    want = np.asarray(reference.run(None, feeds)[0])
+    got = np.asarray(session.run(None, feeds)[0])
     if got.shape != want.shape or not np.all(np.isfinite(got)):
         return f"output shape {got.shape} or values unlike onnxruntime's {want.shape}"
     flipped = float(np.mean((got > 0) != (want > 0)))

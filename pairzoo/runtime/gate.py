@@ -18,7 +18,8 @@ BATCH_SEQUENCE = 1e-4
 # max |probability| between the one-file ensemble and its members' sessions + LightGBM
 ONE_FILE_PROBABILITY = 1e-5
 # a faster runtime's outputs against onnxruntime's defaults, relative to 1 + |output|
-RUNTIME_OUTPUTS = {"fp32": 1e-4, "bf16": 5e-2}
+# (bf16 is gated on decisions instead: pairzoo.runtime.choice.BF16_FLIPS)
+RUNTIME_OUTPUTS = {"fp32": 1e-4}
 
 
 def max_abs_diff(a: np.ndarray, b: np.ndarray) -> float:
