@@ -80,18 +80,64 @@ def test_a_group_that_fails_the_gate_runs_separate_or_is_refused(zoo, monkeypatc
         plan_fusion(reg, members, x, "always", batch_size=32)
 
 
-def test_members_that_run_int8_or_another_backend_stay_alone(zoo):
+def test_int8_members_stay_alone_and_two_runtimes_make_two_groups(zoo):
     from pairzoo.ensemble.variants import INT8, Choice
     from pairzoo.runtime.choice import RuntimeChoice
 
     reg, x, _, _ = zoo
     members = _members(reg)
     members[2].choice = Choice("always", INT8, None)
-    members[4].runtime = RuntimeChoice("always", "openvino-fp32", None)
+    members[4].runtime = RuntimeChoice("always", "ort-basic", None, threads=1)
     assert plan_fusion(reg, members, x, "always").groups == []  # m0 has no partner left
     members[4].runtime = None
     (group,) = plan_fusion(reg, members, x, "always", batch_size=32).groups
-    assert group.columns == [0, 4]
+    assert group.columns == [0, 4] and group.runtime == "ort"
+    members = _members(reg)
+    for j in (2, 4):
+        members[j].runtime = RuntimeChoice("always", "ort-basic", None, threads=1)
+    plan = plan_fusion(reg, members, x, "always", batch_size=32)
+    (group,) = plan.groups  # m0 alone in onnxruntime's defaults; m2 and m4 fused in theirs
+    assert group.columns == [2, 4] and group.runtime == "ort-basic"
+    assert plan.record["groups"][0]["runtime"] == "ort-basic"
+    want = logit_matrix(members, x, 32, workers=1).logits
+    got = logit_matrix(members, x, 32, workers=1, fused=plan.groups).logits
+    np.testing.assert_allclose(got, want, rtol=0, atol=FUSED_GATE)
+
+
+def _openvino_bf16(members) -> None:
+    """Every member as if the runtime choice had put it in OpenVINO bf16 (skips without it)."""
+    pytest.importorskip(
+        "openvino", reason="openvino is not installed (pip install 'pairzoo[openvino]')"
+    )
+    from pairzoo.runtime.backends import _openvino_capabilities
+    from pairzoo.runtime.choice import RuntimeChoice
+
+    if "BF16" not in _openvino_capabilities():
+        pytest.skip("this CPU has no bf16 support that OpenVINO uses")
+    for m in members:
+        m.runtime = RuntimeChoice("always", "openvino-bf16", None, threads=1)
+
+
+def test_members_in_openvino_bf16_fuse_there_held_to_the_flip_gate(zoo, monkeypatch):
+    from pairzoo.runtime import choice
+
+    reg, x, _, _ = zoo
+    members = _members(reg)
+    want = logit_matrix(members, x, 32, workers=1).logits  # onnxruntime fp32, separate
+    _openvino_bf16(members)
+    monkeypatch.setattr(choice, "BF16_FLIPS", 1.0)  # random members: any flips pass
+    plan = plan_fusion(reg, members, x, "always", batch_size=32)
+    (group,) = plan.groups
+    assert group.columns == [0, 2, 4] and group.runtime == "openvino-bf16"
+    got = logit_matrix(members, x, 32, workers=2, fused=plan.groups).logits[:, [0, 2, 4]]
+    np.testing.assert_allclose(got, want[:, [0, 2, 4]], rtol=0.05, atol=0.05)  # bf16's rounding
+    monkeypatch.setattr(choice, "BF16_FLIPS", -1.0)  # every share fails
+    auto = plan_fusion(reg, members, x, "auto", batch_size=32)
+    assert (
+        auto.groups == [] and "in openvino-bf16, flips" in auto.record["groups"][0]["failed_gate"]
+    )
+    with pytest.raises(ExportError, match="m0@1, m2@1, m4@1 fused: in openvino-bf16, flips"):
+        plan_fusion(reg, members, x, "always", batch_size=32)
 
 
 def test_ensemble_eval_fused_reports_it_and_scores_as_separate(zoo):

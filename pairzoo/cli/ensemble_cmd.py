@@ -165,7 +165,7 @@ def _eval_settings(options: dict[str, Any]) -> EvalSettings:
 
 def _fusion_line(fusion: dict[str, Any]) -> str:
     """How the members ran: separate or fused, the groups tried, the speeds behind an auto pick."""
-    groups = [len(g["members"]) for g in fusion["groups"]]
+    groups = ", ".join(f"{len(g['members'])} in {g['runtime']}" for g in fusion["groups"])
     text = f"{fusion['members']} (groups of one shape tried: {groups or 'none'}, --fuse {fusion['mode']})"
     failed = [g for g in fusion["groups"] if g.get("failed_gate")]
     if failed:
