@@ -164,3 +164,30 @@ def test_ensemble_eval_fused_reports_it_and_scores_as_separate(zoo):
     for method, val in rows["always"].items():  # logits within the gate: the same labels
         assert val["accuracy"] == rows["never"][method]["accuracy"], method
         assert val["roc_auc"] == pytest.approx(rows["never"][method]["roc_auc"], abs=1e-3)
+
+
+def test_predict_runs_members_fused_as_eval_does_and_says_how(zoo, tmp_path):
+    from pairzoo.cli import main
+    from pairzoo.data.format import save_split
+
+    reg, x, y, tmp = zoo
+    data = tmp_path / "data"
+    data.mkdir()
+    save_split(data / "val.npz", x, [f"VAL_{i:07d}" for i in range(len(x))], y=y)
+    args = ["ensemble", "eval", "--registry", str(reg.root), "--data", str(data), "--trees", "10"]
+    args += ["--out", str(tmp_path / "report"), "--runtime", "ort"]
+    result = CliRunner().invoke(main, args)
+    assert result.exit_code == 0, result.output
+    summaries, labels = {}, {}
+    for fuse in ("always", "never"):
+        out = tmp_path / f"pred-{fuse}.csv"
+        args = ["predict", "--ensemble", "--data", str(data / "val.npz"), "--out", str(out)]
+        args += ["--registry", str(reg.root), "--runtime", "ort", "--fuse", fuse, "--json"]
+        result = CliRunner().invoke(main, args)
+        assert result.exit_code == 0, result.output
+        summaries[fuse] = json.loads(result.output)
+        labels[fuse] = out.read_text()
+    assert summaries["always"]["members"] == "fused"
+    assert summaries["never"]["members"] == "separate"
+    assert summaries["always"]["runtimes"] == {"ort": 5}
+    assert labels["always"] == labels["never"]  # fused logits within the gate: the same labels

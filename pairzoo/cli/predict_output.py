@@ -9,7 +9,12 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from pairzoo.cli.options import int8_option, registry_option
+from pairzoo.cli.options import (
+    eval_fuse_option,
+    int8_option,
+    member_runtime_option,
+    registry_option,
+)
 
 if TYPE_CHECKING:
     from pairzoo.ensemble.predict import PredictSettings
@@ -17,7 +22,8 @@ if TYPE_CHECKING:
 
 
 def predict_options(f):
-    """The options `predict` and `ensemble predict` share: files, registry, batch, threads, int8."""
+    """The options `predict` and `ensemble predict` share: files, registry, batch, threads, int8,
+    the members' runtime and fusion (as `ensemble eval` runs them)."""
     options = [
         click.option("--data", "data_file", required=True, type=click.Path(dir_okay=False),
                      help="Pair file (.npz with keys x, id)"),
@@ -29,6 +35,8 @@ def predict_options(f):
         click.option("--threads", type=click.IntRange(1), default=1, show_default=True,
                      help="onnxruntime intra-op threads per model"),
         int8_option,
+        member_runtime_option,
+        eval_fuse_option,
         click.option("--estimate", is_flag=True,
                      help="Add the label-free accuracy estimate to the summary (pairzoo estimate)"),
         click.option("--json", "as_json", is_flag=True, help="Print a summary as JSON"),
@@ -52,7 +60,9 @@ def predict_with_options(options: dict[str, Any], ensemble: str | None, model: s
     from pairzoo.registry import Registry
 
     o = options
-    entry = PredictSettings(ensemble or None, model, o["batch_size"], o["threads"], o["int8"])
+    entry = PredictSettings(
+        ensemble or None, model, o["batch_size"], o["threads"], o["int8"], o["runtime"], o["fuse"]
+    )
     settings = CsvSettings(o["data_file"], o["out_file"], entry, o["estimate"])
     write_csv(Registry(o["registry_dir"]), settings, o["as_json"])
 
@@ -60,12 +70,13 @@ def predict_with_options(options: dict[str, Any], ensemble: str | None, model: s
 def write_csv(registry: Registry, settings: CsvSettings, as_json: bool = False) -> None:
     """The CSV of `settings.entry` (one model, or an ensemble) and its summary on stdout."""
     from pairzoo.data.format import load_split
-    from pairzoo.ensemble.predict import predict_proba, write_predictions
+    from pairzoo.ensemble.predict import predict, write_predictions
     from pairzoo.metrics import accuracy
 
     s = settings
     split = load_split(s.data_file)
-    proba, card = predict_proba(registry, split.x, s.entry)
+    run = predict(registry, split.x, s.entry)
+    proba, card = run.proba, run.card
     labels = write_predictions(s.out_file, split.ids, proba, split.ids)
     summary = {
         "out": s.out_file,
@@ -74,6 +85,8 @@ def write_csv(registry: Registry, settings: CsvSettings, as_json: bool = False) 
         "kind": card.kind,
         "label_1_share": round(float(labels.mean()), 4) if len(labels) else None,
         "accuracy": accuracy(split.y, proba) if split.y is not None else None,
+        "runtimes": run.runtimes,
+        "members": run.fuse.get("members", "separate"),
     }
     if s.estimate:
         summary["estimate"] = _estimate(registry, s)
@@ -86,6 +99,8 @@ def write_csv(registry: Registry, settings: CsvSettings, as_json: bool = False) 
     )
     if summary["accuracy"] is not None:
         line += f" (accuracy on the file's labels: {100 * summary['accuracy']:.2f}%)"
+    ran = ", ".join(f"{k} x{v}" for k, v in run.runtimes.items())
+    line += f"; members in {ran}, {summary['members']}"
     if s.estimate:
         e = summary["estimate"]
         line += (

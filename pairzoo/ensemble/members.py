@@ -212,18 +212,21 @@ def load_ensemble(
     threads: int = DEFAULT_THREADS,
     int8: str = "auto",
     runtime: str = "ort",
+    gate_pairs: np.ndarray | None = None,
 ) -> LoadedEnsemble:
     """An ensemble entry (latest ensemble when `ref` is None) with its members and meta-learner.
 
     A member the card lists with both variants runs as the faster one here (`int8` mode), each
-    in the runtime `runtime` picks.
+    in the runtime `runtime` picks (`gate_pairs`, pairs of the data at hand, gate bf16).
     """
     import lightgbm as lgb
 
     card = load_ensemble_card(registry, ref)
     text = registry.read_file(card, card.get("meta_learner", META_LEARNER)).decode()
     members = [
-        with_runtime(registry, _card_member(registry, m, threads, int8), threads, runtime)
+        with_runtime(
+            registry, _card_member(registry, m, threads, int8), threads, runtime, gate_pairs
+        )
         for m in card.members
     ]
     check_signatures([m.ref for m in members], [m.session for m in members])

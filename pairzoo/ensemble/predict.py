@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -9,52 +10,92 @@ from typing import Any
 import numpy as np
 
 from pairzoo.data.labels_csv import write_labels
+from pairzoo.ensemble.fused_members import plan_fusion
 from pairzoo.ensemble.members import load_ensemble, load_members
 from pairzoo.ensemble.stacking import predict_booster
 from pairzoo.errors import DataError
 from pairzoo.metrics import sigmoid, to_labels
 from pairzoo.registry import Registry
 from pairzoo.registry.card import Card
+from pairzoo.runtime.choice import GATE_PAIRS
 from pairzoo.runtime.logits import DEFAULT_BATCH, logit_matrix
+from pairzoo.runtime.runtimes import BASELINE
 from pairzoo.runtime.sessions import DEFAULT_THREADS, default_workers
 
 
 @dataclass(frozen=True)
 class PredictSettings:
-    """Which registry entry predicts, and how its sessions run."""
+    """Which registry entry predicts, and how its sessions run (as `pairzoo predict` runs them)."""
 
     ensemble: str | None = None  # an ensemble entry; None: the most recent one
     model: str | None = None  # one model, NAME[@VERSION], instead of an ensemble
     batch_size: int = DEFAULT_BATCH
     threads: int = DEFAULT_THREADS
     int8: str = "auto"  # auto | always | never: members with an int8 variant
+    runtime: str = "auto"  # auto | a name of pairzoo.runtime.runtimes.MEMBER_RUNTIMES
+    fuse: str = "auto"  # auto | always | never: members of one shape as one session
+
+
+@dataclass(frozen=True)
+class Prediction:
+    """Probability of label 1 per pair, the card that gave it, and how its members ran."""
+
+    proba: np.ndarray
+    card: Card
+    runtimes: dict[str, int]  # runtime name -> members that ran in it
+    fuse: dict[str, Any]  # pairzoo.ensemble.fused_members' record ({} for one model)
 
 
 def predict_proba(
     registry: Registry, x: np.ndarray, settings: PredictSettings | None = None
 ) -> tuple[np.ndarray, Card]:
-    """Probability of label 1 for uint8 pairs `x`, and the card that produced it.
+    """Probability of label 1 for uint8 pairs `x`, and the card that produced it (`predict`)."""
+    p = predict(registry, x, settings)
+    return p.proba, p.card
 
-    With `settings.model` ("name[@version]") one model; otherwise the ensemble
-    `settings.ensemble` (the most recent ensemble entry when None). Members with an int8 variant
-    run as the one `settings.int8` (auto|always|never) picks.
+
+def predict(
+    registry: Registry, x: np.ndarray, settings: PredictSettings | None = None
+) -> Prediction:
+    """`x` through one model (`settings.model`, "name[@version]") or the ensemble
+    `settings.ensemble` (the most recent ensemble entry when None).
+
+    Members with an int8 variant run as the one `settings.int8` picks, each in the runtime
+    `settings.runtime` picks (bf16 gated on the file's first GATE_PAIRS pairs, no labels read),
+    and members of one shape fused where `settings.fuse` says, as `ensemble eval` runs them.
     """
     s = settings or PredictSettings()
+    gate = x[:GATE_PAIRS]
     if s.model is not None:
-        (member,) = load_members(registry, [s.model], s.threads, s.int8)
-        return sigmoid(logit_matrix([member], x, s.batch_size).logits[:, 0]), member.card
-    loaded = load_ensemble(registry, s.ensemble, s.threads, s.int8)
-    _, proba = ensemble_outputs(loaded.members, loaded.booster, x, s.batch_size, s.threads)
-    return proba, loaded.card
+        (member,) = load_members(registry, [s.model], s.threads, s.int8, s.runtime, gate)
+        proba = sigmoid(logit_matrix([member], x, s.batch_size).logits[:, 0])
+        return Prediction(proba, member.card, _runtimes([member]), {})
+    loaded = load_ensemble(registry, s.ensemble, s.threads, s.int8, s.runtime, gate)
+    members = loaded.members
+    workers = default_workers(len(members), s.threads)
+    fusion = plan_fusion(registry, members, x, s.fuse if len(x) else "never", s.threads,
+                         s.batch_size, workers)  # fmt: skip
+    _, proba = ensemble_outputs(members, loaded.booster, x, s.batch_size, s.threads, fusion.groups)
+    return Prediction(proba, loaded.card, _runtimes(members), fusion.record)
 
 
 def ensemble_outputs(
-    members: list, booster: Any, x: np.ndarray, batch_size: int = DEFAULT_BATCH, threads: int = 1
+    members: list,
+    booster: Any,
+    x: np.ndarray,
+    batch_size: int = DEFAULT_BATCH,
+    threads: int = 1,
+    fused: Sequence[Any] = (),
 ) -> tuple[np.ndarray, np.ndarray]:
     """Member logits (N, members) and the stacked probability of label 1: what `predict` runs."""
     workers = default_workers(len(members), threads)
-    logits = logit_matrix(members, x, batch_size, workers).logits
+    logits = logit_matrix(members, x, batch_size, workers, fused).logits
     return logits, predict_booster(booster, logits, threads)
+
+
+def _runtimes(members: list) -> dict[str, int]:
+    names = [m.runtime.chosen if m.runtime is not None else BASELINE for m in members]
+    return {n: names.count(n) for n in sorted(set(names))}
 
 
 def check_predictions(ids: np.ndarray, labels: np.ndarray, expected_ids: np.ndarray) -> None:
