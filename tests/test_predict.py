@@ -75,4 +75,3 @@ def test_predictions_are_checked_before_writing():
         check_predictions(ids[:2], np.array([0, 1]), ids)
     with pytest.raises(DataError, match="labels must be 0 or 1, found \\[0, 1, 2\\]"):
         check_predictions(ids, np.array([0, 1, 2]), ids)
-
