@@ -12,8 +12,10 @@ import json
 import sys
 from pathlib import Path
 
+from pairzoo.errors import DataError
 from pairzoo.results.pages import pages, stale_pages, write_pages
 from pairzoo.results.records import current_commit, newest_record, save_record
+from pairzoo.results.run_record import run_record
 from pairzoo.results.tables import TABLES, render
 
 REPO = Path(__file__).resolve().parents[2]
@@ -29,7 +31,7 @@ def main(argv: list[str] | None = None) -> int:
     sub = parser.add_subparsers(dest="action", required=True)
     save = sub.add_parser("save", help="file a program's JSON output as a record")
     save.add_argument("kind", choices=sorted(TABLES))
-    save.add_argument("file", type=Path)
+    save.add_argument("file", type=Path, help="the JSON file; for kind run, the run directory")
     save.add_argument("--command", default=None, help="the command that made FILE")
     check = sub.add_parser("render", help="rewrite the results blocks of the pages")
     check.add_argument("--check", action="store_true", help="only list stale pages; exit 1 if any")
@@ -37,8 +39,8 @@ def main(argv: list[str] | None = None) -> int:
     root = args.repo / "results"
     if args.action == "save":
         try:
-            data = json.loads(args.file.read_text(encoding="utf-8"))
-        except (OSError, UnicodeDecodeError, json.JSONDecodeError) as e:
+            data = _program_output(args.kind, args.file)
+        except (OSError, UnicodeDecodeError, json.JSONDecodeError, DataError) as e:
             print(f"error: {args.file}: not a readable JSON file ({e})", file=sys.stderr)
             return 1
         command = args.command or f"make {args.kind}"
@@ -53,6 +55,13 @@ def main(argv: list[str] | None = None) -> int:
     for p in write_pages(paths, block_for(root)):
         print(f"rewrote {p}")
     return 0
+
+
+def _program_output(kind: str, path: Path):
+    """The JSON a program wrote; for kind `run`, a training run's directory."""
+    if kind == "run":
+        return run_record(path)
+    return json.loads(path.read_text(encoding="utf-8"))
 
 
 if __name__ == "__main__":

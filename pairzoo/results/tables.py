@@ -108,3 +108,32 @@ def realism_table(report: dict[str, Any]) -> str:
 )
 def estimate_table(result: dict[str, Any]) -> str:
     return format_estimates(result)
+
+
+@table("run", makes="python -m pairzoo.results save run RUN_DIR --command CMD")
+def run_table(run: dict[str, Any]) -> str:
+    t, a = run["train"], run["arch_params"]
+    minutes = 0.0
+    rows = []
+    for r in run["curve"]:
+        minutes += r["time_s"] / 60
+        rows.append([str(r["epoch"]), f"{minutes:.1f}", f"{100 * r['train_accuracy']:.2f}",
+                     f"{100 * r['val_accuracy']:.2f}"])  # fmt: skip
+    lines = [
+        f"`{run['name']}`: {run['arch']} {a.get('layers')} at width {a.get('width_mult')}, heads "
+        f"{', '.join(a.get('heads') or [])}; {t['epochs']} epochs of {t['subset'] or 'all'} "
+        f"{t['pairs']} pairs, batch {t['batch_size']}, lr {t['lr']:g} {t['schedule']}, "
+        f"{t['threads']} thread(s), {run['train_dtype']}; {run['macs_per_pair'] / 1e6:.1f} M MACs "
+        f"per pair. Val {100 * run['val_accuracy']:.2f}%, test_public "
+        f"{100 * run['test_public_accuracy']:.2f}%, after {run['train_time_s'] / 60:.1f} minutes "
+        "of training.",
+        "",
+        *_markdown(("epoch", "training minutes", "train %", "val %"), rows),
+    ]
+    hidden = run.get("digits_by_hidden") or []
+    if hidden:
+        cells = [[h["hidden"], str(h["digits"]), f"{100 * h['accuracy']:.1f}"] for h in hidden]
+        lines += ["", f"Val digits read: {100 * run['digit_accuracy']:.1f}%; by share of strokes "
+                  "the generator's occlusions hid:", "",
+                  *_markdown(("hidden", "digits", "read %"), cells)]  # fmt: skip
+    return "\n".join(lines)
