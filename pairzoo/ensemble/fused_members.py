@@ -82,16 +82,13 @@ def plan_fusion(
     A group that fails the gate stays separate under auto; under always it is an ExportError
     naming the members and the difference. `cache`: the speed cache file (default: the user's).
     """
-    import onnx
-
     from pairzoo.ensemble.fuse import fuse_members
 
     record: dict[str, Any] = {"mode": mode, "groups": [], "members": SEPARATE}
-    if mode == "never":
+    if mode == "never" or not len(x):  # no pairs: nothing to gate, time or run
         return FusionPlan([], record)
     passed: list[FusedGroup] = []
-    for columns, runtime in _candidates(registry, members):
-        protos = [onnx.load_from_string(_onnx_bytes(registry, members[j])) for j in columns]
+    for columns, runtime, protos in _candidates(registry, members):
         alone = [_in_onnxruntime(registry, members[j], threads) for j in columns]
         group, row = _gated_group(
             fuse_members(protos), alone, columns, runtime, x, threads, batch_size
@@ -135,9 +132,11 @@ def _cache_key(
     )
 
 
-def _candidates(registry: Registry, members: Sequence[Member]) -> list[tuple[list[int], Runtime]]:
-    """(columns, runtime) of every group worth fusing: fp32 members of one structure, each group
-    in the one runtime its members run in."""
+def _candidates(
+    registry: Registry, members: Sequence[Member]
+) -> list[tuple[list[int], Runtime, list[Any]]]:
+    """(columns, runtime, ONNX models) of every group worth fusing: fp32 members of one
+    structure, each group in the one runtime its members run in."""
     import onnx
 
     from pairzoo.ensemble.fuse import groups_of, stacked_operators
@@ -151,8 +150,9 @@ def _candidates(registry: Registry, members: Sequence[Member]) -> list[tuple[lis
         protos = {j: onnx.load_from_string(_onnx_bytes(registry, members[j])) for j in plain}
         for group in groups_of([protos[j] for j in plain]):
             columns = [plain[i] for i in group]
-            if len(columns) > 1 and stacked_operators([protos[j] for j in columns]) > 0:
-                out.append((columns, _runtime(members[columns[0]])))
+            group_protos = [protos[j] for j in columns]
+            if len(columns) > 1 and stacked_operators(group_protos) > 0:
+                out.append((columns, _runtime(members[columns[0]]), group_protos))
     return out
 
 

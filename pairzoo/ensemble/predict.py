@@ -73,8 +73,7 @@ def predict(
     loaded = load_ensemble(registry, s.ensemble, s.threads, s.int8, s.runtime, gate)
     members = loaded.members
     workers = default_workers(len(members), s.threads)
-    fusion = plan_fusion(registry, members, x, s.fuse if len(x) else "never", s.threads,
-                         s.batch_size, workers)  # fmt: skip
+    fusion = plan_fusion(registry, members, x, s.fuse, s.threads, s.batch_size, workers)
     _, proba = ensemble_outputs(members, loaded.booster, x, s.batch_size, s.threads, fusion.groups)
     return Prediction(proba, loaded.card, _runtimes(members), fusion.record)
 
