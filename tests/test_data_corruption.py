@@ -76,3 +76,25 @@ def test_rotated_occlusions_and_offset_move_their_statistics():
     moved = separating_values(corrupt(digits, np.random.default_rng(1), 6.0, rotated))
     assert np.median(moved["blob_rectangularity"]) < np.median(plain["blob_rectangularity"]) - 0.1
     assert np.mean(moved["stroke_row"]) < np.mean(plain["stroke_row"]) - 1.0
+
+
+def test_occlusions_of_several_parts_are_unions_of_rectangles():
+    import dataclasses
+
+    from pairzoo.data.corruption_params import RectGroup
+    from pairzoo.data.separating import separating_values
+
+    base = params_for(6.0)
+    one = RectGroup(minimum=1, extra=(0, 0.0), size=(4, 10), centre=(0.5, 0.5))
+    union = dataclasses.replace(one, parts=(3, 1.0), spread=4.0)
+    plain_p = dataclasses.replace(base, rects=(one,), line_count=(0, 0.0))
+    union_p = dataclasses.replace(base, rects=(union,), line_count=(0, 0.0))
+    digits = np.zeros((300, 28, 28), dtype=np.uint8)  # no stroke: every zero blob is an occlusion
+    plain = separating_values(corrupt(digits, np.random.default_rng(2), 6.0, plain_p))
+    joined = separating_values(corrupt(digits, np.random.default_rng(2), 6.0, union_p))
+    # A single axis-aligned rectangle fills its box; four offset ones seldom do.
+    assert np.median(plain["blob_rectangularity"]) == 1.0
+    assert np.median(joined["blob_rectangularity"]) < 0.9
+    assert (corrupt(digits, np.random.default_rng(2), 6.0, union_p) == 0).mean() > (
+        corrupt(digits, np.random.default_rng(2), 6.0, plain_p) == 0
+    ).mean()

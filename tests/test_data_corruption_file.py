@@ -67,6 +67,11 @@ def _edited(tmp_path: Path, old: str, new: str) -> Path:
             "key 'rects[0].angle_deg' is 120.0, expected a number in 0-90",
         ),
         (
+            "angle_deg = 15.0",
+            "angle_deg = 15.0\nparts = 2\npart_probability = 1.5",
+            "key 'rects[0].part_probability' is 1.5, expected a number in 0-1",
+        ),
+        (
             "offset_px = [-0.65, -0.5]",
             "offset_px = [0.0]",
             "key 'affine.offset_px' is [0.0], expected [rows, columns] in px, each in -7..7",

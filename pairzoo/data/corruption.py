@@ -167,27 +167,46 @@ def _blur(img: np.ndarray, rng: np.random.Generator, sigmas: tuple[float, ...]) 
 
 def _rectangles(n: int, rng: np.random.Generator, p: CorruptionParams) -> np.ndarray:
     """Boolean mask (n, 28, 28): large rectangles over the middle, small ones anywhere; a group
-    with angle_deg > 0 rotates each of its rectangles, so overlapping ones make irregular blobs."""
+    with angle_deg > 0 rotates each of its rectangles, so overlapping ones make irregular blobs,
+    and one with parts makes each occlusion a union of rectangles of their own sides."""
     idx = np.arange(SIZE)
     mask = np.zeros((n, SIZE, SIZE), dtype=bool)
     for group in p.rects:
-        most = group.minimum + group.extra[0]
-        count = group.minimum + rng.binomial(*group.extra, size=n)
-        active = np.arange(most)[None, :] < count[:, None]
-        h = rng.integers(group.size[0], group.size[1] + 1, size=(n, most)) * active
-        w = rng.integers(group.size[0], group.size[1] + 1, size=(n, most)) * active
-        lo, hi = group.centre
+        h, w, centre = _layout(group, n, rng)
         if group.angle_deg > 0:
-            centre = rng.uniform(lo, hi, size=(2, n, most)) * SIZE
-            angle = np.deg2rad(rng.uniform(-group.angle_deg, group.angle_deg, size=(n, most)))
+            angle = np.deg2rad(rng.uniform(-group.angle_deg, group.angle_deg, size=h.shape))
             mask |= _rotated(h, w, centre, angle)
             continue
-        top = np.rint(rng.uniform(lo, hi, size=(n, most)) * SIZE - h / 2).astype(np.int64)
-        left = np.rint(rng.uniform(lo, hi, size=(n, most)) * SIZE - w / 2).astype(np.int64)
+        top = np.rint(centre[0] - h / 2).astype(np.int64)
+        left = np.rint(centre[1] - w / 2).astype(np.int64)
         rows = (idx >= top[..., None]) & (idx < (top + h)[..., None])
         cols = (idx >= left[..., None]) & (idx < (left + w)[..., None])
         mask |= np.einsum("nkr,nkc->nrc", rows, cols, dtype=bool, casting="unsafe")
     return mask
+
+
+def _layout(group: RectGroup, n: int, rng: np.random.Generator):
+    """Heights, widths (0 where unused) and centres (2, n, slots) of a group's rectangles, px:
+    minimum + Binomial(extra) occlusions per image, each 1 + Binomial(parts) rectangles whose
+    centres lie within +-spread of the first's (placed by its `anchor` point)."""
+    most = group.minimum + group.extra[0]
+    count = group.minimum + rng.binomial(*group.extra, size=n)
+    active = np.arange(most)[None, :] < count[:, None]
+    added, probability = group.parts
+    if added:
+        parts = rng.binomial(added, probability, size=(n, most))
+        active = (active[..., None] & (np.arange(1 + added) <= parts[..., None])).reshape(n, -1)
+    h = rng.integers(group.size[0], group.size[1] + 1, size=active.shape) * active
+    w = rng.integers(group.size[0], group.size[1] + 1, size=active.shape) * active
+    lo, hi = group.centre
+    centre = rng.uniform(lo, hi, size=(2, n, most)) * SIZE
+    if group.anchor != 0.5:  # `centre` places another point of each rectangle: move to its centre
+        centre = centre + (0.5 - group.anchor) * np.stack([h, w])[:, :, :: 1 + added]
+    if added:
+        offset = rng.uniform(-group.spread, group.spread, size=(2, n, most, 1 + added))
+        offset[..., 0] = 0.0
+        centre = (centre[..., None] + offset).reshape(2, n, -1)
+    return h, w, centre
 
 
 def _rotated(h, w, centre: np.ndarray, angle: np.ndarray) -> np.ndarray:

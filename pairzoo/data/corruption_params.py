@@ -37,6 +37,9 @@ class RectGroup:
     size: tuple[int, int]  # side length range, px, drawn per side
     centre: tuple[float, float]  # centre range, as a fraction of the image side
     angle_deg: float = 0.0  # each rectangle rotated uniformly in +-angle_deg about its centre
+    parts: tuple[int, float] = (0, 0.0)  # rectangles added to each: Binomial(*parts) ...
+    spread: float = 0.0  # ... each centred within +-spread px (each axis) of the first's centre
+    anchor: float = 0.5  # the point `centre` places, as a fraction of each side: 0 the top-left
 
 
 @dataclass(frozen=True)
@@ -142,6 +145,9 @@ def scaled(base: CorruptionParams, severity: float) -> CorruptionParams:
                 _sides(g.size[0] * k, g.size[1] * k, cap=g.size[1] + g.size[1] // 6),
                 g.centre,
                 g.angle_deg,
+                g.parts,
+                g.spread,
+                g.anchor,
             )
             for g in base.rects
         ),
@@ -156,7 +162,21 @@ def _sides(low: float, high: float, cap: int) -> tuple[int, int]:
 
 def _rect_group(table: dict, key: str, where: str) -> RectGroup:
     _known(
-        table, ("minimum", "extra", "probability", "size", "centre", "angle_deg"), where, key + "."
+        table,
+        (
+            "minimum",
+            "extra",
+            "probability",
+            "size",
+            "centre",
+            "angle_deg",
+            "parts",
+            "part_probability",
+            "spread",
+            "anchor",
+        ),
+        where,
+        key + ".",
     )
     size = _pair(table, f"{key}.size", where, 1, 28)
     centre = _pair(table, f"{key}.centre", where, 0, 1)
@@ -169,6 +189,12 @@ def _rect_group(table: dict, key: str, where: str) -> RectGroup:
         size=(round(size[0]), round(size[1])),
         centre=centre,
         angle_deg=_number(table, f"{key}.angle_deg", where, 0, 90, default=0.0),
+        parts=(
+            _integer(table, f"{key}.parts", where, 0, 6, default=0),
+            _number(table, f"{key}.part_probability", where, 0, 1, default=0.0),
+        ),
+        spread=_number(table, f"{key}.spread", where, 0, 28, default=0.0),
+        anchor=_number(table, f"{key}.anchor", where, 0, 1, default=0.5),
     )
 
 
@@ -208,8 +234,8 @@ def _number(table, key, where, low, high, default=None) -> float:
     return float(value)
 
 
-def _integer(table, key, where, low, high) -> int:
-    value = _value(table, key, where)
+def _integer(table, key, where, low, high, default=None) -> int:
+    value = _value(table, key, where, default)
     if not isinstance(value, int) or isinstance(value, bool) or not low <= value <= high:
         raise ConfigError(
             f"{where}: key '{key}' is {value!r}, expected a whole number in {low}-{high}"
