@@ -52,9 +52,9 @@ def _edited(tmp_path: Path, old: str, new: str) -> Path:
         ("noise_std = 12.0", "noise_sdt = 12.0", "unknown key 'intensity.noise_sdt'"),
         ("noise_std = 12.0", "", "key 'intensity.noise_std' is missing"),
         (
-            "minimum = 1",
-            "minimum = 1.5",
-            "key 'rects[0].minimum' is 1.5, expected a whole number in 0-10",
+            "minimum = 2",
+            "minimum = 2.5",
+            "key 'rects[0].minimum' is 2.5, expected a whole number in 0-10",
         ),
         (
             "blur_sigma = [0.8, 1.0, 1.2]",
@@ -62,13 +62,13 @@ def _edited(tmp_path: Path, old: str, new: str) -> Path:
             "key 'intensity.blur_sigma' is [], expected a non-empty list",
         ),
         (
-            "angle_deg = 15.0",
+            "angle_deg = 0.0",
             "angle_deg = 120.0",
             "key 'rects[0].angle_deg' is 120.0, expected a number in 0-90",
         ),
         (
-            "angle_deg = 15.0",
-            "angle_deg = 15.0\nparts = 2\npart_probability = 1.5",
+            "angle_deg = 0.0",
+            "angle_deg = 0.0\nparts = 2\npart_probability = 1.5",
             "key 'rects[0].part_probability' is 1.5, expected a number in 0-1",
         ),
         (

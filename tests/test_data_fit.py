@@ -123,8 +123,10 @@ def test_written_file_reads_back_as_the_same_corruption(tmp_path):
     wider = fitting.scaled_raw(shipped.raw, "affine.scale", 1.4)
     assert wider["affine"]["scale"] == [0.93, 1.35]  # the distance from 1, scaled
     bigger = fitting.scaled_raw(shipped.raw, "rects[0].size", 1.4)
-    assert bigger["rects"][0]["size"] == [14, 28]  # whole pixels, at most the image side
-    assert shipped.raw["rects"][0]["size"] == [10, 22]  # the original is left as it was
+    assert bigger["rects"][0]["size"] == [4, 27]  # whole pixels, each end scaled
+    biggest = fitting.scaled_raw(shipped.raw, "rects[0].size", 1.6)
+    assert biggest["rects"][0]["size"] == [5, 28]  # at most the image side
+    assert shipped.raw["rects"][0]["size"] == [3, 19]  # the original is left as it was
     raw = {**shipped.raw, "rects": [{**shipped.raw["rects"][0], "centre": [0.2, 0.9]}]}
     inward = fitting.scaled_raw(raw, "rects[0].centre", 0.5)
     assert inward["rects"][0]["centre"] == [0.35, 0.7]  # the distance from the middle, scaled
