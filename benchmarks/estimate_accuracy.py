@@ -27,8 +27,9 @@ PAIRS = 5000
 
 
 def main(argv=None) -> None:
-    from pairzoo.estimate.entry import entry_calibration, estimate_pairs, open_entry
-    from pairzoo.estimate.shifts import calibration_sets
+    from pairzoo.estimate.entry import Calibration, entry_calibration, estimate_pairs, open_entry
+    from pairzoo.estimate.record import generated_record
+    from pairzoo.estimate.shifts import DEFAULT_SEED, calibration_sets
     from pairzoo.machine import this_cpu
     from pairzoo.registry import Registry
 
@@ -37,9 +38,19 @@ def main(argv=None) -> None:
     ap.add_argument("--data", required=True, help="labelled data dir whose train digits to skip")
     ap.add_argument("--ensemble", default=None)
     ap.add_argument("--pairs", type=int, default=PAIRS)
+    ap.add_argument(
+        "--calibration-pairs",
+        type=int,
+        default=0,
+        help="calibrate now on sets of this many pairs instead of the card's (0: the card's)",
+    )
     args = ap.parse_args(argv)
     runner = open_entry(Registry(args.registry), ensemble=args.ensemble)
-    calibration = entry_calibration(runner, args.data)
+    if args.calibration_pairs:
+        record = generated_record(runner, args.data, args.calibration_pairs, DEFAULT_SEED)
+        calibration = Calibration(record, from_card=False)
+    else:
+        calibration = entry_calibration(runner, args.data)
     sets, settings = calibration_sets(args.data, args.pairs, SEED, HELD_OUT)
     rows = []
     for s in sets:
@@ -57,6 +68,7 @@ def main(argv=None) -> None:
         "entry": runner.card.ref,
         "cpu": this_cpu().describe(),
         "calibration": "from the card" if calibration.from_card else "made now",
+        "calibration_pairs": calibration.record.get("generator", {}).get("pairs"),
         "held_out": settings["shifts"],
         "seed": SEED,
         "pairs": args.pairs,

@@ -20,9 +20,7 @@ CPU = Cpu(model="Test CPU 9000", flags=("avx2", "avx512f"), cores=2)
 
 
 def _block(root: Path):
-    from pairzoo.results.tables import render
-
-    return lambda kind: render(kind, newest_record(root, kind))
+    return results_cli.block_for(root)
 
 
 def test_pages_match_the_committed_results():
@@ -32,10 +30,11 @@ def test_pages_match_the_committed_results():
 
 def test_every_results_kind_on_a_page_has_a_renderer():
     from pairzoo.results.pages import BLOCK
-    from pairzoo.results.tables import TABLES
+    from pairzoo.results.tables import TABLES, VIEWS
 
     kinds = {m[2] for p in pages(REPO) for m in BLOCK.finditer(p.read_text(encoding="utf-8"))}
-    assert {"train-all", "bench"} <= kinds <= set(TABLES)
+    assert {"train-all", "bench", "realism-verdict"} <= kinds <= set(TABLES) | set(VIEWS)
+    assert {kind for kind, _ in VIEWS.values()} <= set(TABLES)
 
 
 def _summary(val: float) -> dict:

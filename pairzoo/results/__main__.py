@@ -16,13 +16,13 @@ from pairzoo.errors import DataError
 from pairzoo.results.pages import pages, stale_pages, write_pages
 from pairzoo.results.records import current_commit, newest_record, save_record
 from pairzoo.results.run_record import run_record
-from pairzoo.results.tables import TABLES, render
+from pairzoo.results.tables import TABLES, record_kind, render
 
 REPO = Path(__file__).resolve().parents[2]
 
 
 def block_for(root: Path):
-    return lambda kind: render(kind, newest_record(root, kind))
+    return lambda kind: render(kind, newest_record(root, record_kind(kind)))
 
 
 def main(argv: list[str] | None = None) -> int:

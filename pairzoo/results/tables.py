@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 from pairzoo.estimate.report import format_estimates
@@ -18,6 +19,8 @@ Renderer = Callable[[dict[str, Any]], str]
 TABLES: dict[str, Renderer] = {}
 # What a user runs to make the first record of each kind.
 MAKES: dict[str, str] = {}
+# Short forms for the README: block name -> (the record kind it reads, its renderer).
+VIEWS: dict[str, tuple[str, Renderer]] = {}
 
 
 def table(kind: str, makes: str) -> Callable[[Renderer], Renderer]:
@@ -29,6 +32,19 @@ def table(kind: str, makes: str) -> Callable[[Renderer], Renderer]:
     return register
 
 
+def view(name: str, kind: str) -> Callable[[Renderer], Renderer]:
+    def register(fn: Renderer) -> Renderer:
+        VIEWS[name] = (kind, fn)
+        return fn
+
+    return register
+
+
+def record_kind(block: str) -> str:
+    """The kind of record a results block reads: a view's kind, else the block's own name."""
+    return VIEWS[block][0] if block in VIEWS else block
+
+
 def provenance(record: dict[str, Any]) -> str:
     return (
         f"Measured {record['created'][:10]}, commit `{record['commit']}`, "
@@ -37,14 +53,19 @@ def provenance(record: dict[str, Any]) -> str:
 
 
 def render(kind: str, record: dict[str, Any] | None) -> str:
-    """The block for `kind`: its newest record's table and provenance, or how to make one."""
-    if kind not in TABLES:
-        raise KeyError(f"unknown results kind '{kind}' (available: {', '.join(sorted(TABLES))})")
+    """The block for `kind` (a record kind or a view of one): its newest record's table and
+    provenance, or how to make one."""
+    if kind not in TABLES and kind not in VIEWS:
+        known = ", ".join(sorted([*TABLES, *VIEWS]))
+        raise KeyError(f"unknown results kind '{kind}' (available: {known})")
+    source = record_kind(kind)
     if record is None:
         return (
-            f"No `{kind}` record has been committed yet; `{MAKES[kind]}` makes one in `results/`."
+            f"No `{source}` record has been committed yet; `{MAKES[source]}` makes one in "
+            "`results/`."
         )
-    return TABLES[kind](record["data"]).rstrip("\n") + "\n\n" + provenance(record)
+    fn = VIEWS[kind][1] if kind in VIEWS else TABLES[kind]
+    return fn(record["data"]).rstrip("\n") + "\n\n" + provenance(record)
 
 
 @table("train-all", makes="make train-all RECORD=1")
@@ -93,12 +114,19 @@ def realism_table(report: dict[str, Any]) -> str:
     v = report["verdict"]
     lines += [
         "",
-        f"A: `{report['a']['path']}` ({report['a']['pairs']} pairs), B: `{report['b']['path']}` "
+        f"A: `{_name(report['a'])}` ({report['a']['pairs']} pairs), B: `{_name(report['b'])}` "
         f"({report['b']['pairs']} pairs); seed {seed}, {settings['folds']}-fold cross-fitting, "
         f"{settings['repeats']} repeats. Verdict: {v['detector']}, {v['accuracy']:.1%}, "
         f"p = {v['pvalue']:.2g} (doubled for picking the stronger detector).",
     ]
     return "\n".join(lines)
+
+
+def _name(side: dict[str, Any]) -> str:
+    """A compared file as a page shows it: relative paths as given, absolute ones by file name
+    (they name the machine that made the record, not a file of the repository)."""
+    path = Path(side["path"])
+    return path.name if path.is_absolute() else str(path)
 
 
 @table(
@@ -136,4 +164,43 @@ def run_table(run: dict[str, Any]) -> str:
         lines += ["", f"Val digits read: {100 * run['digit_accuracy']:.1f}%; by share of strokes "
                   "the generator's occlusions hid:", "",
                   *_markdown(("hidden", "digits", "read %"), cells)]  # fmt: skip
+    return "\n".join(lines)
+
+
+@view("realism-verdict", kind="realism")
+def realism_verdict(report: dict[str, Any]) -> str:
+    """Both detectors and the verdict in one paragraph, with the sample size and seed."""
+    settings, v = report["settings"], report["verdict"]
+    detectors = "; ".join(
+        f"{name} {t['accuracy']:.1%} (95% CI {t['accuracy_ci95'][0]:.1%}-"
+        f"{t['accuracy_ci95'][1]:.1%})"
+        for name, t in report["two_sample"].items()
+    )
+    n = max(t["n_per_side"] for t in report["two_sample"].values())
+    return (
+        f"`pairzoo data compare`: {report['a']['pairs']} pairs ({n} digit images per side) of "
+        f"`{_name(report['a'])}` against `{_name(report['b'])}`, seed {report['seed']}, "
+        f"{settings['folds']}-fold cross-fitting, {settings['repeats']} repeats: {detectors}. "
+        f"Verdict: {v['detector']}, {v['accuracy']:.1%} (50% means indistinguishable)."
+    )
+
+
+@view("estimate-ensemble", kind="estimate")
+def estimate_ensemble(result: dict[str, Any]) -> str:
+    """The ensemble's estimate and interval per file, and the members' range."""
+    lines = []
+    for f in result["files"]:
+        rows = {row["predictor"]: row for row in f["estimates"]}
+        top = rows.get("ensemble") or next(iter(rows.values()))
+        members = [r["accuracy"] for name, r in rows.items() if name != "ensemble"]
+        spread = (
+            f"; its {len(members)} members {100 * min(members):.2f}-{100 * max(members):.2f}%"
+            if len(members) > 1
+            else ""
+        )
+        lines.append(
+            f"{Path(f['file']).name} ({f['pairs']} pairs), {result['kind']} {result['entry']}: "
+            f"estimated {100 * top['accuracy']:.2f}% (interval {100 * top['low']:.2f}-"
+            f"{100 * top['high']:.2f}%, {top['method']}){spread}."
+        )
     return "\n".join(lines)
