@@ -11,6 +11,7 @@ from pairzoo.zoo.summary import (
     ENSEMBLE_HEADERS,
     MODEL_HEADERS,
     _markdown,
+    _seconds,
     ensemble_cells,
     model_cells,
 )
@@ -19,6 +20,7 @@ Renderer = Callable[[dict[str, Any]], str]
 TABLES: dict[str, Renderer] = {}
 # What a user runs to make the first record of each kind.
 MAKES: dict[str, str] = {}
+_PHASES = ("pretrain", "train", "export", "ensemble")  # train-all's phases, in the order they run
 # Short forms for the README: block name -> (the record kind it reads, its renderer).
 VIEWS: dict[str, tuple[str, Renderer]] = {}
 
@@ -75,6 +77,13 @@ def train_all_table(summary: dict[str, Any]) -> str:
     if rows:
         lines += ["", *_markdown(ENSEMBLE_HEADERS, [ensemble_cells(r) for r in rows])]
     lines += ["", f"Profile `{summary['profile']}`, data `{summary['data']}`; accuracies in %."]
+    if summary.get("wall_s") is not None:
+        given = summary.get("phases_s") or {}
+        order = sorted(given, key=lambda k: (_PHASES.index(k) if k in _PHASES else len(_PHASES), k))
+        phases = ", ".join(f"{k} {_seconds(given[k])}" for k in order)
+        lines[-1] += f" `pairzoo train-all` took {_seconds(summary['wall_s'])}" + (
+            f" ({phases})." if phases else "."
+        )
     return "\n".join(lines)
 
 
