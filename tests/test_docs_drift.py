@@ -60,6 +60,19 @@ def _summary(val: float) -> dict:
     return {"profile": "cpu", "data": "data", "models": [model], "ensemble": {"rows": [row]}}
 
 
+def test_the_train_all_table_says_how_long_the_run_took():
+    from pairzoo.results.tables import render
+
+    summary = _summary(0.84)
+    summary.update(wall_s=1347.7, phases_s={"ensemble": 66.6, "export": 21.2, "train": 1259.9})
+    record = {"created": "2026-12-07T00:00:00Z", "commit": "abc1234", "command": "make train-all",
+              "cpu": {"description": "Test CPU"}, "data": summary}  # fmt: skip
+    text = render("train-all", record)
+    assert "`pairzoo train-all` took 22m28s (train 21m00s, export 21s, ensemble 1m07s)." in text
+    del summary["wall_s"]  # records from before the field: the line without it
+    assert "took" not in render("train-all", record)
+
+
 @pytest.fixture
 def repo_copy(tmp_path) -> Path:
     """README.md and docs/ copied beside an empty results/, as a repository would hold them."""

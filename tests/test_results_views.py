@@ -61,26 +61,3 @@ def test_the_estimate_view_gives_the_ensemble_interval_and_the_members_range():
         "PUBLIC.npz (572 pairs), ensemble zoo-ensemble@1: estimated 82.03% "
         "(interval 73.19-90.87%, agreement); its 2 members 79.00-83.00%."
     )
-
-
-def test_the_train_all_table_says_how_long_the_run_took():
-    model = {
-        "name": "resnet_seed42",
-        "stage": 3,
-        "status": "trained",
-        "export": "registered",
-        "train_accuracy": 0.8,
-        "val": {"accuracy": 0.8},
-        "test_public": {"accuracy": 0.81},
-        "params": 56100,
-        "macs_per_pair": 10.17e6,
-        "train_time_s": 200.0,
-    }
-    summary = {"models": [model], "profile": "cpu", "data": "data", "wall_s": 1347.7,
-               "phases_s": {"train": 1259.9, "export": 21.2, "ensemble": 66.6}}  # fmt: skip
-    record = {**_realism(), "data": summary}
-    assert "`pairzoo train-all` took 22m28s (train 21m00s, export 21s, ensemble 1m07s)." in render(
-        "train-all", record
-    )
-    del summary["wall_s"]  # records from before the field: the line without it
-    assert "took" not in render("train-all", record)
