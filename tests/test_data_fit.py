@@ -21,8 +21,10 @@ PAIRS = 200
 # The boosting detector alone, the quick one: the search's mechanics, on a shift it sees in the
 # strokes' centre of mass. (With the default noise and rotated occlusions, a 6-epoch CNN on 200
 # pairs tells a 0.5 px shift from 3.5 px at only 56%: too close to chance to steer a search.)
+# The move towards the real shift first: at 400 images a side the detector's figure moves by
+# about 2.5 points with any small change, so only a decisive step is a fair test of the search.
 TINY = fitting.Knobs(
-    per_side=2 * PAIRS, epochs=6, seeds=1, factors=(0.5, 2.0), detectors=("features",)
+    per_side=2 * PAIRS, epochs=6, seeds=1, factors=(2.0, 0.5), detectors=("features",)
 )
 
 
@@ -61,9 +63,9 @@ def test_search_moves_shift_towards_the_real_one(files, monkeypatch):
     assert result.exit_code == 0, result.output
     lines = result.output.splitlines()
     assert lines[1].startswith("[1/4] start: accuracy ")
-    assert lines[2].startswith("[2/4] affine.shift_px = 0.25: accuracy ")
-    assert lines[3].startswith("[3/4] affine.shift_px = 1: accuracy ")
-    assert lines[3].endswith("(kept)")
+    assert lines[2].startswith("[2/4] affine.shift_px = 1: accuracy ")
+    assert lines[2].endswith("(kept)")
+    assert lines[3].startswith("[3/4] affine.shift_px = 2: accuracy ")  # kept: the same again
     fitted = load_corruption(out)
     assert fitted.params.shift_px >= 1.0  # from 0.5 towards 3.5
     assert fitted.params.rotation_deg == load_corruption(files["start"]).params.rotation_deg
@@ -77,6 +79,34 @@ def test_search_moves_shift_towards_the_real_one(files, monkeypatch):
 def _assert_one_line_error(result, message):
     assert result.exit_code == 1, result.output
     assert result.output == f"Error: {message}\n"
+
+
+def test_search_keeps_a_factor_while_it_helps_then_moves_on(monkeypatch, tmp_path):
+    """The search's order, with a scorer whose best shift is 3.5 px and a start at 0.5 px."""
+    path = tmp_path / "start.toml"
+    path.write_text(
+        corruption_text(fitting.scaled_raw(load_corruption().raw, "affine.shift_px", 1 / 7), [])
+    )
+    start = load_corruption(path)
+
+    def scorer(real, real_stats, source, seed, knobs):
+        return lambda params: (0.5 + abs(params.shift_px - 3.5) / 10, ("zero_fraction.p10", 0.0))
+
+    monkeypatch.setattr(fitting, "_scorer", scorer)
+    knobs = fitting.Knobs(factors=(0.5, 2.0))
+    none = np.zeros((1, 28, 28), np.uint8)
+    result = fitting.fit_corruption(none, start, none, budget=7, knobs=knobs)
+    steps = [(e.parameter, e.value, e.kept) for e in result.evaluations]
+    assert steps == [
+        ("start", None, True),
+        ("affine.shift_px", 0.25, False),  # the wrong way: the other factor next
+        ("affine.shift_px", 1.0, True),
+        ("affine.shift_px", 2.0, True),  # kept, so the same factor again
+        ("affine.shift_px", 4.0, True),
+        ("affine.shift_px", 8.0, False),  # worse: on to the next parameter
+        ("affine.rotation_deg", 15.0, False),
+    ]
+    assert result.raw["affine"]["shift_px"] == 4.0 and result.accuracy == 0.55
 
 
 def test_bad_inputs(files, tmp_path):
@@ -127,6 +157,8 @@ def test_written_file_reads_back_as_the_same_corruption(tmp_path):
     biggest = fitting.scaled_raw(shipped.raw, "rects[0].size", 1.6)
     assert biggest["rects"][0]["size"] == [5, 28]  # at most the image side
     assert shipped.raw["rects"][0]["size"] == [3, 19]  # the original is left as it was
+    assert fitting.scaled_raw(shipped.raw, "rects[0].extra", 1.4)["rects"][0]["extra"] == 4
+    assert fitting.scaled_raw(shipped.raw, "rects[0].extra", 0.7)["rects"][0]["extra"] == 2
     raw = {**shipped.raw, "rects": [{**shipped.raw["rects"][0], "centre": [0.2, 0.9]}]}
     inward = fitting.scaled_raw(raw, "rects[0].centre", 0.5)
     assert inward["rects"][0]["centre"] == [0.35, 0.7]  # the distance from the middle, scaled

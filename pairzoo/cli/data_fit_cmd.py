@@ -44,7 +44,7 @@ def fit(real, out, start, seed, budget, source) -> None:
 
     A coordinate search over the parameters that matter most (shift, rotation, elastic
     reshaping, noise smoothing, zoom, blur, occlusion size, occlusion angles, noise level,
-    where occlusions fall): a move is kept
+    where occlusions fall, how many large occlusions join into one): a move is kept
     where the stronger of two detectors (a small CNN, gradient boosting on per-image
     statistics) tells generated halves from REAL's less often and every per-image statistic
     stays within 10% of REAL's. Use the file with `pairzoo data make --corruption FILE`.

@@ -53,6 +53,7 @@ PARAMETERS = (
     "intensity.noise_std",  # with noise_blur, the noise's texture (its lag-1 correlation)
     "rects[0].centre",  # where occlusions fall: the zeros on the border
     "rects[1].centre",
+    "rects[0].extra",  # how many large rectangles may join the first: unions of them
 )
 _ANGLE_START = 10.0  # degrees an angle of 0 moves to at factor 1
 
@@ -196,8 +197,8 @@ def _load(raw: dict) -> CorruptionFile:
 def scaled_raw(raw: dict, name: str, factor: float) -> dict:
     """A copy of `raw` with parameter `name` (one of PARAMETERS) multiplied by `factor`: a zoom
     range's distance from 1, an occlusion centre range's distance from the middle, every blur
-    sigma, a rectangle size range's both ends; an occlusion angle of 0 starts from
-    _ANGLE_START degrees."""
+    sigma, a rectangle size range's both ends, a count of rectangles rounded to a whole one; an
+    occlusion angle of 0 starts from _ANGLE_START degrees."""
     out = copy.deepcopy(raw)
     table, key = _locate(out, name)
     value = table[key]
@@ -208,6 +209,8 @@ def scaled_raw(raw: dict, name: str, factor: float) -> dict:
         ]
     elif name == "rects[0].size":
         table[key] = [min(28, max(1, round(v * factor))) for v in value]
+    elif key in ("minimum", "extra"):  # counts of rectangles: whole numbers
+        table[key] = max(0, round(value * factor))
     elif key == "angle_deg":
         table[key] = min(90.0, _round((value or _ANGLE_START) * factor))
     elif key == "centre":  # the range's distance from the middle, inside [0, 1]
