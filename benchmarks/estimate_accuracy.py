@@ -27,9 +27,8 @@ PAIRS = 5000
 
 
 def main(argv=None) -> None:
-    from pairzoo.estimate.entry import Calibration, entry_calibration, estimate_pairs, open_entry
-    from pairzoo.estimate.record import generated_record
-    from pairzoo.estimate.shifts import DEFAULT_SEED, calibration_sets
+    from pairzoo.estimate.entry import entry_calibration, estimate_pairs, open_entry
+    from pairzoo.estimate.shifts import DEFAULT_PAIRS, calibration_sets
     from pairzoo.machine import this_cpu
     from pairzoo.registry import Registry
 
@@ -46,11 +45,12 @@ def main(argv=None) -> None:
     )
     args = ap.parse_args(argv)
     runner = open_entry(Registry(args.registry), ensemble=args.ensemble)
-    if args.calibration_pairs:
-        record = generated_record(runner, args.data, args.calibration_pairs, DEFAULT_SEED)
-        calibration = Calibration(record, from_card=False)
-    else:
-        calibration = entry_calibration(runner, args.data)
+    calibration = entry_calibration(
+        runner,
+        args.data,
+        pairs=args.calibration_pairs or DEFAULT_PAIRS,
+        use_card=not args.calibration_pairs,
+    )
     sets, settings = calibration_sets(args.data, args.pairs, SEED, HELD_OUT)
     rows = []
     for s in sets:

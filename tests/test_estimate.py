@@ -115,6 +115,18 @@ def test_card_keeps_the_calibration_and_labels_stay_unread(tiny):
     assert a["files"][0]["estimates"] == b["files"][0]["estimates"]
 
 
+def test_the_card_can_be_set_aside_for_a_calibration_made_now(tiny):
+    from pairzoo.estimate.entry import entry_calibration
+
+    reg, runner, _, tmp = tiny
+    assert entry_calibration(runner, tmp / "data").from_card
+    fresh = entry_calibration(runner, tmp / "data", pairs=30, use_card=False)
+    assert not fresh.from_card and fresh.record["generator"]["pairs"] == 30
+    assert (
+        fresh.record["generator"]["pairs"] != reg.resolve("stack")["estimate"]["generator"]["pairs"]
+    )
+
+
 def test_a_model_without_calibration_is_calibrated_the_same_way_again(tiny):
     reg, _, _, tmp = tiny
     x, _, ids = make_pairs(100, seed=43)

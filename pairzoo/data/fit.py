@@ -209,7 +209,7 @@ def scaled_raw(raw: dict, name: str, factor: float) -> dict:
         ]
     elif name == "rects[0].size":
         table[key] = [min(28, max(1, round(v * factor))) for v in value]
-    elif key in ("minimum", "extra"):  # counts of rectangles: whole numbers
+    elif key == "extra":  # a count of rectangles: a whole number
         table[key] = max(0, round(value * factor))
     elif key == "angle_deg":
         table[key] = min(90.0, _round((value or _ANGLE_START) * factor))

@@ -68,11 +68,12 @@ def entry_calibration(
     data_dir: str | Path | None = None,
     pairs: int = DEFAULT_PAIRS,
     seed: int = DEFAULT_SEED,
+    use_card: bool = True,
 ) -> Calibration:
-    """The card's calibration, or one made now (`data_dir`: whose train digits to leave out;
-    default: the data the entry records)."""
+    """The card's calibration (unless `use_card` is off), or one made now (`data_dir`: whose
+    train digits to leave out; default: the data the entry records)."""
     held = runner.card.get(SECTION)
-    if isinstance(held, dict) and held.get("predictors"):
+    if use_card and isinstance(held, dict) and held.get("predictors"):
         return Calibration(held, True)
     if data_dir is None:
         data_dir = runner.card.section("data").get("path")

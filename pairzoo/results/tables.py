@@ -20,7 +20,7 @@ Renderer = Callable[[dict[str, Any]], str]
 TABLES: dict[str, Renderer] = {}
 # What a user runs to make the first record of each kind.
 MAKES: dict[str, str] = {}
-_PHASES = ("pretrain", "train", "export", "ensemble")  # train-all's phases, in the order they run
+_PHASES = ("train", "export", "ensemble")  # train-all's phases (phases_s), in the order they run
 # Short forms for the README: block name -> (the record kind it reads, its renderer).
 VIEWS: dict[str, tuple[str, Renderer]] = {}
 
@@ -57,16 +57,15 @@ def provenance(record: dict[str, Any]) -> str:
 def render(kind: str, record: dict[str, Any] | None) -> str:
     """The block for `kind` (a record kind or a view of one): its newest record's table and
     provenance, or how to make one."""
-    if kind not in TABLES and kind not in VIEWS:
+    source, fn = VIEWS.get(kind, (kind, TABLES.get(kind)))
+    if fn is None:
         known = ", ".join(sorted([*TABLES, *VIEWS]))
         raise KeyError(f"unknown results kind '{kind}' (available: {known})")
-    source = record_kind(kind)
     if record is None:
         return (
             f"No `{source}` record has been committed yet; `{MAKES[source]}` makes one in "
             "`results/`."
         )
-    fn = VIEWS[kind][1] if kind in VIEWS else TABLES[kind]
     return fn(record["data"]).rstrip("\n") + "\n\n" + provenance(record)
 
 
@@ -79,7 +78,7 @@ def train_all_table(summary: dict[str, Any]) -> str:
     lines += ["", f"Profile `{summary['profile']}`, data `{summary['data']}`; accuracies in %."]
     if summary.get("wall_s") is not None:
         given = summary.get("phases_s") or {}
-        order = sorted(given, key=lambda k: (_PHASES.index(k) if k in _PHASES else len(_PHASES), k))
+        order = [k for k in _PHASES if k in given] + sorted(set(given) - set(_PHASES))
         phases = ", ".join(f"{k} {_seconds(given[k])}" for k in order)
         lines[-1] += f" `pairzoo train-all` took {_seconds(summary['wall_s'])}" + (
             f" ({phases})." if phases else "."
