@@ -123,6 +123,7 @@ def _print_tables(report: dict) -> None:
         f"  verdict: {v['detector']}, accuracy {v['accuracy']:.1%}, p = {v['pvalue']:.2g} "
         "(the stronger detector; p doubled for picking it)"
     )
+    _print_importance(report["what_tells_them_apart"])
     click.echo("\nlearning curve (images per side: accuracy of each detector)")
     for row in report["learning_curve"]:
         cells = "  ".join(
@@ -130,6 +131,20 @@ def _print_tables(report: dict) -> None:
             for name in report["two_sample"]
         )
         click.echo(f"  {row['fraction']:>5.0%} {row['n_per_side']:>6}: {cells}")
+
+
+def _print_importance(importance: dict, shown: int = 8) -> None:
+    click.echo(
+        f"\nwhat tells them apart ({importance['detector']} detector: {importance['measure']}; "
+        "10th, 50th and 90th percentiles)"
+    )
+    for row in importance["rows"][:shown]:
+        a, b = (_percentiles(row[side]) for side in ("a", "b"))
+        click.echo(f"  {row['feature']:22} {row['importance']:+6.1%}  A {a}  B {b}")
+
+
+def _percentiles(values) -> str:
+    return "-" if values is None else " ".join(f"{v:.3g}" for v in values)
 
 
 def _num(value) -> str:

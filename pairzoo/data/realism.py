@@ -5,8 +5,9 @@ can agree while the sets differ), the statistics found to separate real pairs fr
 ones (pairzoo.data.separating, each with a KS statistic), and a classifier two-sample test
 (pairzoo.data.two_sample) with two detectors, a CNN on the pixels and gradient boosting on the
 per-image statistics. The verdict is the stronger of the two; its p-value is doubled
-(Bonferroni) because the stronger one was picked after seeing both. A learning curve on parts
-of the sample shows whether more pairs would tell more.
+(Bonferroni) because the stronger one was picked after seeing both. Which statistics the second
+detector leans on (pairzoo.data.feature_importance) says what to fix first, and a learning curve
+on parts of the sample shows whether more pairs would tell more.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ import math
 
 import numpy as np
 
+from pairzoo.data.feature_importance import feature_importance
 from pairzoo.data.format import PairSplit
 from pairzoo.data.learning_curve import learning_curve
 from pairzoo.data.realism_settings import DEFAULT_SETTINGS, RealismSettings
@@ -55,6 +57,7 @@ def realism_report(
         "separating": separation(a_images, b_images),
         "two_sample": {name: r.to_json() for name, r in results.items()},
         "verdict": _verdict(results),
+        "what_tells_them_apart": _importance(results["features"], seed),
         "learning_curve": learning_curve(a_images, b_images, results, settings, seed),
     }
     return _strict(report), results["cnn"]
@@ -71,6 +74,14 @@ def _test(a, b, seed: int, settings: RealismSettings, detector: str) -> TwoSampl
         repeats=settings.repeats,
         detector=detector,
     )
+
+
+def _importance(result: TwoSampleResult, seed: int) -> dict:
+    return {
+        "detector": result.detector,
+        "measure": "held-out accuracy lost when the statistic is shuffled",
+        "rows": feature_importance(result.images, result.n_per_side, seed=seed),
+    }
 
 
 def _verdict(results: dict[str, TwoSampleResult]) -> dict:

@@ -29,6 +29,7 @@ __all__ = [
     "BORDER",
     "LABELS",
     "NOISE_RANGE",
+    "PER_IMAGE",
     "STROKE",
     "per_image_values",
     "separating_values",
@@ -49,6 +50,17 @@ LABELS = {
     "stroke_row": f"row centre of mass of stroke pixels (> {STROKE}), per image",
     "stroke_col": f"column centre of mass of stroke pixels (> {STROKE}), per image",
 }
+
+# per_image_values's keys, in order: LABELS's statistics with the blob count beside the blobs'.
+PER_IMAGE = (
+    "noise_correlation",
+    "blob_rectangularity",
+    "blob_count",
+    "zero_specks",
+    "border_zero_fraction",
+    "stroke_row",
+    "stroke_col",
+)
 
 
 def separating_values(images: np.ndarray) -> dict[str, np.ndarray]:
@@ -101,8 +113,8 @@ def per_image_values(images: np.ndarray) -> dict[str, np.ndarray]:
                 "stroke_row": rows,
                 "stroke_col": cols,
             }
-        for name, v in values.items():
-            parts.setdefault(name, []).append(v)
+        for name in PER_IMAGE:
+            parts.setdefault(name, []).append(values[name])
     return {name: np.concatenate(p) for name, p in parts.items()}
 
 
