@@ -40,6 +40,23 @@ def test_the_realism_verdict_names_sample_size_seed_and_both_detectors():
     assert "/somewhere" not in render("realism", _realism())  # a machine's path stays off pages
 
 
+def test_the_realism_table_shows_what_tells_them_apart_where_the_record_has_it():
+    assert "What tells them apart" not in render("realism", _realism())  # an older record
+    record = _realism()
+    record["data"]["what_tells_them_apart"] = {
+        "detector": "features",
+        "measure": "held-out accuracy lost when the statistic is shuffled",
+        "rows": [
+            {"feature": "mean", "importance": 0.0434, "a": [4.98, 13.7, 31.6], "b": None},
+            {"feature": "std", "importance": 0.004, "a": [9.67, 29.5, 54.1], "b": [13.3, 29.6, 52]},
+        ],
+    }
+    text = render("realism", record)
+    assert "What tells them apart (features detector: held-out accuracy lost" in text
+    assert "| `mean` | 4.3 | 4.98 / 13.7 / 31.6 | - |" in text
+    assert text.index("`mean`") < text.index("`std`")
+
+
 def test_the_estimate_view_gives_the_ensemble_interval_and_the_members_range():
     rows = [
         {"predictor": "a@1", "accuracy": 0.79, "low": 0.7, "high": 0.88, "method": "atc"},

@@ -119,6 +119,7 @@ def realism_table(report: dict[str, Any]) -> str:
         for r in report["learning_curve"]
     ]
     lines += ["", *_markdown(("part of the sample", "images per side", *names), curve)]
+    lines += _importance_lines(report.get("what_tells_them_apart"))
     v = report["verdict"]
     lines += [
         "",
@@ -128,6 +129,27 @@ def realism_table(report: dict[str, Any]) -> str:
         f"p = {v['pvalue']:.2g} (doubled for picking the stronger detector).",
     ]
     return "\n".join(lines)
+
+
+def _importance_lines(importance: dict[str, Any] | None, shown: int = 6) -> list[str]:
+    """The statistics the detector leaned on most (records before it was measured have none)."""
+    if not importance:
+        return []
+
+    def cell(values) -> str:
+        return "-" if values is None else " / ".join(f"{v:.3g}" for v in values)
+
+    rows = [
+        [f"`{r['feature']}`", f"{100 * r['importance']:.1f}", cell(r["a"]), cell(r["b"])]
+        for r in importance["rows"][:shown]
+    ]
+    headers = ("statistic", "accuracy lost, points", "A p10 / p50 / p90", "B p10 / p50 / p90")
+    return [
+        "",
+        f"What tells them apart ({importance['detector']} detector: {importance['measure']}):",
+        "",
+        *_markdown(headers, rows),
+    ]
 
 
 def _name(side: dict[str, Any]) -> str:
