@@ -164,3 +164,9 @@ def test_written_file_reads_back_as_the_same_corruption(tmp_path):
     assert inward["rects"][0]["centre"] == [0.35, 0.7]  # the distance from the middle, scaled
     outward = fitting.scaled_raw(raw, "rects[0].centre", 2.0)
     assert outward["rects"][0]["centre"] == [0.0, 1.0]  # inside the image
+    fewer = fitting.scaled_raw(shipped.raw, "rects[1].probability", 0.7)
+    assert fewer["rects"][1]["probability"] == 0.245  # how many small occlusions, scaled
+    assert fitting._candidate(raw, "rects[2].probability", 1.4) is None  # a file without one
+    certain = {**shipped.raw, "rects": [*shipped.raw["rects"][:2], {**shipped.raw["rects"][2],
+               "probability": 0.8}]}  # fmt: skip
+    assert fitting._candidate(certain, "rects[2].probability", 1.4) is None  # above 1: refused

@@ -54,7 +54,9 @@ PARAMETERS = (
     "rects[0].centre",  # where occlusions fall: the zeros on the border
     "rects[1].centre",
     "rects[0].extra",  # how many large rectangles may join the first: unions of them
-)
+    "rects[1].probability",  # how many small ones: fewer leave the largest blob more compact
+    "rects[2].probability",  # how often a third group (if any) occludes: the shipped file's
+)  # rare large rectangle over the middle, which hides the whole digit
 _ANGLE_START = 10.0  # degrees an angle of 0 moves to at factor 1
 
 
