@@ -28,6 +28,15 @@ def test_shipped_file_is_the_default_at_severity_6():
     assert load_corruption(SHIFTED).params != shipped.params
 
 
+def test_a_file_is_read_as_written_at_severity_6(tmp_path):
+    path = _edited(tmp_path, "size = [15, 26]", "size = [22, 26]")  # broad short sides
+    params = load_corruption(path).params
+    assert params.rects[2].size == (22, 26)
+    assert params_for(6, params) == params
+    assert params_for(10, params).rects[2].size == (22, 30)  # longer, capped at a sixth more
+    assert params_for(2, params).rects[2].size[0] < 22  # milder: smaller
+
+
 def _edited(tmp_path: Path, old: str, new: str) -> Path:
     text = DEFAULT_CORRUPTION.read_text()
     assert old in text

@@ -142,7 +142,7 @@ def scaled(base: CorruptionParams, severity: float) -> CorruptionParams:
             RectGroup(
                 g.minimum,
                 (g.extra[0], min(1.0, g.extra[1] * k)),
-                _sides(g.size[0] * k, g.size[1] * k, cap=g.size[1] + g.size[1] // 6),
+                _sides(g.size[0] * k, g.size[1] * k, g.size),
                 g.centre,
                 g.angle_deg,
                 g.parts,
@@ -156,8 +156,12 @@ def scaled(base: CorruptionParams, severity: float) -> CorruptionParams:
     )
 
 
-def _sides(low: float, high: float, cap: int) -> tuple[int, int]:
-    return min(cap // 2, max(2, round(low))), min(cap, max(3, round(high)))
+def _sides(low: float, high: float, given: tuple[int, int]) -> tuple[int, int]:
+    """A group's side range at another severity: at most a sixth longer than the file's longest
+    side, the shortest at most half that cap or the file's own, whichever is more (so severity 6
+    is the file as written)."""
+    cap = given[1] + given[1] // 6
+    return min(max(cap // 2, given[0]), max(2, round(low))), min(cap, max(3, round(high)))
 
 
 def _rect_group(table: dict, key: str, where: str) -> RectGroup:
