@@ -10,6 +10,7 @@ from click.testing import CliRunner
 
 from pairzoo.cli import main
 from pairzoo.data import realism, two_sample
+from pairzoo.data.feature_detector import FEATURE_NAMES
 from pairzoo.data.format import load_split, save_split
 from pairzoo.data.realism_settings import RealismSettings
 
@@ -99,6 +100,10 @@ def test_clean_against_corrupted_is_told_apart(files):
     for t in r["two_sample"].values():
         assert t["accuracy"] > 0.9 and t["roc_auc"] > 0.9
     assert r["verdict"]["pvalue"] < 1e-10
+    apart = r["what_tells_them_apart"]
+    assert apart["detector"] == "features"
+    assert apart["rows"][0]["importance"] >= apart["rows"][-1]["importance"]
+    assert len(apart["rows"]) == len(FEATURE_NAMES)
 
 
 def test_out_files_and_same_seed_same_json(files, same_json, tmp_path):
@@ -109,6 +114,7 @@ def test_out_files_and_same_seed_same_json(files, same_json, tmp_path):
     assert "  features  120 images per side: accuracy" in result.output
     assert "  verdict: " in result.output
     assert "zero blob area / bounding box area" in result.output
+    assert "\nwhat tells them apart (features detector: held-out accuracy lost" in result.output
     assert sorted(p.name for p in out.iterdir()) == ["random.png", "report.json", "typical.png"]
     for png in ("random.png", "typical.png"):
         assert (out / png).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"

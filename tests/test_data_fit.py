@@ -69,6 +69,11 @@ def test_search_moves_shift_towards_the_real_one(files, monkeypatch):
     fitted = load_corruption(out)
     assert fitted.params.shift_px >= 1.0  # from 0.5 towards 3.5
     assert fitted.params.rotation_deg == load_corruption(files["start"]).params.rotation_deg
+    left = lines.index(
+        "what still tells them apart, with the fitted file (features detector: held-out accuracy "
+        "lost when the statistic is shuffled; 10th, 50th and 90th percentiles)"
+    )
+    assert len(lines) - left - 2 == 8  # the eight statistics it leans on most, then the summary
     before, after = (float(w.rstrip("%,")) for w in lines[-1].split()[2:5:2])
     assert after <= before - 1.0
     text = out.read_text()

@@ -123,7 +123,7 @@ def _print_tables(report: dict) -> None:
         f"  verdict: {v['detector']}, accuracy {v['accuracy']:.1%}, p = {v['pvalue']:.2g} "
         "(the stronger detector; p doubled for picking it)"
     )
-    _print_importance(report["what_tells_them_apart"])
+    print_importance(report["what_tells_them_apart"], title="what tells them apart")
     click.echo("\nlearning curve (images per side: accuracy of each detector)")
     for row in report["learning_curve"]:
         cells = "  ".join(
@@ -133,9 +133,10 @@ def _print_tables(report: dict) -> None:
         click.echo(f"  {row['fraction']:>5.0%} {row['n_per_side']:>6}: {cells}")
 
 
-def _print_importance(importance: dict, shown: int = 8) -> None:
+def print_importance(importance: dict, title: str, shown: int = 8) -> None:
+    """The statistics the features detector leans on most; `data fit` prints them too."""
     click.echo(
-        f"\nwhat tells them apart ({importance['detector']} detector: {importance['measure']}; "
+        f"\n{title} ({importance['detector']} detector: {importance['measure']}; "
         "10th, 50th and 90th percentiles)"
     )
     for row in importance["rows"][:shown]:

@@ -47,9 +47,11 @@ def fit(real, out, start, seed, budget, source) -> None:
     where occlusions fall, how many large occlusions join into one): a move is kept
     where the stronger of two detectors (a small CNN, gradient boosting on per-image
     statistics) tells generated halves from REAL's less often and every per-image statistic
-    stays within 10% of REAL's. Use the file with `pairzoo data make --corruption FILE`.
+    stays within 10% of REAL's. Last, the statistics that still tell them apart. Use the file
+    with `pairzoo data make --corruption FILE`.
     """
     from pairzoo.atomic import write_text
+    from pairzoo.cli.data_compare_cmd import print_importance
     from pairzoo.data import fit as fitting
     from pairzoo.data.corruption_params import load_corruption
     from pairzoo.data.format import load_split
@@ -70,8 +72,9 @@ def fit(real, out, start, seed, budget, source) -> None:
     click.echo(
         f"fitting {start_file.path} to {real} ({len(split)} pairs), at most {budget} evaluations"
     )
+    real_images = digit_images(split.x)
     result = fitting.fit_corruption(
-        digit_images(split.x),
+        real_images,
         start_file,
         digits,
         seed=seed,
@@ -80,6 +83,10 @@ def fit(real, out, start, seed, budget, source) -> None:
         report=_print_evaluation(budget),
     )
     write_text(out, fitting.fitted_text(result, str(real), sha256_file(real), seed))
+    left = fitting.what_tells_apart(
+        real_images, result.raw, digits, seed=seed, per_side=knobs.per_side
+    )
+    print_importance(left, title="what still tells them apart, with the fitted file")
     click.echo(
         f"accuracy before {result.start_accuracy:.1%}, after {result.accuracy:.1%} "
         f"({sum(e.kept for e in result.evaluations[1:])} moves kept in "

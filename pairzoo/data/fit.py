@@ -24,6 +24,7 @@ import numpy as np
 from pairzoo.data.corruption import corrupt
 from pairzoo.data.corruption_params import CorruptionFile, load_corruption
 from pairzoo.data.corruption_writer import corruption_text
+from pairzoo.data.feature_importance import importance_section
 from pairzoo.data.stats import compare, image_stats
 from pairzoo.data.two_sample import two_sample_test
 from pairzoo.errors import ConfigError
@@ -37,6 +38,7 @@ __all__ = [
     "fit_corruption",
     "fitted_text",
     "scaled_raw",
+    "what_tells_apart",
 ]
 
 # In order of how much each moved the classifier on the original task's pairs.
@@ -139,6 +141,18 @@ def fit_corruption(
             if moved:  # the other factors go back the way that was just left
                 break
     return result
+
+
+def what_tells_apart(
+    real: np.ndarray, raw: dict, source: np.ndarray, *, seed: int, per_side: int
+) -> dict:
+    """What still tells `real` from halves made with the corruption `raw`, drawn as the search's
+    first seed draws them: the features detector's importance section of `data compare`."""
+    n = min(len(real), per_side)
+    rng = np.random.default_rng([seed, 0])
+    halves = corrupt(source[rng.integers(len(source), size=n)], rng, 6.0, _load(raw).params)
+    pick = np.sort(np.random.default_rng(seed).choice(len(real), size=n, replace=False))
+    return importance_section(np.concatenate([real[pick], halves]), n, seed=seed)
 
 
 def _record(result: FitResult, evaluation: Evaluation, report) -> None:

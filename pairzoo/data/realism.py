@@ -16,7 +16,7 @@ import math
 
 import numpy as np
 
-from pairzoo.data.feature_importance import feature_importance
+from pairzoo.data.feature_importance import importance_section
 from pairzoo.data.format import PairSplit
 from pairzoo.data.learning_curve import learning_curve
 from pairzoo.data.realism_settings import DEFAULT_SETTINGS, RealismSettings
@@ -57,7 +57,9 @@ def realism_report(
         "separating": separation(a_images, b_images),
         "two_sample": {name: r.to_json() for name, r in results.items()},
         "verdict": _verdict(results),
-        "what_tells_them_apart": _importance(results["features"], seed),
+        "what_tells_them_apart": importance_section(
+            results["features"].images, results["features"].n_per_side, seed=seed
+        ),
         "learning_curve": learning_curve(a_images, b_images, results, settings, seed),
     }
     return _strict(report), results["cnn"]
@@ -74,14 +76,6 @@ def _test(a, b, seed: int, settings: RealismSettings, detector: str) -> TwoSampl
         repeats=settings.repeats,
         detector=detector,
     )
-
-
-def _importance(result: TwoSampleResult, seed: int) -> dict:
-    return {
-        "detector": result.detector,
-        "measure": "held-out accuracy lost when the statistic is shuffled",
-        "rows": feature_importance(result.images, result.n_per_side, seed=seed),
-    }
 
 
 def _verdict(results: dict[str, TwoSampleResult]) -> dict:
