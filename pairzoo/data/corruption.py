@@ -7,10 +7,11 @@ Severity 0 returns the digits unchanged; `base` holds the figures at severity 6 
 of the shipped `corruption.toml`, fitted to the original task), which other severities scale.
 
 Order of operations, per image: affine jitter (rotation, zoom, a normal shift) with bilinear
-sampling; contrast gain; a background level plus noise smoothed on its own (the original's
-background is smoother than its strokes are blurred); Gaussian blur of the whole image; rounding
-to uint8 (the noise seldom reaches 0, so exact zeros come from what follows); one or two large
-black occlusion rectangles over the middle and small ones anywhere; thin black lines.
+sampling; an optional stroke gamma (`intensity.gamma`: below 1, more mid-grey stroke); contrast
+gain; a background level plus noise smoothed on its own (the original's background is smoother
+than its strokes are blurred); Gaussian blur of the whole image; rounding to uint8 (the noise
+seldom reaches 0, so exact zeros come from what follows); black occlusion rectangles, large ones
+over the middle and small ones anywhere; thin black lines.
 """
 
 from __future__ import annotations
@@ -80,6 +81,9 @@ def _corrupt_chunk(
     n = len(digits)
     img = _affine(digits.astype(np.float32), rng, p)
     strokes = img >= STROKE if covered is not None else None
+    if p.gamma is not None:  # drawn only where the file asks: files without it keep their images
+        g = rng.uniform(*p.gamma, size=(n, 1, 1)).astype(np.float32)
+        img = 255.0 * np.power(np.clip(img, 0.0, 255.0) / 255.0, g)
     img *= rng.uniform(*p.gain, size=(n, 1, 1)).astype(np.float32)
     img += rng.uniform(*p.background, size=(n, 1, 1)).astype(np.float32)
     img += _smooth(p.noise_std * rng.standard_normal(img.shape, dtype=np.float32), p.noise_blur)

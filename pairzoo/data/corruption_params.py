@@ -58,6 +58,7 @@ class CorruptionParams:
     rects: tuple[RectGroup, ...]  # occlusion rectangles, exactly 0
     line_count: tuple[int, float]  # Binomial(n, p) lines per image
     line_length: tuple[float, float]  # px
+    gamma: tuple[float, float] | None = None  # stroke gamma range: 255 (d / 255) ** g per image
 
 
 @dataclass(frozen=True)
@@ -92,7 +93,7 @@ def corruption_from_raw(raw: dict[str, Any], where: str) -> CorruptionParams:
         raw,
         "intensity",
         where,
-        ("gain", "background", "noise_std", "noise_blur", "blur_sigma"),
+        ("gain", "background", "noise_std", "noise_blur", "blur_sigma", "gamma"),
     )
     lines = _table(raw, "lines", where, ("count", "probability", "length"))
     groups = raw.get("rects", [])
@@ -116,6 +117,7 @@ def corruption_from_raw(raw: dict[str, Any], where: str) -> CorruptionParams:
             _number(lines, "lines.probability", where, 0, 1),
         ),
         line_length=_pair(lines, "lines.length", where, 0, 60),
+        gamma=_pair(intensity, "intensity.gamma", where, 0.2, 5) if "gamma" in intensity else None,
     )
     return params
 
@@ -153,6 +155,9 @@ def scaled(base: CorruptionParams, severity: float) -> CorruptionParams:
         ),
         line_count=(base.line_count[0], min(1.0, base.line_count[1] * k)),
         line_length=base.line_length,
+        gamma=None
+        if base.gamma is None
+        else tuple(max(0.2, 1.0 - (1.0 - g) * k) for g in base.gamma),
     )
 
 
