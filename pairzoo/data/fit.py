@@ -25,6 +25,7 @@ from pairzoo.data.corruption import corrupt
 from pairzoo.data.corruption_params import CorruptionFile, load_corruption
 from pairzoo.data.corruption_writer import corruption_text
 from pairzoo.data.feature_importance import importance_section
+from pairzoo.data.rules import sample_different
 from pairzoo.data.stats import compare, image_stats
 from pairzoo.data.two_sample import two_sample_test
 from pairzoo.errors import ConfigError
@@ -35,6 +36,7 @@ __all__ = [
     "Evaluation",
     "FitResult",
     "Knobs",
+    "SourceDigits",
     "fit_corruption",
     "fitted_text",
     "scaled_raw",
@@ -80,6 +82,28 @@ DEFAULT_KNOBS = Knobs()
 
 
 @dataclass(frozen=True)
+class SourceDigits:
+    """The digits the search corrupts, and how it draws them: with `labels` and `adjacent`, by
+    the pair prior of `data make` (a share `adjacent` of pairs differ by one, so 0 and 9 come
+    half as often), as a pair task's real digits are; without, uniformly."""
+
+    images: np.ndarray  # uint8 (M, 28, 28)
+    labels: np.ndarray | None = None  # int64 (M,) in 0..9
+    adjacent: float | None = None
+
+    def draw(self, rng: np.random.Generator, n: int) -> np.ndarray:
+        if self.labels is None or self.adjacent is None:
+            return self.images[rng.integers(len(self.images), size=n)]
+        low, high = sample_different(rng, (n + 1) // 2, self.adjacent)
+        classes = np.concatenate([low, high])[:n]
+        order = np.argsort(self.labels, kind="stable")
+        counts = np.bincount(self.labels, minlength=10)
+        starts = np.concatenate([[0], np.cumsum(counts)[:-1]])
+        offset = np.floor(rng.random(n) * counts[classes]).astype(np.int64)
+        return self.images[order[starts[classes] + offset]]
+
+
+@dataclass(frozen=True)
 class Evaluation:
     parameter: str  # "start" for the starting file
     value: Any
@@ -99,7 +123,7 @@ class FitResult:
 def fit_corruption(
     real: np.ndarray,
     start: CorruptionFile,
-    source: np.ndarray,
+    source: np.ndarray | SourceDigits,
     *,
     seed: int = 0,
     budget: int = 24,
@@ -107,9 +131,10 @@ def fit_corruption(
     report: Callable[[Evaluation], None] = lambda e: None,
 ) -> FitResult:
     """Search from `start` for the corruption whose halves of `source` digits best pass for the
-    uint8 `real` halves (M, 28, 28); at most `budget` evaluations, the start's included."""
+    uint8 `real` halves (M, 28, 28); at most `budget` evaluations, the start's included. `source`
+    is SourceDigits, or bare images drawn uniformly."""
     real_stats = image_stats(real)
-    score = _scorer(real, real_stats, source, seed, knobs)
+    score = _scorer(real, real_stats, _as_source(source), seed, knobs)
     raw = copy.deepcopy(start.raw)
     accuracy, worst = score(start.params)
     result = FitResult(raw, accuracy, accuracy)
@@ -144,15 +169,19 @@ def fit_corruption(
 
 
 def what_tells_apart(
-    real: np.ndarray, raw: dict, source: np.ndarray, *, seed: int, per_side: int
+    real: np.ndarray, raw: dict, source: np.ndarray | SourceDigits, *, seed: int, per_side: int
 ) -> dict:
     """What still tells `real` from halves made with the corruption `raw`, drawn as the search's
     first seed draws them: the features detector's importance section of `data compare`."""
     n = min(len(real), per_side)
     rng = np.random.default_rng([seed, 0])
-    halves = corrupt(source[rng.integers(len(source), size=n)], rng, 6.0, _load(raw).params)
+    halves = corrupt(_as_source(source).draw(rng, n), rng, 6.0, _load(raw).params)
     pick = np.sort(np.random.default_rng(seed).choice(len(real), size=n, replace=False))
     return importance_section(np.concatenate([real[pick], halves]), n, seed=seed)
+
+
+def _as_source(source: np.ndarray | SourceDigits) -> SourceDigits:
+    return source if isinstance(source, SourceDigits) else SourceDigits(np.asarray(source))
 
 
 def _record(result: FitResult, evaluation: Evaluation, report) -> None:
@@ -170,8 +199,7 @@ def _scorer(real, real_stats, source, seed, knobs):
             # The same draws for every candidate (common random numbers): only the
             # parameters differ between two candidates' halves.
             rng = np.random.default_rng([seed, k])
-            digits = source[rng.integers(len(source), size=n)]
-            halves = corrupt(digits, rng, 6.0, params)
+            halves = corrupt(source.draw(rng, n), rng, 6.0, params)
             generated.append(halves)
             for name in knobs.detectors:
                 result = two_sample_test(
