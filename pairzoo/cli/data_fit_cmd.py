@@ -80,10 +80,10 @@ def fit(real, out, start, seed, budget, source, adjacent, uniform_digits) -> Non
         )
     start_file = load_corruption(start)
     loaded = load_source(source)
-    digits = fitting.SourceDigits(
-        loaded.images,
-        None if uniform_digits else loaded.labels,
-        None if uniform_digits else adjacent,
+    digits = (
+        fitting.SourceDigits(loaded.images)
+        if uniform_digits
+        else fitting.SourceDigits(loaded.images, loaded.labels, adjacent)
     )
     click.echo(
         f"fitting {start_file.path} to {real} ({len(split)} pairs), at most {budget} evaluations"

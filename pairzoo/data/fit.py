@@ -25,6 +25,7 @@ from pairzoo.data.corruption import corrupt
 from pairzoo.data.corruption_params import CorruptionFile, load_corruption
 from pairzoo.data.corruption_writer import corruption_text
 from pairzoo.data.feature_importance import importance_section
+from pairzoo.data.generate import pick_from_pools
 from pairzoo.data.rules import sample_different
 from pairzoo.data.stats import compare, image_stats
 from pairzoo.data.two_sample import two_sample_test
@@ -96,11 +97,8 @@ class SourceDigits:
             return self.images[rng.integers(len(self.images), size=n)]
         low, high = sample_different(rng, (n + 1) // 2, self.adjacent)
         classes = np.concatenate([low, high])[:n]
-        order = np.argsort(self.labels, kind="stable")
-        counts = np.bincount(self.labels, minlength=10)
-        starts = np.concatenate([[0], np.cumsum(counts)[:-1]])
-        offset = np.floor(rng.random(n) * counts[classes]).astype(np.int64)
-        return self.images[order[starts[classes] + offset]]
+        pools = [np.flatnonzero(self.labels == c) for c in range(10)]
+        return self.images[pick_from_pools(pools, classes, rng)]
 
 
 @dataclass(frozen=True)

@@ -80,7 +80,9 @@ def partition_pools(
     return pools
 
 
-def _pick(pools: list[np.ndarray], digits: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+def pick_from_pools(
+    pools: list[np.ndarray], digits: np.ndarray, rng: np.random.Generator
+) -> np.ndarray:
     """One random pool image index per entry of `digits`."""
     flat = np.concatenate(pools)
     counts = np.array([len(p) for p in pools])
@@ -233,7 +235,9 @@ class PairMaker:
         receives the share of each half's strokes the occlusions hid."""
         left, right = self.label_rule.sample(rng, n, self.adjacent)
         y = np.asarray(self.label_rule.label(left, right), dtype=np.int64)
-        chosen = np.concatenate([_pick(pool, left, rng), _pick(pool, right, rng)])
+        chosen = np.concatenate(
+            [pick_from_pools(pool, left, rng), pick_from_pools(pool, right, rng)]
+        )
         if covered is None:
             corrupted = self.corruptor(self.images[chosen], n, rng)
         else:
