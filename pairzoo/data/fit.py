@@ -28,7 +28,7 @@ from pairzoo.data.feature_importance import importance_section
 from pairzoo.data.generate import pick_from_pools
 from pairzoo.data.rules import sample_different
 from pairzoo.data.stats import compare, image_stats
-from pairzoo.data.two_sample import two_sample_test
+from pairzoo.data.two_sample import draw_subset, two_sample_test
 from pairzoo.errors import ConfigError
 
 __all__ = [
@@ -174,8 +174,8 @@ def what_tells_apart(
     n = min(len(real), per_side)
     rng = np.random.default_rng([seed, 0])
     halves = corrupt(_as_source(source).draw(rng, n), rng, 6.0, _load(raw).params)
-    pick = np.sort(np.random.default_rng(seed).choice(len(real), size=n, replace=False))
-    return importance_section(np.concatenate([real[pick], halves]), n, seed=seed)
+    picked = draw_subset(real, n, np.random.default_rng(seed))
+    return importance_section(np.concatenate([picked, halves]), n, seed=seed)
 
 
 def _as_source(source: np.ndarray | SourceDigits) -> SourceDigits:

@@ -25,7 +25,7 @@ import numpy as np
 from pairzoo.data.cnn_detector import cnn_fit_predict, cnn_inputs
 from pairzoo.data.feature_detector import feature_fit_predict, image_features
 
-__all__ = ["DETECTORS", "TwoSampleResult", "two_sample_test"]
+__all__ = ["DETECTORS", "TwoSampleResult", "draw_subset", "two_sample_test"]
 
 _BOOTSTRAP = 1000
 _REPEAT_STRIDE = 100_003  # repeat r's seeds start at seed + r * this: no overlap between runs
@@ -90,7 +90,7 @@ def two_sample_test(
     n = min(len(a), len(b), max_per_side)
     if n < 2 * folds:
         raise ValueError(f"two-sample test needs at least {2 * folds} images per side, got {n}")
-    images = np.concatenate([_draw(a, n, rng), _draw(b, n, rng)])
+    images = np.concatenate([draw_subset(a, n, rng), draw_subset(b, n, rng)])
     y = np.repeat(np.array([0, 1], dtype=np.int64), n)
     x = inputs(images)
     runs = [
@@ -130,7 +130,8 @@ def _cross_fit(x, y: np.ndarray, folds: int, seed: int, fit_predict, epochs: int
     return scores
 
 
-def _draw(images: np.ndarray, n: int, rng: np.random.Generator) -> np.ndarray:
+def draw_subset(images: np.ndarray, n: int, rng: np.random.Generator) -> np.ndarray:
+    """`n` of `images` without replacement, in their order: the images a test scores."""
     return np.asarray(images)[np.sort(rng.choice(len(images), size=n, replace=False))]
 
 
