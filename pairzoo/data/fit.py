@@ -13,6 +13,7 @@ kept move the same factor is tried again. Every figure is seeded: equal inputs, 
 from __future__ import annotations
 
 import copy
+import functools
 import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -97,8 +98,12 @@ class SourceDigits:
             return self.images[rng.integers(len(self.images), size=n)]
         low, high = sample_different(rng, (n + 1) // 2, self.adjacent)
         classes = np.concatenate([low, high])[:n]
-        pools = [np.flatnonzero(self.labels == c) for c in range(10)]
-        return self.images[pick_from_pools(pools, classes, rng)]
+        return self.images[pick_from_pools(self._pools, classes, rng)]
+
+    @functools.cached_property
+    def _pools(self) -> list[np.ndarray]:
+        """Each class's image indices, found once for every draw of the search."""
+        return [np.flatnonzero(self.labels == c) for c in range(10)]
 
 
 @dataclass(frozen=True)
