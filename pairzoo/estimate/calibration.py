@@ -2,10 +2,10 @@
 
 Each method is fitted on all calibration sets but one and scored on the one left out, for every
 set in turn: methods are ranked by their largest held-out error, and each is refitted on all
-sets. An estimate uses the best-ranked method that applies to the file: the agreement line is
-trusted only within the agreements it was fitted on (members that agree on pairs unlike any
-calibration pair, noise say, can agree and all be wrong), so outside them the next method is
-used. The interval's half-width is the used method's largest held-out error plus the sampling
+sets. An estimate uses the best-ranked method that applies to the file: the agreement methods are
+trusted only within the agreements they were fitted on (members that agree on pairs unlike any
+calibration pair, noise say, can agree and all be wrong), and the plane over agreement and
+confidence only within the confidences too, so outside them the next method is used. The interval's half-width is the used method's largest held-out error plus the sampling
 error of the estimate on the file's own pairs (1.96 binomial standard errors): a small file
 gets a wider interval, and nothing in it comes from the file's labels.
 """
@@ -17,10 +17,10 @@ from typing import Any
 
 import numpy as np
 
-from pairzoo.estimate.methods import METHODS, SetScores, available, fit, predict
+from pairzoo.estimate.methods import METHODS, USE_AGREEMENT, SetScores, available, fit, predict
 
 Z = 1.96  # two-sided 95% normal quantile, for the file's own sampling error
-AGREEMENT_SLACK = 0.02  # how far past the calibration sets' agreements the line is trusted
+SLACK = 0.02  # how far past the calibration sets' agreements (and confidences) a fit is trusted
 
 
 @dataclass(frozen=True)
@@ -40,6 +40,7 @@ class Fitted:
 
     ranked: list[Ranked]
     agreement_range: tuple[float, float] | None = None
+    confidence_range: tuple[float, float] | None = None
 
     @property
     def method(self) -> str:
@@ -51,11 +52,13 @@ class Fitted:
 
     def usable(self, scores: SetScores) -> Ranked:
         for r in self.ranked:
-            if r.method != "agreement":
-                return r
-            lo, hi = self.agreement_range
-            if lo - AGREEMENT_SLACK <= scores.agreement <= hi + AGREEMENT_SLACK:
-                return r
+            if r.method in USE_AGREEMENT and not _within(self.agreement_range, scores.agreement):
+                continue
+            if r.method == "agreement_confidence" and not _within(
+                self.confidence_range, scores.confidence
+            ):
+                continue
+            return r
         raise ValueError("no estimate method applies")  # confidence always does
 
     def estimate(self, scores: SetScores) -> dict[str, Any]:
@@ -80,14 +83,15 @@ class Fitted:
                 for r in self.ranked
             ],
             **({"agreement_range": list(self.agreement_range)} if self.agreement_range else {}),
+            **({"confidence_range": list(self.confidence_range)} if self.confidence_range else {}),
         }
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> Fitted:
         ranked = [Ranked(r["method"], dict(r["params"]), dict(r["held_out_error"]))
                   for r in d["ranked"]]  # fmt: skip
-        span = d.get("agreement_range")
-        return cls(ranked, tuple(span) if span else None)
+        spans = [d.get(k) for k in ("agreement_range", "confidence_range")]
+        return cls(ranked, *(tuple(span) if span else None for span in spans))
 
 
 def calibrate(sets: dict[str, SetScores]) -> Fitted:
@@ -103,7 +107,12 @@ def calibrate(sets: dict[str, SetScores]) -> Fitted:
     ranked.sort(key=lambda r: (r.max_error, METHODS.index(r.method)))
     agreements = [s.agreement for s in sets.values()]
     span = None if None in agreements else (min(agreements), max(agreements))
-    return Fitted(ranked, span)
+    confidences = [s.confidence for s in sets.values()]
+    return Fitted(ranked, span, (min(confidences), max(confidences)))
+
+
+def _within(span: tuple[float, float] | None, value: float) -> bool:
+    return span is not None and span[0] - SLACK <= value <= span[1] + SLACK
 
 
 def _held_out(method: str, sets: dict[str, SetScores]) -> dict[str, float] | None:

@@ -11,6 +11,10 @@ set, which pairs it got right.
   passes the threshold at which that share equals the accuracy on the calibration sets.
 - agreement: accuracy on a line with agreement in probit space (Baek et al. 2022), the line
   fitted through the calibration sets.
+- agreement_confidence: accuracy on a plane over agreement and mean confidence in probit space,
+  fitted by least squares. Two kinds of shift can put sets of one agreement at different
+  accuracies (members that agree less where blur lowers every confidence alike, say); the mean
+  confidence tells them apart without labels.
 """
 
 from __future__ import annotations
@@ -22,7 +26,8 @@ import numpy as np
 from scipy.special import expit
 from scipy.stats import norm
 
-METHODS = ("confidence", "doc", "atc", "agreement")
+METHODS = ("confidence", "doc", "atc", "agreement", "agreement_confidence")
+USE_AGREEMENT = ("agreement", "agreement_confidence")
 _CLIP = 1e-4  # probit of 0 or 1 is infinite
 
 
@@ -49,10 +54,11 @@ def scores_of(logit: np.ndarray, y: np.ndarray | None = None, agreement: float |
 
 
 def available(method: str, sets: Sequence[SetScores]) -> bool:
-    """agreement needs other members and at least three sets for a line."""
-    if method != "agreement":
+    """The agreement methods need other members, and one set more than they have parameters."""
+    if method not in USE_AGREEMENT:
         return True
-    return len(sets) >= 3 and all(s.agreement is not None for s in sets)
+    least = 3 if method == "agreement" else 4
+    return len(sets) >= least and all(s.agreement is not None for s in sets)
 
 
 def fit(method: str, sets: Sequence[SetScores]) -> dict[str, float]:
@@ -70,6 +76,12 @@ def fit(method: str, sets: Sequence[SetScores]) -> dict[str, float]:
         acc = _probit([s.accuracy for s in sets])
         slope, intercept = np.polyfit(agree, acc, 1)
         return {"slope": float(slope), "intercept": float(intercept)}
+    if method == "agreement_confidence":
+        features = np.column_stack([_plane_features(s) for s in sets]).T
+        acc = _probit([s.accuracy for s in sets])
+        slope_a, slope_c, intercept = np.linalg.lstsq(features, acc, rcond=None)[0]
+        return {"slope_agreement": float(slope_a), "slope_confidence": float(slope_c),
+                "intercept": float(intercept)}  # fmt: skip
     raise ValueError(f"unknown estimate method {method!r} (available: {', '.join(METHODS)})")
 
 
@@ -84,9 +96,16 @@ def predict(method: str, params: dict[str, float], scores: SetScores) -> float:
     elif method == "agreement":
         z = params["slope"] * _probit([scores.agreement])[0] + params["intercept"]
         value = float(norm.cdf(z))
+    elif method == "agreement_confidence":
+        weights = [params["slope_agreement"], params["slope_confidence"], params["intercept"]]
+        value = float(norm.cdf(_plane_features(scores) @ np.asarray(weights)))
     else:
         raise ValueError(f"unknown estimate method {method!r} (available: {', '.join(METHODS)})")
     return float(np.clip(value, 0.0, 1.0))
+
+
+def _plane_features(scores: SetScores) -> np.ndarray:
+    return np.append(_probit([scores.agreement, scores.confidence]), 1.0)
 
 
 def _probit(values) -> np.ndarray:
