@@ -7,6 +7,7 @@ import json
 import click
 
 from pairzoo.cli.options import ensemble_entry_option, int8_option, registry_option
+from pairzoo.estimate import DEFAULT_PAIRS
 
 
 @click.command("estimate")
@@ -33,7 +34,7 @@ from pairzoo.cli.options import ensemble_entry_option, int8_option, registry_opt
 @click.option(
     "--pairs",
     type=click.IntRange(20),
-    default=1000,
+    default=DEFAULT_PAIRS,
     show_default=True,
     help="Generated pairs per calibration set, when the card has no calibration",
 )

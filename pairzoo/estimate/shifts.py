@@ -22,9 +22,9 @@ from pairzoo.data.generate import Corruptor, PairMaker, partition_pools
 from pairzoo.data.meta import META, read_meta
 from pairzoo.data.sources import load_source
 from pairzoo.errors import DataError
+from pairzoo.estimate import DEFAULT_PAIRS
 from pairzoo.plugins import get_label_rule
 
-DEFAULT_PAIRS = 1000  # per set: 6,000 pairs cost an 11-member cpu zoo ~15 s of inference
 DEFAULT_SEED = 2024
 SHIFTED = Path(__file__).resolve().parent.parent / "data" / "corruption_shifted.toml"
 # (name, corruption file or None for the default one, severity): known shifts of known size

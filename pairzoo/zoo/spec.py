@@ -42,6 +42,7 @@ from typing import Any
 
 from pairzoo.checks import Rule, check_value
 from pairzoo.errors import ConfigError
+from pairzoo.estimate import DEFAULT_PAIRS
 from pairzoo.registry.card import check_name
 from pairzoo.tomlfile import read_toml
 from pairzoo.train.config import MAX_SEED, TOP_DEFAULTS, check_keys, merge, validate
@@ -78,7 +79,7 @@ ENSEMBLE_DEFAULTS: dict[str, Any] = {
     "seed": 42,
     "num_threads": 1,
     # generated pairs per shift for the card's label-free estimate (pairzoo.estimate); 0: none
-    "estimate_pairs": 1000,
+    "estimate_pairs": DEFAULT_PAIRS,
 }
 # key -> the rule its value must pass, for settings and ensemble values
 _RANGES: dict[str, Rule] = {
