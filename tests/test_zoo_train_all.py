@@ -21,7 +21,11 @@ USER_ZOO = tiny_zoo(
     },
     train={"epochs": 1, "batch_size": 16, "subset": 64},
     ensemble={**SMALL_STACK, "estimate_pairs": 0},
-    profiles={"two": {"defaults": {"train": {"epochs": 2}}}, "par": {"settings": {"jobs": 2}}},
+    profiles={
+        "two": {"defaults": {"train": {"epochs": 2}}},
+        "par": {"settings": {"jobs": 2}},
+        "calibrated": {"ensemble": {"estimate_pairs": 40}},
+    },
 )
 
 # Two copies of a model that learns the easy data within 3 epochs; one with its learning rate at
@@ -164,6 +168,23 @@ def test_only_force_and_changed_settings(tmp_path, tiny_data):
     assert sorted(c["version"] for c in registry.list(kind="model")) == [1, 1, 2, 2]
     result = CliRunner().invoke(main, ["train-all", "--zoo", str(zoo), "--only", "nope"])
     assert result.exit_code == 1 and "no model named 'nope'" in result.output
+
+
+def test_the_ensemble_is_registered_again_when_its_calibration_is_not_the_one_asked_for(
+    tmp_path, tiny_data
+):
+    zoo = write_zoo(tmp_path, USER_ZOO)
+    args = ("--zoo", str(zoo), "--only", "good_a,good_b")
+    _, summary, _, registry = train_all(tmp_path, tiny_data, *args)
+    assert summary["ensemble"]["entry"] == "zoo-ensemble@1"
+    assert registry.resolve("zoo-ensemble@1").get("estimate") is None  # estimate_pairs = 0
+    _, summary, _, _ = train_all(tmp_path, tiny_data, *args, "--profile", "calibrated")
+    assert statuses(summary) == {"good_a": "kept", "good_b": "kept"}
+    assert summary["ensemble"]["status"] == "evaluated"
+    card = Registry(tmp_path / "registry").resolve(summary["ensemble"]["entry"])
+    assert card.ref == "zoo-ensemble@2" and card.get("estimate")["generator"]["pairs"] == 40
+    _, summary, _, _ = train_all(tmp_path, tiny_data, *args, "--profile", "calibrated")
+    assert summary["ensemble"]["status"] == "kept"
 
 
 class Interrupt(Exception):

@@ -13,7 +13,7 @@ from pairzoo.estimate.outputs import Outputs
 from pairzoo.estimate.shifts import calibration_sets
 
 SECTION = "estimate"
-FORMAT = 1
+FORMAT = 2  # 2: the agreement-confidence plane and the confidences it was fitted on
 
 
 def generated_record(
@@ -36,6 +36,17 @@ def calibration_record(
     accuracy = {k: {n: round(v[n].accuracy, 4) for n in names} for k, v in per_set.items()}
     return {"format": FORMAT, "generator": settings, "predictors": predictors,
             "calibration_accuracy": accuracy}  # fmt: skip
+
+
+def calibrated_as(card, pairs: int) -> bool:
+    """Whether `card` carries a calibration of this format on `pairs` pairs per set (0: none
+    is wanted, so any will do); otherwise registering the ensemble again calibrates it anew."""
+    if pairs == 0:
+        return True
+    held = card.get(SECTION)
+    if not isinstance(held, dict):
+        return False
+    return held.get("format") == FORMAT and held.get("generator", {}).get("pairs") == pairs
 
 
 def estimates(record: dict[str, Any], outputs: Outputs) -> list[dict[str, Any]]:

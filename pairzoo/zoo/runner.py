@@ -18,6 +18,7 @@ from pairzoo.ensemble.settings import EvalSettings
 from pairzoo.ensemble.stacking import StackingParams
 from pairzoo.errors import PairzooError
 from pairzoo.estimate.on_register import card_calibrator
+from pairzoo.estimate.record import calibrated_as
 from pairzoo.exporting.run_export import export_run, run_key
 from pairzoo.registry import Registry
 from pairzoo.train.resolve import data_rule
@@ -286,7 +287,7 @@ def _ensemble(result: ZooResult, say: Callable[[str], None]) -> None:
     estimate_pairs = settings.pop("estimate_pairs")
     params = StackingParams.from_dict(settings)
     registry = Registry(result.registry_dir)
-    previous = _same_ensemble(out, registry, refs, params, result.data_dir)
+    previous = _same_ensemble(out, registry, refs, params, result.data_dir, estimate_pairs)
     if previous is not None:
         result.ensemble, result.ensemble_status = previous, "kept"
         say("ensemble: already evaluated with these members and settings; kept")
@@ -313,9 +314,10 @@ def _ensemble(result: ZooResult, say: Callable[[str], None]) -> None:
 
 
 def _same_ensemble(
-    out: Path, registry: Registry, refs, params, data_dir: Path
+    out: Path, registry: Registry, refs, params, data_dir: Path, estimate_pairs: int
 ) -> dict[str, Any] | None:
-    """The report in `out` when it was made from exactly these members, settings and data."""
+    """The report in `out` when it was made from exactly these members, settings and data, and
+    its entry's card holds the calibration these settings ask for."""
     report = read_json(out / "report.json", None)
     if not report or "entry" not in report:
         return None
@@ -323,10 +325,10 @@ def _same_ensemble(
     stacking = {k: v for k, v in report.get("stacking", {}).items() if k != "fold_accuracy"}
     fingerprint = (report.get("data") or {}).get("fingerprint")
     try:
-        registry.resolve(report["entry"])
+        calibrated = calibrated_as(registry.resolve(report["entry"]), estimate_pairs)
         same_data = fingerprint == data_fingerprint(data_dir)
     except PairzooError:
         return None
-    if members == list(refs) and stacking == params.to_dict() and same_data:
+    if members == list(refs) and stacking == params.to_dict() and same_data and calibrated:
         return report
     return None
