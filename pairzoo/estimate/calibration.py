@@ -2,12 +2,13 @@
 
 Each method is fitted on all calibration sets but one and scored on the one left out, for every
 set in turn: methods are ranked by their largest held-out error, and each is refitted on all
-sets. An estimate uses the best-ranked method that applies to the file: the agreement methods are
-trusted only within the agreements they were fitted on (members that agree on pairs unlike any
-calibration pair, noise say, can agree and all be wrong), and the plane over agreement and
-confidence only within the confidences too, so outside them the next method is used. The interval's half-width is the used method's largest held-out error plus the sampling
-error of the estimate on the file's own pairs (1.96 binomial standard errors): a small file
-gets a wider interval, and nothing in it comes from the file's labels.
+sets. An estimate uses the best-ranked method that applies to the file: the agreement methods
+are trusted only within the agreements they were fitted on (members that agree on pairs unlike
+any calibration pair, noise say, can agree and all be wrong), and the plane over agreement and
+confidence only within the confidences too, so outside them the next method is used. The
+interval's half-width is the used method's largest held-out error plus the sampling error of
+the estimate on the file's own pairs (1.96 binomial standard errors): a small file gets a wider
+interval, and nothing in it comes from the file's labels.
 """
 
 from __future__ import annotations

@@ -12,9 +12,9 @@ set, which pairs it got right.
 - agreement: accuracy on a line with agreement in probit space (Baek et al. 2022), the line
   fitted through the calibration sets.
 - agreement_confidence: accuracy on a plane over agreement and mean confidence in probit space,
-  fitted by least squares. Two kinds of shift can put sets of one agreement at different
-  accuracies (members that agree less where blur lowers every confidence alike, say); the mean
-  confidence tells them apart without labels.
+  fitted by least squares. At one agreement, sets of the generator's two corruption families
+  differ by up to 3 points of accuracy; where their confidences differ too, the plane can tell
+  them apart without labels (where it cannot, the ranking keeps the line).
 """
 
 from __future__ import annotations
