@@ -77,7 +77,7 @@ def fit(method: str, sets: Sequence[SetScores]) -> dict[str, float]:
         slope, intercept = np.polyfit(agree, acc, 1)
         return {"slope": float(slope), "intercept": float(intercept)}
     if method == "agreement_confidence":
-        features = np.column_stack([_plane_features(s) for s in sets]).T
+        features = np.array([_plane_features(s) for s in sets])
         acc = _probit([s.accuracy for s in sets])
         slope_a, slope_c, intercept = np.linalg.lstsq(features, acc, rcond=None)[0]
         return {"slope_agreement": float(slope_a), "slope_confidence": float(slope_c),
