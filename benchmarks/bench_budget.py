@@ -135,7 +135,9 @@ def _row(name: str, budget: float, data: str) -> dict:
     rate = _probe_rate(cfg)
     epochs = cfg["train"]["epochs"]
     n_train = split_pairs(data, "train")
-    subset = min(n_train, int(rate * budget / epochs))
+    wanted = int(rate * budget / epochs)
+    # fresh epochs hold as many pairs as asked, train.npz's only as many as it has
+    subset = wanted if _fresh(cfg) else min(n_train, wanted)
     cfg["train"]["subset"] = subset
     cpu0, wall0 = time.process_time(), time.perf_counter()
     with tempfile.TemporaryDirectory(prefix="pairzoo-budget-") as out:
@@ -148,13 +150,20 @@ def _row(name: str, budget: float, data: str) -> dict:
         "epochs": epochs,
         "pairs_per_epoch": subset,
         "probe_pairs_per_cpu_s": round(rate, 1),
-        "capped_by_data": subset == n_train,
+        "capped_by_data": subset < wanted,
         "train_dtype": metrics["train_dtype"],
         "val_accuracy": metrics["val"]["accuracy"],
         "test_public_accuracy": (metrics["test_public"] or {}).get("accuracy"),
         "cpu_s": round(time.process_time() - cpu0, 1),
         "wall_s": round(time.perf_counter() - wall0, 1),
     }
+
+
+def _fresh(cfg: dict) -> bool:
+    from pairzoo.train.fresh_train import choose_pairs
+    from pairzoo.train.runconfig import RunConfig
+
+    return choose_pairs(RunConfig.from_dict(cfg), teacher=False)[0]
 
 
 def _probe_rate(cfg: dict) -> float:

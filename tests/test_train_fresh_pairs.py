@@ -87,6 +87,15 @@ def test_a_fresh_run_resumes_to_the_same_history(generated, tmp_path):
     assert "fresh pairs every epoch" in (tmp_path / "a" / "train.log").read_text()
 
 
+def test_a_fresh_epoch_may_hold_more_pairs_than_train_npz(generated, tmp_path):
+    # train.npz holds 256 pairs; with fresh pairs an epoch has `subset` pairs however many that is
+    with fixture_plugins():
+        train_run(_config(generated, "fresh", subset=320), tmp_path / "more", progress=False)
+        train_run(_config(generated, "fixed", subset=320), tmp_path / "fixed", progress=False)
+    assert "320 train / 128 val pairs" in (tmp_path / "more" / "train.log").read_text()
+    assert "256 train / 128 val pairs" in (tmp_path / "fixed" / "train.log").read_text()
+
+
 def test_user_data_falls_back_under_auto_and_refuses_fresh(tmp_path):
     data = make_data(tmp_path / "data")
     with fixture_plugins():

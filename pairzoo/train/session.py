@@ -111,9 +111,7 @@ def load_splits(cfg: RunConfig, runtime: Runtime, teacher_logits=None) -> Splits
             f"found shape {np.shape(teacher_logits)}"
         )
     fresh, note = choose_pairs(cfg, teacher_logits is not None)
-    fresh = (
-        FreshTrain(cfg, len(train.y) if indices is None else len(indices), dev) if fresh else None
-    )
+    fresh = FreshTrain(cfg, fresh_pairs_per_epoch(cfg, len(train.y)), dev) if fresh else None
     test = None
     if (data_dir / "test_public.npz").exists():
         test = load_data_dir(data_dir, "test_public")
@@ -132,6 +130,12 @@ def load_splits(cfg: RunConfig, runtime: Runtime, teacher_logits=None) -> Splits
         pairs_note=note,
         val_hidden=read_hidden(data_dir, "val", len(val.x)),
     )
+
+
+def fresh_pairs_per_epoch(cfg: RunConfig, n_train: int) -> int:
+    """Pairs a fresh epoch makes: `subset` where set, even beyond train.npz's `n_train` (the
+    generator makes as many as asked), else as many as train.npz holds."""
+    return cfg.train.subset or n_train
 
 
 def train_subset(cfg: RunConfig, n: int) -> np.ndarray | None:
