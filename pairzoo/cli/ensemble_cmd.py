@@ -15,6 +15,7 @@ from pairzoo.cli.options import (
     int8_option,
     member_runtime_option,
     registry_option,
+    trees_option,
 )
 from pairzoo.cli.predict_output import predict_options, predict_with_options
 from pairzoo.registry.card import ref_of
@@ -213,6 +214,7 @@ def _show_eval(result, threads: int) -> None:
 @int8_option
 @file_runtime_option
 @fuse_option
+@trees_option
 def ensemble_export(ref, registry_dir, data_dir, as_json, **options) -> None:
     """Write ensemble ENTRY (default: the latest) as one ONNX file: members and meta-learner,
     only if it matches the Python path on every val pair."""
@@ -225,6 +227,7 @@ def ensemble_export(ref, registry_dir, data_dir, as_json, **options) -> None:
         int8=options["int8"],
         runtime=options["runtime"],
         fuse=options["fuse"],
+        trees=options["trees"],
     )
     _export_and_print(Registry(registry_dir), settings, data_dir, as_json)
 
@@ -247,7 +250,7 @@ def _export_and_print(
     if not data_dir:
         raise click.UsageError("give --data DIR: the parity gate runs on its val pairs")
     val = load_data_dir(data_dir, "val")
-    result = export_ensemble(registry, replace(settings, ref=card.ref), val.x)
+    result = export_ensemble(registry, replace(settings, ref=card.ref), val.x, val.y)
     if as_json:
         click.echo(
             json.dumps(
@@ -267,7 +270,8 @@ def _export_and_print(
     click.echo(
         "  inputs xa, xb float32 (N, 1, 28, 28); outputs probability float32 (N,), label int64 (N,)"
     )
-    click.echo(f"  parity with the Python path: {result.parity.describe()}")
+    gate = "decisions" if "decisions" in result.layout else "parity"
+    click.echo(f"  {gate} against the Python path: {result.parity.describe()}")
     click.echo(f"  session options (measured fastest here): {_runtime_line(result.runtime)}")
     click.echo(f"  members: {_layout_line(result.layout)}")
 
@@ -278,8 +282,12 @@ def _layout_line(layout: dict) -> str:
     speeds = layout.get("pairs_per_s")
     if speeds:
         text += " " + ", ".join(f"{k} {v:,.0f} pairs/s" for k, v in speeds.items())
-    if layout.get("fused_failed"):
-        text += f"; fused failed the gate: {layout['fused_failed']}"
+    text += f"; trees: {layout.get('trees', 'ml')}"
+    for key, why in layout.items():
+        if key.endswith("_failed"):
+            text += f"; {key.removesuffix('_failed').replace('_', ' with ')} failed the gate: {why}"
+    if layout.get("bf16_rejected"):
+        text += f"; bf16 failed the gate: {layout['bf16_rejected']}"
     return text
 
 

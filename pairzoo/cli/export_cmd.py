@@ -14,6 +14,7 @@ from pairzoo.cli.options import (
     int8_option,
     plugins_dir_option,
     registry_option,
+    trees_option,
 )
 
 if TYPE_CHECKING:
@@ -21,7 +22,7 @@ if TYPE_CHECKING:
 
 # The options `pairzoo ensemble export` takes too, handed on with --ensemble.
 ENSEMBLE_EXPORT_OPTIONS = (
-    "registry_dir", "data_dir", "out", "as_json", "int8", "runtime", "fuse",
+    "registry_dir", "data_dir", "out", "as_json", "int8", "runtime", "fuse", "trees",
 )  # fmt: skip
 
 
@@ -60,6 +61,7 @@ ENSEMBLE_EXPORT_OPTIONS = (
 @int8_option
 @file_runtime_option
 @fuse_option
+@trees_option
 def export(path, ensemble, **options) -> None:
     """Export run directory PATH to ONNX, check parity with PyTorch and register it.
 

@@ -67,7 +67,7 @@ def runtime_option(names: tuple[str, ...], envvar: str, what: str):
 
 member_runtime_option = runtime_option(MEMBER_RUNTIMES, "PAIRZOO_RUNTIME", "Members' backend")
 file_runtime_option = runtime_option(
-    FILE_RUNTIMES, "PAIRZOO_FILE_RUNTIME", "The one file's onnxruntime session options"
+    FILE_RUNTIMES, "PAIRZOO_FILE_RUNTIME", "The one file's runtime and session options"
 )
 
 
@@ -76,6 +76,16 @@ fuse_option = mode_option(
     "PAIRZOO_FUSE",
     "Members of one shape as grouped convolutions in the one file: where it measures faster "
     "here, always, or never",
+)
+trees_option = click.option(
+    "--trees",
+    type=click.Choice(["auto", "plain", "ml"]),
+    default="auto",
+    show_default=True,
+    envvar="PAIRZOO_TREES",
+    help="The one file's LightGBM trees: plain operators that any runtime reads (OpenVINO too), "
+    "onnxmltools' ai.onnx.ml trees, or auto: plain where OpenVINO is installed, ml should "
+    "plain fail the gate ($PAIRZOO_TREES)",
 )
 eval_fuse_option = mode_option(
     "fuse",

@@ -15,17 +15,19 @@ candidates pairzoo.runtime.runtimes.FILE_RUNTIMES), and the options are written 
 
 from __future__ import annotations
 
+import importlib.util
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from pairzoo.atomic import write_bytes
+from pairzoo.ensemble.decision_gate import Decisions, gate_decisions
 from pairzoo.ensemble.members import LoadedEnsemble, load_ensemble
 from pairzoo.ensemble.merged_parity import Parity, gate_merged
-from pairzoo.ensemble.onnx_merge import merge_ensemble
+from pairzoo.ensemble.onnx_merge import TREES, merge_ensemble
 from pairzoo.ensemble.settings import ExportSettings
 from pairzoo.ensemble.stacking import predict_booster
 from pairzoo.errors import ExportError, PairzooError
@@ -34,7 +36,7 @@ from pairzoo.registry.card import Card
 from pairzoo.runtime.batches import split_batch
 from pairzoo.runtime.choice import choose_runtime
 from pairzoo.runtime.logits import logit_matrix
-from pairzoo.runtime.runtimes import BASELINE, FILE_RUNTIMES
+from pairzoo.runtime.runtimes import BASELINE, FILE_RUNTIMES, get_runtime
 
 __all__ = ["EnsembleExport", "ExportSettings", "build_onnx", "export_ensemble"]
 
@@ -43,7 +45,7 @@ __all__ = ["EnsembleExport", "ExportSettings", "build_onnx", "export_ensemble"]
 class EnsembleExport:
     path: Path
     ref: str
-    parity: Parity
+    parity: Parity | Decisions  # the gate the file passed (Decisions: rounded arithmetic)
     bytes: int
     runtime: dict  # the session options the file was measured fastest with (runtime.choice)
     layout: dict  # members separate or fused, and why (choose_layout)
@@ -53,21 +55,23 @@ def default_path(card: Card, export_dir: str | Path = "export") -> Path:
     return Path(export_dir) / f"{card.name}-{card.version}.onnx"
 
 
-def build_onnx(registry: Registry, loaded: LoadedEnsemble, fuse: bool = False) -> Any:
+def build_onnx(
+    registry: Registry, loaded: LoadedEnsemble, fuse: bool = False, trees: str = "ml"
+) -> Any:
     """The merged ModelProto, from the members' hash-checked ONNX bytes."""
-    return _merged(loaded, _member_bytes(registry, loaded), fuse)
+    return _merged(loaded, _member_bytes(registry, loaded), fuse, trees)
 
 
 def _member_bytes(registry: Registry, loaded: LoadedEnsemble) -> list[bytes]:
     return [registry.read_file(m.card, m.card.onnx) for m in loaded.members]
 
 
-def _merged(loaded: LoadedEnsemble, blobs: list[bytes], fuse: bool) -> Any:
+def _merged(loaded: LoadedEnsemble, blobs: list[bytes], fuse: bool, trees: str) -> Any:
     """The merged ModelProto of `blobs` (parsed afresh: merging rewrites its members' opsets)."""
     import onnx
 
     protos = [onnx.load_from_string(b) for b in blobs]
-    model = merge_ensemble(protos, loaded.booster, fuse=fuse)
+    model = merge_ensemble(protos, loaded.booster, fuse=fuse, trees=trees)
     ref = loaded.card.ref
     onnx.helper.set_model_props(
         model,
@@ -80,88 +84,136 @@ def _merged(loaded: LoadedEnsemble, blobs: list[bytes], fuse: bool) -> Any:
     return model
 
 
-def choose_layout(
-    registry: Registry, loaded: LoadedEnsemble, mode: str, feeds: dict
-) -> list[tuple[Any, dict]]:
-    """The layouts to gate, best first, each (ModelProto, layout record): members separate or
-    fused (pairzoo.ensemble.fuse), `mode` auto (the faster here, measured side by side; where
-    fused wins, separate after it in case fused fails the gate), always or never (that one
-    alone). Fusing needs members of one shape with operators to stack (convolutions); without
-    them the members stay separate."""
+def tree_forms(mode: str) -> list[str]:
+    """The meta-learner's forms to try, in order: `mode` ``plain`` or ``ml`` alone; ``auto``
+    plain first where OpenVINO is installed (it reads no ai.onnx.ml; onnxruntime runs either),
+    onnxmltools' trees after it should the plain file fail the gate, else those alone."""
+    if mode not in ("auto", *TREES):
+        raise ValueError(f"trees {mode!r}: expected one of auto, {', '.join(TREES)}")
+    if mode != "auto":
+        return [mode]
+    return ["plain", "ml"] if importlib.util.find_spec("openvino") else ["ml"]
+
+
+def member_layouts(registry: Registry, loaded: LoadedEnsemble, mode: str, trees: str) -> list:
+    """[(ModelProto, layout record)]: members separate, and fused by shape
+    (pairzoo.ensemble.fuse) where `mode` (auto, always, never) and the members allow it. Fusing
+    needs members of one shape with operators to stack (convolutions)."""
     import onnx
 
     from pairzoo.ensemble.fuse import groups_of, stacked_operators
-    from pairzoo.runtime.sessions import open_session
-    from pairzoo.runtime.timing import measure
 
     blobs = _member_bytes(registry, loaded)
     protos = [onnx.load_from_string(b) for b in blobs]
     sizes = sorted((len(g) for g in groups_of(protos)), reverse=True)
-    record = {"mode": mode, "groups": sizes}
-    if mode == "never" or sizes[0] < 2 or stacked_operators(protos) == 0:
-        return [(_merged(loaded, blobs, False), {**record, "members": "separate"})]
-    fused = _merged(loaded, blobs, True)
-    if mode == "always":
-        return [(fused, {**record, "members": "fused"})]
-    separate = _merged(loaded, blobs, False)
-    speeds = measure({"separate": open_session(separate), "fused": open_session(fused)}, feeds)
-    record["pairs_per_s"] = {k: round(v, 1) for k, v in speeds.items()}
-    layouts = [
-        (fused, {**record, "members": "fused"}),
-        (separate, {**record, "members": "separate"}),
-    ]
-    return layouts if speeds["fused"] > speeds["separate"] else layouts[1:]
+    record = {"mode": mode, "groups": sizes, "trees": trees}
+    fusable = sizes[0] >= 2 and stacked_operators(protos) > 0
+    out = []
+    if mode != "always" or not fusable:
+        out.append((_merged(loaded, blobs, False, trees), {**record, "members": "separate"}))
+    if mode != "never" and fusable:
+        out.append((_merged(loaded, blobs, True, trees), {**record, "members": "fused"}))
+    return out
 
 
 def export_ensemble(
-    registry: Registry, settings: ExportSettings, x_val: np.ndarray
+    registry: Registry,
+    settings: ExportSettings,
+    x_val: np.ndarray,
+    y_val: np.ndarray | None = None,
 ) -> EnsembleExport:
-    """Merge, pick its session options (`settings.runtime`: auto or a name of FILE_RUNTIMES),
-    gate the file on val in them (pairzoo.ensemble.merged_parity), write it atomically if it
-    passes."""
+    """Merge, pick the layout and runtime (`settings.runtime`: auto or a name of FILE_RUNTIMES)
+    measured fastest here, gate the file on val in them (`_gated`; `y_val`, val's labels, let
+    a rounded file be held to accuracy), write it atomically if it passes."""
     s = settings
-    batch_size, threads = s.batch_size, s.threads
-    loaded = load_ensemble(registry, s.ref, threads, s.int8)
+    loaded = load_ensemble(registry, s.ref, s.threads, s.int8)
     full = loaded.card.ref
-    feeds = dict(zip(("xa", "xb"), split_batch(x_val[:batch_size]), strict=True))
+    feeds = dict(zip(("xa", "xb"), split_batch(x_val[: s.batch_size]), strict=True))
     reference = predict_booster(
-        loaded.booster, logit_matrix(loaded.members, x_val, batch_size).logits, threads
+        loaded.booster, logit_matrix(loaded.members, x_val, s.batch_size).logits, s.threads
     )
     what = f"{full} as one file"
     failed: dict[str, str] = {}  # a layout that failed the gate, and how, when another is tried
-    for model, layout in choose_layout(registry, loaded, s.fuse, feeds):
-        choice, parity = _gated(model.SerializeToString(), s, feeds, what, x_val, reference)
-        if parity.ok:
-            break
-        failed = {f"{layout['members']}_failed": parity.describe()}
-    if not parity.ok:
-        raise ExportError(
-            f"{full}: single-file ONNX differs from the Python path on {parity.describe()}; nothing written"
-        )
-    layout = {**layout, **failed}
+    for trees in tree_forms(s.trees):
+        layouts = member_layouts(registry, loaded, s.fuse, trees)
+        for model, layout, choice, session in _fastest_first(layouts, s, feeds, what, x_val):
+            data = model.SerializeToString()
+            gated = _gated(data, choice, session, layout, s, (x_val, y_val), reference, what)
+            choice, parity, record = gated
+            if parity.ok:
+                return _write(model, loaded, s, choice, parity, {**layout, **record, **failed})
+            failed[f"{layout['members']}_{trees}_failed"] = parity.describe()
+    raise ExportError(
+        f"{full}: single-file ONNX differs from the Python path on {parity.describe()}; nothing written"
+    )
+
+
+def _fastest_first(layouts: list, s: ExportSettings, feeds: dict, what: str, x_val) -> list:
+    """[(model, layout, runtime choice, session)], each layout in the runtime picked for it,
+    the one faster here first: the picks are measured again side by side (runtime.timing)."""
+    from pairzoo.runtime.choice import GATE_PAIRS
+    from pairzoo.runtime.timing import measure
+
+    picked = []
+    for model, layout in layouts:
+        choice, session = _choose(model.SerializeToString(), s, feeds, what, x_val[:GATE_PAIRS])
+        picked.append((model, layout, choice, session))
+    if len(picked) < 2:
+        return picked
+    speeds = measure({p[1]["members"]: p[3] for p in picked}, feeds)
+    runtimes = {p[1]["members"]: p[2].chosen for p in picked}
+    for _, layout, _, _ in picked:
+        layout["pairs_per_s"] = {k: round(v, 1) for k, v in speeds.items()}
+        layout["runtimes"] = runtimes
+    return sorted(picked, key=lambda p: speeds[p[1]["members"]], reverse=True)
+
+
+def _choose(data: bytes, s: ExportSettings, feeds: dict, what: str, gate_pairs, names=None):
+    """(runtime choice, session) of the file `data` among `names` (default FILE_RUNTIMES)."""
+    names = names or FILE_RUNTIMES
+    try:
+        return choose_runtime(data, names, s.runtime, feeds=feeds, what=what, gate_pairs=gate_pairs)
+    except PairzooError:
+        raise
+    except Exception:  # onnxruntime's untyped errors: the gate meets them again, names them
+        forced = BASELINE if s.runtime == "auto" else s.runtime
+        return choose_runtime(data, names, forced, what=what)
+
+
+def _gated(data: bytes, choice, session, layout: dict, s: ExportSettings, val, reference, what):
+    """(choice, gate, record) of the file `data` in the session picked for it.
+
+    Members separate in fp32 give the Python path's arithmetic: held to its probabilities
+    within the tolerance (merged_parity). Fused, or in bf16, they round otherwise: held to
+    decisions (pairzoo.ensemble.decision_gate); a bf16 runtime that fails is replaced by the
+    fastest fp32 one, gated again."""
+    x_val, y_val = val
+    rounded = choice.runtime.precision == "bf16"
+    if layout["members"] == "separate" and not rounded:
+        return choice, gate_merged(session, x_val, reference, s.tolerance, s.batch_size), {}
+    decisions = gate_decisions(session, x_val, reference, y_val, s.batch_size)
+    record = {"decisions": decisions.to_dict()}
+    if decisions.ok or not rounded:
+        return choice, decisions, record
+    fp32 = [n for n in FILE_RUNTIMES if get_runtime(n).precision != "bf16"]
+    forced = s.runtime if s.runtime in fp32 else "auto"
+    choice, session = _choose(data, replace(s, runtime=forced), None, what, None, fp32)
+    choice, gate, again = _gated(data, choice, session, layout, s, val, reference, what)
+    return choice, gate, {"bf16_rejected": decisions.describe(), **again}
+
+
+def _write(model, loaded: LoadedEnsemble, s: ExportSettings, choice, parity, layout: dict):
     data = _with_runtime(model, {**choice.to_dict(), "layout": layout}).SerializeToString()
     path = Path(s.out) if s.out is not None else default_path(loaded.card)
     write_bytes(path, data)
     return EnsembleExport(
         path=path,
-        ref=full,
+        ref=loaded.card.ref,
         parity=parity,
         bytes=len(data),
         runtime=choice.to_dict(),
         layout=layout,
     )
-
-
-def _gated(data: bytes, s: ExportSettings, feeds: dict, what: str, x_val, reference) -> tuple:
-    """(runtime choice, parity) of the file `data` in the session options picked for it."""
-    try:
-        choice, session = choose_runtime(data, FILE_RUNTIMES, s.runtime, feeds=feeds, what=what)
-    except PairzooError:
-        raise
-    except Exception:  # onnxruntime's untyped errors: the gate meets them again, names them
-        forced = BASELINE if s.runtime == "auto" else s.runtime
-        choice, session = choose_runtime(data, FILE_RUNTIMES, forced, what=what)
-    return choice, gate_merged(session, x_val, reference, s.tolerance, s.batch_size)
 
 
 def _with_runtime(model: Any, choice: dict) -> Any:

@@ -5,7 +5,8 @@ so are its symbolic dims but the batch (pairzoo.ensemble.onnx_dims says why); a
 fan-out graph feeds the shared inputs ``xa``/``xb`` to every member; the members' logits are
 reshaped to (N, 1) and concatenated into the meta-learner's input (or, fused, members of one shape
 run as grouped convolutions: pairzoo.ensemble.fuse); the meta-learner is LightGBM
-converted by onnxmltools (``zipmap`` off, thresholds made exact in float32). Outputs: ``probability`` float32 (N,) of label 1 and
+converted by onnxmltools (``zipmap`` off, thresholds made exact in float32), or into plain
+operators that OpenVINO reads too (pairzoo.ensemble.tree_ops). Outputs: ``probability`` float32 (N,) of label 1 and
 ``label`` int64 (N,). The pieces are joined with ``onnx.compose.merge_models``.
 """
 
@@ -23,6 +24,7 @@ from pairzoo.ensemble.tree_thresholds import float32_booster
 LGBM_TARGET_OPSET = 15
 MIN_OPSET = 17
 BATCH = "N"
+TREES = ("ml", "plain")  # the meta-learner as onnxmltools' ai.onnx.ml trees, or plain operators
 
 
 def lightgbm_to_onnx(booster: Any, n_features: int) -> Any:
@@ -46,15 +48,24 @@ def lightgbm_to_onnx(booster: Any, n_features: int) -> Any:
     return model
 
 
-def merge_ensemble(members: Sequence[Any], booster: Any, fuse: bool = False) -> Any:
+def merge_ensemble(
+    members: Sequence[Any], booster: Any, fuse: bool = False, trees: str = "ml"
+) -> Any:
     """Join member ModelProtos (inputs xa, xb; first output the logit) and a LightGBM booster.
 
-    With `fuse`, members of one shape run as grouped convolutions (pairzoo.ensemble.fuse).
+    With `fuse`, members of one shape run as grouped convolutions (pairzoo.ensemble.fuse);
+    `trees` ``ml`` converts the booster with onnxmltools, ``plain`` into default-domain
+    operators that runtimes without ai.onnx.ml read (pairzoo.ensemble.tree_ops).
     """
     import onnx
     from onnx import compose
 
-    meta = lightgbm_to_onnx(booster, len(members))
+    from pairzoo.ensemble.tree_ops import booster_to_onnx
+
+    if trees not in TREES:
+        raise ValueError(f"trees {trees!r}: expected one of {', '.join(TREES)}")
+    convert = booster_to_onnx if trees == "plain" else lightgbm_to_onnx
+    meta = convert(booster, len(members))
     parts = [*members, meta]
     opsets = _unified_opsets(parts)
     ir_version = max(p.ir_version for p in parts)

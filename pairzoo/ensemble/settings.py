@@ -42,3 +42,4 @@ class ExportSettings:
     int8: str = "auto"  # members with an int8 variant: the one this picks on this CPU
     runtime: str = "auto"  # auto or one of pairzoo.runtime.runtimes.FILE_RUNTIMES
     fuse: str = "auto"  # auto | always | never: members of one shape as grouped convolutions
+    trees: str = "auto"  # auto | plain | ml: the meta-learner's operators (export.tree_forms)

@@ -36,13 +36,19 @@ RUNTIMES = {
         Runtime("ort-no-arena", arena=False),
         Runtime("openvino-fp32", backend="openvino"),
         Runtime("openvino-bf16", backend="openvino", precision="bf16"),
+        Runtime("openvino-fp32-intra2", backend="openvino", threads=2),
+        Runtime("openvino-bf16-intra2", backend="openvino", precision="bf16", threads=2),
     )
 }
 BASELINE = "ort"
 # Members run one per core (pairzoo.runtime.sessions.default_workers): threads are not theirs
-# to choose, the backend is. The one file holds every member and LightGBM in one session.
+# to choose, the backend is. The one file holds every member and LightGBM in one session;
+# OpenVINO runs it where its trees are plain operators (pairzoo.ensemble.tree_ops).
 MEMBER_RUNTIMES = ("ort", "openvino-fp32", "openvino-bf16")
-FILE_RUNTIMES = ("ort", "ort-intra2", "ort-inter2", "ort-basic", "ort-no-arena")
+FILE_RUNTIMES = (
+    "ort", "ort-intra2", "ort-inter2", "ort-basic", "ort-no-arena",
+    "openvino-fp32-intra2", "openvino-bf16-intra2",
+)  # fmt: skip
 
 
 def get_runtime(name: str) -> Runtime:
