@@ -9,7 +9,9 @@ logits. Head to head, best of interleaved rounds, on the same pairs at batch 256
 - PyTorch eager fp32 at 1 and 2 threads (the goal's reference; not with a registry);
 - separate onnxruntime sessions + LightGBM, members in 1 and 2 workers (the Python path);
 - the same in OpenVINO fp32 (and bf16 where the CPU has it), skipped with a reason if absent;
-- the one-file ensemble in each of pairzoo.runtime.runtimes.FILE_RUNTIMES.
+- the one-file ensemble in each of pairzoo.runtime.runtimes.FILE_RUNTIMES that can run it: with
+  onnxmltools' trees (onnxruntime only) and, where OpenVINO is installed, with plain-operator
+  trees (pairzoo.ensemble.tree_ops), members separate and fused by shape.
 
 The last line is a JSON record: CPU, date, commit, pairs/s of each and its ratio to eager.
 """
@@ -112,12 +114,27 @@ def contenders(files, models, booster) -> dict:
                 BATCH,
                 workers,
             )
-    merged = merge_ensemble([onnx.load_from_string(b) for b in files.values()], booster)
-    data = merged.SerializeToString()
-    for name in FILE_RUNTIMES:
-        session = open_runtime(data, get_runtime(name), "one file")
-        out[f"one file, {name}"] = (run_merged, session, x, BATCH)
+    for label, fuse, trees in one_files():
+        protos = [onnx.load_from_string(b) for b in files.values()]
+        data = merge_ensemble(protos, booster, fuse=fuse, trees=trees).SerializeToString()
+        for name in FILE_RUNTIMES:
+            if not unavailable(get_runtime(name), data):
+                session = open_runtime(data, get_runtime(name), label)
+                out[f"{label}, {name}"] = (run_merged, session, x, BATCH)
     return out, x
+
+
+def one_files() -> list[tuple[str, bool, str]]:
+    """(label, fuse, trees) of the one-file layouts to time: onnxmltools' trees, and with
+    OpenVINO installed the plain trees it reads, members separate and fused."""
+    import importlib.util
+
+    rows = [("one file", False, "ml")]
+    if importlib.util.find_spec("openvino"):
+        rows += [("one file plain trees", False, "plain"), ("one file fused plain", True, "plain")]
+    else:
+        rows.append(("one file fused", True, "ml"))
+    return rows
 
 
 def main() -> None:

@@ -1,16 +1,20 @@
-"""`pairzoo export --ensemble`: the whole ensemble as one ONNX file, gated on parity with Python.
+"""`pairzoo export --ensemble`: the whole ensemble as one ONNX file, gated against Python.
 
-Its members run separately or, where that measures faster here, fused by shape into grouped
-convolutions (pairzoo.ensemble.fuse; `--fuse auto|always|never`); a fused file that fails the
-gate under auto is replaced by the separate one, and the metadata says so.
+Its members run separately or fused by shape into grouped convolutions (pairzoo.ensemble.fuse;
+`--fuse auto|always|never`); its LightGBM meta-learner is onnxmltools' ai.onnx.ml trees or plain
+operators that OpenVINO reads too (pairzoo.ensemble.tree_ops; `--trees`, `tree_forms`). Each
+layout is opened in the runtime measured fastest for it on this CPU (pairzoo.runtime.choice,
+candidates pairzoo.runtime.runtimes.FILE_RUNTIMES: onnxruntime's session options, OpenVINO in
+fp32 and bf16), the picks are timed again side by side, and the faster goes first to the gate.
 
 The Python path is the one `pairzoo predict --ensemble` takes: one onnxruntime session per
-member, then the LightGBM booster. The single file, in one session, at batch sizes 1, 7, 512,
-1024 and 300 in a row and then over all of val, must give identical labels and probabilities
-within 1e-5, else nothing is written (pairzoo.ensemble.merged_parity). The file is gated in the
-onnxruntime session options measured fastest for it on this CPU (pairzoo.runtime.choice,
-candidates pairzoo.runtime.runtimes.FILE_RUNTIMES), and the options are written into it
-(metadata ``pairzoo_runtime``) so whoever opens it can use them.
+member, then the LightGBM booster. Members separate in an fp32 runtime must give its labels and
+probabilities within 1e-5, at batch sizes 1, 7, 512, 1024 and 300 in a row in one session and
+over all of val (pairzoo.ensemble.merged_parity). A file whose arithmetic differs (bf16, or
+fused members summing in another order) is held to its decisions instead
+(pairzoo.ensemble.decision_gate). A layout that fails is replaced by the next, and the metadata
+says so; if none passes, nothing is written. The runtime, its options and the layout are written
+into the file (metadata ``pairzoo_runtime``) so whoever opens it can use them.
 """
 
 from __future__ import annotations
