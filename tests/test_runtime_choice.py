@@ -189,6 +189,9 @@ def test_bf16_is_gated_on_the_decisions_it_flips_on_the_datas_pairs(
         def __init__(self, session):
             self.session, self.seen = session, 0
 
+        def get_outputs(self):
+            return self.session.get_outputs()
+
         def run(self, names, feeds):
             out = [o * 1.05 for o in self.session.run(names, feeds)]  # beyond fp32 tolerance
             k = min(max(flipped - self.seen, 0), len(out[0]))
@@ -216,3 +219,35 @@ def test_bf16_is_gated_on_the_decisions_it_flips_on_the_datas_pairs(
     unpaired, _ = choose_runtime(model, MEMBER_RUNTIMES, "auto", cache=tmp_path / "s.json")
     assert unpaired.chosen == "ort"
     assert "none were given" in unpaired.skipped["openvino-bf16"]
+
+
+@pytest.mark.parametrize("flipped, passes", [(2, True), (6, False)])
+def test_a_one_file_ensemble_is_gated_on_its_labels_not_its_positive_probability(flipped, passes):
+    from pairzoo.runtime.backends import Arg
+    from pairzoo.runtime.choice import gives_outputs
+
+    class OneFile:
+        """Probability 0.9 everywhere; label 1 but for the first `flipped` pairs it is given."""
+
+        def __init__(self, flipped):
+            self.left = flipped
+
+        def get_outputs(self):
+            return [
+                Arg("probability", "tensor(float)", [None]),
+                Arg("label", "tensor(int64)", [None]),
+            ]
+
+        def run(self, names, feeds):
+            n = len(feeds["xa"])
+            label = np.ones(n, np.int64)
+            label[: min(self.left, n)] = 0
+            self.left = max(self.left - n, 0)
+            out = {"probability": np.full(n, 0.9, np.float32), "label": label}
+            return [out[name] for name in names]
+
+    pairs = make_pairs(1000, seed=4)[0]
+    reason = gives_outputs(OneFile(0), OneFile(flipped), "bf16", pairs)
+    assert (reason is None) == passes, reason
+    if not passes:
+        assert "flips 0.60% of 1000 decisions" in reason

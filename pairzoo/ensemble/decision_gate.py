@@ -19,10 +19,9 @@ from typing import Any
 
 import numpy as np
 
-from pairzoo.ensemble.merged_parity import run_merged
+from pairzoo.ensemble.merged_parity import run_merged, run_sequence
 from pairzoo.exporting.quantize import MAX_DROP
 from pairzoo.metrics import to_labels
-from pairzoo.runtime.batches import SEQUENCE, batch_indices
 from pairzoo.runtime.choice import BF16_FLIPS
 
 MAX_RUN_FLIPS = 0.01  # share of the sequence runs' pairs, pooled, whose label may differ
@@ -82,17 +81,12 @@ def gate_decisions(
     except Exception as exc:  # runtimes raise their own untyped errors
         errors.append(f"all pairs at batch {batch_size}: the runtime failed ({exc})")
         labels = 1 - want
-    runs = []
-    for size in SEQUENCE:
-        idx = batch_indices(len(x), size)
-        try:
-            _, got = run_merged(session, x[idx], size)
-        except Exception as exc:  # runtimes raise their own untyped errors
-            errors.append(f"batch {size}: the runtime failed ({type(exc).__name__}: {exc})")
-            continue
-        runs.append(
-            {"batch_size": size, "pairs": len(idx), "differ": int(np.sum(got != labels[idx]))}
-        )
+    ran, failed = run_sequence(session, x)
+    runs = [
+        {"batch_size": size, "pairs": len(idx), "differ": int(np.sum(got != labels[idx]))}
+        for size, idx, _, got in ran
+    ]
+    errors += failed
     accuracy = reference = None
     if y is not None:
         accuracy, reference = float(np.mean(labels == y)), float(np.mean(want == y))

@@ -66,6 +66,21 @@ def run_merged(session: Any, x: np.ndarray, batch_size: int = 256) -> tuple[np.n
     return np.concatenate(probas).astype(np.float64), np.concatenate(labels).astype(np.int64)
 
 
+def run_sequence(session: Any, x: np.ndarray, sizes: Sequence[int] = SEQUENCE) -> tuple:
+    """([(size, indices, probability, label)] of each size in `sizes` the file ran at in one
+    session, pairs `x[indices]`; [what the runtime raised at the others])."""
+    runs, errors = [], []
+    for size in sizes:
+        idx = batch_indices(len(x), size)
+        try:
+            proba, label = run_merged(session, x[idx], size)
+        except Exception as exc:  # runtimes raise their own untyped errors
+            errors.append(f"batch {size}: the runtime failed ({type(exc).__name__}: {exc})")
+            continue
+        runs.append((size, idx, proba, label))
+    return runs, errors
+
+
 def check_parity(
     proba_ref: np.ndarray,
     proba: np.ndarray,
@@ -89,21 +104,15 @@ def gate_merged(
     sizes: Sequence[int] = SEQUENCE,
 ) -> Parity:
     """Run the file in `session` at each of `sizes`, then over all of `x`; compare with `proba_ref`."""
-    batches, errors = [], []
-    for size in sizes:
-        idx = batch_indices(len(x), size)
-        try:
-            proba, label = run_merged(session, x[idx], size)
-        except Exception as exc:  # onnxruntime raises its own untyped errors
-            errors.append(f"batch {size}: onnxruntime failed ({type(exc).__name__}: {exc})")
-            continue
-        batches.append(
-            {
-                "batch_size": size,
-                "label_mismatches": int(np.sum(to_labels(proba_ref[idx]) != label)),
-                "max_abs_diff": max_abs_diff(proba_ref[idx], proba),
-            }
-        )
+    runs, errors = run_sequence(session, x, sizes)
+    batches = [
+        {
+            "batch_size": size,
+            "label_mismatches": int(np.sum(to_labels(proba_ref[idx]) != label)),
+            "max_abs_diff": max_abs_diff(proba_ref[idx], proba),
+        }
+        for size, idx, proba, label in runs
+    ]
     try:
         proba, label = run_merged(session, x, batch_size)
     except Exception as exc:  # onnxruntime raises its own untyped errors

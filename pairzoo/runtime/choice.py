@@ -38,6 +38,9 @@ from pairzoo.runtime.runtimes import BASELINE, Runtime, get_runtime
 MIN_GAIN = 1.05  # a near-tie, or noise, keeps onnxruntime's defaults
 BF16_FLIPS = 0.005  # share of decisions bf16 may flip on the gate's pairs
 GATE_PAIRS = 1024  # pairs of the data a caller passes as `gate_pairs`
+# a decision is an output's sign: a model's logit, or the one-file ensemble's label (0 or 1;
+# its first output, a probability, is always positive)
+DECISION = "label"
 
 
 @dataclass
@@ -176,8 +179,8 @@ def _flips(reference: Any, session: Any, pairs: np.ndarray | None) -> str | None
         return "bf16 is gated on the data's pairs, and none were given"
     # in the batches the eval runs: one batch of all the pairs is a new shape, which OpenVINO
     # compiles afresh and onnxruntime runs slower
-    want = _outputs(reference, pairs)
-    got = _outputs(session, pairs)
+    want = _outputs(reference, pairs, DECISION)
+    got = _outputs(session, pairs, DECISION)
     if got.shape != want.shape or not np.all(np.isfinite(got)):
         return f"output shape {got.shape} or values unlike onnxruntime's {want.shape}"
     # a file with a column per model (fused members) is held to the share of its worst column
@@ -190,12 +193,15 @@ def _flips(reference: Any, session: Any, pairs: np.ndarray | None) -> str | None
     return None
 
 
-def _outputs(session: Any, pairs: np.ndarray) -> np.ndarray:
-    """The first output of `session` on `pairs`, run DEFAULT_BATCH pairs at a time."""
+def _outputs(session: Any, pairs: np.ndarray, prefer: str | None = None) -> np.ndarray:
+    """The output `prefer` of `session` where it has one, else its first, on `pairs`, run
+    DEFAULT_BATCH pairs at a time."""
+    names = [o.name for o in session.get_outputs()]
+    name = prefer if prefer in names else names[0]
     parts = []
     for start in range(0, len(pairs), DEFAULT_BATCH):
         xa, xb = split_batch(pairs[start : start + DEFAULT_BATCH])
-        parts.append(np.asarray(session.run(None, {"xa": xa, "xb": xb})[0]))
+        parts.append(np.asarray(session.run([name], {"xa": xa, "xb": xb})[0]))
     return np.concatenate(parts)
 
 
