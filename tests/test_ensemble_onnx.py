@@ -178,3 +178,16 @@ def test_evaluation_is_deterministic(stacked):
         np.testing.assert_array_equal(a.val_proba, b.val_proba)
     boosters = [r.stacker.final.booster.model_to_string() for r in runs]
     assert boosters[0] == boosters[1]
+
+
+@pytest.mark.parametrize("trees, domain", [("plain", False), ("ml", True)])
+def test_trees_picks_the_meta_learners_operators_from_the_command_line(
+    stacked, val_dir, tmp_path, trees, domain
+):
+    reg, _, _, _ = stacked
+    out = tmp_path / f"{trees}.onnx"
+    args = ["export", "--ensemble", "stack", "--registry", reg.root, "--data", val_dir]
+    result = CliRunner().invoke(main, [str(a) for a in [*args, "--out", out, "--trees", trees]])
+    assert result.exit_code == 0, result.output
+    assert f"trees: {trees}" in result.output and "parity against the Python path" in result.output
+    assert (b"ai.onnx.ml" in out.read_bytes()) == domain

@@ -251,3 +251,32 @@ def test_a_one_file_ensemble_is_gated_on_its_labels_not_its_positive_probability
     assert (reason is None) == passes, reason
     if not passes:
         assert "flips 0.60% of 1000 decisions" in reason
+
+
+@pytest.mark.parametrize("verdict", [None, "val accuracy 2 points lower"])
+def test_a_callers_bf16_gate_replaces_the_flip_count(
+    model, fixed_speeds, monkeypatch, tmp_path, verdict
+):
+    """The one-file export holds bf16 to val accuracy: its verdict decides, no pairs needed."""
+    speeds, _ = fixed_speeds
+    speeds.update({"ort": 100.0, "openvino-fp32": 90.0, "openvino-bf16": 300.0})
+    real = runtime_choice.open_runtime
+    judged = []
+
+    def opened(data, runtime, what="model"):
+        return real(data, get_runtime("ort"), what)
+
+    def gate(session):
+        judged.append(session)
+        return verdict
+
+    monkeypatch.setattr(runtime_choice, "open_runtime", opened)
+    monkeypatch.setattr(runtime_choice.backends, "unavailable", lambda *a: None)
+    choice, session = choose_runtime(
+        model, MEMBER_RUNTIMES, "auto", cache=tmp_path / "s.json", bf16_gate=gate
+    )
+    assert len(judged) == 1
+    if verdict is None:
+        assert choice.chosen == "openvino-bf16" and session is judged[0]
+    else:
+        assert choice.chosen == "ort" and choice.skipped["openvino-bf16"] == verdict

@@ -286,8 +286,6 @@ def _layout_line(layout: dict) -> str:
     for key, why in layout.items():
         if key.endswith("_failed"):
             text += f"; {key.removesuffix('_failed').replace('_', ' with ')} failed the gate: {why}"
-    if layout.get("bf16_rejected"):
-        text += f"; bf16 failed the gate: {layout['bf16_rejected']}"
     return text
 
 
@@ -305,7 +303,10 @@ def _runtimes_line(rows: list[dict]) -> str:
 def _runtime_line(choice: dict) -> str:
     speeds = choice.get("pairs_per_s")
     measured = "" if not speeds else " (" + ", ".join(f"{k} {v:,.0f}" for k, v in speeds.items())
-    return f"{choice['chosen']}, {choice['mode']}{measured + ' pairs/s)' if measured else ''}"
+    skipped = "".join(f"; {k} not used: {v}" for k, v in (choice.get("skipped") or {}).items())
+    return (
+        f"{choice['chosen']}, {choice['mode']}{measured + ' pairs/s)' if measured else ''}{skipped}"
+    )
 
 
 @ensemble.command("predict")

@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import importlib.util
 import json
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -40,7 +40,7 @@ from pairzoo.registry.card import Card
 from pairzoo.runtime.batches import split_batch
 from pairzoo.runtime.choice import choose_runtime
 from pairzoo.runtime.logits import logit_matrix
-from pairzoo.runtime.runtimes import BASELINE, FILE_RUNTIMES, get_runtime
+from pairzoo.runtime.runtimes import BASELINE, FILE_RUNTIMES
 
 __all__ = ["EnsembleExport", "ExportSettings", "build_onnx", "export_ensemble"]
 
@@ -127,8 +127,13 @@ def export_ensemble(
     y_val: np.ndarray | None = None,
 ) -> EnsembleExport:
     """Merge, pick the layout and runtime (`settings.runtime`: auto or a name of FILE_RUNTIMES)
-    measured fastest here, gate the file on val in them (`_gated`; `y_val`, val's labels, let
-    a rounded file be held to accuracy), write it atomically if it passes."""
+    measured fastest here, gate the file on val in them, write it atomically if it passes.
+
+    Members separate in fp32 give the Python path's arithmetic: the file is held to its
+    probabilities within the tolerance (merged_parity). Fused, or in bf16, they round otherwise:
+    held to decisions (pairzoo.ensemble.decision_gate; `y_val`, val's labels, hold them to
+    accuracy). A bf16 candidate meets that gate inside the runtime choice, so one that fails
+    leaves the pick to the next fastest."""
     s = settings
     loaded = load_ensemble(registry, s.ref, s.threads, s.int8)
     full = loaded.card.ref
@@ -137,13 +142,25 @@ def export_ensemble(
         loaded.booster, logit_matrix(loaded.members, x_val, s.batch_size).logits, s.threads
     )
     what = f"{full} as one file"
+    judged: dict[int, tuple] = {}  # id(session) -> (session, its decisions), once judged
+
+    def bf16_gate(session: Any) -> str | None:
+        decisions = gate_decisions(session, x_val, reference, y_val, s.batch_size)
+        judged[id(session)] = (session, decisions)  # held, so no other session takes its id
+        return None if decisions.ok else decisions.describe()
+
     failed: dict[str, str] = {}  # a layout that failed the gate, and how, when another is tried
     for trees in tree_forms(s.trees):
         layouts = member_layouts(registry, loaded, s.fuse, trees)
-        for model, layout, choice, session in _fastest_first(layouts, s, feeds, what, x_val):
-            data = model.SerializeToString()
-            gated = _gated(data, choice, session, layout, s, (x_val, y_val), reference, what)
-            choice, parity, record = gated
+        for model, layout, choice, session in _fastest_first(layouts, s, feeds, what, bf16_gate):
+            decisions = judged.get(id(session), (None, None))[1]
+            if decisions is None and (layout["members"] == "fused" or _rounded(choice)):
+                decisions = gate_decisions(session, x_val, reference, y_val, s.batch_size)
+            if decisions is None:
+                parity = gate_merged(session, x_val, reference, s.tolerance, s.batch_size)
+                record = {}
+            else:
+                parity, record = decisions, {"decisions": decisions.to_dict()}
             if parity.ok:
                 return _write(model, loaded, s, choice, parity, {**layout, **record, **failed})
             failed[f"{layout['members']}_{trees}_failed"] = parity.describe()
@@ -152,15 +169,14 @@ def export_ensemble(
     )
 
 
-def _fastest_first(layouts: list, s: ExportSettings, feeds: dict, what: str, x_val) -> list:
+def _fastest_first(layouts: list, s: ExportSettings, feeds: dict, what: str, bf16_gate) -> list:
     """[(model, layout, runtime choice, session)], each layout in the runtime picked for it,
     the one faster here first: the picks are measured again side by side (runtime.timing)."""
-    from pairzoo.runtime.choice import GATE_PAIRS
     from pairzoo.runtime.timing import measure
 
     picked = []
     for model, layout in layouts:
-        choice, session = _choose(model.SerializeToString(), s, feeds, what, x_val[:GATE_PAIRS])
+        choice, session = _choose(model.SerializeToString(), s, feeds, what, bf16_gate)
         picked.append((model, layout, choice, session))
     if len(picked) < 2:
         return picked
@@ -172,38 +188,23 @@ def _fastest_first(layouts: list, s: ExportSettings, feeds: dict, what: str, x_v
     return sorted(picked, key=lambda p: speeds[p[1]["members"]], reverse=True)
 
 
-def _choose(data: bytes, s: ExportSettings, feeds: dict, what: str, gate_pairs, names=None):
-    """(runtime choice, session) of the file `data` among `names` (default FILE_RUNTIMES)."""
-    names = names or FILE_RUNTIMES
+def _choose(data: bytes, s: ExportSettings, feeds: dict, what: str, bf16_gate) -> tuple:
+    """(runtime choice, session) of the file `data` among FILE_RUNTIMES, a bf16 candidate held
+    to `bf16_gate` (the decisions over val: pairzoo.ensemble.decision_gate)."""
     try:
-        return choose_runtime(data, names, s.runtime, feeds=feeds, what=what, gate_pairs=gate_pairs)
+        return choose_runtime(
+            data, FILE_RUNTIMES, s.runtime, feeds=feeds, what=what, bf16_gate=bf16_gate
+        )
     except PairzooError:
         raise
     except Exception:  # onnxruntime's untyped errors: the gate meets them again, names them
         forced = BASELINE if s.runtime == "auto" else s.runtime
-        return choose_runtime(data, names, forced, what=what)
+        return choose_runtime(data, FILE_RUNTIMES, forced, what=what)
 
 
-def _gated(data: bytes, choice, session, layout: dict, s: ExportSettings, val, reference, what):
-    """(choice, gate, record) of the file `data` in the session picked for it.
-
-    Members separate in fp32 give the Python path's arithmetic: held to its probabilities
-    within the tolerance (merged_parity). Fused, or in bf16, they round otherwise: held to
-    decisions (pairzoo.ensemble.decision_gate); a bf16 runtime that fails is replaced by the
-    fastest fp32 one, gated again."""
-    x_val, y_val = val
-    rounded = choice.runtime.precision == "bf16"
-    if layout["members"] == "separate" and not rounded:
-        return choice, gate_merged(session, x_val, reference, s.tolerance, s.batch_size), {}
-    decisions = gate_decisions(session, x_val, reference, y_val, s.batch_size)
-    record = {"decisions": decisions.to_dict()}
-    if decisions.ok or not rounded:
-        return choice, decisions, record
-    fp32 = [n for n in FILE_RUNTIMES if get_runtime(n).precision != "bf16"]
-    forced = s.runtime if s.runtime in fp32 else "auto"
-    choice, session = _choose(data, replace(s, runtime=forced), None, what, None, fp32)
-    choice, gate, again = _gated(data, choice, session, layout, s, val, reference, what)
-    return choice, gate, {"bf16_rejected": decisions.describe(), **again}
+def _rounded(choice) -> bool:
+    """Whether the runtime rounds below fp32: such a file is held to decisions."""
+    return choice.runtime.precision != "fp32"
 
 
 def _write(model, loaded: LoadedEnsemble, s: ExportSettings, choice, parity, layout: dict):

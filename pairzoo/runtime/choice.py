@@ -90,12 +90,14 @@ def choose_runtime(
     clock: Callable[[], float] = time.perf_counter,
     cache: Any | None = None,
     gate_pairs: np.ndarray | None = None,
+    bf16_gate: Callable[[Any], str | None] | None = None,
 ) -> tuple[RuntimeChoice, Any]:
     """(choice, session): `model` in the runtime `mode` picks among `names` on this CPU.
 
     `threads` overrides every candidate's intra-op threads (members run one per core);
     `baseline` is an open onnxruntime session of `model` to reuse for ``ort``; `gate_pairs`,
-    uint8 pairs (N, 28, 56) of the data at hand, gate bf16's decisions.
+    uint8 pairs (N, 28, 56) of the data at hand, gate bf16's decisions; `bf16_gate`, given a
+    bf16 candidate's session, says why it fails a gate of the caller's instead (None: it passes).
     """
     check_mode(mode, names)
 
@@ -132,7 +134,8 @@ def choose_runtime(
         if name == BASELINE or speeds[name] < MIN_GAIN * speeds[BASELINE]:
             break
         if candidate(name).precision == "bf16":
-            reason = _flips(get(BASELINE), get(name), gate_pairs)
+            judge = bf16_gate or (lambda session: _flips(get(BASELINE), session, gate_pairs))
+            reason = judge(get(name))
         else:
             reason = _differs(reference, get(name).run(None, feeds), candidate(name).precision)
         if reason is None:
