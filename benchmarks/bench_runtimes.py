@@ -104,7 +104,11 @@ def contenders(files, models, booster) -> dict:
         if reason:
             print(f"{name}: skipped, {reason}", flush=True)
             continue
-        members = separate(files, get_runtime(name))
+        try:
+            members = separate(files, get_runtime(name))
+        except Exception as exc:  # a backend that reports a precision it cannot compile
+            print(f"{name}: skipped, failed to open ({_last_line(exc)})", flush=True)
+            continue
         for workers in (1, 2):
             out[f"{name} separate + LightGBM, {workers} worker(s)"] = (
                 stacked,
@@ -118,10 +122,20 @@ def contenders(files, models, booster) -> dict:
         protos = [onnx.load_from_string(b) for b in files.values()]
         data = merge_ensemble(protos, booster, fuse=fuse, trees=trees).SerializeToString()
         for name in FILE_RUNTIMES:
-            if not unavailable(get_runtime(name), data):
+            if unavailable(get_runtime(name), data):
+                continue
+            try:
                 session = open_runtime(data, get_runtime(name), label)
-                out[f"{label}, {name}"] = (run_merged, session, x, BATCH)
+            except Exception as exc:  # as above
+                print(f"{label}, {name}: skipped, failed to open ({_last_line(exc)})", flush=True)
+                continue
+            out[f"{label}, {name}"] = (run_merged, session, x, BATCH)
     return out, x
+
+
+def _last_line(exc: Exception) -> str:
+    lines = [line for line in str(exc).splitlines() if line.strip()]
+    return lines[-1] if lines else type(exc).__name__
 
 
 def one_files() -> list[tuple[str, bool, str]]:

@@ -38,12 +38,18 @@ def read_cache(path: Path) -> dict[str, Any]:
 
 
 def lookup(
-    path: Path, machine: str, key: str, names: tuple[str, ...] = ("fp32", "int8")
+    path: Path,
+    machine: str,
+    key: str,
+    names: tuple[str, ...] = ("fp32", "int8"),
+    allow_zero: bool = False,
 ) -> dict[str, float] | None:
-    """The speeds cached under `key`, one positive number per name in `names`, else None."""
+    """The speeds cached under `key`, one positive number per name in `names` (`allow_zero`:
+    or 0, a candidate that could not run), else None."""
     entry = read_cache(path).get(machine, {}).get(key)
     ok = isinstance(entry, dict) and all(
-        isinstance(entry.get(v), int | float) and entry[v] > 0 for v in names
+        isinstance(entry.get(v), int | float) and (entry[v] > 0 or allow_zero and entry[v] == 0)
+        for v in names
     )
     return {v: float(entry[v]) for v in names} if ok else None
 
@@ -69,6 +75,7 @@ def lookup_or_measure(
     key: str,
     names: tuple[str, ...],
     measure: Callable[[], dict[str, float]],
+    allow_zero: bool = False,
 ) -> tuple[dict[str, float], bool]:
     """(speeds, cached): the cached speeds under `key`, else `measure()`'s, stored.
 
@@ -77,7 +84,7 @@ def lookup_or_measure(
     """
     import filelock
 
-    speeds = lookup(path, machine, key, names)
+    speeds = lookup(path, machine, key, names, allow_zero)
     if speeds is not None:
         return speeds, True
     try:
@@ -87,7 +94,7 @@ def lookup_or_measure(
     except (OSError, filelock.Timeout):
         lock = None
     try:
-        speeds = lookup(path, machine, key, names)
+        speeds = lookup(path, machine, key, names, allow_zero)
         if speeds is not None:
             return speeds, True
         speeds = measure()

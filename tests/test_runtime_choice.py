@@ -280,3 +280,30 @@ def test_a_callers_bf16_gate_replaces_the_flip_count(
         assert choice.chosen == "openvino-bf16" and session is judged[0]
     else:
         assert choice.chosen == "ort" and choice.skipped["openvino-bf16"] == verdict
+
+
+def test_a_runtime_that_fails_to_open_is_skipped_with_its_reason(
+    model, fixed_speeds, monkeypatch, tmp_path
+):
+    """OpenVINO may report bf16 and then find no bf16 kernel (under ONEDNN_MAX_CPU_ISA=AVX2)."""
+    speeds, _ = fixed_speeds
+    speeds.update({"ort": 100.0, "openvino-fp32": 150.0, "openvino-bf16": 300.0})
+    real = runtime_choice.open_runtime
+
+    def opened(data, runtime, what="model"):
+        if runtime.precision == "bf16":
+            raise RuntimeError("Exception from plugin.cpp:54:\nno primitive for node: MaxPool\n")
+        return real(data, get_runtime("ort"), what)
+
+    monkeypatch.setattr(runtime_choice, "open_runtime", opened)
+    monkeypatch.setattr(runtime_choice.backends, "unavailable", lambda *a: None)
+    cache = tmp_path / "s.json"
+    choice, _ = choose_runtime(model, MEMBER_RUNTIMES, "auto", feeds=feeds(), cache=cache)
+    assert choice.chosen == "openvino-fp32"
+    assert choice.speeds["openvino-bf16"] == 0.0
+    assert choice.skipped == {
+        "openvino-bf16": "failed to open here (no primitive for node: MaxPool)"
+    }
+    again, _ = choose_runtime(model, MEMBER_RUNTIMES, "auto", feeds=feeds(), cache=cache)
+    assert again.cached and again.chosen == "openvino-fp32"  # 0 pairs/s cached: not tried again
+    assert "failed to open on this CPU kind (cached)" in again.skipped["openvino-bf16"]

@@ -121,10 +121,20 @@ def choose_runtime(
         return RuntimeChoice(mode, BASELINE, None, skipped, threads=threads), session(BASELINE)
     feeds = feeds if feeds is not None else _feeds()
     opened: dict[str, Any] = {}
+    failed: dict[str, str] = {}  # candidate -> why it did not open here
 
     def get(name: str) -> Any:
+        """The candidate's session; None where it fails to open (a backend's own error: OpenVINO
+        may report bf16 and then find no bf16 kernel, as under ONEDNN_MAX_CPU_ISA=AVX2)."""
         if name not in opened:
-            opened[name] = session(name)
+            try:
+                opened[name] = session(name)
+            except Exception as exc:
+                if name == BASELINE or isinstance(exc, ConfigError):
+                    raise
+                lines = [line for line in str(exc).splitlines() if line.strip()]
+                failed[name] = f"failed to open here ({lines[-1] if lines else type(exc).__name__})"
+                opened[name] = None
         return opened[name]
 
     speeds, cached = _speeds(model, tuple(usable), get, feeds, threads, clock, cache)
@@ -133,6 +143,9 @@ def choose_runtime(
     for name in sorted(usable, key=speeds.__getitem__, reverse=True):
         if name == BASELINE or speeds[name] < MIN_GAIN * speeds[BASELINE]:
             break
+        if get(name) is None:
+            skipped[name] = failed[name]
+            continue
         if candidate(name).precision == "bf16":
             judge = bf16_gate or (lambda session: _flips(get(BASELINE), session, gate_pairs))
             reason = judge(get(name))
@@ -142,6 +155,9 @@ def choose_runtime(
             chosen = name
             break
         skipped[name] = reason
+    for name in usable:  # a failure to open is deterministic here: its 0 pairs/s is cached
+        if name not in skipped and (name in failed or speeds[name] == 0.0):
+            skipped[name] = failed.get(name, "failed to open on this CPU kind (cached)")
     return RuntimeChoice(mode, chosen, speeds, skipped, cached, threads), get(chosen)
 
 
@@ -221,8 +237,17 @@ def _speeds(model, names, get, feeds, threads, clock, cache) -> tuple[dict[str, 
         machine.this_cpu().key(),
         key,
         names,
-        lambda: timing.measure({n: get(n) for n in names}, feeds, clock=clock),
+        lambda: _measure_opened(names, get, feeds, clock),
+        allow_zero=True,
     )
+
+
+def _measure_opened(names, get, feeds, clock) -> dict[str, float]:
+    """Speeds of the candidates that open; 0 for one that does not (never chosen, and cached so
+    it is not tried again on this CPU kind)."""
+    sessions = {n: s for n in names if (s := get(n)) is not None}
+    speeds = timing.measure(sessions, feeds, clock=clock)
+    return {n: speeds.get(n, 0.0) for n in names}
 
 
 def openvino_version() -> str:
