@@ -261,7 +261,7 @@ def exported_file(fp32: dict[str, bytes], booster, members, val, x, cfg32) -> tu
     (a bf16 candidate held to val accuracy, pairzoo.ensemble.decision_gate)."""
     import onnx
 
-    from pairzoo.ensemble.decision_gate import gate_decisions
+    from pairzoo.ensemble.decision_gate import Judge
     from pairzoo.ensemble.export import tree_forms
     from pairzoo.ensemble.merged_parity import run_merged
     from pairzoo.ensemble.onnx_merge import merge_ensemble
@@ -275,15 +275,12 @@ def exported_file(fp32: dict[str, bytes], booster, members, val, x, cfg32) -> tu
     data = merge_ensemble(protos, booster, fuse=True, trees=trees).SerializeToString()
     reference = stacked(booster, members, val.x, cfg32[3], cfg32[2])
 
-    def gate(session):
-        decisions = gate_decisions(session, val.x, reference, val.y)
-        return None if decisions.ok else decisions.describe()
-
+    judge = Judge(val.x, reference, val.y)
     feeds = dict(zip(("xa", "xb"), split_batch(val.x[:DEFAULT_BATCH]), strict=True))
     choice, session = choose_runtime(
-        data, FILE_RUNTIMES, "auto", feeds=feeds, bf16_gate=gate, what="one file"
+        data, FILE_RUNTIMES, "auto", feeds=feeds, bf16_gate=judge, what="one file"
     )
-    decisions = gate_decisions(session, val.x, reference, val.y)
+    decisions = judge.decisions(session)
     print(f"one file, fused, {trees} trees: runtime {choice.chosen}; {decisions.describe()}")
     label = f"one file, fused, {trees} trees, {choice.chosen}"
     return label, (run_merged, session, x, DEFAULT_BATCH), decisions

@@ -86,7 +86,7 @@ def contenders(files, models, booster) -> dict:
     from benchmarks.bench_ensemble import eager_pass, stacked
     from pairzoo.ensemble.merged_parity import run_merged
     from pairzoo.ensemble.onnx_merge import merge_ensemble
-    from pairzoo.runtime.backends import open_runtime, unavailable
+    from pairzoo.runtime.backends import last_line, open_runtime, unavailable
     from pairzoo.runtime.runtimes import FILE_RUNTIMES, MEMBER_RUNTIMES, get_runtime
 
     x = np.random.default_rng(1).integers(0, 256, (PAIRS, 28, 56), dtype=np.uint8)
@@ -107,7 +107,7 @@ def contenders(files, models, booster) -> dict:
         try:
             members = separate(files, get_runtime(name))
         except Exception as exc:  # a backend that reports a precision it cannot compile
-            print(f"{name}: skipped, failed to open ({_last_line(exc)})", flush=True)
+            print(f"{name}: skipped, failed to open ({last_line(exc)})", flush=True)
             continue
         for workers in (1, 2):
             out[f"{name} separate + LightGBM, {workers} worker(s)"] = (
@@ -127,15 +127,10 @@ def contenders(files, models, booster) -> dict:
             try:
                 session = open_runtime(data, get_runtime(name), label)
             except Exception as exc:  # as above
-                print(f"{label}, {name}: skipped, failed to open ({_last_line(exc)})", flush=True)
+                print(f"{label}, {name}: skipped, failed to open ({last_line(exc)})", flush=True)
                 continue
             out[f"{label}, {name}"] = (run_merged, session, x, BATCH)
     return out, x
-
-
-def _last_line(exc: Exception) -> str:
-    lines = [line for line in str(exc).splitlines() if line.strip()]
-    return lines[-1] if lines else type(exc).__name__
 
 
 def one_files() -> list[tuple[str, bool, str]]:

@@ -101,3 +101,22 @@ def test_a_fused_export_is_held_to_decisions_a_separate_one_to_probabilities(tmp
     assert tree_forms("ml") == ["ml"] and tree_forms("auto")[-1] == "ml"
     with pytest.raises(ValueError, match="expected one of auto, ml, plain"):
         tree_forms("trees")
+
+
+def test_a_judge_runs_each_session_once_and_gives_the_same_verdict(pairs):
+    from pairzoo.ensemble.decision_gate import Judge
+
+    x, reference = pairs
+
+    class Counted(Flipping):
+        calls = 0
+
+        def run(self, names, feeds):
+            Counted.calls += 1
+            return super().run(names, feeds)
+
+    judge, session = Judge(x, reference), Counted(flip=[0, 1])
+    assert judge(session) == judge.decisions(session).describe() and not judge.decisions(session).ok
+    once = Counted.calls
+    assert judge(session) is not None and Counted.calls == once
+    assert judge(Flipping()) is None

@@ -91,3 +91,25 @@ def gate_decisions(
     if y is not None:
         accuracy, reference = float(np.mean(labels == y)), float(np.mean(want == y))
     return Decisions(len(x), int(np.sum(labels != want)), accuracy, reference, runs, errors)
+
+
+class Judge:
+    """`gate_decisions` of one data set, run once per session: a runtime choice calls it as its
+    bf16 gate (pairzoo.runtime.choice), and whoever keeps the session reads the same verdict."""
+
+    def __init__(self, x, proba_ref, y=None, batch_size: int = 256) -> None:
+        self.x, self.proba_ref, self.y, self.batch_size = x, proba_ref, y, batch_size
+        self._seen: list[tuple[Any, Decisions]] = []  # sessions held: an id is never reused
+
+    def decisions(self, session: Any) -> Decisions:
+        for seen, decisions in self._seen:
+            if seen is session:
+                return decisions
+        decisions = gate_decisions(session, self.x, self.proba_ref, self.y, self.batch_size)
+        self._seen.append((session, decisions))
+        return decisions
+
+    def __call__(self, session: Any) -> str | None:
+        """Why the file in `session` fails the gate; None if it passes."""
+        decisions = self.decisions(session)
+        return None if decisions.ok else decisions.describe()

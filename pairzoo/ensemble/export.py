@@ -28,7 +28,7 @@ from typing import Any
 import numpy as np
 
 from pairzoo.atomic import write_bytes
-from pairzoo.ensemble.decision_gate import Decisions, gate_decisions
+from pairzoo.ensemble.decision_gate import Decisions, Judge
 from pairzoo.ensemble.members import LoadedEnsemble, load_ensemble
 from pairzoo.ensemble.merged_parity import Parity, gate_merged
 from pairzoo.ensemble.onnx_merge import TREES, merge_ensemble
@@ -52,7 +52,7 @@ class EnsembleExport:
     parity: Parity | Decisions  # the gate the file passed (Decisions: rounded arithmetic)
     bytes: int
     runtime: dict  # the session options the file was measured fastest with (runtime.choice)
-    layout: dict  # members separate or fused, and why (choose_layout)
+    layout: dict  # members separate or fused, the trees, and why (member_layouts)
 
 
 def default_path(card: Card, export_dir: str | Path = "export") -> Path:
@@ -142,25 +142,17 @@ def export_ensemble(
         loaded.booster, logit_matrix(loaded.members, x_val, s.batch_size).logits, s.threads
     )
     what = f"{full} as one file"
-    judged: dict[int, tuple] = {}  # id(session) -> (session, its decisions), once judged
-
-    def bf16_gate(session: Any) -> str | None:
-        decisions = gate_decisions(session, x_val, reference, y_val, s.batch_size)
-        judged[id(session)] = (session, decisions)  # held, so no other session takes its id
-        return None if decisions.ok else decisions.describe()
-
+    judge = Judge(x_val, reference, y_val, s.batch_size)  # bf16 and fused files: decisions
     failed: dict[str, str] = {}  # a layout that failed the gate, and how, when another is tried
     for trees in tree_forms(s.trees):
         layouts = member_layouts(registry, loaded, s.fuse, trees)
-        for model, layout, choice, session in _fastest_first(layouts, s, feeds, what, bf16_gate):
-            decisions = judged.get(id(session), (None, None))[1]
-            if decisions is None and (layout["members"] == "fused" or _rounded(choice)):
-                decisions = gate_decisions(session, x_val, reference, y_val, s.batch_size)
-            if decisions is None:
+        for model, layout, choice, session in _fastest_first(layouts, s, feeds, what, judge):
+            if layout["members"] == "fused" or _rounded(choice):
+                parity = judge.decisions(session)
+                record = {"decisions": parity.to_dict()}
+            else:
                 parity = gate_merged(session, x_val, reference, s.tolerance, s.batch_size)
                 record = {}
-            else:
-                parity, record = decisions, {"decisions": decisions.to_dict()}
             if parity.ok:
                 return _write(model, loaded, s, choice, parity, {**layout, **record, **failed})
             failed[f"{layout['members']}_{trees}_failed"] = parity.describe()

@@ -35,6 +35,13 @@ def unavailable(runtime: Runtime, model: bytes | None = None) -> str | None:
     return None
 
 
+def last_line(exc: BaseException) -> str:
+    """The last non-empty line of `exc`'s message, where OpenVINO puts the cause (after a stack
+    of its source locations); the exception's type where the message is empty."""
+    lines = [line for line in str(exc).splitlines() if line.strip()]
+    return lines[-1] if lines else type(exc).__name__
+
+
 def open_runtime(model: bytes, runtime: Runtime, what: str = "model") -> Any:
     """A session running the self-contained ONNX `model` in `runtime`."""
     if runtime.backend == "onnxruntime":

@@ -132,8 +132,7 @@ def choose_runtime(
             except Exception as exc:
                 if name == BASELINE or isinstance(exc, ConfigError):
                     raise
-                lines = [line for line in str(exc).splitlines() if line.strip()]
-                failed[name] = f"failed to open here ({lines[-1] if lines else type(exc).__name__})"
+                failed[name] = f"failed to open here ({backends.last_line(exc)})"
                 opened[name] = None
         return opened[name]
 
