@@ -20,6 +20,7 @@ from pairzoo.errors import ConfigError
 from pairzoo.runtime.runtimes import Runtime
 from pairzoo.runtime.safety import check_self_contained
 from pairzoo.runtime.sessions import open_session
+from pairzoo.runtime.streams import StreamedSession
 
 
 def unavailable(runtime: Runtime, model: bytes | None = None) -> str | None:
@@ -45,7 +46,7 @@ def last_line(exc: BaseException) -> str:
 def open_runtime(model: bytes, runtime: Runtime, what: str = "model") -> Any:
     """A session running the self-contained ONNX `model` in `runtime`."""
     if runtime.backend == "onnxruntime":
-        return open_session(
+        session = open_session(
             model,
             runtime.threads,
             runtime.optimize,
@@ -53,10 +54,12 @@ def open_runtime(model: bytes, runtime: Runtime, what: str = "model") -> Any:
             what=what,
             arena=runtime.arena,
         )
-    reason = unavailable(runtime, model)
-    if reason:
-        raise ConfigError(f"runtime {runtime.name} cannot run {what}: {reason}")
-    return OpenVinoSession(model, runtime, what)
+    else:
+        reason = unavailable(runtime, model)
+        if reason:
+            raise ConfigError(f"runtime {runtime.name} cannot run {what}: {reason}")
+        session = OpenVinoSession(model, runtime, what)
+    return session if runtime.streams < 2 else StreamedSession(session, runtime.streams)
 
 
 class Arg(NamedTuple):
@@ -76,13 +79,15 @@ class OpenVinoSession:
         check_self_contained(model, what)
         core = ov.Core()
         config = {
-            "INFERENCE_NUM_THREADS": runtime.threads,
+            "INFERENCE_NUM_THREADS": runtime.threads * runtime.streams,
             "INFERENCE_PRECISION_HINT": "bf16" if runtime.precision == "bf16" else "f32",
             "PERFORMANCE_HINT": "LATENCY",
             # pairzoo runs members in worker threads of its own, one per core: pinned, every
             # one-thread model sat on the same core (2 workers ran at 1 worker's speed)
             "ENABLE_CPU_PINNING": False,
         }
+        if runtime.streams > 1:  # a request per stream, its threads its own (StreamedSession)
+            config.update({"PERFORMANCE_HINT": "THROUGHPUT", "NUM_STREAMS": runtime.streams})
         self._compiled = core.compile_model(core.read_model(model), "CPU", config)
         self._local = threading.local()  # an infer request serves one call at a time
 

@@ -21,6 +21,9 @@ class Runtime:
     inter_op: int = 1
     optimize: str = "all"
     arena: bool = True
+    streams: int = (
+        1  # slices of each batch run at once, each on `threads` threads (runtime.streams)
+    )
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -38,16 +41,22 @@ RUNTIMES = {
         Runtime("openvino-bf16", backend="openvino", precision="bf16"),
         Runtime("openvino-fp32-intra2", backend="openvino", threads=2),
         Runtime("openvino-bf16-intra2", backend="openvino", precision="bf16", threads=2),
+        Runtime("ort-streams2", streams=2),
+        Runtime("openvino-fp32-streams2", backend="openvino", streams=2),
+        Runtime("openvino-bf16-streams2", backend="openvino", precision="bf16", streams=2),
     )
 }
 BASELINE = "ort"
 # Members run one per core (pairzoo.runtime.sessions.default_workers): threads are not theirs
 # to choose, the backend is. The one file holds every member and LightGBM in one session;
-# OpenVINO runs it where its trees are plain operators (pairzoo.ensemble.tree_ops).
+# OpenVINO runs it where its trees are plain operators (pairzoo.ensemble.tree_ops). Its
+# streams runtimes run two slices of each batch at once, one thread each (OpenVINO's throughput
+# mode): the one file is one model, so the two cores can only share it by data.
 MEMBER_RUNTIMES = ("ort", "openvino-fp32", "openvino-bf16")
 FILE_RUNTIMES = (
     "ort", "ort-intra2", "ort-inter2", "ort-basic", "ort-no-arena",
-    "openvino-fp32-intra2", "openvino-bf16-intra2",
+    "ort-streams2", "openvino-fp32-intra2", "openvino-bf16-intra2",
+    "openvino-fp32-streams2", "openvino-bf16-streams2",
 )  # fmt: skip
 
 
