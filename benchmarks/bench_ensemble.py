@@ -278,7 +278,7 @@ def exported_file(fp32: dict[str, bytes], booster, members, val, x, cfg32) -> tu
     judge = Judge(val.x, reference, val.y)
     feeds = dict(zip(("xa", "xb"), split_batch(val.x[:DEFAULT_BATCH]), strict=True))
     choice, session = choose_runtime(
-        data, FILE_RUNTIMES, "auto", feeds=feeds, bf16_gate=judge, what="one file"
+        data, FILE_RUNTIMES, "auto", feeds=feeds, decision_gate=judge, what="one file"
     )
     decisions = judge.decisions(session)
     print(f"one file, fused, {trees} trees: runtime {choice.chosen}; {decisions.describe()}")

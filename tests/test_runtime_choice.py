@@ -254,7 +254,7 @@ def test_a_one_file_ensemble_is_gated_on_its_labels_not_its_positive_probability
 
 
 @pytest.mark.parametrize("verdict", [None, "val accuracy 2 points lower"])
-def test_a_callers_bf16_gate_replaces_the_flip_count(
+def test_a_callers_decision_gate_replaces_the_flip_count(
     model, fixed_speeds, monkeypatch, tmp_path, verdict
 ):
     """The one-file export holds bf16 to val accuracy: its verdict decides, no pairs needed."""
@@ -273,7 +273,7 @@ def test_a_callers_bf16_gate_replaces_the_flip_count(
     monkeypatch.setattr(runtime_choice, "open_runtime", opened)
     monkeypatch.setattr(runtime_choice.backends, "unavailable", lambda *a: None)
     choice, session = choose_runtime(
-        model, MEMBER_RUNTIMES, "auto", cache=tmp_path / "s.json", bf16_gate=gate
+        model, MEMBER_RUNTIMES, "auto", cache=tmp_path / "s.json", decision_gate=gate
     )
     assert len(judged) == 1
     if verdict is None:
@@ -307,3 +307,45 @@ def test_a_runtime_that_fails_to_open_is_skipped_with_its_reason(
     again, _ = choose_runtime(model, MEMBER_RUNTIMES, "auto", feeds=feeds(), cache=cache)
     assert again.cached and again.chosen == "openvino-fp32"  # 0 pairs/s cached: not tried again
     assert "failed to open on this CPU kind (cached)" in again.skipped["openvino-bf16"]
+
+
+@pytest.fixture(scope="module")
+def int8_model(tmp_path_factory) -> bytes:
+    from pairzoo.exporting.quantize import quantize_onnx
+
+    tmp = tmp_path_factory.mktemp("runtime-int8")
+    src = tiny_torch_onnx(tmp / "tiny.onnx", seed=3)
+    quantize_onnx(src, tmp / "int8.onnx", make_pairs(64, seed=2)[0])
+    return (tmp / "int8.onnx").read_bytes()
+
+
+def test_an_int8_file_outside_onnxruntime_is_held_to_decisions(
+    model, int8_model, fixed_speeds, monkeypatch, tmp_path
+):
+    """OpenVINO requantizes activations with its own rounding: an int8 file's logits move by a
+    quantization step there, so its decisions are judged, as bf16's are; fp32 keeps 1e-4."""
+    from pairzoo.runtime.choice import held_to_decisions
+
+    assert held_to_decisions(get_runtime("openvino-fp32"), int8_model)
+    assert not held_to_decisions(get_runtime("ort-streams2"), int8_model)
+    assert not held_to_decisions(get_runtime("openvino-fp32"), model)
+    assert held_to_decisions(get_runtime("openvino-bf16"), model)
+
+    speeds, _ = fixed_speeds
+    speeds.update({"ort": 100.0, "openvino-fp32": 300.0, "openvino-bf16": 0.0})
+    real = runtime_choice.open_runtime
+    judged = []
+    monkeypatch.setattr(
+        runtime_choice, "open_runtime", lambda d, r, w="model": real(d, get_runtime("ort"), w)
+    )
+    monkeypatch.setattr(runtime_choice.backends, "unavailable", lambda *a: None)
+    for data, judged_so_far in ((int8_model, 1), (model, 1)):
+        choice, _ = choose_runtime(
+            data,
+            ("ort", "openvino-fp32"),
+            "auto",
+            cache=tmp_path / "s.json",
+            decision_gate=lambda session: judged.append(session),
+        )
+        assert choice.chosen == "openvino-fp32"  # same outputs (really onnxruntime here)
+        assert len(judged) == judged_so_far  # the fp32 file is not judged

@@ -10,7 +10,8 @@ fp32 and bf16), the picks are timed again side by side, and the faster goes firs
 The Python path is the one `pairzoo predict --ensemble` takes: one onnxruntime session per
 member, then the LightGBM booster. Members separate in an fp32 runtime must give its labels and
 probabilities within 1e-5, at batch sizes 1, 7, 512, 1024 and 300 in a row in one session and
-over all of val (pairzoo.ensemble.merged_parity). A file whose arithmetic differs (bf16, or
+over all of val (pairzoo.ensemble.merged_parity). A file whose arithmetic differs (bf16, int8
+members outside onnxruntime, or
 fused members summing in another order) is held to its decisions instead
 (pairzoo.ensemble.decision_gate). A layout that fails is replaced by the next, and the metadata
 says so; if none passes, nothing is written. The runtime, its options and the layout are written
@@ -38,7 +39,7 @@ from pairzoo.errors import ExportError, PairzooError
 from pairzoo.registry import Registry
 from pairzoo.registry.card import Card
 from pairzoo.runtime.batches import split_batch
-from pairzoo.runtime.choice import choose_runtime
+from pairzoo.runtime.choice import choose_runtime, held_to_decisions
 from pairzoo.runtime.logits import logit_matrix
 from pairzoo.runtime.runtimes import BASELINE, FILE_RUNTIMES
 
@@ -130,10 +131,10 @@ def export_ensemble(
     measured fastest here, gate the file on val in them, write it atomically if it passes.
 
     Members separate in fp32 give the Python path's arithmetic: the file is held to its
-    probabilities within the tolerance (merged_parity). Fused, or in bf16, they round otherwise:
-    held to decisions (pairzoo.ensemble.decision_gate; `y_val`, val's labels, hold them to
-    accuracy). A bf16 candidate meets that gate inside the runtime choice, so one that fails
-    leaves the pick to the next fastest."""
+    probabilities within the tolerance (merged_parity). Fused, in bf16, or int8 in OpenVINO,
+    they round otherwise: held to decisions (pairzoo.ensemble.decision_gate; `y_val`, val's
+    labels, hold them to accuracy). Such a candidate meets that gate inside the runtime choice,
+    so one that fails leaves the pick to the next fastest."""
     s = settings
     loaded = load_ensemble(registry, s.ref, s.threads, s.int8)
     full = loaded.card.ref
@@ -142,12 +143,13 @@ def export_ensemble(
         loaded.booster, logit_matrix(loaded.members, x_val, s.batch_size).logits, s.threads
     )
     what = f"{full} as one file"
-    judge = Judge(x_val, reference, y_val, s.batch_size)  # bf16 and fused files: decisions
+    judge = Judge(x_val, reference, y_val, s.batch_size)  # files that round otherwise: decisions
     failed: dict[str, str] = {}  # a layout that failed the gate, and how, when another is tried
     for trees in tree_forms(s.trees):
         layouts = member_layouts(registry, loaded, s.fuse, trees)
         for model, layout, choice, session in _fastest_first(layouts, s, feeds, what, judge):
-            if layout["members"] == "fused" or _rounded(choice):
+            data = model.SerializeToString()
+            if layout["members"] == "fused" or held_to_decisions(choice.runtime, data):
                 parity = judge.decisions(session)
                 record = {"decisions": parity.to_dict()}
             else:
@@ -161,14 +163,14 @@ def export_ensemble(
     )
 
 
-def _fastest_first(layouts: list, s: ExportSettings, feeds: dict, what: str, bf16_gate) -> list:
+def _fastest_first(layouts: list, s: ExportSettings, feeds: dict, what: str, decision_gate) -> list:
     """[(model, layout, runtime choice, session)], each layout in the runtime picked for it,
     the one faster here first: the picks are measured again side by side (runtime.timing)."""
     from pairzoo.runtime.timing import measure
 
     picked = []
     for model, layout in layouts:
-        choice, session = _choose(model.SerializeToString(), s, feeds, what, bf16_gate)
+        choice, session = _choose(model.SerializeToString(), s, feeds, what, decision_gate)
         picked.append((model, layout, choice, session))
     if len(picked) < 2:
         return picked
@@ -180,23 +182,19 @@ def _fastest_first(layouts: list, s: ExportSettings, feeds: dict, what: str, bf1
     return sorted(picked, key=lambda p: speeds[p[1]["members"]], reverse=True)
 
 
-def _choose(data: bytes, s: ExportSettings, feeds: dict, what: str, bf16_gate) -> tuple:
-    """(runtime choice, session) of the file `data` among FILE_RUNTIMES, a bf16 candidate held
-    to `bf16_gate` (the decisions over val: pairzoo.ensemble.decision_gate)."""
+def _choose(data: bytes, s: ExportSettings, feeds: dict, what: str, decision_gate) -> tuple:
+    """(runtime choice, session) of the file `data` among FILE_RUNTIMES, a candidate that rounds
+    otherwise (runtime.choice.held_to_decisions) held to `decision_gate` (the decisions over val:
+    pairzoo.ensemble.decision_gate)."""
     try:
         return choose_runtime(
-            data, FILE_RUNTIMES, s.runtime, feeds=feeds, what=what, bf16_gate=bf16_gate
+            data, FILE_RUNTIMES, s.runtime, feeds=feeds, what=what, decision_gate=decision_gate
         )
     except PairzooError:
         raise
     except Exception:  # onnxruntime's untyped errors: the gate meets them again, names them
         forced = BASELINE if s.runtime == "auto" else s.runtime
         return choose_runtime(data, FILE_RUNTIMES, forced, what=what)
-
-
-def _rounded(choice) -> bool:
-    """Whether the runtime rounds below fp32: such a file is held to decisions."""
-    return choice.runtime.precision != "fp32"
 
 
 def _write(model, loaded: LoadedEnsemble, s: ExportSettings, choice, parity, layout: dict):

@@ -12,6 +12,9 @@ bf16 rounds every operator, so its logits differ by more than any fixed toleranc
 while its decisions hardly move: it is gated on decisions instead, over pairs of the data at hand
 (`gate_pairs`; no labels needed). It may flip at most BF16_FLIPS of them, which bounds the
 member's accuracy change on those pairs at half a point; without data pairs it is not chosen.
+An int8 (QDQ) file outside onnxruntime is gated alike: OpenVINO requantizes each activation with
+its own rounding, so a logit moves by a quantization step where onnxruntime's does not
+(`held_to_decisions`).
 """
 
 from __future__ import annotations
@@ -90,14 +93,15 @@ def choose_runtime(
     clock: Callable[[], float] = time.perf_counter,
     cache: Any | None = None,
     gate_pairs: np.ndarray | None = None,
-    bf16_gate: Callable[[Any], str | None] | None = None,
+    decision_gate: Callable[[Any], str | None] | None = None,
 ) -> tuple[RuntimeChoice, Any]:
     """(choice, session): `model` in the runtime `mode` picks among `names` on this CPU.
 
     `threads` overrides every candidate's intra-op threads (members run one per core);
     `baseline` is an open onnxruntime session of `model` to reuse for ``ort``; `gate_pairs`,
-    uint8 pairs (N, 28, 56) of the data at hand, gate bf16's decisions; `bf16_gate`, given a
-    bf16 candidate's session, says why it fails a gate of the caller's instead (None: it passes).
+    uint8 pairs (N, 28, 56) of the data at hand, gate the decisions of a candidate that rounds
+    otherwise (`held_to_decisions`); `decision_gate`, given such a candidate's session, says why it
+    fails a gate of the caller's instead (None: it passes).
     """
     check_mode(mode, names)
 
@@ -145,8 +149,8 @@ def choose_runtime(
         if get(name) is None:
             skipped[name] = failed[name]
             continue
-        if candidate(name).precision == "bf16":
-            judge = bf16_gate or (lambda session: _flips(get(BASELINE), session, gate_pairs))
+        if held_to_decisions(candidate(name), model):
+            judge = decision_gate or (lambda session: _flips(get(BASELINE), session, gate_pairs))
             reason = judge(get(name))
         else:
             reason = _differs(reference, get(name).run(None, feeds), candidate(name).precision)
@@ -158,6 +162,13 @@ def choose_runtime(
         if name not in skipped and (name in failed or speeds[name] == 0.0):
             skipped[name] = failed.get(name, "failed to open on this CPU kind (cached)")
     return RuntimeChoice(mode, chosen, speeds, skipped, cached, threads), get(chosen)
+
+
+def held_to_decisions(runtime: Runtime, model: bytes) -> bool:
+    """Whether `runtime` computes `model` otherwise than onnxruntime's fp32 kernels do, so
+    that only its decisions can be held to theirs: bf16 everywhere, int8 outside onnxruntime."""
+    quantized = b"QuantizeLinear" in model
+    return runtime.precision != "fp32" or (runtime.backend != "onnxruntime" and quantized)
 
 
 def _feeds() -> dict[str, np.ndarray]:
@@ -194,7 +205,7 @@ def _flips(reference: Any, session: Any, pairs: np.ndarray | None) -> str | None
     """Why `session`'s decisions are not `reference`'s on `pairs`; None if at most BF16_FLIPS
     of them flip."""
     if pairs is None or not len(pairs):
-        return "bf16 is gated on the data's pairs, and none were given"
+        return "its decisions are gated on the data's pairs, and none were given"
     # in the batches the eval runs: one batch of all the pairs is a new shape, which OpenVINO
     # compiles afresh and onnxruntime runs slower
     want = _outputs(reference, pairs, DECISION)
