@@ -349,3 +349,26 @@ def test_an_int8_file_outside_onnxruntime_is_held_to_decisions(
         )
         assert choice.chosen == "openvino-fp32"  # same outputs (really onnxruntime here)
         assert len(judged) == judged_so_far  # the fp32 file is not judged
+
+
+def test_openvino_is_refused_a_file_by_its_nodes_not_its_opset_imports(int8_model, monkeypatch):
+    """onnxruntime's quantizer declares ai.onnx.ml in every int8 file it writes, with no node of
+    it: such a file runs in OpenVINO; one with a LightGBM-style ai.onnx.ml node does not."""
+    import onnx
+    from onnx import TensorProto, helper
+
+    real = runtimes.importlib.util.find_spec
+    monkeypatch.setattr(
+        runtimes.importlib.util,
+        "find_spec",
+        lambda name, *a: object() if name == "openvino" else real(name, *a),
+    )
+    assert "ai.onnx.ml" in {o.domain for o in onnx.load_from_string(int8_model).opset_import}
+    assert runtimes.unavailable(get_runtime("openvino-fp32"), int8_model) is None
+    node = helper.make_node("Binarizer", ["x"], ["y"], domain="ai.onnx.ml")
+    x = helper.make_tensor_value_info("x", TensorProto.FLOAT, [None, 2])
+    y = helper.make_tensor_value_info("y", TensorProto.FLOAT, [None, 2])
+    graph = helper.make_graph([node], "ml", [x], [y])
+    ml = helper.make_model(graph, opset_imports=[helper.make_opsetid("ai.onnx.ml", 3)])
+    reason = runtimes.unavailable(get_runtime("openvino-fp32"), ml.SerializeToString())
+    assert "OpenVINO reads no ai.onnx.ml operators" in reason

@@ -29,11 +29,23 @@ def unavailable(runtime: Runtime, model: bytes | None = None) -> str | None:
         return None
     if importlib.util.find_spec("openvino") is None:
         return "openvino is not installed (pip install 'pairzoo[openvino]')"
-    if model is not None and b"ai.onnx.ml" in model:
+    if model is not None and _uses_domain(model, "ai.onnx.ml"):
         return "OpenVINO reads no ai.onnx.ml operators (the LightGBM meta-learner)"
     if runtime.precision == "bf16" and "BF16" not in _openvino_capabilities():
         return "this CPU has no bf16 support that OpenVINO uses (avx512_bf16 or amx_bf16)"
     return None
+
+
+def _uses_domain(model: bytes, domain: str) -> bool:
+    """Whether a node of `model` is of `domain`. Not its opset imports: onnxruntime's quantizer
+    declares ai.onnx.ml (and others) in every int8 file it writes, with no node of it."""
+    import onnx
+
+    if domain.encode() not in model:  # cheap: most files never name it
+        return False
+    proto = onnx.load_from_string(model)
+    graphs = [proto.graph, *(f for f in proto.functions)]
+    return any(n.domain == domain for g in graphs for n in g.node)
 
 
 def last_line(exc: BaseException) -> str:
