@@ -95,7 +95,7 @@ def gate_decisions(
 
 class Judge:
     """`gate_decisions` of one data set, run once per session: a runtime choice calls it as its
-    bf16 gate (pairzoo.runtime.choice), and whoever keeps the session reads the same verdict."""
+    decision gate (pairzoo.runtime.choice), and whoever keeps the session reads the same verdict."""
 
     def __init__(self, x, proba_ref, y=None, batch_size: int = 256) -> None:
         self.x, self.proba_ref, self.y, self.batch_size = x, proba_ref, y, batch_size

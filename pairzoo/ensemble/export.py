@@ -147,8 +147,7 @@ def export_ensemble(
     failed: dict[str, str] = {}  # a layout that failed the gate, and how, when another is tried
     for trees in tree_forms(s.trees):
         layouts = member_layouts(registry, loaded, s.fuse, trees)
-        for model, layout, choice, session in _fastest_first(layouts, s, feeds, what, judge):
-            data = model.SerializeToString()
+        for model, data, layout, choice, session in _fastest_first(layouts, s, feeds, what, judge):
             if layout["members"] == "fused" or held_to_decisions(choice.runtime, data):
                 parity = judge.decisions(session)
                 record = {"decisions": parity.to_dict()}
@@ -164,22 +163,24 @@ def export_ensemble(
 
 
 def _fastest_first(layouts: list, s: ExportSettings, feeds: dict, what: str, decision_gate) -> list:
-    """[(model, layout, runtime choice, session)], each layout in the runtime picked for it,
-    the one faster here first: the picks are measured again side by side (runtime.timing)."""
+    """[(model, its bytes, layout, runtime choice, session)], each layout in the runtime picked
+    for it, the one faster here first: the picks are measured again side by side
+    (runtime.timing)."""
     from pairzoo.runtime.timing import measure
 
     picked = []
     for model, layout in layouts:
-        choice, session = _choose(model.SerializeToString(), s, feeds, what, decision_gate)
-        picked.append((model, layout, choice, session))
+        data = model.SerializeToString()
+        choice, session = _choose(data, s, feeds, what, decision_gate)
+        picked.append((model, data, layout, choice, session))
     if len(picked) < 2:
         return picked
-    speeds = measure({p[1]["members"]: p[3] for p in picked}, feeds)
-    runtimes = {p[1]["members"]: p[2].chosen for p in picked}
-    for _, layout, _, _ in picked:
+    speeds = measure({layout["members"]: session for _, _, layout, _, session in picked}, feeds)
+    runtimes = {layout["members"]: choice.chosen for _, _, layout, choice, _ in picked}
+    for _, _, layout, _, _ in picked:
         layout["pairs_per_s"] = {k: round(v, 1) for k, v in speeds.items()}
         layout["runtimes"] = runtimes
-    return sorted(picked, key=lambda p: speeds[p[1]["members"]], reverse=True)
+    return sorted(picked, key=lambda p: speeds[p[2]["members"]], reverse=True)
 
 
 def _choose(data: bytes, s: ExportSettings, feeds: dict, what: str, decision_gate) -> tuple:

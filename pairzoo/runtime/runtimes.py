@@ -21,9 +21,8 @@ class Runtime:
     inter_op: int = 1
     optimize: str = "all"
     arena: bool = True
-    streams: int = (
-        1  # slices of each batch run at once, each on `threads` threads (runtime.streams)
-    )
+    # slices of each batch run at once, each on `threads` threads (pairzoo.runtime.streams)
+    streams: int = 1
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)

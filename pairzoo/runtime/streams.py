@@ -5,9 +5,9 @@ the narrow operators do not split well over two threads, two independent slices 
 keep both cores busy. Measured on a 2-core AMD EPYC Zen 4 (avx512_bf16) for the zoo's one-file
 ensemble, members fused, OpenVINO bf16, batch 256 (`python -m benchmarks runtimes`): 758 pairs/s
 as two streams against 670 on two intra-op threads (1.13x); onnxruntime 440 against 400. The
-caller keeps onnxruntime's ``run(names, feeds)``:
-the batch is cut into contiguous slices along its first axis, each slice runs on a thread of a
-small pool, and the outputs are joined in order, so the result is the one-stream result.
+caller keeps onnxruntime's ``run(names, feeds)``: the batch is cut into contiguous slices along
+its first axis, each slice runs on a thread of a small pool, and the outputs are joined in order,
+so the result is the one-stream result.
 """
 
 from __future__ import annotations
