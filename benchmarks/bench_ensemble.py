@@ -291,24 +291,26 @@ def exported_file(blobs: dict[str, bytes], booster, members, val, x, cfg, kind="
     return label, (run_merged, session, x, DEFAULT_BATCH), decisions
 
 
-def eval_layout(reg, refs, x, gate_pairs) -> tuple:
-    """The logit matrix as `pairzoo eval --ensemble` runs it here: members from the registry,
-    each fp32 or int8 as auto picks, in the runtime auto picks (bf16 gated on `gate_pairs`),
-    those of one shape fused where that measures faster."""
+def eval_layout(reg, refs, x, val) -> tuple:
+    """The logit matrix as `pairzoo eval --ensemble` runs it here, timed on `x`: members from the
+    registry, each fp32 or int8 as auto picks, in the runtime auto picks (bf16 gated on val's
+    first pairs), fused by shape or all in one graph where that measures faster (gated, as eval
+    gates it, on `val` with its labels)."""
     from pairzoo.ensemble.fused_members import plan_fusion
     from pairzoo.ensemble.members import load_members
+    from pairzoo.runtime.choice import GATE_PAIRS
     from pairzoo.runtime.logits import DEFAULT_BATCH, logit_matrix
     from pairzoo.runtime.sessions import default_workers
 
-    members = load_members(reg, refs, threads=1, runtime="auto", gate_pairs=gate_pairs)
+    members = load_members(reg, refs, threads=1, runtime="auto", gate_pairs=val.x[:GATE_PAIRS])
     picked = [m.runtime.chosen for m in members]
     print(
         f"\neval --ensemble's runtimes here: {', '.join(f'{r} x{picked.count(r)}' for r in sorted(set(picked)))}"
     )
     workers = default_workers(len(members))
-    plan = plan_fusion(reg, members, x, "auto", 1, DEFAULT_BATCH, workers)
+    plan = plan_fusion(reg, members, val.x, "auto", 1, DEFAULT_BATCH, workers, y=val.y)
     print(f"\neval --ensemble's fusion plan here: {plan.record}")
-    return logit_matrix, members, x, DEFAULT_BATCH, workers, plan.groups
+    return logit_matrix, plan.ran_in(members), x, DEFAULT_BATCH, workers, plan.groups
 
 
 def auto_pick(fp32_members, int8_members) -> list:
@@ -343,7 +345,6 @@ def main() -> None:
     from pairzoo.ensemble.onnx_merge import merge_ensemble
     from pairzoo.ensemble.stacking import StackingParams
     from pairzoo.exporting.quantize import calibration_pairs, quantize_onnx
-    from pairzoo.runtime.choice import GATE_PAIRS
     from pairzoo.runtime.logits import DEFAULT_BATCH, logit_matrix
     from pairzoo.runtime.sessions import open_session
     from pairzoo.train.rundir import load_run
@@ -452,7 +453,7 @@ def main() -> None:
         DEFAULT_BATCH,
         None,  # the worker layout `pairzoo eval --ensemble` uses here
     )
-    layout = eval_layout(reg, refs, x, val.x[:GATE_PAIRS])  # as eval gates bf16
+    layout = eval_layout(reg, refs, x, val)
     contenders[EVAL_LABEL] = layout
     _, eval_members, _, eval_batch, eval_workers, eval_groups = layout
     ev_eval = evaluate(

@@ -61,9 +61,10 @@ def test_never_runs_every_member_alone_and_auto_says_what_it_measured(zoo, tmp_p
     other = plan_fusion(reg, members, x, "auto", batch_size=16, workers=2, cache=cache)
     assert not other.record["cached"]  # another layout measures afresh
     speeds = auto.record["pairs_per_s"]
-    assert set(speeds) == {"separate", "fused"}
-    faster = speeds["fused"] >= fused_members.MIN_GAIN * speeds["separate"]
-    assert auto.record["members"] == ("fused" if faster else "separate")
+    assert set(speeds) == {"separate", "fused", "whole"}
+    fastest = max(("fused", "whole"), key=speeds.get)
+    faster = speeds[fastest] >= fused_members.MIN_GAIN * speeds["separate"]
+    assert auto.record["members"] == (fastest if faster else "separate")
     assert bool(auto.groups) == faster
     (row,) = auto.record["groups"]
     assert row["members"] == ["m0@1", "m2@1", "m4@1"] and row["max_abs_diff"] <= FUSED_GATE
@@ -132,7 +133,7 @@ def test_members_in_openvino_bf16_fuse_there_held_to_the_flip_gate(zoo, monkeypa
     got = logit_matrix(members, x, 32, workers=2, fused=plan.groups).logits[:, [0, 2, 4]]
     np.testing.assert_allclose(got, want[:, [0, 2, 4]], rtol=0.05, atol=0.05)  # bf16's rounding
     monkeypatch.setattr(choice, "BF16_FLIPS", -1.0)  # every share fails
-    auto = plan_fusion(reg, members, x, "auto", batch_size=32)
+    auto = plan_fusion(reg, members, x, "auto", batch_size=32, runtime="openvino-bf16")
     assert (
         auto.groups == [] and "in openvino-bf16, flips" in auto.record["groups"][0]["failed_gate"]
     )
@@ -191,3 +192,63 @@ def test_predict_runs_members_fused_as_eval_does_and_says_how(zoo, tmp_path):
     assert summaries["never"]["members"] == "separate"
     assert summaries["always"]["runtimes"] == {"ort": 5}
     assert labels["always"] == labels["never"]  # fused logits within the gate: the same labels
+
+
+def _whole_fastest(monkeypatch) -> None:
+    """Timings in which every member in one graph wins, whatever this machine measures."""
+    monkeypatch.setattr(
+        fused_members,
+        "_speeds",
+        lambda members, layouts, *a: {k: 1.0 + 2 * (k == "whole") for k in layouts},
+    )
+
+
+def test_every_fp32_member_in_one_graph_gives_their_logits_and_says_where_it_ran(
+    zoo, monkeypatch, tmp_path
+):
+    reg, x, y, _ = zoo
+    members = _members(reg)
+    own = [m.runtime for m in members]
+    _whole_fastest(monkeypatch)
+    plan = plan_fusion(reg, members, x, "auto", batch_size=32, cache=tmp_path / "s.json", y=y)
+    assert plan.record["members"] == "whole"
+    (group,) = plan.groups  # three shapes, one graph
+    assert group.columns == [0, 1, 2, 3, 4]
+    row = plan.record["whole"]
+    assert row["members"] == [f"m{i}@1" for i in range(5)] and row["runtime"] == group.runtime
+    assert row["gated_on"] == {"pairs": len(x), "labels": True}
+    want = logit_matrix(members, x, 32, workers=1).logits
+    got = logit_matrix(members, x, 32, workers=2, fused=plan.groups).logits
+    tol = FUSED_GATE if group.choice.runtime.precision == "fp32" else 0.05
+    np.testing.assert_allclose(got, want, rtol=0, atol=tol)
+    ran = plan.ran_in(members)
+    assert all(m.runtime.chosen == group.runtime for m in ran)
+    assert [m.runtime for m in members] == own  # the members' own choice is kept
+
+
+def test_one_graph_leaves_int8_members_out_and_is_not_tried_where_runtimes_are_forced(
+    zoo, monkeypatch, tmp_path
+):
+    from pairzoo.ensemble.variants import INT8, Choice
+
+    reg, x, _, _ = zoo
+    members = _members(reg)
+    _whole_fastest(monkeypatch)
+    forced = plan_fusion(reg, members, x, "auto", batch_size=32, runtime="ort")
+    assert "whole" not in forced.record and forced.record["members"] != "whole"
+    members[1].choice = Choice("always", INT8, None)
+    plan = plan_fusion(reg, members, x, "auto", batch_size=32, cache=tmp_path / "s.json")
+    (group,) = plan.groups
+    assert group.columns == [0, 2, 3, 4]
+    assert plan.record["whole"]["gated_on"] == {"pairs": len(x), "labels": False}
+    assert 1 not in plan.runtimes
+
+
+def test_one_graph_that_fails_the_fp32_gate_is_not_run(zoo, monkeypatch):
+    reg, x, _, _ = zoo
+    members = _members(reg)
+    _whole_fastest(monkeypatch)
+    monkeypatch.setattr(fused_members, "FUSED_GATE", -1.0)
+    plan = plan_fusion(reg, members, x, "auto", batch_size=32)
+    assert plan.groups == [] and plan.record["members"] == "separate"
+    assert "logits differ" in plan.record["whole"]["failed_gate"]

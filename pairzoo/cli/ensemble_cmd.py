@@ -165,15 +165,21 @@ def _eval_settings(options: dict[str, Any]) -> EvalSettings:
 
 
 def _fusion_line(fusion: dict[str, Any]) -> str:
-    """How the members ran: separate or fused, the groups tried, the speeds behind an auto pick."""
+    """How the members ran: separate, fused by shape or in one graph, what was tried, and the
+    speeds behind an auto pick."""
     groups = ", ".join(f"{len(g['members'])} in {g['runtime']}" for g in fusion["groups"])
     text = f"{fusion['members']} (groups of one shape tried: {groups or 'none'}, --fuse {fusion['mode']})"
     failed = [g for g in fusion["groups"] if g.get("failed_gate")]
     if failed:
         text += f"; {len(failed)} failed the gate, run separate"
+    whole = fusion.get("whole")
+    if whole:
+        why = whole.get("failed_gate") or whole.get("not_built")
+        tried = f"not run: {why}" if why else f"in {whole['runtime']}"
+        text += f"; all {len(whole['members'])} fp32 members in one graph {tried}"
     speeds = fusion.get("pairs_per_s")
     if speeds:
-        text += f"; pairs/s separate {speeds['separate']:,.0f}, fused {speeds['fused']:,.0f}"
+        text += "; pairs/s " + ", ".join(f"{k} {v:,.0f}" for k, v in speeds.items())
     return text
 
 

@@ -1,4 +1,4 @@
-"""The gate for a one-file ensemble whose arithmetic is not the Python path's: held to decisions.
+"""Gates for files whose arithmetic is not the Python path's: held to decisions, or accuracy.
 
 A file in bf16 rounds every operator, and members fused into grouped convolutions sum in another
 order; their logits move by rounding, and a LightGBM split that lies between the two values sends
@@ -10,10 +10,15 @@ Python path's labels (pairzoo.runtime.choice), which bounds the same change. The
 batch sequence together may differ from the file's own labels over all pairs on at most
 MAX_RUN_FLIPS of the pairs they ran: a batch size that computes wrongly shows there (pooled, as
 a run of one or seven pairs is too few to judge).
+
+Members fused into one graph in such a runtime (pairzoo.ensemble.fused_members) are held alike,
+column by column (`column_gate`): with labels, each member's accuracy at most MAX_DROP below its
+fp32 accuracy; without, at most BF16_FLIPS of its decisions flipped.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -22,6 +27,7 @@ import numpy as np
 from pairzoo.ensemble.merged_parity import run_merged, run_sequence
 from pairzoo.exporting.quantize import MAX_DROP
 from pairzoo.metrics import to_labels
+from pairzoo.runtime.batches import split_batch
 from pairzoo.runtime.choice import BF16_FLIPS
 
 MAX_RUN_FLIPS = 0.01  # share of the sequence runs' pairs, pooled, whose label may differ
@@ -113,3 +119,47 @@ class Judge:
         """Why the file in `session` fails the gate; None if it passes."""
         decisions = self.decisions(session)
         return None if decisions.ok else decisions.describe()
+
+
+def column_gate(
+    want: np.ndarray, x: np.ndarray, y: np.ndarray | None = None, batch_size: int = 64
+) -> Callable[[Any], str | None]:
+    """The gate of a file with a logit column per member (fused members) in a runtime that
+    rounds otherwise than fp32, against `want`, the members' fp32 logits (N, members) on `x`.
+
+    With labels `y`, as the one file with val labels is: each column's accuracy on `x` at most
+    MAX_DROP below its fp32 accuracy. Without: at most BF16_FLIPS of any column's decisions
+    flipped. Returns, for a session, why it fails (None: it passes)."""
+
+    def judge(session: Any) -> str | None:
+        got = _column_logits(session, x, batch_size)
+        if got.shape != want.shape or not np.all(np.isfinite(got)):
+            return f"output shape {got.shape} or values unlike fp32's {want.shape}"
+        if y is None:
+            flipped = float(np.max(np.mean((got > 0) != (want > 0), axis=0)))
+            if flipped > BF16_FLIPS:
+                return (
+                    f"flips {100 * flipped:.2f}% of a member's {len(x)} decisions "
+                    f"(allowed {100 * BF16_FLIPS:g}%)"
+                )
+            return None
+        drop = np.mean((want > 0) == y[:, None], axis=0) - np.mean((got > 0) == y[:, None], axis=0)
+        worst = int(np.argmax(drop))
+        if drop[worst] > MAX_DROP + 1e-12:
+            return (
+                f"member {worst + 1}'s accuracy on {len(x)} labelled pairs falls "
+                f"{100 * drop[worst]:.2f} points (allowed {100 * MAX_DROP:.1f})"
+            )
+        return None
+
+    return judge
+
+
+def _column_logits(session: Any, x: np.ndarray, batch_size: int) -> np.ndarray:
+    """The session's first output on `x`, run `batch_size` pairs at a time, as the eval runs."""
+    name = session.get_outputs()[0].name
+    parts = []
+    for start in range(0, len(x), batch_size):
+        xa, xb = split_batch(x[start : start + batch_size])
+        parts.append(np.asarray(session.run([name], {"xa": xa, "xb": xb})[0], dtype=np.float32))
+    return np.concatenate(parts)

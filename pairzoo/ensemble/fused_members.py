@@ -1,20 +1,27 @@
-"""Members of one shape run fused in `pairzoo ensemble eval`'s logit matrix, where that pays.
+"""Members run fused in `pairzoo ensemble eval`'s logit matrix, where that pays.
 
 pairzoo.ensemble.fuse stacks members whose graphs share one structure into grouped convolutions.
-Here each such group of fp32 members that run in one runtime becomes one session in that runtime,
-with a column per member: in OpenVINO bf16, where the members' narrow convolutions leave the
-vector units idle, a fused group of 3-5 members measured 1.5-1.65x their separate speed on a
-2-core Intel Xeon with AMX (onnxruntime fp32 there: 0.8x). Each group is first gated on the
-eval's own pairs: in onnxruntime fp32 its logits within FUSED_GATE of the members run separately,
-at batch 1, 7 and the eval's batch; in another runtime, the fused file is then held to its fp32
-outputs by that runtime's gate (pairzoo.runtime.choice.gives_outputs: bf16 may flip at most
-BF16_FLIPS of any member's decisions on the first GATE_PAIRS pairs). Under `auto` the fused
-layout is then timed against the separate one, side by side, the whole logit matrix as the eval
-runs it (its workers, its batch), and kept only where it is at least MIN_GAIN times faster here.
-Those speeds are cached per CPU kind (pairzoo.speed_cache), keyed by the members' files, the
-groups, their runtimes and the layout: the next run on this CPU kind reads them, and forced modes
-measure nothing. A member that runs as int8 stays on its own, and members of one shape in two
-runtimes make two groups.
+Two fused layouts are tried against the separate members:
+
+- **fused** (by shape): each group of fp32 members of one shape that run in one runtime becomes
+  one session in that runtime, with a column per member. In OpenVINO bf16, where the members'
+  narrow convolutions leave the vector units idle, a fused group of 3-5 members measured
+  1.5-1.65x their separate speed on a 2-core Intel Xeon with AMX (onnxruntime fp32 there: 0.8x).
+  Each group is gated on the eval's own pairs: in onnxruntime fp32 its logits within FUSED_GATE
+  of the members run separately, at batch 1, 7 and the eval's batch; in another runtime, the
+  fused file is then held to its fp32 outputs by that runtime's gate
+  (pairzoo.runtime.choice.gives_outputs: bf16 may flip at most BF16_FLIPS of any member's
+  decisions on the first GATE_PAIRS pairs).
+- **whole** (under auto, with the members' runtimes picked): every fp32 member in one graph, in
+  the file runtime measured fastest for it (`_whole_group`), so that a streams runtime keeps both
+  cores on whole operators. With the eval's val labels it is held to each member's fp32 accuracy.
+
+Under `auto` the layouts are then timed side by side, the whole logit matrix as the eval runs it
+(its workers, its batch), and a fused one kept only where it is at least MIN_GAIN times faster
+than the separate members here. Those speeds are cached per CPU kind (pairzoo.speed_cache),
+keyed by the members' files, the groups, their runtimes and the layout: the next run on this CPU
+kind reads them, and forced modes measure nothing. A member that runs as int8 stays on its own,
+and members of one shape in two runtimes make two groups.
 """
 
 from __future__ import annotations
@@ -36,9 +43,9 @@ from pairzoo.errors import ExportError
 from pairzoo.machine import this_cpu
 from pairzoo.registry import Registry
 from pairzoo.runtime.choice import GATE_PAIRS as RUNTIME_GATE_PAIRS
-from pairzoo.runtime.choice import gives_outputs, openvino_version
+from pairzoo.runtime.choice import RuntimeChoice, gives_outputs, openvino_version
 from pairzoo.runtime.logits import logit_matrix
-from pairzoo.runtime.runtimes import BASELINE, Runtime, get_runtime
+from pairzoo.runtime.runtimes import BASELINE, FILE_RUNTIMES, Runtime, get_runtime
 
 FUSED_GATE = 1e-4  # largest logit difference from the separate members
 MIN_GAIN = 1.05  # a near-tie, or noise, keeps the members separate
@@ -46,7 +53,8 @@ GATE_BATCHES = (1, 7)  # besides the eval's own batch size
 GATE_PAIRS = 64
 TIMED_BATCHES = 4  # batches of the eval's size in each timed round
 ROUNDS = 3
-SEPARATE, FUSED = "separate", "fused"
+ACCURACY_PAIRS = 4096  # labelled pairs one graph in a rounding runtime is held to
+SEPARATE, FUSED, WHOLE = "separate", "fused", "whole"
 
 
 @dataclass
@@ -57,6 +65,7 @@ class FusedGroup:
     columns: list[int]
     output: str = "logits"
     runtime: str = BASELINE
+    choice: RuntimeChoice | None = None  # how the runtime was chosen, where it was measured
 
 
 @dataclass
@@ -65,6 +74,15 @@ class FusionPlan:
 
     groups: list[FusedGroup] = field(default_factory=list)
     record: dict[str, Any] = field(default_factory=dict)
+    # the runtime a member ran in where the layout chose it, not the member's own choice
+    runtimes: dict[int, RuntimeChoice] = field(default_factory=dict)
+
+    def ran_in(self, members: Sequence[Member]) -> list[Member]:
+        """`members` as they ran: each one the layout moved carries the runtime it ran in."""
+        return [
+            dataclasses.replace(m, runtime=self.runtimes[j]) if j in self.runtimes else m
+            for j, m in enumerate(members)
+        ]
 
 
 def plan_fusion(
@@ -76,11 +94,16 @@ def plan_fusion(
     batch_size: int = 64,
     workers: int = 1,
     cache: Path | None = None,
+    y: np.ndarray | None = None,
+    runtime: str = "auto",
 ) -> FusionPlan:
     """Which members run fused, for `mode` auto|always|never, gated and timed on pairs `x`.
 
     A group that fails the gate stays separate under auto; under always it is an ExportError
-    naming the members and the difference. `cache`: the speed cache file (default: the user's).
+    naming the members and the difference. Under auto, with the members' runtimes picked
+    (`runtime` auto), every fp32 member in one graph is a third layout (`_whole_group`; `y`, the
+    labels of `x` where known, hold it to accuracy). `cache`: the speed cache file (default: the
+    user's).
     """
     from pairzoo.ensemble.fuse import fuse_members
 
@@ -88,10 +111,10 @@ def plan_fusion(
     if mode == "never" or not len(x):  # no pairs: nothing to gate, time or run
         return FusionPlan([], record)
     passed: list[FusedGroup] = []
-    for columns, runtime, protos in _candidates(registry, members):
+    for columns, group_runtime, protos in _candidates(registry, members):
         alone = [_in_onnxruntime(registry, members[j], threads) for j in columns]
         group, row = _gated_group(
-            fuse_members(protos), alone, columns, runtime, x, threads, batch_size
+            fuse_members(protos), alone, columns, group_runtime, x, threads, batch_size
         )
         if "failed_gate" in row and mode == "always":
             raise ExportError(
@@ -101,32 +124,109 @@ def plan_fusion(
         if "failed_gate" not in row:
             passed.append(group)
         record["groups"].append(row)
-    if not passed:
+    layouts: dict[str, list[FusedGroup]] = {SEPARATE: []}
+    if passed:
+        layouts[FUSED] = passed
+    if mode == "auto" and runtime == "auto":
+        whole, record[WHOLE] = _whole_group(
+            registry, members, x, y, threads, batch_size, workers, cache
+        )
+        if whole is not None:
+            layouts[WHOLE] = [whole]
+    if len(layouts) == 1:
         return FusionPlan([], record)
     path = cache or speed_cache.cache_path()
-    machine, key = this_cpu().key(), _cache_key(members, passed, threads, batch_size, workers)
-    speeds = speed_cache.lookup(path, machine, key, (SEPARATE, FUSED))
+    machine, key = this_cpu().key(), _cache_key(members, layouts, threads, batch_size, workers)
+    speeds = speed_cache.lookup(path, machine, key, tuple(layouts))
     record["cached"] = speeds is not None
     if speeds is None and mode == "auto":
         timed = x[: TIMED_BATCHES * batch_size]
-        speeds = _speeds(members, passed, timed, batch_size, workers)
+        speeds = _speeds(members, layouts, timed, batch_size, workers)
         speed_cache.store(path, machine, key, speeds)
     if speeds is not None:
         record["pairs_per_s"] = {k: round(v, 1) for k, v in speeds.items()}
-    chosen = speed_cache.pick_faster(mode, speeds, SEPARATE, FUSED, MIN_GAIN)
+    fastest = FUSED if speeds is None else max(set(layouts) - {SEPARATE}, key=speeds.get)
+    chosen = speed_cache.pick_faster(mode, speeds, SEPARATE, fastest, MIN_GAIN)
     record["members"] = chosen
-    return FusionPlan(passed if chosen == FUSED else [], record)
+    runtimes = {}
+    if chosen == WHOLE:
+        (whole,) = layouts[WHOLE]
+        runtimes = dict.fromkeys(whole.columns, whole.choice)
+    return FusionPlan(layouts[chosen], record, runtimes)
+
+
+def _whole_group(
+    registry: Registry,
+    members: Sequence[Member],
+    x: np.ndarray,
+    y: np.ndarray | None,
+    threads: int,
+    batch_size: int,
+    workers: int,
+    cache: Path | None,
+) -> tuple[FusedGroup | None, dict[str, Any]]:
+    """Every fp32 member in one graph, in the file runtime that runs it fastest here, and its
+    record row (``failed_gate`` or ``not_built``: why there is no such group).
+
+    The grouped layout keeps each member in the runtime its own gate chose, so members of one
+    shape in two runtimes, and the narrow operators of each, stay apart. One graph in a streams
+    runtime (pairzoo.runtime.streams) keeps both cores on whole operators instead. Its logits
+    are first held to the members' in onnxruntime fp32 (FUSED_GATE); the runtime is then chosen
+    among FILE_RUNTIMES as the one file's is, a rounding runtime held to the members' fp32
+    decisions on ACCURACY_PAIRS pairs: with labels to each member's accuracy, at most MAX_DROP
+    lower, as the one file with val labels is (pairzoo.ensemble.decision_gate.column_gate)."""
+    import onnx
+
+    from pairzoo.ensemble.decision_gate import column_gate
+    from pairzoo.ensemble.fuse import fuse_members, stacked_operators
+    from pairzoo.runtime.batches import split_batch
+    from pairzoo.runtime.choice import choose_runtime
+
+    columns = [j for j, m in enumerate(members) if m.choice is None or m.choice.chosen == FP32]
+    row: dict[str, Any] = {"members": [members[j].ref for j in columns]}
+    protos = [onnx.load_from_string(_onnx_bytes(registry, members[j])) for j in columns]
+    if len(columns) < 2 or stacked_operators(protos) == 0:
+        return None, {**row, "not_built": "no two fp32 members of one shape"}
+    model = fuse_members(protos)
+    alone = [_in_onnxruntime(registry, members[j], threads) for j in columns]
+    _, row = _gated_group(model, alone, columns, get_runtime(BASELINE), x, threads, batch_size)
+    if "failed_gate" in row:
+        return None, row
+    gate_x = x[:ACCURACY_PAIRS] if y is not None else x[:RUNTIME_GATE_PAIRS]
+    want = logit_matrix(alone, gate_x, batch_size, workers).logits
+    judge = column_gate(want, gate_x, None if y is None else y[: len(gate_x)], batch_size)
+    feeds = dict(zip(("xa", "xb"), split_batch(x[:batch_size]), strict=True))
+    choice, session = choose_runtime(
+        model.SerializeToString(),
+        FILE_RUNTIMES,
+        feeds=feeds,
+        what="every fp32 member fused",
+        cache=cache,
+        decision_gate=judge,
+    )
+    row["runtime"] = choice.chosen
+    row["gated_on"] = {"pairs": len(gate_x), "labels": y is not None}
+    row["skipped"] = dict(choice.skipped)
+    return FusedGroup(session, columns, runtime=choice.chosen, choice=choice), row
 
 
 def _cache_key(
-    members: Sequence[Member], groups: list[FusedGroup], threads: int, batch: int, workers: int
+    members: Sequence[Member],
+    layouts: dict[str, list[FusedGroup]],
+    threads: int,
+    batch: int,
+    workers: int,
 ) -> str:
     import onnxruntime
 
     files = hashlib.sha256(":".join(m.sha256 for m in members).encode()).hexdigest()[:16]
-    fused = "|".join(f"{','.join(map(str, g.columns))}@{g.runtime}" for g in groups)
+    fused = ";".join(
+        f"{name}=" + "|".join(f"{','.join(map(str, g.columns))}@{g.runtime}" for g in groups)
+        for name, groups in layouts.items()
+        if groups
+    )
     return (
-        f"fuse:{files}:groups={fused}:threads={threads}:batch={batch}:workers={workers}:"
+        f"fuse:{files}:{fused}:threads={threads}:batch={batch}:workers={workers}:"
         f"pairs={TIMED_BATCHES * batch}:ort={onnxruntime.__version__}:"
         f"openvino={openvino_version()}"
     )
@@ -223,12 +323,15 @@ def _gate(group: FusedGroup, members: list[Member], x: np.ndarray, batch_size: i
 
 
 def _speeds(
-    members: Sequence[Member], groups: list[FusedGroup], x: np.ndarray, batch: int, workers: int
+    members: Sequence[Member],
+    layouts: dict[str, list[FusedGroup]],
+    x: np.ndarray,
+    batch: int,
+    workers: int,
 ) -> dict[str, float]:
-    """Pairs/s of the whole logit matrix, separate and fused, in turns; the best round each."""
-    layouts = {SEPARATE: (), FUSED: groups}
+    """Pairs/s of the whole logit matrix in each layout, in turns; the best round each."""
     best = dict.fromkeys(layouts, float("inf"))
-    for round_ in range(ROUNDS + 1):  # round 0 warms both up and is not counted
+    for round_ in range(ROUNDS + 1):  # round 0 warms them all up and is not counted
         for name, fused in layouts.items():
             start = time.perf_counter()
             logit_matrix(members, x, batch, workers, fused=fused)

@@ -54,7 +54,18 @@ def run_ensemble_eval(
     gate = val.x[:GATE_PAIRS]
     members = load_members(registry, refs, s.threads, s.int8, s.runtime, gate_pairs=gate)
     workers = default_workers(len(members), s.threads)
-    fusion = plan_fusion(registry, members, val.x, s.fuse, s.threads, s.batch_size, workers)
+    fusion = plan_fusion(
+        registry,
+        members,
+        val.x,
+        s.fuse,
+        s.threads,
+        s.batch_size,
+        workers,
+        y=val.y,
+        runtime=s.runtime,
+    )
+    members = fusion.ran_in(members)
     ev = evaluate(
         members,
         val.x,

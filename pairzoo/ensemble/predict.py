@@ -73,9 +73,11 @@ def predict(
     loaded = load_ensemble(registry, s.ensemble, s.threads, s.int8, s.runtime, gate)
     members = loaded.members
     workers = default_workers(len(members), s.threads)
-    fusion = plan_fusion(registry, members, x, s.fuse, s.threads, s.batch_size, workers)
+    fusion = plan_fusion(
+        registry, members, x, s.fuse, s.threads, s.batch_size, workers, runtime=s.runtime
+    )
     _, proba = ensemble_outputs(members, loaded.booster, x, s.batch_size, s.threads, fusion.groups)
-    return Prediction(proba, loaded.card, _runtimes(members), fusion.record)
+    return Prediction(proba, loaded.card, _runtimes(fusion.ran_in(members)), fusion.record)
 
 
 def ensemble_outputs(
