@@ -512,18 +512,29 @@ def main() -> None:
         f"({100 * file_drop:+.2f} points, {file_gate.flips} labels flipped): "
         f"{'met' if file_ok else 'NOT met'}"
     )
+    # eval's layout counts among the separate-session layouts unless it ran every member in
+    # one session: then it is the one file's own graph without the trees, not another layout
+    eval_one_session = [sorted(g.columns) for g in eval_groups] == [list(range(len(refs)))]
     for kind, label in (("fp32", file_label), ("int8", label8)):
-        # the separate layouts of those members; eval's (fp32 here unless auto picks int8)
         others = [
             k
             for k in rates
             if (k.startswith(f"stacked {kind}") and "one file" not in k)
-            or (kind == "fp32" and k.startswith(("fused", EVAL_LABEL)))
+            or (kind == "fp32" and k.startswith("fused"))
+            or (kind == "fp32" and k == EVAL_LABEL and not eval_one_session)
         ]
         best_label = max(others, key=lambda k: rates[k].wall)
         ratio = rates[label].wall / rates[best_label].wall
         print(
-            f"  goal: the one file with {kind} members as fast as the best other layout of them "
-            f"here: {rates[label].wall:,.0f} pairs/s ({label}) against {rates[best_label].wall:,.0f} "
-            f"({best_label}), {ratio:.2f}x: {'met' if ratio >= 1 else 'NOT met'}"
+            f"  goal: the one file with {kind} members as fast as the best separate-session "
+            f"layout of them here: {rates[label].wall:,.0f} pairs/s ({label}) against "
+            f"{rates[best_label].wall:,.0f} ({best_label}), {ratio:.2f}x: "
+            f"{'met' if ratio >= 1 else 'NOT met'}"
+        )
+    if eval_one_session:
+        print(
+            f"  the one file against `eval --ensemble`, which ran every member in one fused "
+            f"session ({eval_groups[0].runtime}): {one.wall:,.0f} against "
+            f"{rates[EVAL_LABEL].wall:,.0f} pairs/s, {one.wall / rates[EVAL_LABEL].wall:.2f}x "
+            "(the same graph; the file also runs the trees)"
         )
