@@ -27,8 +27,7 @@ import numpy as np
 from pairzoo.ensemble.merged_parity import run_merged, run_sequence
 from pairzoo.exporting.quantize import MAX_DROP
 from pairzoo.metrics import to_labels
-from pairzoo.runtime.batches import split_batch
-from pairzoo.runtime.choice import BF16_FLIPS
+from pairzoo.runtime.choice import BF16_FLIPS, flipped_decisions, outputs_of
 
 MAX_RUN_FLIPS = 0.01  # share of the sequence runs' pairs, pooled, whose label may differ
 
@@ -132,17 +131,9 @@ def column_gate(
     flipped. Returns, for a session, why it fails (None: it passes)."""
 
     def judge(session: Any) -> str | None:
-        got = _column_logits(session, x, batch_size)
-        if got.shape != want.shape or not np.all(np.isfinite(got)):
-            return f"output shape {got.shape} or values unlike fp32's {want.shape}"
-        if y is None:
-            flipped = float(np.max(np.mean((got > 0) != (want > 0), axis=0)))
-            if flipped > BF16_FLIPS:
-                return (
-                    f"flips {100 * flipped:.2f}% of a member's {len(x)} decisions "
-                    f"(allowed {100 * BF16_FLIPS:g}%)"
-                )
-            return None
+        got = outputs_of(session, x, batch_size=batch_size).astype(np.float32)
+        if y is None or got.shape != want.shape or not np.all(np.isfinite(got)):
+            return flipped_decisions(want, got)
         drop = np.mean((want > 0) == y[:, None], axis=0) - np.mean((got > 0) == y[:, None], axis=0)
         worst = int(np.argmax(drop))
         if drop[worst] > MAX_DROP + 1e-12:
@@ -153,13 +144,3 @@ def column_gate(
         return None
 
     return judge
-
-
-def _column_logits(session: Any, x: np.ndarray, batch_size: int) -> np.ndarray:
-    """The session's first output on `x`, run `batch_size` pairs at a time, as the eval runs."""
-    name = session.get_outputs()[0].name
-    parts = []
-    for start in range(0, len(x), batch_size):
-        xa, xb = split_batch(x[start : start + batch_size])
-        parts.append(np.asarray(session.run([name], {"xa": xa, "xb": xb})[0], dtype=np.float32))
-    return np.concatenate(parts)

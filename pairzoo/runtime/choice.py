@@ -181,7 +181,7 @@ def gives_outputs(reference: Any, session: Any, precision: str, pairs: np.ndarra
     such as fused members, whose runtime the members already passed one by one."""
     if precision == "bf16":
         return _flips(reference, session, pairs)
-    return _differs([_outputs(reference, pairs)], [_outputs(session, pairs)], precision)
+    return _differs([outputs_of(reference, pairs)], [outputs_of(session, pairs)], precision)
 
 
 def _differs(reference: list, outputs: list, precision: str) -> str | None:
@@ -208,28 +208,35 @@ def _flips(reference: Any, session: Any, pairs: np.ndarray | None) -> str | None
         return "its decisions are gated on the data's pairs, and none were given"
     # in the batches the eval runs: one batch of all the pairs is a new shape, which OpenVINO
     # compiles afresh and onnxruntime runs slower
-    want = _outputs(reference, pairs, DECISION)
-    got = _outputs(session, pairs, DECISION)
+    want = outputs_of(reference, pairs, DECISION)
+    return flipped_decisions(want, outputs_of(session, pairs, DECISION))
+
+
+def flipped_decisions(want: np.ndarray, got: np.ndarray) -> str | None:
+    """Why outputs `got` do not make the decisions of `want` (N, ...); None if at most
+    BF16_FLIPS of them flip. A file with a column per model (fused members) is held to the share
+    of its worst column."""
     if got.shape != want.shape or not np.all(np.isfinite(got)):
         return f"output shape {got.shape} or values unlike onnxruntime's {want.shape}"
-    # a file with a column per model (fused members) is held to the share of its worst column
     flipped = float(np.max(np.mean((got > 0) != (want > 0), axis=0)))
     if flipped > BF16_FLIPS:
         return (
-            f"flips {100 * flipped:.2f}% of {len(pairs)} decisions on the data's pairs "
+            f"flips {100 * flipped:.2f}% of {len(want)} decisions on the data's pairs "
             f"(allowed {100 * BF16_FLIPS:g}%)"
         )
     return None
 
 
-def _outputs(session: Any, pairs: np.ndarray, prefer: str | None = None) -> np.ndarray:
+def outputs_of(
+    session: Any, pairs: np.ndarray, prefer: str | None = None, batch_size: int = DEFAULT_BATCH
+) -> np.ndarray:
     """The output `prefer` of `session` where it has one, else its first, on `pairs`, run
-    DEFAULT_BATCH pairs at a time."""
+    `batch_size` pairs at a time."""
     names = [o.name for o in session.get_outputs()]
     name = prefer if prefer in names else names[0]
     parts = []
-    for start in range(0, len(pairs), DEFAULT_BATCH):
-        xa, xb = split_batch(pairs[start : start + DEFAULT_BATCH])
+    for start in range(0, len(pairs), batch_size):
+        xa, xb = split_batch(pairs[start : start + batch_size])
         parts.append(np.asarray(session.run([name], {"xa": xa, "xb": xb})[0]))
     return np.concatenate(parts)
 
