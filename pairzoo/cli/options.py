@@ -91,7 +91,8 @@ eval_fuse_option = mode_option(
     "fuse",
     "PAIRZOO_FUSE",
     "fp32 members of one shape run as one session of grouped convolutions: where it measures "
-    "faster here, always, or never",
+    "faster here (with --runtime auto, all fp32 members in one graph is tried too), always, or "
+    "never",
 )
 
 
