@@ -131,7 +131,7 @@ def column_gate(
     flipped. Returns, for a session, why it fails (None: it passes)."""
 
     def judge(session: Any) -> str | None:
-        got = outputs_of(session, x, batch_size=batch_size).astype(np.float32)
+        got = outputs_of(session, x, batch_size=batch_size)
         if y is None or got.shape != want.shape or not np.all(np.isfinite(got)):
             return flipped_decisions(want, got)
         drop = np.mean((want > 0) == y[:, None], axis=0) - np.mean((got > 0) == y[:, None], axis=0)

@@ -27,9 +27,10 @@ and members of one shape in two runtimes make two groups.
 from __future__ import annotations
 
 import dataclasses
+import functools
 import hashlib
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -74,13 +75,13 @@ class FusionPlan:
 
     groups: list[FusedGroup] = field(default_factory=list)
     record: dict[str, Any] = field(default_factory=dict)
-    # the runtime a member ran in where the layout chose it, not the member's own choice
-    runtimes: dict[int, RuntimeChoice] = field(default_factory=dict)
 
     def ran_in(self, members: Sequence[Member]) -> list[Member]:
-        """`members` as they ran: each one the layout moved carries the runtime it ran in."""
+        """`members` as they ran: each one in a group whose runtime the layout chose (not the
+        members' own choice) carries that runtime."""
+        moved = {j: g.choice for g in self.groups if g.choice is not None for j in g.columns}
         return [
-            dataclasses.replace(m, runtime=self.runtimes[j]) if j in self.runtimes else m
+            dataclasses.replace(m, runtime=moved[j]) if j in moved else m
             for j, m in enumerate(members)
         ]
 
@@ -105,16 +106,31 @@ def plan_fusion(
     labels of `x` where known, hold it to accuracy). `cache`: the speed cache file (default: the
     user's).
     """
+    import onnx
+
     from pairzoo.ensemble.fuse import fuse_members
 
     record: dict[str, Any] = {"mode": mode, "groups": [], "members": SEPARATE}
     if mode == "never" or not len(x):  # no pairs: nothing to gate, time or run
         return FusionPlan([], record)
+    # every fp32 member's graph, and the member as onnxruntime fp32 runs it (opened once, for
+    # whichever candidates hold it): the groups' and the whole graph's reference
+    protos = {
+        j: onnx.load_from_string(_onnx_bytes(registry, m))
+        for j, m in enumerate(members)
+        if m.choice is None or m.choice.chosen == FP32
+    }
+    alone = functools.cache(lambda j: _in_onnxruntime(registry, members[j], threads))
     passed: list[FusedGroup] = []
-    for columns, group_runtime, protos in _candidates(registry, members):
-        alone = [_in_onnxruntime(registry, members[j], threads) for j in columns]
+    for columns, group_runtime in _candidates(members, protos):
         group, row = _gated_group(
-            fuse_members(protos), alone, columns, group_runtime, x, threads, batch_size
+            fuse_members([protos[j] for j in columns]),
+            [alone(j) for j in columns],
+            columns,
+            group_runtime,
+            x,
+            threads,
+            batch_size,
         )
         if "failed_gate" in row and mode == "always":
             raise ExportError(
@@ -129,7 +145,7 @@ def plan_fusion(
         layouts[FUSED] = passed
     if mode == "auto" and runtime == "auto":
         whole, record[WHOLE] = _whole_group(
-            registry, members, x, y, threads, batch_size, workers, cache
+            members, protos, alone, x, y, threads, batch_size, workers, cache
         )
         if whole is not None:
             layouts[WHOLE] = [whole]
@@ -148,16 +164,13 @@ def plan_fusion(
     fastest = FUSED if speeds is None else max(set(layouts) - {SEPARATE}, key=speeds.get)
     chosen = speed_cache.pick_faster(mode, speeds, SEPARATE, fastest, MIN_GAIN)
     record["members"] = chosen
-    runtimes = {}
-    if chosen == WHOLE:
-        (whole,) = layouts[WHOLE]
-        runtimes = dict.fromkeys(whole.columns, whole.choice)
-    return FusionPlan(layouts[chosen], record, runtimes)
+    return FusionPlan(layouts[chosen], record)
 
 
 def _whole_group(
-    registry: Registry,
     members: Sequence[Member],
+    protos: dict[int, Any],
+    alone: Callable[[int], Member],
     x: np.ndarray,
     y: np.ndarray | None,
     threads: int,
@@ -175,25 +188,23 @@ def _whole_group(
     among FILE_RUNTIMES as the one file's is, a rounding runtime held to the members' fp32
     decisions on ACCURACY_PAIRS pairs: with labels to each member's accuracy, at most MAX_DROP
     lower, as the one file with val labels is (pairzoo.ensemble.decision_gate.column_gate)."""
-    import onnx
-
     from pairzoo.ensemble.decision_gate import column_gate
     from pairzoo.ensemble.fuse import fuse_members, stacked_operators
     from pairzoo.runtime.batches import split_batch
     from pairzoo.runtime.choice import choose_runtime
 
-    columns = [j for j, m in enumerate(members) if m.choice is None or m.choice.chosen == FP32]
-    row: dict[str, Any] = {"members": [members[j].ref for j in columns]}
-    protos = [onnx.load_from_string(_onnx_bytes(registry, members[j])) for j in columns]
-    if len(columns) < 2 or stacked_operators(protos) == 0:
-        return None, {**row, "not_built": "no two fp32 members of one shape"}
-    model = fuse_members(protos)
-    alone = [_in_onnxruntime(registry, members[j], threads) for j in columns]
-    _, row = _gated_group(model, alone, columns, get_runtime(BASELINE), x, threads, batch_size)
+    columns = list(protos)
+    graphs = [protos[j] for j in columns]
+    if len(columns) < 2 or stacked_operators(graphs) == 0:
+        refs = [members[j].ref for j in columns]
+        return None, {"members": refs, "not_built": "no two fp32 members of one shape"}
+    model = fuse_members(graphs)
+    reference = [alone(j) for j in columns]
+    _, row = _gated_group(model, reference, columns, get_runtime(BASELINE), x, threads, batch_size)
     if "failed_gate" in row:
         return None, row
     gate_x = x[:ACCURACY_PAIRS] if y is not None else x[:RUNTIME_GATE_PAIRS]
-    want = logit_matrix(alone, gate_x, batch_size, workers).logits
+    want = logit_matrix(reference, gate_x, batch_size, workers).logits
     judge = column_gate(want, gate_x, None if y is None else y[: len(gate_x)], batch_size)
     feeds = dict(zip(("xa", "xb"), split_batch(x[:batch_size]), strict=True))
     choice, session = choose_runtime(
@@ -233,26 +244,21 @@ def _cache_key(
 
 
 def _candidates(
-    registry: Registry, members: Sequence[Member]
-) -> list[tuple[list[int], Runtime, list[Any]]]:
-    """(columns, runtime, ONNX models) of every group worth fusing: fp32 members of one
-    structure, each group in the one runtime its members run in."""
-    import onnx
-
+    members: Sequence[Member], protos: dict[int, Any]
+) -> list[tuple[list[int], Runtime]]:
+    """(columns, runtime) of every group worth fusing: fp32 members (the keys of `protos`, their
+    ONNX models) of one structure, each group in the one runtime its members run in."""
     from pairzoo.ensemble.fuse import groups_of, stacked_operators
 
     by_runtime: dict[str, list[int]] = {}
-    for j, m in enumerate(members):
-        if m.choice is None or m.choice.chosen == FP32:
-            by_runtime.setdefault(_runtime(m).name, []).append(j)
+    for j in protos:
+        by_runtime.setdefault(_runtime(members[j]).name, []).append(j)
     out = []
     for plain in by_runtime.values():
-        protos = {j: onnx.load_from_string(_onnx_bytes(registry, members[j])) for j in plain}
         for group in groups_of([protos[j] for j in plain]):
             columns = [plain[i] for i in group]
-            group_protos = [protos[j] for j in columns]
-            if len(columns) > 1 and stacked_operators(group_protos) > 0:
-                out.append((columns, _runtime(members[columns[0]]), group_protos))
+            if len(columns) > 1 and stacked_operators([protos[j] for j in columns]) > 0:
+                out.append((columns, _runtime(members[columns[0]])))
     return out
 
 
