@@ -64,9 +64,3 @@ def pretrain_jobs(jobs: list[Job], data: Path) -> tuple[list[Job], dict[str, Job
             towers[key] = Job(f"{PRETRAIN_DIR}/{job.name}", {**job.config, "data": str(data)}, out)
         of_model[job.name] = towers[key]
     return list(towers.values()), of_model
-
-
-def starting_from(job: Job, pretrained: Job) -> Job:
-    """`job` with its run starting from `pretrained`'s weights."""
-    train = {**job.config.get("train", {}), "init_from": str(pretrained.out)}
-    return Job(job.name, {**job.config, "train": train}, job.out)

@@ -23,6 +23,7 @@ from pairzoo.exporting.run_export import export_run, run_key
 from pairzoo.registry import Registry
 from pairzoo.train.resolve import data_rule
 from pairzoo.zoo import budget, pretrain
+from pairzoo.zoo.chains import Chains
 from pairzoo.zoo.progress import Progress
 from pairzoo.zoo.spec import ZooSpec
 from pairzoo.zoo.training import (
@@ -35,6 +36,7 @@ from pairzoo.zoo.training import (
     describe,
     prepare,
     read_json,
+    starting_from,
     train_here,
     train_in_workers,
 )
@@ -51,6 +53,7 @@ class ModelOutcome:
     stage: int
     description: str
     run_dir: Path
+    start_from: str = ""  # the model whose trained weights this one started from
     status: str = ""
     error: str | None = None
     metrics: dict[str, Any] | None = None
@@ -123,7 +126,8 @@ def run_zoo(
     registry_dir, force = Path(settings.registry_dir), settings.force
     runs_dir.mkdir(parents=True, exist_ok=True)
     outcomes = [
-        ModelOutcome(m.name, m.stage, m.description, runs_dir / m.name) for m in spec.models
+        ModelOutcome(m.name, m.stage, m.description, runs_dir / m.name, m.start_from)
+        for m in spec.models
     ]
     result = ZooResult(spec, data_dir, runs_dir, registry_dir, outcomes)
     bar = Progress(total=2 * len(outcomes) + 1, enabled=settings.progress)
@@ -164,26 +168,41 @@ def _train_all(run: ZooRun, outcomes: list[ModelOutcome]) -> budget.Plan | None:
 
 
 def _prepare_and_train(run: ZooRun, jobs: list[Job], done, outcomes=None) -> None:
-    """Prepare each job (one that cannot be prepared is done, failed), then train the rest;
-    `outcomes` (by name), if given, get the status prepare decided before training starts."""
-    ready, kept = [], []
-    for job in jobs:
-        try:
-            status = prepare(job, run.force, run.say)
-        except Exception as exc:  # e.g. an unknown architecture: this model fails, others go on
-            done(Trained(job.name, None, describe(exc), 0.0))
-            continue
-        if outcomes is not None:
-            outcomes[job.name].status = status
-        (kept if status == KEPT else ready).append(job)
-    for job in kept:  # a finished run is only read back: no worker process to start for it
-        done(train_here(job, run.bar))
+    """Prepare each job (one that cannot be prepared is done, failed), then train the rest, a
+    chained model once the model it starts from is done; `outcomes` (by name), if given, get the
+    status prepare decided before the model trains."""
+    parents = {m.name: m.start_from for m in run.spec.models}
+    chains = Chains(jobs, parents, run.say)
+
+    def finish(trained: Trained) -> list[Job]:
+        done(trained)
+        return chains.released(trained)
+
+    def admit(batch: list[Job]) -> list[Job]:
+        """The jobs of `batch` (and of the kept jobs they release) that must train."""
+        ready, waiting = [], list(batch)
+        while waiting:
+            job = waiting.pop(0)
+            try:
+                status = prepare(job, run.force, run.say)
+            except Exception as exc:  # e.g. an unknown architecture: this model fails, others go on
+                waiting += finish(Trained(job.name, None, describe(exc), 0.0))
+                continue
+            if outcomes is not None:
+                outcomes[job.name].status = status
+            if status == KEPT:  # a finished run is only read back: no worker process for it
+                waiting += finish(train_here(job, run.bar))
+            else:
+                ready.append(job)
+        return ready
+
+    ready = admit(chains.roots())
     workers = run.spec.settings["jobs"]
-    if workers > 1 and len(ready) > 1:
-        train_in_workers(ready, workers, run.bar, done)
-    else:
-        for job in ready:
-            done(train_here(job, run.bar))
+    if workers > 1 and len(jobs) > 1 and ready:
+        train_in_workers(ready, workers, run.bar, lambda t: admit(finish(t)), chains.ranked)
+        return
+    while ready:
+        ready = chains.ranked(ready[1:] + admit(finish(train_here(ready[0], run.bar))))
 
 
 def _pretrained(run: ZooRun, jobs: list[Job]) -> list[Job]:
@@ -212,9 +231,7 @@ def _pretrained(run: ZooRun, jobs: list[Job]) -> list[Job]:
 
     _prepare_and_train(run, towers, done)
     return [
-        pretrain.starting_from(job, of_model[job.name])
-        if of_model[job.name].name in finished
-        else job
+        starting_from(job, of_model[job.name].out) if of_model[job.name].name in finished else job
         for job in jobs
     ]
 

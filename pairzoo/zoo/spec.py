@@ -19,6 +19,8 @@ A zoo file is TOML::
     arch = "resnet"
     [models.NAME.arch_params]
     layers = [2, 2, 2]
+    [models.OTHER]
+    start_from = "NAME"              # start from NAME's trained weights (same architecture)
     [profiles.cpu]                   # a profile: the same tables, laid over the ones above
     description = "..."
     [profiles.cpu.defaults.train]    # over every model
@@ -30,6 +32,10 @@ A model's run config is ``defaults``, then its own table, then the profile's ``d
 the profile's table for it; the tables ``arch_params``, ``loss_params`` and ``train`` merge key
 by key. Plugin names (architectures, losses, heads) are checked when a model trains, so a bad
 one fails that model only; everything else is checked here, and errors name the file and key.
+
+``start_from`` chains models: a model starts from another one's trained weights and trains
+after it. On a budget of pairs that is a snapshot ensemble (each member resumes the learning of
+the one before with a new seed, subset and learning-rate cycle): docs/training.md measures it.
 """
 
 from __future__ import annotations
@@ -102,7 +108,7 @@ _RANGES: dict[str, Rule] = {
 _PROFILE_NAME = re.compile(r"^[A-Za-z0-9_.-]{1,100}$")
 _TOP_KEYS = ("format", "description", "settings", "ensemble", "defaults", "models", "profiles")
 _PROFILE_KEYS = ("description", "settings", "ensemble", "defaults", "models")
-_MODEL_META = {"stage": 1, "description": ""}
+_MODEL_META = {"stage": 1, "description": "", "start_from": ""}
 # Run-config keys a zoo may set; "name" and "data" come from the zoo and the command line.
 _CONFIG_KEYS = tuple(k for k in TOP_DEFAULTS if k not in ("name", "data")) + ("train",)
 
@@ -115,6 +121,7 @@ class ModelSpec:
     stage: int
     description: str
     config: dict[str, Any]
+    start_from: str = ""  # the model whose trained weights this one starts from; "" = none
 
 
 @dataclass(frozen=True)
@@ -269,7 +276,13 @@ def _apply(raw: dict[str, Any], profile: str, where: str) -> ZooSpec:
         checked = f"{where}: models.{name} under profile '{profile}'"
         config = validate(config, checked)
         meta = {**_MODEL_META, **{k: model[k] for k in _MODEL_META if k in model}}
-        models.append(ModelSpec(name, meta["stage"], meta["description"], config))
+        meta["start_from"] = (
+            over.get("models", {}).get(name, {}).get("start_from", meta["start_from"])
+        )
+        models.append(
+            ModelSpec(name, meta["stage"], meta["description"], config, meta["start_from"])
+        )
+    _check_chains(models, f"{where}: profile '{profile}'")
     return ZooSpec(
         path=where,
         profile=profile,
@@ -279,6 +292,43 @@ def _apply(raw: dict[str, Any], profile: str, where: str) -> ZooSpec:
         settings={**SETTINGS_DEFAULTS, **raw.get("settings", {}), **over.get("settings", {})},
         ensemble={**ENSEMBLE_DEFAULTS, **raw.get("ensemble", {}), **over.get("ensemble", {})},
     )
+
+
+def _check_chains(models: list[ModelSpec], where: str) -> None:
+    """Each `start_from` names another model of the same architecture, and no chain loops."""
+    by_name = {m.name: m for m in models}
+    for m in models:
+        if not m.start_from:
+            continue
+        key = f"models.{m.name}.start_from"
+        parent = by_name.get(m.start_from)
+        if parent is None or parent is m:
+            raise ConfigError(
+                f"{where}: key '{key}' is {m.start_from!r:.110}, expected another model's name "
+                f"(models: {', '.join(n for n in by_name if n != m.name)})"
+            )
+        mine, theirs = _weights_shape(m.config), _weights_shape(parent.config)
+        if mine != theirs:
+            raise ConfigError(
+                f"{where}: key '{key}': {parent.name} is {theirs}, {m.name} is {mine}; a model "
+                "starts only from weights of its own architecture and parameters"
+            )
+    for m in models:
+        seen, at = [m.name], m
+        while at.start_from:
+            at = by_name[at.start_from]
+            if at.name in seen:
+                raise ConfigError(
+                    f"{where}: key 'models.{m.name}.start_from' makes a loop: "
+                    + " -> ".join([*seen, at.name])
+                )
+            seen.append(at.name)
+
+
+def _weights_shape(config: dict[str, Any]) -> str:
+    """What decides a model's weights' names and shapes: its architecture and parameters."""
+    params = ", ".join(f"{k}={v}" for k, v in sorted(config.get("arch_params", {}).items()))
+    return f"{config.get('arch')} ({params})"
 
 
 def _table(raw: dict, key: str, where: str, prefix: str = "") -> dict:

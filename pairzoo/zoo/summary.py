@@ -51,6 +51,7 @@ def _model_row(m: ModelOutcome) -> dict[str, Any]:
         "name": m.name,
         "stage": m.stage,
         "description": m.description,
+        "start_from": m.start_from,
         "status": m.status,
         "error": m.error,
         "train_accuracy": best["train_accuracy"] if best else None,
@@ -242,7 +243,7 @@ def render_markdown(summary: dict[str, Any]) -> str:
         "Accuracies in %. train is the running training accuracy of the best epoch (measured "
         "during the epoch, with its augmentation); "
         f"a model at or below {100 * summary['min_val_accuracy']:.0f}% val accuracy has failed "
-        "to learn.",
+        "to learn." + _chains_sentence(summary["models"]),
         "",
         _machine_line(summary) + ".",
     ]
@@ -287,3 +288,11 @@ def budget_lines(summary: dict[str, Any]) -> list[str]:
         f"{pairs_range(plan['pairs'])} pairs per epoch ({plan['scale']:.0%} of the zoo file's); predicted "
         f"{_seconds(plan['predicted_s'])}, took {_seconds(took) if took is not None else '-'}"
     ]
+
+
+def _chains_sentence(models: list[dict[str, Any]]) -> str:
+    """Which models started from another one's trained weights (the zoo file's start_from)."""
+    chained = [f"{m['name']} from {m['start_from']}" for m in models if m.get("start_from")]
+    if not chained:
+        return ""
+    return " Started from another model's trained weights: " + "; ".join(chained) + "."

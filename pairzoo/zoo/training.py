@@ -40,6 +40,12 @@ class Job:
     out: Path
 
 
+def starting_from(job: Job, run: Path) -> Job:
+    """`job` with its run starting from the weights of the run in `run`."""
+    train = {**job.config.get("train", {}), "init_from": str(run)}
+    return Job(job.name, {**job.config, "train": train}, job.out)
+
+
 @dataclass
 class Trained:
     name: str
@@ -99,34 +105,49 @@ def train_in_workers(
     jobs: list[Job],
     workers: int,
     bar: Progress,
-    on_done: Callable[[Trained], None],
+    on_done: Callable[[Trained], list[Job] | None],
+    order: Callable[[list[Job]], list[Job]] | None = None,
 ) -> None:
-    """Train `jobs` in `workers` processes; `on_done` gets each result in the order they finish.
+    """Train `jobs` in up to `workers` processes; `on_done` gets each result in the order they
+    finish and may return jobs it released (a chained model), which train too.
 
-    A worker that dies fails the model it was training; the other workers go on. Interrupting
-    (Ctrl-C) stops every worker; their runs resume from the last finished epoch next time.
+    A job goes to a worker only when one is free, so the next one is chosen then: the first by
+    `order`, if given, else in the order given. A worker that dies fails the model it was
+    training; the other workers go on. Interrupting (Ctrl-C) stops every worker; their runs
+    resume from the last finished epoch next time.
     """
     import multiprocessing
 
     ctx = multiprocessing.get_context("spawn")
     tasks, events = ctx.Queue(), ctx.Queue()
-    for job in jobs:
-        tasks.put((job.name, job.config, str(job.out)))
-    procs = []
-    for _ in range(min(workers, len(jobs))):
-        tasks.put(None)
-        proc = ctx.Process(target=_worker, args=(tasks, events), daemon=True)
-        proc.start()
-        procs.append(proc)
+    procs: list = []
+    ready = list(jobs)
     by_name = {job.name: job for job in jobs}
     running: dict[int, tuple[str, float]] = {}  # pid -> (model, start)
-    remaining = set(by_name)
+    remaining = set(by_name)  # ready, queued or running
+    idle = 0  # started workers waiting for a task
+
+    def finish(trained: Trained) -> None:
+        released = on_done(trained) or []
+        by_name.update((job.name, job) for job in released)
+        remaining.update(job.name for job in released)
+        ready[:] = order(ready + released) if order else ready + released
+
     try:
         while remaining:
+            while ready and (idle or len(procs) < workers):
+                if idle:
+                    idle -= 1
+                else:
+                    proc = ctx.Process(target=_worker, args=(tasks, events), daemon=True)
+                    proc.start()
+                    procs.append(proc)
+                job = ready.pop(0)
+                tasks.put((job.name, job.config, str(job.out)))
             try:
                 kind, name, payload = events.get(timeout=1.0)
             except queue.Empty:
-                _reap(procs, running, remaining, bar, on_done)
+                _reap(procs, running, remaining, ready, bar, finish)
                 continue
             if kind == "start":
                 running[payload] = (name, time.perf_counter())
@@ -138,8 +159,13 @@ def train_in_workers(
                 pid, metrics, error, wall = payload
                 running.pop(pid, None)
                 remaining.discard(name)
+                idle += 1
                 bar.end_model(name)
-                on_done(Trained(name, metrics, error, wall))
+                finish(Trained(name, metrics, error, wall))
+        for _ in procs:
+            tasks.put(None)  # every worker is waiting for a task: let it end on its own
+        for proc in procs:
+            proc.join(timeout=10.0)
     finally:
         for proc in procs:
             if proc.is_alive():
@@ -150,7 +176,7 @@ def train_in_workers(
             q.cancel_join_thread()  # items a killed worker left behind are of no use
 
 
-def _reap(procs, running, remaining, bar: Progress, on_done) -> None:
+def _reap(procs, running, remaining, ready, bar: Progress, finish) -> None:
     """Fail the model of every worker that died; fail everything left if no worker is alive."""
     for proc in procs:
         if proc.exitcode not in (None, 0) and proc.pid in running:
@@ -158,11 +184,14 @@ def _reap(procs, running, remaining, bar: Progress, on_done) -> None:
             remaining.discard(name)
             bar.end_model(name)
             error = f"its worker process died (exit code {proc.exitcode})"
-            on_done(Trained(name, None, error, time.perf_counter() - start))
-    if remaining and not any(p.is_alive() for p in procs):
-        for name in sorted(remaining):
-            on_done(Trained(name, None, "no worker process was left to train it", 0.0))
-        remaining.clear()
+            finish(Trained(name, None, error, time.perf_counter() - start))
+    if procs and not any(p.is_alive() for p in procs):
+        ready.clear()
+        while remaining:  # failing one may release others: fail them too
+            name = min(remaining)
+            remaining.discard(name)
+            finish(Trained(name, None, "no worker process was left to train it", 0.0))
+            ready.clear()
 
 
 def _worker(tasks, events) -> None:
