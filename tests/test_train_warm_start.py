@@ -95,3 +95,43 @@ def test_cli_fine_tunes_and_resumes_only_from_the_same_weights(source, tmp_path)
     torch.save(weights, copy / "model.pt")  # other weights at the same path
     again = CliRunner().invoke(main, [*args, "--resume"])
     assert again.exit_code == 1 and "different config" in again.output
+
+
+def test_without_strict_weights_the_fitting_ones_load_and_the_log_names_the_others(
+    source, tmp_path
+):
+    data, run = source
+    given = torch.load(run / "model.pt", weights_only=True)["state_dict"]
+    other = {
+        **tiny_config(data, init_from=str(run), init_strict=False),
+        "arch_params": {"feat_dim": 6},
+    }
+    _, model = _initial_state(other, tmp_path / "loose")
+    own = model.state_dict()
+    fitting = [k for k in given if k in own and own[k].shape == given[k].shape]
+    fresh = [k for k in own if k not in fitting]
+    assert fitting and fresh
+    assert all(torch.equal(own[k], given[k]) for k in fitting)
+    train_run(other, tmp_path / "loose", progress=False)
+    log = (tmp_path / "loose" / "train.log").read_text()
+    assert f"started from {len(fitting)} of {len(own)} weights" in log
+    assert f"{len(fresh)} initialised: {sorted(fresh)[0]}" in log
+    strict = {**other, "train": {**other["train"], "init_strict": True}}
+    with pytest.raises(ConfigError, match=r"do not fit.*other shape"):
+        train_run(strict, tmp_path / "strict", progress=False)
+
+
+def test_without_strict_weights_a_model_that_shares_no_layer_is_refused(source):
+    from pairzoo.train.warm_start import load_initial_weights
+
+    _, run = source
+    unrelated = torch.nn.Sequential(torch.nn.Bilinear(3, 3, 2))  # no name in common
+    with pytest.raises(ConfigError, match=r"none of its weights fits this run's model"):
+        load_initial_weights(unrelated, str(run), "", strict=False)
+
+
+def test_strict_weights_hash_as_before_the_key_existed(source):
+    data, _ = source
+    cfg = tiny_config(data)
+    assert config_hash(cfg) == config_hash({**cfg, "train": {**cfg["train"], "init_strict": True}})
+    assert config_hash(cfg) != config_hash({**cfg, "train": {**cfg["train"], "init_strict": False}})

@@ -128,3 +128,17 @@ def test_a_profile_can_chain_models(tmp_path):
     path = write_zoo(tmp_path, zoo)
     assert [m.start_from for m in load_zoo(path, "cpu").models] == ["", "a"]
     assert [m.start_from for m in load_zoo(path, "full").models] == ["", ""]
+
+
+def test_a_model_with_other_parameters_may_start_from_the_weights_that_fit(tmp_path):
+    models = {
+        "a": {},
+        "b": {"start_from": "a", "arch_params": {"feat_dim": 4}, "train": {"init_strict": False}},
+    }
+    assert [m.start_from for m in load_zoo(write_zoo(tmp_path, _zoo(models)), "full").models] == [
+        "",
+        "a",
+    ]
+    models["b"]["arch"] = "resnet"
+    with pytest.raises(ConfigError, match=r"a is baseline, b is resnet; .* own architecture$"):
+        load_zoo(write_zoo(tmp_path, _zoo(models)), "full")

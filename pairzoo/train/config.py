@@ -59,6 +59,9 @@ TRAIN_DEFAULTS: dict[str, Any] = {
     "device": "auto",
     "threads": 0,  # torch CPU threads; 0 = the cores this process may use
     "init_from": "",  # start from these weights (a run directory or its model.pt); "" = random
+    # true: init_from's weights must fit the model exactly; false: those whose name and shape
+    # fit are loaded, the others (e.g. other fusion heads) start from their initialisation
+    "init_strict": True,
 }
 TOP_DEFAULTS: dict[str, Any] = {
     "name": "",
@@ -191,6 +194,8 @@ def config_hash(config: dict[str, Any]) -> str:
     body["train"] = {k: v for k, v in config.get("train", {}).items() if k not in skip}
     if body["train"].get("pairs") == "fixed":
         del body["train"]["pairs"]  # runs from before the key existed keep their hash
+    if body["train"].get("init_strict") is True:
+        del body["train"]["init_strict"]  # likewise
     canonical = json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=True)
     return hashlib.sha256(canonical.encode()).hexdigest()
 

@@ -51,6 +51,7 @@ class TrainConfig:
     device: str
     threads: int
     init_from: str
+    init_strict: bool = True
 
     def to_dict(self) -> dict[str, Any]:
         return {**asdict(self), "crop_scale": list(self.crop_scale)}

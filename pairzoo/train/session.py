@@ -53,6 +53,7 @@ class Session:
     history: list[dict] = field(default_factory=list)
     train_time_s: float = 0.0
     best_state: dict | None = None
+    init_note: str = ""  # what train.init_from left at its initialisation, for the log
 
     def state_dict(self) -> dict:
         s = self.stepper
@@ -161,8 +162,11 @@ def build_session(
     rank = 0 if group is None else group.rank
     torch.manual_seed(seed)
     model = build_architecture(cfg.model.arch, cfg.model.params)
+    init_note = ""
     if t.init_from:
-        load_initial_weights(model, t.init_from, cfg.init_sha256 or "")
+        init_note = load_initial_weights(
+            model, t.init_from, cfg.init_sha256 or "", strict=t.init_strict
+        )
     if group is not None:
         model = convert_batchnorm(model, runtime.cuda)
     model = model.to(runtime.device)
@@ -208,7 +212,9 @@ def build_session(
     )
     if rank:
         torch.manual_seed(seed + rank)  # dropout masks differ per rank
-    return Session(stepper, np.random.default_rng(seed), EarlyStopping(t.patience))
+    return Session(
+        stepper, np.random.default_rng(seed), EarlyStopping(t.patience), init_note=init_note
+    )
 
 
 def _param_groups(model: torch.nn.Module, weight_decay: float) -> list[dict]:

@@ -302,6 +302,7 @@ def _header(ctx: RunContext, splits: Splits, session: Session) -> str:
         f"{', precision ' + runtime.precision if runtime.precision else ''}"
         f", threads {torch.get_num_threads()}, aux digits {'on' if s.aux_weight > 0 else 'off'}"
         f"{', fresh pairs every epoch' if splits.fresh is not None else ''}"
+        f"{', started from ' + session.init_note if session.init_note else ''}"
         + _parallel(ctx.group, cfg.train.batch_size, s.model)
     )
 

@@ -2,7 +2,10 @@
 trained on data with digit labels and then on data without them.
 
 The weights are read like every checkpoint (weights-only, see `checkpoint.load_torch`), must be
-the very file the config recorded (`init_sha256`), and must fit the architecture exactly.
+the very file the config recorded (`init_sha256`), and must fit the architecture exactly, unless
+`train.init_strict` is false: then the weights whose name and shape fit are loaded and the
+model's others keep their initialisation (a model with other fusion heads starting from a
+tower), which the run's log lists.
 """
 
 from __future__ import annotations
@@ -27,8 +30,11 @@ def weights_file(init_from: str | Path) -> Path:
     return path
 
 
-def load_initial_weights(model: torch.nn.Module, init_from: str, expected_sha256: str) -> None:
-    """Load the weights `init_from` names into `model`; ConfigError or RunError naming the file."""
+def load_initial_weights(
+    model: torch.nn.Module, init_from: str, expected_sha256: str, strict: bool = True
+) -> str:
+    """Load the weights `init_from` names into `model`; ConfigError or RunError naming the file.
+    Returns, for the run's log, what was left at its initialisation ("" when nothing was)."""
     import hashlib
 
     path = weights_file(init_from)
@@ -44,6 +50,8 @@ def load_initial_weights(model: torch.nn.Module, init_from: str, expected_sha256
     if not isinstance(state, dict):
         raise ConfigError(f"{path}: expected a pairzoo model.pt with a 'state_dict', found none")
     missing, unexpected, mismatched = _compare(model.state_dict(), state)
+    if not strict:
+        return _load_fitting(model, state, path, missing + mismatched)
     if missing or unexpected or mismatched:
         arch = (saved.get("config") or {}).get("arch", "?")
         raise ConfigError(
@@ -60,6 +68,23 @@ def load_initial_weights(model: torch.nn.Module, init_from: str, expected_sha256
             + "; give the same architecture and parameters"
         )
     model.load_state_dict(state)
+    return ""
+
+
+def _load_fitting(model: torch.nn.Module, state: dict, path: Path, fresh: list[str]) -> str:
+    """The weights of `state` that fit `model` by name and shape; `fresh` keep their values."""
+    own = model.state_dict()
+    fitting = {k: v for k, v in state.items() if k in own and k not in fresh}
+    if not fitting:
+        raise ConfigError(
+            f"{path}: none of its weights fits this run's model (train.init_strict is false, "
+            "which loads those whose name and shape fit); give a model that shares some layers"
+        )
+    model.load_state_dict({**own, **fitting})
+    if not fresh:
+        return ""
+    shown = ", ".join(sorted(fresh)[:6]) + (" ..." if len(fresh) > 6 else "")
+    return f"{len(fitting)} of {len(own)} weights from {path}; {len(fresh)} initialised: {shown}"
 
 
 def _compare(own: dict, given: dict) -> tuple[list[str], list[str], list[str]]:

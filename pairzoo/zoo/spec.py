@@ -295,7 +295,8 @@ def _apply(raw: dict[str, Any], profile: str, where: str) -> ZooSpec:
 
 
 def _check_chains(models: list[ModelSpec], where: str) -> None:
-    """Each `start_from` names another model of the same architecture, and no chain loops."""
+    """Each `start_from` names another model of the same architecture (and parameters, unless
+    the model's train.init_strict is false), and no chain loops."""
     by_name = {m.name: m for m in models}
     for m in models:
         if not m.start_from:
@@ -307,11 +308,13 @@ def _check_chains(models: list[ModelSpec], where: str) -> None:
                 f"{where}: key '{key}' is {m.start_from!r:.110}, expected another model's name "
                 f"(models: {', '.join(n for n in by_name if n != m.name)})"
             )
-        mine, theirs = _weights_shape(m.config), _weights_shape(parent.config)
+        strict = m.config.get("train", {}).get("init_strict", True)
+        mine, theirs = _weights_shape(m.config, strict), _weights_shape(parent.config, strict)
         if mine != theirs:
             raise ConfigError(
                 f"{where}: key '{key}': {parent.name} is {theirs}, {m.name} is {mine}; a model "
-                "starts only from weights of its own architecture and parameters"
+                "starts only from weights of its own architecture"
+                + (" and parameters (train.init_strict = false loosens that)" if strict else "")
             )
     for m in models:
         seen, at = [m.name], m
@@ -325,8 +328,10 @@ def _check_chains(models: list[ModelSpec], where: str) -> None:
             seen.append(at.name)
 
 
-def _weights_shape(config: dict[str, Any]) -> str:
+def _weights_shape(config: dict[str, Any], with_params: bool = True) -> str:
     """What decides a model's weights' names and shapes: its architecture and parameters."""
+    if not with_params:
+        return str(config.get("arch"))
     params = ", ".join(f"{k}={v}" for k, v in sorted(config.get("arch_params", {}).items()))
     return f"{config.get('arch')} ({params})"
 
