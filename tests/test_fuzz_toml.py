@@ -73,6 +73,7 @@ TRAIN_VALUES = {
     "device": st.sampled_from(DEVICES),
     "threads": st.integers(0, 8),
     "init_from": st.just("") | short_texts,
+    "init_strict": st.booleans(),
 }
 assert set(TRAIN_VALUES) == set(TRAIN_DEFAULTS)
 RUN_VALUES = {  # what a zoo may set for a model: everything but name and data
