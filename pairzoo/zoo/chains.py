@@ -37,7 +37,7 @@ class Chains:
     def released(self, trained: Trained) -> list[Job]:
         """The jobs that waited for `trained`: from its weights, or from scratch if it failed."""
         parent = self._jobs[trained.name]
-        children = [self._jobs[n] for n, p in self._parent.items() if p == trained.name]
+        children = [self._jobs[n] for n in self._children(trained.name)]
         if trained.error is None:
             return [starting_from(child, parent.out) for child in children]
         for child in children:
@@ -49,8 +49,11 @@ class Chains:
         return sorted(jobs, key=lambda job: (-self._behind(job.name), self._order[job.name]))
 
     def _behind(self, name: str) -> int:
-        children = [n for n, p in self._parent.items() if p == name]
+        children = self._children(name)
         return len(children) + sum(self._behind(n) for n in children)
+
+    def _children(self, name: str) -> list[str]:
+        return [n for n, p in self._parent.items() if p == name]
 
     def _outside(self, job: Job, parent: str) -> Job:
         run = job.out.parent / parent
