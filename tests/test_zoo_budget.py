@@ -7,7 +7,16 @@ from click.testing import CliRunner
 from zoo_fixtures import NO_ENSEMBLE, tiny_zoo, write_zoo
 
 from pairzoo.cli import main
-from pairzoo.zoo.budget import BUDGET_FILE, MIN_PAIRS, Cost, plan_pairs, sized_jobs
+from pairzoo.zoo.budget import (
+    BUDGET_FILE,
+    MIN_PAIRS,
+    Cost,
+    _cost,
+    _trains_fresh,
+    _val_has_digits,
+    plan_pairs,
+    sized_jobs,
+)
 from pairzoo.zoo.spec import load_zoo
 from pairzoo.zoo.training import Job
 
@@ -54,7 +63,14 @@ def test_no_builtin_profile_has_a_budget_unless_asked():
 
 ZOO = tiny_zoo(
     {"first": {"seed": 1}, "second": {"seed": 2}},
-    train={"epochs": 1, "batch_size": 32, "subset": 3000, "augment": False, "patience": 0},
+    train={
+        "epochs": 1,
+        "batch_size": 32,
+        "subset": 3000,
+        "augment": False,
+        "patience": 0,
+        "pairs": "auto",
+    },  # fmt: skip
     ensemble=NO_ENSEMBLE,  # and no budget: the command line gives one
 )
 
@@ -78,6 +94,7 @@ def test_train_all_sizes_pairs_to_its_budget_and_a_rerun_keeps_the_plan(tmp_path
     assert plan["pairs"] == {"first": MIN_PAIRS, "second": MIN_PAIRS} and plan["floor_hit"]
     assert set(plan["speeds"]) == {"first", "second"}
     assert all(s["train_pairs_s"] > 0 and s["eval_pairs_s"] > 0 for s in plan["speeds"].values())
+    assert plan["fresh_s_per_pair"] > 0  # the data was made here, so the models train fresh pairs
     for name in ("first", "second"):
         config = json.loads((runs / name / "config.json").read_text())
         assert config["train"]["subset"] == MIN_PAIRS
@@ -98,3 +115,28 @@ def test_without_a_budget_the_jobs_are_the_zoo_files_and_nothing_is_measured(tmp
     sized, plan = sized_jobs(jobs, {"train_minutes": 0.0, "jobs": 2}, tmp_path, said.append)
     assert sized == jobs and plan is None and said == []
     assert not (tmp_path / BUDGET_FILE).exists()
+
+
+def test_a_models_cost_counts_its_fresh_pairs_and_its_digit_report():
+    job = Job("m", {"train": {"epochs": 3, "subset": 4000}}, None)
+    speed = {"train_pairs_s": 500.0, "eval_pairs_s": 1000.0}
+    sizes = {"train": 9000, "val": 1000, "test_public": 500}
+    fixed = _cost(job, speed, sizes)
+    fresh = _cost(job, speed, sizes, fresh_s_per_pair=1e-3, val_digits=True)
+    assert fixed.s_per_pair == pytest.approx(2e-3) and fresh.s_per_pair == pytest.approx(3e-3)
+    # three val passes and test_public, and a fourth val pass for the digit report
+    assert fixed.fixed_s == pytest.approx(3.5 + 8.0) and fresh.fixed_s == pytest.approx(4.5 + 8.0)
+
+
+def test_fresh_pairs_are_planned_as_the_trainer_decides(tmp_path):
+    data = tmp_path / "data"
+    made = CliRunner().invoke(main, ["data", "make", "--out", str(data), "--n-train", "200",
+                                     "--n-val", "50", "--n-public", "20", "--n-private", "10"])  # fmt: skip
+    assert made.exit_code == 0, made.output
+    config = {**load_zoo(write_zoo(tmp_path, ZOO)).models[0].config, "data": str(data)}
+    assert _trains_fresh(config) and _val_has_digits(str(data))
+    config["train"]["pairs"] = "fixed"
+    assert not _trains_fresh(config)
+    (data / "meta.json").unlink()  # no generator: auto trains train.npz's pairs
+    config["train"]["pairs"] = "auto"
+    assert not _trains_fresh(config)

@@ -6,6 +6,10 @@ measures how fast each distinct model trains and evaluates here (`pairzoo.train.
 `jobs` worker processes at once, as the models will train), then scales every model's pairs
 per epoch by one factor, at most 1 (the zoo file's figure is a ceiling, never raised), so that
 the training phase should fit. Epochs, and so the shape of the learning-rate schedule, stay.
+A model's cost counts what its run does besides training steps: the fresh pairs it makes each
+epoch (timed on this machine, as the generator makes them), a val pass per epoch, the last one's
+digit report and test_public. Without those the plan fell short by about a fifth (predicted
+1,214 s for the cpu profile's training phase, 1,508 s measured on a 2-core Xeon).
 
 The plan is written to RUNS/budget.json and reused while the budget, the jobs and every model's
 settings stay the same, so a rerun keeps finished models and a killed run resumes them.
@@ -16,6 +20,7 @@ from __future__ import annotations
 import copy
 import hashlib
 import json
+import time
 from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import asdict, dataclass
@@ -24,12 +29,18 @@ from pathlib import Path
 from typing import Any
 
 from pairzoo.atomic import write_json
-from pairzoo.data.format import split_pairs
+from pairzoo.data.format import split_pairs, split_path
+from pairzoo.data.fresh import fresh_pairs
+from pairzoo.data.npz import read_arrays
+from pairzoo.errors import ConfigError, DataError
 from pairzoo.machine import this_cpu
 from pairzoo.plugins import load_plugins
 from pairzoo.train.config import config_hash
 from pairzoo.train.device import cpu_threads
+from pairzoo.train.fresh_train import choose_pairs
 from pairzoo.train.probe import measure_speed
+from pairzoo.train.resolve import resolve_config
+from pairzoo.train.runconfig import RunConfig
 from pairzoo.zoo.training import Job, read_json
 
 __all__ = ["BUDGET_FILE", "Cost", "Plan", "pairs_range", "plan_pairs", "sized_jobs"]
@@ -38,7 +49,8 @@ BUDGET_FILE = "budget.json"
 PAIR_STEP = 1000  # pairs per epoch are rounded down to a multiple of this
 MIN_PAIRS = 2000  # a budget too small for this many pairs per epoch trains this many anyway
 _SIZED = ("train", "val", "test_public")  # the splits a model's training reads
-START_S = 8.0  # per model: a worker starting, the data loaded, the last digit report
+START_S = 8.0  # per model: a worker starting, the data loaded
+FRESH_PROBE_PAIRS = 2000  # fresh pairs timed, twice, for the generator's seconds per pair
 
 
 @dataclass(frozen=True)
@@ -65,6 +77,7 @@ class Plan:
     cpu: str
     basis: str  # hash of what the plan was made for
     floor_hit: bool = False
+    fresh_s_per_pair: float = 0.0  # the generator's, where models train on fresh pairs
 
     def describe(self) -> str:
         line = (
@@ -142,10 +155,16 @@ def _new_plan(
         for group, speed in zip(groups.values(), measured, strict=True)
         for job in group
     }
-    costs = [_cost(job, speeds[job.name], sizes) for job in jobs]
+    fresh = {job.name: _trains_fresh(job.config) for job in jobs}
+    fresh_s = _fresh_s_per_pair(jobs[0].config["data"]) if any(fresh.values()) else 0.0
+    digits = _val_has_digits(jobs[0].config["data"])
+    costs = [
+        _cost(job, speeds[job.name], sizes, fresh_s if fresh[job.name] else 0.0, digits)
+        for job in jobs
+    ]
     scale, pairs, predicted, floor_hit = plan_pairs(costs, minutes, workers)
     return Plan(minutes, workers, round(scale, 4), round(predicted, 1), pairs, speeds,
-                this_cpu().describe(), basis, floor_hit)  # fmt: skip
+                this_cpu().describe(), basis, floor_hit, round(fresh_s, 8))  # fmt: skip
 
 
 def _measure(config: dict) -> dict[str, float]:
@@ -158,11 +177,45 @@ def _measure_in_worker(config: dict) -> dict[str, float]:
     return _measure(config)
 
 
-def _cost(job: Job, speed: dict[str, float], sizes: dict[str, int]) -> Cost:
+def _cost(
+    job: Job,
+    speed: dict[str, float],
+    sizes: dict[str, int],
+    fresh_s_per_pair: float = 0.0,
+    val_digits: bool = False,
+) -> Cost:
+    """Training a pair costs a step and, on fresh pairs, making it (the generator's thread shares
+    the cores the workers use); besides, a val pass per epoch, test_public, and a second val pass
+    for the digit report where val has digits."""
     epochs = int(job.config["train"]["epochs"])
-    evaluated = (epochs + 1) * sizes["val"] + sizes["test_public"]
+    evaluated = (epochs + int(val_digits)) * sizes["val"] + sizes["test_public"]
     fixed = evaluated / speed["eval_pairs_s"] + START_S
-    return Cost(job.name, epochs, _zoo_pairs(job, sizes), 1.0 / speed["train_pairs_s"], fixed)
+    per_pair = 1.0 / speed["train_pairs_s"] + fresh_s_per_pair
+    return Cost(job.name, epochs, _zoo_pairs(job, sizes), per_pair, fixed)
+
+
+def _trains_fresh(config: dict) -> bool:
+    """Whether the run will make fresh pairs each epoch, as the trainer decides it."""
+    try:
+        return choose_pairs(RunConfig.from_dict(resolve_config(config)), teacher=False)[0]
+    except (ConfigError, DataError):  # the run itself will say why; it makes no pairs
+        return False
+
+
+def _fresh_s_per_pair(data_dir: str) -> float:
+    """Seconds the generator takes per fresh pair here, the better of two rounds."""
+    maker = fresh_pairs(data_dir)
+    best = float("inf")
+    for epoch in (1, 2):
+        start = time.perf_counter()
+        maker.epoch(0, epoch, FRESH_PROBE_PAIRS)
+        best = min(best, time.perf_counter() - start)
+    return best / FRESH_PROBE_PAIRS
+
+
+def _val_has_digits(data_dir: str) -> bool:
+    path = split_path(data_dir, "val")
+    return path.is_file() and read_arrays(path, ["digits"]).get("digits") is not None
 
 
 def _zoo_pairs(job: Job, sizes: dict[str, int]) -> int:
