@@ -8,8 +8,8 @@ per epoch by one factor, at most 1 (the zoo file's figure is a ceiling, never ra
 the training phase should fit. Epochs, and so the shape of the learning-rate schedule, stay.
 A model's cost counts what its run does besides training steps: the fresh pairs it makes each
 epoch (timed on this machine, as the generator makes them), a val pass per epoch, the last one's
-digit report and test_public. Without those the plan fell short by about a fifth (predicted
-1,214 s for the cpu profile's training phase, 1,508 s measured on a 2-core Xeon).
+digit report and test_public. Before the fresh pairs were counted the plan fell short by about a
+fifth (predicted 1,214 s for the cpu profile's training phase, 1,508 s measured on a 2-core Xeon).
 
 The plan is written to RUNS/budget.json and reused while the budget, the jobs and every model's
 settings stay the same, so a rerun keeps finished models and a killed run resumes them.
